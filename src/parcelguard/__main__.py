@@ -1,0 +1,3 @@
+from parcelguard.cli import main
+
+main()

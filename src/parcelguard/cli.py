@@ -1,0 +1,251 @@
+"""The ``parcelguard`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from parcelguard.core.db import upgrade
+from parcelguard.core.errors import DomainError
+from parcelguard.core.runtime import Runtime
+from parcelguard.core.settings import load_settings
+from parcelguard.identity import service as identity
+from parcelguard.ledger.ingest import EventLog
+from parcelguard.ledger.service import ingest_file, log_sizes
+
+app = typer.Typer(help="parcelguard: protect and supervise personal information in parcel "
+                  "logistics.", no_args_is_help=True, pretty_exceptions_enable=False)
+org_app = typer.Typer(help="Organisations: enterprises, supervision, police, auditors.",
+                      no_args_is_help=True)
+account_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for machine clients (shown once).", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(account_app, name="account")
+app.add_typer(apikey_app, name="apikey")
+
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def _runtime(ctx: typer.Context) -> Runtime:
+    rt: Runtime = ctx.obj
+    return rt
+
+
+@app.callback()
+def _main(ctx: typer.Context) -> None:
+    ctx.obj = Runtime(settings=load_settings())
+    ctx.call_on_close(ctx.obj.close)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the database (apply migrations), the supervision department and its
+    admin account. The admin password is printed once; store it safely."""
+    rt = _runtime(ctx)
+    upgrade(rt.db.engine)
+    with rt.db.unit_of_work() as uow:
+        result = identity.initialise(uow.session, clock=rt.clock)
+        uow.commit()
+    console.print(f"database ready: [bold]{rt.db.engine.url.render_as_string()}[/bold]")
+    if result.created:
+        console.print("supervision department created; admin account "
+                      f"[bold]{result.admin_username}[/bold], password (shown once):")
+        print(result.admin_password)
+    else:
+        console.print("already initialised; nothing changed")
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Events as JSONL (one object per line) or Parquet.")],
+    rejects: Annotated[Path | None, typer.Option(
+        help="Where to write rejected lines (JSONL). Default: FILE.rejects.jsonl")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Events per transaction.")] = None,
+    register: Annotated[bool, typer.Option(
+        help="Register enterprise ids seen for the first time (operator ingest).")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Validate and store events. Bad lines are reported with their line number and
+    reason and written to a rejects file; the exit status is 1 if any was rejected.
+    Re-running on the same file stores nothing new."""
+    rt = _runtime(ctx)
+    if not file.is_file():
+        raise _fail(f"no such file: {file}")
+    rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
+
+    def on_new(session: object, ids: set[str]) -> None:
+        if not register:
+            raise DomainError(f"unknown enterprise ids: {', '.join(sorted(ids))} "
+                              "(register them with `parcelguard org create` or use --register)")
+        identity.ensure_enterprises(session, ids, rt.clock)  # type: ignore[arg-type]
+
+    log = EventLog(clock_now=rt.clock.now, on_new_enterprises=on_new)
+    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("lines"), TimeElapsedColumn(), console=err,
+                  disable=as_json or not err.is_terminal) as bar:
+        task = bar.add_task("ingest", total=None)
+        try:
+            report = ingest_file(
+                rt.db, file, log=log,
+                batch_size=batch_size or rt.settings.ingest.batch_size,
+                max_line_bytes=rt.settings.ingest.max_line_bytes,
+                rejects_path=rejects_path,
+                progress=lambda lines, _b: bar.update(task, completed=lines))
+        except DomainError as exc:
+            raise _fail(exc.message) from None
+    if as_json:
+        print(json.dumps(report.as_dict()))
+    else:
+        for rej in report.rejected[:50]:
+            err.print(f"line {rej.line_no}: {rej.reason}")
+        if len(report.rejected) > 50:
+            err.print(f"... and {len(report.rejected) - 50} more in {rejects_path}")
+        console.print(
+            f"{report.lines} lines: [green]{report.stored} stored[/green], "
+            f"{report.duplicates} already stored, "
+            f"[{'red' if report.rejected else 'green'}]{len(report.rejected)} rejected"
+            f"[/] in {report.seconds:.1f}s ({report.rate:,.0f} lines/s)")
+        if report.rejected:
+            console.print(f"rejected lines written to {rejects_path}")
+    if not report.rejected and rejects_path.exists() and rejects_path.stat().st_size == 0:
+        rejects_path.unlink()
+    if report.rejected:
+        raise typer.Exit(1)
+
+
+@org_app.command("create")
+def org_create(
+    ctx: typer.Context,
+    org_id: Annotated[str, typer.Argument(help="Stable id (enterprise_id in event streams).")],
+    kind: Annotated[str, typer.Option(help="enterprise, supervisor, police or auditor")],
+    name: Annotated[str, typer.Option(help="Display name.")],
+    region: Annotated[str | None, typer.Option(help="6-digit region code.")] = None,
+    cii: Annotated[bool, typer.Option(help="Critical information infrastructure operator.")]
+    = False,
+) -> None:
+    """Register an organisation."""
+    rt = _runtime(ctx)
+    try:
+        with rt.db.unit_of_work() as uow:
+            identity.create_organization(uow.session, org_id=org_id, kind=kind, name=name,
+                                         clock=rt.clock, region_code=region, is_cii=cii)
+            uow.commit()
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    console.print(f"created {kind} [bold]{org_id}[/bold]")
+
+
+@org_app.command("list")
+def org_list(ctx: typer.Context) -> None:
+    """List organisations and the size of each enterprise's event log."""
+    rt = _runtime(ctx)
+    from sqlalchemy import select
+
+    from parcelguard.identity.models import Organization
+
+    with rt.db.unit_of_work() as uow:
+        orgs = list(uow.session.scalars(select(Organization).order_by(Organization.kind,
+                                                                      Organization.id)))
+        sizes = log_sizes(uow.session)
+    table = Table("id", "kind", "name", "events")
+    for o in orgs:
+        table.add_row(o.id, o.kind, o.name, str(sizes.get(o.id, "")))
+    console.print(table)
+
+
+@account_app.command("create")
+def account_create(
+    ctx: typer.Context,
+    username: str,
+    org: Annotated[str, typer.Option(help="Organisation id.")],
+    role: Annotated[str, typer.Option(help="Role (see docs/identity.md).")],
+) -> None:
+    """Create an account; its generated password is printed once."""
+    rt = _runtime(ctx)
+    try:
+        with rt.db.unit_of_work() as uow:
+            _, password = identity.create_account(uow.session, org_id=org, username=username,
+                                                  role=role, clock=rt.clock)
+            uow.commit()
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    console.print(f"account [bold]{username}[/bold] created; password (shown once):")
+    print(password)
+
+
+@apikey_app.command("issue")
+def apikey_issue(
+    ctx: typer.Context,
+    org: Annotated[str, typer.Option(help="Organisation the key acts for.")],
+    name: Annotated[str, typer.Option(help="What the key is for.")],
+    role: Annotated[str, typer.Option(help="Role of the key.")] = "ingest_client",
+) -> None:
+    """Issue an API key (operator command); the key is printed once."""
+    rt = _runtime(ctx)
+    from parcelguard.identity.permissions import system_principal
+
+    try:
+        with rt.db.unit_of_work() as uow:
+            identity.initialise(uow.session, clock=rt.clock)
+            issued = identity.issue_api_key(uow.session, system_principal(
+                identity.SUPERVISOR_ORG_ID), name=name, role=role, clock=rt.clock, org_id=org)
+            uow.commit()
+    except DomainError as exc:
+        raise _fail(exc.message) from None
+    console.print(f"API key {issued.id} (shown once):")
+    print(issued.secret)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="Output directory.")] = Path("demo-out"),
+    seed: Annotated[int, typer.Option(help="World seed (deterministic).")] = 7,
+    parcels: Annotated[int, typer.Option(help="Parcels in the world.")] = 100_000,
+    enterprises: Annotated[int, typer.Option(help="Enterprises in the world.")] = 3,
+    days: Annotated[int, typer.Option(help="Days simulated.")] = 3,
+) -> None:
+    """Build a simulated logistics world with injected abuse and run the whole
+    supervision mechanism on it; writes demo-out/ (events, ground truth, summary)."""
+    from parcelguard.simulation.demo import DemoOptions, run_demo
+
+    rt = _runtime(ctx)
+    run_demo(rt, DemoOptions(out=out, seed=seed, parcels=parcels, enterprises=enterprises,
+                             days=days), console=console)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json)."""
+    import uvicorn
+
+    from parcelguard.app import create_app
+
+    rt = _runtime(ctx)
+    uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    try:
+        app()
+    except DomainError as exc:  # last resort: a clean message, never a traceback with data
+        err.print(f"[red]error:[/red] {exc.message}")
+        sys.exit(2)

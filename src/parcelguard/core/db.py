@@ -1,0 +1,179 @@
+"""Database plumbing: engines, sessions, the unit of work and migrations.
+
+SQLite (embedded default, WAL mode) and PostgreSQL (psycopg 3) share one schema,
+managed by Alembic migrations that ship inside the package. Services receive a
+Session and only flush; the boundary (a CLI command, an API request, an ingest
+batch) commits through :class:`UnitOfWork`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+from parcelguard.core.settings import Settings
+
+# Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware timestamps stored as UTC on every backend.
+
+    SQLite has no timezone type; without this a naive value would silently mean
+    local time on one machine and UTC on another, and deadlines would drift.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: parcelguard stores only timezone-aware times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets readers (the web UI, the monitor) work while ingest writes.
+    cur.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable across application crashes in WAL mode; only an OS crash
+    # can lose the last commits, which the idempotent ingest re-stores.
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+    """An engine for ``url`` with the per-backend settings parcelguard relies on."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[1] if "///" in url else ""
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo)
+        event.listen(engine, "connect", _sqlite_pragmas)
+
+        # pysqlite's own transaction handling defers BEGIN; issue it ourselves so a
+        # write batch holds the lock for its whole duration (no mid-batch SQLITE_BUSY).
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        @event.listens_for(engine, "connect")
+        def _autocommit_off(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+_MIGRATED: set[str] = set()
+_MIGRATE_LOCK = threading.Lock()
+
+
+def migrations_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent.parent / "migrations"))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every pending migration (idempotent)."""
+    from alembic import command
+
+    with _MIGRATE_LOCK:
+        command.upgrade(migrations_config(engine), "head")
+        _MIGRATED.add(str(engine.url))
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def is_initialised(engine: Engine) -> bool:
+    return "alembic_version" in inspect(engine).get_table_names()
+
+
+class Database:
+    """Engine and session factory for one configured database.
+
+    Migrations are applied on first use so a fresh home just works; ``parcelguard
+    init`` applies them explicitly and creates the first accounts.
+    """
+
+    def __init__(self, settings: Settings, *, auto_migrate: bool = True) -> None:
+        self.settings = settings
+        self.engine = create_db_engine(settings.database_url, echo=settings.sql_echo)
+        if auto_migrate and str(self.engine.url) not in _MIGRATED:
+            upgrade(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """One transaction: services flush into ``session``; ``commit`` ends it, and the
+    domain events they collected go to the bus only after the commit succeeded."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.pending_events: list[object] = []
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is not None:
+            self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> list[object]:
+        self.session.commit()
+        events, self.pending_events = self.pending_events, []
+        return events
+
+
+@contextmanager
+def session_scope(db: Database) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error (CLI helpers)."""
+    with db.unit_of_work() as uow:
+        yield uow.session
+        uow.commit()

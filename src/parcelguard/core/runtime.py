@@ -1,0 +1,29 @@
+"""What a command or request runs with: settings, the clock and the database
+(opened lazily, so commands that need no database start instantly)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from parcelguard.core.clock import Clock, SystemClock
+from parcelguard.core.db import Database
+from parcelguard.core.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    clock: Clock = field(default_factory=SystemClock)
+    _db: Database | None = None
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            self.settings.home.mkdir(parents=True, exist_ok=True)
+            self._db = Database(self.settings)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
