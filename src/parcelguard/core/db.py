@@ -109,11 +109,12 @@ def migrations_config(engine: Engine) -> Any:
 
 
 def upgrade(engine: Engine) -> None:
-    """Apply every pending migration (idempotent)."""
+    """Apply every pending migration (idempotent). "heads": capabilities developed
+    side by side branch from a common revision; all branches are applied."""
     from alembic import command
 
     with _MIGRATE_LOCK:
-        command.upgrade(migrations_config(engine), "head")
+        command.upgrade(migrations_config(engine), "heads")
         _MIGRATED.add(str(engine.url))
 
 

@@ -238,3 +238,14 @@ class EventLog:
                          .values(size=size + len(rows)))
         result.stored += len(rows)
         result.by_enterprise[ent] += len(rows)
+
+
+def record_events(session: Session, docs: Sequence[dict[str, Any]], *,
+                  clock_now: Callable[[], datetime]) -> BatchResult:
+    """Append events that parcelguard itself produced (roster changes, parcel steps,
+    gate decisions). They must be valid: an invalid one is a bug, so it raises."""
+    log = EventLog(clock_now=clock_now)
+    result = log.append_raw(session, [(i, orjson.dumps(d)) for i, d in enumerate(docs)])
+    if result.rejected:
+        raise ValueError(f"internal event rejected: {result.rejected[0].reason}")
+    return result
