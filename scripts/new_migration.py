@@ -27,8 +27,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_db_engine(f"sqlite:///{Path(tmp) / 'scratch.db'}")
         upgrade(engine)
+        # splice: branching from a revision that already has children is how
+        # capabilities built side by side each get their own migration branch.
         command.revision(migrations_config(engine), message=args.message, autogenerate=True,
-                         rev_id=args.rev_id, head=args.head or "head")
+                         rev_id=args.rev_id, head=args.head or "head",
+                         splice=args.head is not None)
         engine.dispose()
 
 

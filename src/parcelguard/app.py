@@ -1,105 +1,20 @@
-"""The FastAPI application factory (HTTP API under /api/v1)."""
+"""The FastAPI application factory: wiring only. Each domain owns its router;
+shared dependencies live in ``core/http.py``, ``identity/http.py`` and
+``vault/http.py``."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import timedelta
-from typing import Annotated
-
-import orjson
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
-from parcelguard.core.errors import DomainError, InvalidInput, Unauthenticated
+from parcelguard.consent.router import router as consent_router
+from parcelguard.core.errors import DomainError
+from parcelguard.core.http import API, SessionDep
 from parcelguard.core.runtime import Runtime
-from parcelguard.identity import service as identity
-from parcelguard.identity.permissions import Principal
-from parcelguard.ledger.ingest import EventLog
-
-API = "/api/v1"
-
-
-def _runtime(request: Request) -> Runtime:
-    rt: Runtime = request.app.state.runtime
-    return rt
-
-
-def session_dep(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on error."""
-    with _runtime(request).db.unit_of_work() as uow:
-        yield uow.session
-        uow.commit()
-
-
-SessionDep = Annotated[Session, Depends(session_dep)]
-
-
-def principal_dep(request: Request, session: SessionDep) -> Principal:
-    """The caller, from a bearer API key or log-in session token."""
-    rt = _runtime(request)
-    auth = request.headers.get("authorization", "")
-    scheme, _, token = auth.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("send 'Authorization: Bearer <API key or session token>'")
-    if token.startswith(identity.API_KEY_PREFIX):
-        return identity.authenticate_api_key(session, secret=token, clock=rt.clock)
-    return identity.resolve_session(session, token=token, clock=rt.clock)
-
-
-PrincipalDep = Annotated[Principal, Depends(principal_dep)]
-router = APIRouter(prefix=API)
-
-
-class LoginIn(BaseModel):
-    username: str
-    password: str
-
-
-@router.get("/health")
-def health(session: SessionDep) -> dict[str, str]:
-    """Liveness: the process answers and the database is reachable."""
-    session.connection()
-    return {"status": "ok"}
-
-
-@router.post("/sessions")
-def login(body: LoginIn, request: Request, session: SessionDep) -> dict[str, str]:
-    """Log in with username and password; returns a bearer session token."""
-    rt = _runtime(request)
-    acc = identity.authenticate(session, username=body.username, password=body.password,
-                                clock=rt.clock)
-    issued = identity.start_session(session, account=acc, clock=rt.clock,
-                                    lifetime=timedelta(hours=rt.settings.api.session_hours))
-    return {"token": issued.secret, "org_id": acc.org_id, "role": acc.role}
-
-
-@router.post("/events")
-async def post_events(request: Request, principal: PrincipalDep,
-                      session: SessionDep) -> JSONResponse:
-    """Append a batch of events (a JSON array, or NDJSON with
-    ``Content-Type: application/x-ndjson``) to the caller's enterprise log.
-
-    Same rules as ``parcelguard ingest``: each bad event is reported by its 1-based
-    position with a reason; good ones are stored; a re-sent event is a no-op.
-    200 when all were accepted, 422 when any was rejected."""
-    rt = _runtime(request)
-    principal.require("events:write")
-    body = await request.body()
-    lines = _split_body(body, request.headers.get("content-type", ""),
-                        rt.settings.api.max_batch_events)
-
-    def accept(enterprise_id: str) -> str | None:
-        if enterprise_id != principal.org_id:
-            return "enterprise_id is not the caller's organisation"
-        return None
-
-    log = EventLog(clock_now=rt.clock.now, accept_enterprise=accept)
-    result = log.append_raw(session, lines, max_line_bytes=rt.settings.ingest.max_line_bytes)
-    payload = {"stored": result.stored, "duplicates": result.duplicates,
-               "rejected": [{"index": r.line_no, "reason": r.reason} for r in result.rejected]}
-    return JSONResponse(payload, status_code=422 if result.rejected else 200)
+from parcelguard.identity.router import router as identity_router
+from parcelguard.supervision.events_router import router as events_router
+from parcelguard.supervision.router import router as checkpoint_router
+from parcelguard.wiring import register_handlers, vault_service
 
 
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -112,23 +27,66 @@ def create_app(rt: Runtime) -> FastAPI:
                   description="Protection and pluralistic supervision of personal "
                   "information in parcel logistics.")
     app.state.runtime = rt
+    app.state.vault = vault_service(rt.settings)
+    register_handlers(rt)
     app.add_exception_handler(DomainError, _domain_error)
-    app.include_router(router)
+
+    @app.get(f"{API}/health", tags=["health"])
+    def health(session: SessionDep) -> dict[str, str]:
+        """Liveness: the process answers and the database is reachable."""
+        session.connection()
+        return {"status": "ok"}
+
+    for router in (identity_router, events_router, checkpoint_router, consent_router):
+        app.include_router(router)
+    # -- waybill: masking, counts, tokens, bindings (no PI) --
+    from parcelguard.waybill.router import router as waybill_router
+    from parcelguard.wiring import telephony
+
+    app.state.telephony = telephony(rt.settings)
+    app.include_router(waybill_router)
+    # -- end waybill --
+    # -- access: the PI gate (/api/v1/pi); labels, virtual numbers, shares under
+    # /api/v1/waybill; fulfilling data-subject requests under /api/v1/dsr --
+    from parcelguard.access.dsr_router import router as dsr_router
+    from parcelguard.access.router import router as access_router
+    from parcelguard.access.waybill_router import router as access_waybill_router
+
+    for gate_router in (access_router, access_waybill_router, dsr_router):
+        app.include_router(gate_router)
+    # -- end access --
+    # -- monitor: alerts (/api/v1/alerts) --
+    from parcelguard.monitor.router import router as monitor_router
+
+    app.include_router(monitor_router)
+    # -- end monitor --
+    # -- channel and conduct: /api/v1/channel, /api/v1/referrals, /api/v1/conduct --
+    from parcelguard.channel.router import referrals_router
+    from parcelguard.channel.router import router as channel_router
+    from parcelguard.cli import raise_canary_alerts
+    from parcelguard.conduct.router import router as conduct_router
+
+    app.state.raise_canary_alerts = raise_canary_alerts
+    for r in (channel_router, referrals_router, conduct_router):
+        app.include_router(r)
+    # -- end channel and conduct --
+    # -- incidents: plans, incidents, reports, inbox, notices, interventions --
+    from parcelguard.incidents.notify import local_notifiers
+    from parcelguard.incidents.router import router as incidents_router
+
+    # The local notifiers record what they would send (masked); a deployment with an
+    # SMS gateway chooses its own here (or in wiring, once it offers a notifier factory).
+    app.state.notifiers = local_notifiers(app.state.vault)
+    app.include_router(incidents_router)
+    # -- end incidents --
+    # -- web: portals for every role (docs/web.md) --
+    from parcelguard.web.mount import mount as mount_web
+
+    mount_web(app)
+    # -- end web --
+    # -- audit: engagements, scorecards (/api/v1/audit), transparency (/api/v1/transparency) --
+    from parcelguard.audit.router import router as audit_router
+
+    app.include_router(audit_router)
+    # -- end audit --
     return app
-
-
-def _split_body(body: bytes, content_type: str, limit: int) -> list[tuple[int, bytes | None]]:
-    if "ndjson" in content_type or "jsonl" in content_type:
-        lines = [ln.strip() for ln in body.split(b"\n")]
-        items = [(i, ln) for i, ln in enumerate(lines, start=1) if ln]
-    else:
-        try:
-            docs = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            raise InvalidInput("body is not JSON; send an array of events or NDJSON") from None
-        if not isinstance(docs, list):
-            raise InvalidInput("body must be a JSON array of events")
-        items = [(i, orjson.dumps(d)) for i, d in enumerate(docs, start=1)]
-    if len(items) > limit:
-        raise InvalidInput(f"at most {limit} events per request; split the batch")
-    return items  # type: ignore[return-value]

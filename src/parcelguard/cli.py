@@ -5,20 +5,28 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from parcelguard.consent.cli import build_subjects_app, consent_app
 from parcelguard.core.db import upgrade
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
-from parcelguard.core.settings import load_settings
+from parcelguard.core.settings import Settings, load_settings
 from parcelguard.identity import service as identity
+from parcelguard.ledger import cli as ledger_cli
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.service import ingest_file, log_sizes
+from parcelguard.supervision.cli import witness as ledger_witness
+from parcelguard.vault import cli as vault_cli
+from parcelguard.wiring import CIPHERTEXT_COLUMNS, register_handlers, telephony, vault_service
+
+if TYPE_CHECKING:
+    from parcelguard.vault.kms import Kms
 
 app = typer.Typer(help="parcelguard: protect and supervise personal information in parcel "
                   "logistics.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -30,6 +38,100 @@ app.add_typer(org_app, name="org")
 app.add_typer(account_app, name="account")
 app.add_typer(apikey_app, name="apikey")
 
+
+# -- ledger: checkpoints, proofs, verify, archive; the supervision witness --
+def _ledger_kms(settings: Settings) -> Kms:
+    """Checkpoint keys are wrapped by the same KMS the wiring chose for the vault."""
+    return vault_service(settings).vault.kms
+
+
+app.add_typer(ledger_cli.build_app(kms_factory=_ledger_kms,
+                                   extra_commands={"witness": ledger_witness}), name="ledger")
+# -- end ledger --
+# -- access: the PI gate; its commands under waybill and subjects read the wired
+# services from the context (access.cli.wire, called by _main below) --
+from parcelguard.access import cli as access_cli  # noqa: E402 - grouped with its wiring
+from parcelguard.access import subjects_cli as access_subjects_cli  # noqa: E402
+from parcelguard.access import waybill_cli as access_waybill_cli  # noqa: E402
+
+GATE_SERVICES = access_cli.Services(vault_for=vault_service, telephony_for=telephony)
+app.add_typer(access_cli.access_app, name="access")
+# -- end access --
+# -- consent: notices and consents; data-subject requests --
+app.add_typer(consent_app, name="consent")
+app.add_typer(build_subjects_app(extra_commands=access_subjects_cli.COMMANDS), name="subjects")
+# -- end consent --
+# -- waybill: masking, labels, virtual numbers, partner sharing --
+from parcelguard.waybill import cli as waybill_cli  # noqa: E402 - grouped with its registration
+
+app.add_typer(waybill_cli.build_app(
+    extra_commands=access_waybill_cli.COMMANDS,
+    extra_partner_commands=access_waybill_cli.PARTNER_COMMANDS), name="waybill")
+# -- end waybill --
+# -- vault: key rotation --
+app.add_typer(vault_cli.build_app(vault_for=vault_service, locations=CIPHERTEXT_COLUMNS),
+              name="keys")
+# -- end vault --
+# -- monitor: detectors, runners, alerts --
+from parcelguard.monitor.cli import monitor_app  # noqa: E402 - grouped with its registration
+
+app.add_typer(monitor_app, name="monitor")
+# -- end monitor --
+# -- incidents: plans, drills, incidents, reports, inbox, notices, interventions --
+from parcelguard.incidents import cli as incidents_cli  # noqa: E402 - grouped with its wiring
+from parcelguard.incidents.notify import local_notifiers  # noqa: E402
+
+# The local notifiers record what they would send, masked (a wiring notifier factory
+# replaces this lambda once there is one).
+app.add_typer(incidents_cli.build_app(
+    notifiers_for=lambda settings: local_notifiers(vault_service(settings))), name="incidents")
+# -- end incidents --
+# -- channel and conduct: reports, triangulation, police referrals, canaries, evaluations --
+from parcelguard.channel import cli as channel_cli  # noqa: E402 - grouped with its wiring
+from parcelguard.channel.events import CanaryTouched  # noqa: E402
+from parcelguard.conduct import cli as conduct_cli  # noqa: E402
+from parcelguard.conduct.events import ConductReferralRequested  # noqa: E402
+from parcelguard.wiring import telephony as _telephony  # noqa: E402
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+
+def raise_canary_alerts(session: Session, touched: list[CanaryTouched]) -> list[str]:
+    """A canary hit becomes a critical monitor alert. The channel publishes
+    ``CanaryTouched`` and may not import the monitor (same layer); this glue belongs
+    with the bus handlers in wiring.py once it registers them. Returns the ids of the
+    alerts it opened (a hit on an already open alert adds evidence to it)."""
+    from parcelguard.channel.events import canary_alert_fields
+    from parcelguard.monitor.model import AlertUpdate
+    from parcelguard.monitor.store import apply_updates
+
+    updates = [AlertUpdate(**canary_alert_fields(t)) for t in touched]
+    return [r.alert_id for r in apply_updates(session, updates, cap=500)] if updates else []
+
+
+def _refer_conduct_finding(session: Session, rt: Runtime, ev: ConductReferralRequested) -> str:
+    """Conduct's referral decision, handed to the channel's consumer."""
+    from parcelguard.channel.events import ReferConductFinding
+    from parcelguard.channel.referrals import Deps, refer_conduct
+
+    deps = Deps(kms=vault_service(rt.settings).vault.kms, clock=rt.clock,
+                settings=rt.settings.channel)
+    return refer_conduct(session, deps, ReferConductFinding(
+        enterprise_id=ev.enterprise_id, decision_id=ev.decision_id, employee_id=ev.employee_id,
+        reason=ev.reason, figures=ev.figures)).id
+
+
+app.add_typer(channel_cli.build_app(vault_for=vault_service, telephony_for=_telephony,
+                                    raise_alerts=raise_canary_alerts), name="channel")
+app.add_typer(conduct_cli.build_app(refer=_refer_conduct_finding), name="conduct")
+# -- end channel and conduct --
+
+# -- audit: rulebook, engagements, scorecards, transparency reports --
+from parcelguard.audit.cli import build_app as audit_app  # noqa: E402 - grouped with its wiring
+
+app.add_typer(audit_app(kms_for=_ledger_kms), name="audit")
+# -- end audit --
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 
@@ -41,8 +143,9 @@ def _runtime(ctx: typer.Context) -> Runtime:
 
 @app.callback()
 def _main(ctx: typer.Context) -> None:
-    ctx.obj = Runtime(settings=load_settings())
+    ctx.obj = Runtime(settings=load_settings(), on_open=register_handlers)
     ctx.call_on_close(ctx.obj.close)
+    access_cli.wire(ctx, GATE_SERVICES)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -233,13 +336,27 @@ def serve(
     ctx: typer.Context,
     host: str = "127.0.0.1",
     port: int = 8000,
+    # -- web: serve --demo --
+    demo: Annotated[bool, typer.Option(
+        "--demo", help="Serve the demo world (built first if missing) with one login per "
+        "role printed, and write the supervision report.")] = False,
+    out: Annotated[Path, typer.Option(help="Demo output directory (--demo).")]
+    = Path("demo-out"),
+    # -- end web --
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /openapi.json)."""
+    """Serve the HTTP API (OpenAPI at /openapi.json) and the web portals."""
     import uvicorn
 
     from parcelguard.app import create_app
 
     rt = _runtime(ctx)
+    # -- web: serve --demo --
+    if demo:
+        from parcelguard.web.serve_demo import prepare
+
+        rt = prepare(rt, out=out, console=console, host=host, port=port)
+        ctx.call_on_close(rt.close)
+    # -- end web --
     uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
 
 

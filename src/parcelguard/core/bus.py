@@ -17,6 +17,7 @@ Handler = Callable[[object], None]
 class MessageBus:
     def __init__(self) -> None:
         self._handlers: dict[type, list[Handler]] = defaultdict(list)
+        self.wired = False  # set by the wiring module once it has registered handlers
 
     def register(self, event_type: type, handler: Handler) -> None:
         self._handlers[event_type].append(handler)

@@ -9,7 +9,7 @@ batch) commits through :class:`UnitOfWork`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from parcelguard.core.bus import MessageBus
 from parcelguard.core.settings import Settings
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -142,9 +143,12 @@ class Database:
         if auto_migrate and str(self.engine.url) not in _MIGRATED:
             upgrade(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Cross-domain reactions (an alert opens an incident, ...): the wiring module
+        # registers the handlers; units of work publish here after they commit.
+        self.bus = MessageBus()
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions())
+        return UnitOfWork(self.sessions(), publish=self.bus.publish)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -154,9 +158,11 @@ class UnitOfWork:
     """One transaction: services flush into ``session``; ``commit`` ends it, and the
     domain events they collected go to the bus only after the commit succeeded."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session,
+                 publish: Callable[[list[object]], None] | None = None) -> None:
         self.session = session
         self.pending_events: list[object] = []
+        self._publish = publish
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -167,8 +173,12 @@ class UnitOfWork:
         self.session.close()
 
     def commit(self) -> list[object]:
+        """Commit, then hand the collected domain events to the bus: handlers only
+        ever see what is durable."""
         self.session.commit()
         events, self.pending_events = self.pending_events, []
+        if events and self._publish is not None:
+            self._publish(events)
         return events
 
 

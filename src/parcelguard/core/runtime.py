@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parcelguard.core.clock import Clock, SystemClock
@@ -14,6 +15,9 @@ from parcelguard.core.settings import Settings
 class Runtime:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
+    # Called once with the database when it opens: the wiring registers its event
+    # handlers on the database's bus here.
+    on_open: Callable[[Runtime], None] | None = None
     _db: Database | None = None
 
     @property
@@ -21,6 +25,8 @@ class Runtime:
         if self._db is None:
             self.settings.home.mkdir(parents=True, exist_ok=True)
             self._db = Database(self.settings)
+            if self.on_open is not None:
+                self.on_open(self)
         return self._db
 
     def close(self) -> None:

@@ -18,21 +18,28 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import orjson
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from parcelguard.core.bulk import bulk_insert
-from parcelguard.core.canonical import canonical_json, canonical_json_fast
-from parcelguard.ledger.contract import KNOWN_KEYS, AccessEvent, EmployeeEvent, decoder
+from parcelguard.core.canonical import canonical_json, parse_json
+from parcelguard.ledger.contract import (
+    KNOWN_KEYS,
+    RFC3339_RE,
+    SHIFT_KEYS,
+    AccessEvent,
+    Event,
+    ParcelEvent,
+    canonical_encoder,
+    decoder,
+)
 from parcelguard.ledger.models import LedgerEvent, LedgerHead
+from parcelguard.ledger.store import append_leaf_batch
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
-_SHIFT_KEYS = frozenset({"start", "end", "tz"})
 _QUOTED = re.compile(r"'[^']*'")
 # SQLite's default limit on bound parameters is 32766; stay well below it.
 _LOOKUP_CHUNK = 10_000
@@ -41,8 +48,9 @@ COLUMNS = ("enterprise_id", "seq", "event_id", "kind", "occurred_at_us", "subjec
            "waybill_no", "leaf")
 
 
-@dataclass(frozen=True, slots=True)
-class Decoded:
+class Decoded(NamedTuple):
+    """A validated event; fields from ``event_id`` on are the row in COLUMNS order."""
+
     line_no: int
     enterprise_id: str
     event_id: str
@@ -70,65 +78,197 @@ class BatchResult:
 def _reason(exc: Exception) -> str:
     # msgspec quotes offending values ("Invalid enum value '1381…'"); a value in the
     # wrong field may be PI, so reasons name the place and the rule, never the value.
-    return _QUOTED.sub("(value hidden)", str(exc))
+    msg = str(exc)
+    if "matching regex" in msg:  # the only patterns left are the shift's HH:MM
+        return f"Expected HH:MM - at {msg.rpartition(' - at ')[2]}"
+    return _QUOTED.sub("(value hidden)", msg)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_EPOCH_CACHE: dict[str, int] = {}
+_MINUTE_CACHE: dict[str, int] = {}
+
+
+def _parse_time(value: str) -> int:
+    # The pattern, then the calendar (fromisoformat refuses 30 February).
+    if not RFC3339_RE.match(value):
+        raise ValueError("not RFC 3339")
+    dt = datetime.fromisoformat(value.upper())
+    ts = dt.timestamp()
+    # Between 1843 and 2096 a float timestamp is exact to a quarter microsecond, so
+    # rounding recovers the exact count at a fraction of the cost of datetime
+    # arithmetic; outside that range, integer arithmetic.
+    if -4e9 < ts < 4e9:
+        return round(ts * 1_000_000)
+    return (dt - _EPOCH) // timedelta(microseconds=1)
+
+
+def _epoch_us(value: str) -> int:
+    """UTC microseconds of an RFC 3339 time.
+
+    Streams are ordered by time, so parsing is cached twice: whole strings (many
+    events share a second) and, for whole-second times, the minute they fall in
+    (the seconds are then two digits to add)."""
+    us = _EPOCH_CACHE.get(value)
+    if us is not None:
+        return us
+    n = len(value)
+    if n in {20, 25} and value[16] == ":" and value[17:19].isdigit():
+        key = value[:16] + value[19:]
+        base = _MINUTE_CACHE.get(key)
+        if base is None:
+            base = _parse_time(value[:17] + "00" + value[19:])
+            if len(_MINUTE_CACHE) > 50_000:
+                _MINUTE_CACHE.clear()
+            _MINUTE_CACHE[key] = base
+        seconds = int(value[17:19])
+        if seconds > 59:
+            raise ValueError("seconds out of range")
+        us = base + seconds * 1_000_000
+    else:
+        us = _parse_time(value)
+    if len(_EPOCH_CACHE) > 50_000:
+        _EPOCH_CACHE.clear()
+    _EPOCH_CACHE[value] = us
+    return us
+
+
+
+
+_decode = decoder.decode
+_encode = canonical_encoder.encode
+_new = tuple.__new__  # builds a Decoded without NamedTuple's Python-level __new__
 
 
 def decode_event(line_no: int, raw: bytes) -> Decoded | Rejected:
-    """Validate one JSON event and compute its canonical leaf bytes."""
+    """Validate one JSON event and compute its canonical leaf bytes.
+
+    Fast path: one typed decode, and the leaf is that object re-encoded with sorted
+    keys. Events carrying extension fields fail the strict decode and are validated
+    without them, while their leaf keeps everything that was sent. This runs once per
+    event on the ingest path, so it avoids helper calls and isinstance chains."""
     try:
-        ev = decoder.decode(raw)
+        ev = _decode(raw)
+        leaf = _encode(ev)
+        us = _epoch_us(ev.occurred_at)
     except msgspec.ValidationError as exc:  # subclass of DecodeError: test it first
-        return Rejected(line_no, f"does not match the event contract: {_reason(exc)}")
+        if not str(exc).startswith("Object contains unknown field"):
+            return Rejected(line_no, f"does not match the event contract: {_reason(exc)}")
+        return _decode_extended(line_no, raw)
     except msgspec.DecodeError as exc:
         return Rejected(line_no, f"not valid JSON: {_reason(exc)}")
-    doc: dict[str, Any] = orjson.loads(raw)
-    kind = doc["kind"]
-    shift = doc.get("shift")
-    if doc.keys() <= KNOWN_KEYS[kind] and not (isinstance(shift, dict)
-                                               and not shift.keys() <= _SHIFT_KEYS):
-        leaf = canonical_json_fast(doc)
-    else:  # extension fields may hold floats or non-ASCII keys: full JCS rules
-        leaf = canonical_json(doc)
+    except ValueError:
+        return _bad_time(line_no, "$.occurred_at")
+    return _finish(line_no, ev, leaf, us)
+
+
+def decode_batch(lines: list[tuple[int, bytes]], rejected: list[Rejected]) -> list[Decoded]:
+    """Decode a batch line by line, collecting rejections. (Parsing the batch as one
+    JSON array in a single call measured slower: 6.7 vs 3.8 us an event.)"""
+    decoded: list[Decoded] = []
+    keep, drop = decoded.append, rejected.append
+    for line_no, raw in lines:
+        item = decode_event(line_no, raw)
+        if isinstance(item, Decoded):
+            keep(item)
+        else:
+            drop(item)
+    return decoded
+
+
+def _bad_time(line_no: int, where: str) -> Rejected:
+    return Rejected(line_no, "does not match the event contract: Expected an RFC 3339 "
+                             "date-time with an offset, e.g. 2026-11-11T08:30:00+08:00 "
+                             f"- at `{where}`")
+
+
+def _finish(line_no: int, ev: Event, leaf: bytes, us: int) -> Decoded | Rejected:
     if isinstance(ev, AccessEvent):
-        subject: str | None = ev.actor_id
-        waybill = ev.waybill_no if isinstance(ev.waybill_no, str) else None
-    elif isinstance(ev, EmployeeEvent):
-        subject, waybill = ev.employee_id, None
-    else:
-        subject, waybill = None, ev.waybill_no
-    return Decoded(line_no, ev.enterprise_id, ev.event_id, kind,
-                   (ev.occurred_at - _EPOCH) // _US, subject, waybill, leaf)
+        waybill = ev.waybill_no
+        return _new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "access", us,
+                              ev.actor_id, waybill if isinstance(waybill, str) else None,
+                              leaf))
+    if isinstance(ev, ParcelEvent):
+        if isinstance(ev.assignment_until, str):
+            try:
+                _epoch_us(ev.assignment_until)
+            except ValueError:
+                return _bad_time(line_no, "$.assignment_until")
+        return _new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "parcel", us, None,
+                              ev.waybill_no, leaf))
+    return _new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "employee", us,
+                          ev.employee_id, None, leaf))
 
 
-def read_jsonl(path: Path, *, max_line_bytes: int) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, raw line) for each non-blank line; None for over-long lines."""
+def _decode_extended(line_no: int, raw: bytes) -> Decoded | Rejected:
+    doc = parse_json(raw)
+    known = {k: v for k, v in doc.items() if k in KNOWN_KEYS.get(doc.get("kind"), ())}
+    if isinstance(known.get("shift"), dict):
+        known["shift"] = {k: v for k, v in known["shift"].items() if k in SHIFT_KEYS}
+    try:
+        ev = decoder.decode(canonical_json(known))
+        us = _epoch_us(ev.occurred_at)
+    except msgspec.ValidationError as exc:
+        return Rejected(line_no, f"does not match the event contract: {_reason(exc)}")
+    except ValueError:
+        return _bad_time(line_no, "$.occurred_at")
+    return _finish(line_no, ev, canonical_json(doc), us)
+
+
+Lines = list[tuple[int, bytes | None]]
+
+
+def read_jsonl(path: Path, *, max_line_bytes: int, batch_size: int) -> Iterator[Lines]:
+    """Batches of (line number, raw line) for the non-blank lines; None stands for an
+    over-long line. Reads in large blocks and splits in C: per-line file iteration
+    would cost more than decoding the events."""
+    pending: Lines = []
+    line_no = 0
+    rest = b""
     with path.open("rb") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if len(line) > max_line_bytes:
-                yield line_no, None
-                continue
-            stripped = line.strip()
-            if stripped:
-                yield line_no, stripped
+        while True:
+            block = fh.read(1 << 22)
+            if not block:
+                lines = [rest] if rest else []
+            else:
+                lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
+                rest = lines.pop()
+            if lines and max(map(len, lines)) > max_line_bytes:
+                pending += [(n, None if len(ln) > max_line_bytes else ln)
+                            for n, ln in enumerate(lines, line_no + 1)
+                            if ln and not ln.isspace()]
+            else:
+                pending += [(n, ln) for n, ln in enumerate(lines, line_no + 1)
+                            if ln and not ln.isspace()]
+            line_no += len(lines)
+            while len(pending) >= batch_size:
+                yield pending[:batch_size]
+                pending = pending[batch_size:]
+            if not block:
+                break
+    if pending:
+        yield pending
 
 
-def read_parquet(path: Path, *, batch_rows: int = 50_000) -> Iterator[tuple[int, bytes | None]]:
-    """Rows of a Parquet event file as JSON. Parquet cannot tell an absent field from
-    a null one, so null columns are treated as absent."""
+def read_parquet(path: Path, *, batch_size: int) -> Iterator[Lines]:
+    """Batches of Parquet rows as JSON. Parquet cannot tell an absent field from a
+    null one, so null columns are treated as absent."""
     import pyarrow.parquet as pq
 
     row_no = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+        out: Lines = []
         for row in batch.to_pylist():
             row_no += 1
             doc = {k: v for k, v in row.items() if v is not None}
-            yield row_no, orjson.dumps(doc, option=orjson.OPT_NAIVE_UTC)
+            out.append((row_no, orjson.dumps(doc, option=orjson.OPT_NAIVE_UTC)))
+        yield out
 
 
-def read_events_file(path: Path, *, max_line_bytes: int) -> Iterator[tuple[int, bytes | None]]:
+def read_events_file(path: Path, *, max_line_bytes: int, batch_size: int) -> Iterator[Lines]:
     if path.suffix.lower() in {".parquet", ".pq"}:
-        return read_parquet(path)
-    return read_jsonl(path, max_line_bytes=max_line_bytes)
+        return read_parquet(path, batch_size=batch_size)
+    return read_jsonl(path, max_line_bytes=max_line_bytes, batch_size=batch_size)
 
 
 class EventLog:
@@ -152,18 +292,15 @@ class EventLog:
     def append_raw(self, session: Session, lines: Iterable[tuple[int, bytes | None]],
                    *, max_line_bytes: int = 65536) -> BatchResult:
         """Decode and append one batch of raw lines; the caller commits."""
-        decoded: list[Decoded] = []
         result = BatchResult()
+        good: list[tuple[int, bytes]] = []
         for line_no, raw in lines:
             if raw is None:
                 result.rejected.append(Rejected(line_no, f"line longer than {max_line_bytes} "
                                                          "bytes"))
-                continue
-            item = decode_event(line_no, raw)
-            if isinstance(item, Rejected):
-                result.rejected.append(item)
             else:
-                decoded.append(item)
+                good.append((line_no, raw))
+        decoded = decode_batch(good, result.rejected)
         self.append(session, decoded, result)
         return result
 
@@ -218,26 +355,66 @@ class EventLog:
             else:
                 result.rejected.append(Rejected(
                     ev.line_no, f"event_id repeats line {first.line_no} with different content"))
-        ids = list(unique)
-        stmt = (select(LedgerEvent.event_id, LedgerEvent.leaf)
-                .where(LedgerEvent.enterprise_id == ent)
-                .where(LedgerEvent.event_id.in_(bindparam("ids", expanding=True))))
-        for i in range(0, len(ids), _LOOKUP_CHUNK):
-            for event_id, leaf in conn.execute(stmt, {"ids": ids[i:i + _LOOKUP_CHUNK]}):
+        rows = [(ent, size + i, *ev[2:]) for i, ev in enumerate(unique.values())]
+        if not _insert_if_all_new(conn, rows):
+            # Some were sent before: find them, tell identical re-sends from
+            # conflicting ones, and store the rest.
+            for event_id, leaf in _stored_leaves(conn, ent, list(unique)):
                 ev = unique.pop(event_id)
                 if ev.leaf == leaf:
                     result.duplicates += 1
                 else:
                     result.rejected.append(Rejected(
                         ev.line_no, "event_id already stored with different content"))
-        rows = [(ent, size + i, ev.event_id, ev.kind, ev.occurred_at_us, ev.subject_id,
-                 ev.waybill_no, ev.leaf) for i, ev in enumerate(unique.values())]
-        bulk_insert(conn, LedgerEvent.__tablename__, COLUMNS, rows)
+            rows = [(ent, size + i, *ev[2:]) for i, ev in enumerate(unique.values())]
+            bulk_insert(conn, LedgerEvent.__tablename__, COLUMNS, rows)
         if rows:
+            # --- Merkle log (ledger/store.py): the new leaves join the enterprise's
+            # tiles in this transaction, so the tree always covers exactly the stored rows.
+            append_leaf_batch(conn, ent, size, [ev.leaf for ev in unique.values()])
+            # --- end Merkle log
             conn.execute(update(LedgerHead).where(LedgerHead.enterprise_id == ent)
                          .values(size=size + len(rows)))
         result.stored += len(rows)
         result.by_enterprise[ent] += len(rows)
+
+
+def _insert_if_all_new(conn: Any, rows: list[tuple[Any, ...]]) -> bool:
+    """Insert the batch under a savepoint; False (and nothing inserted) if any event
+    id is already stored. Fresh events are the common case, so they skip the
+    duplicate lookup and let the unique index do the check."""
+    if not rows:
+        return True
+    savepoint = conn.begin_nested()
+    try:
+        bulk_insert(conn, LedgerEvent.__tablename__, COLUMNS, rows)
+    except conn.dialect.dbapi.IntegrityError:
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True
+
+
+def _stored_leaves(conn: Any, enterprise_id: str,
+                   event_ids: list[str]) -> Iterator[tuple[str, bytes]]:
+    """(event_id, leaf) of the ids already in the enterprise's log. Plain DBAPI:
+    SQLAlchemy's expanding IN costs more than the lookup itself at this volume."""
+    dbapi: Any = conn.connection.dbapi_connection
+    cur = dbapi.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            cur.execute("SELECT event_id, leaf FROM ledger_events WHERE enterprise_id = %s "
+                        "AND event_id = ANY(%s)", (enterprise_id, event_ids))
+            yield from ((e, bytes(leaf)) for e, leaf in cur.fetchall())
+            return
+        for i in range(0, len(event_ids), _LOOKUP_CHUNK):
+            chunk = event_ids[i:i + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            cur.execute(f"SELECT event_id, leaf FROM ledger_events WHERE enterprise_id = ? "
+                        f"AND event_id IN ({marks})", (enterprise_id, *chunk))
+            yield from cur.fetchall()
+    finally:
+        cur.close()
 
 
 def record_events(session: Session, docs: Sequence[dict[str, Any]], *,

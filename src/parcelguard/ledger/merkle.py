@@ -18,8 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from itertools import islice
+from typing import TYPE_CHECKING
 
 from parcelguard.ledger.tiles import (
     DEFAULT_HEIGHT,
@@ -31,6 +30,9 @@ from parcelguard.ledger.tiles import (
     check_height,
     split_hashes,
 )
+
+if TYPE_CHECKING:
+    from parcelguard.ledger.recompute import AuditReport
 
 # Bound once: the append and audit loops call it millions of times and an attribute
 # lookup per call is measurable next to a 200-byte SHA-256.
@@ -58,7 +60,7 @@ def leaf_hashes(leaves: Iterable[bytes]) -> list[bytes]:
     return [sha(b"\x00" + data).digest() for data in leaves]
 
 
-def _pair_up(row: list[bytes]) -> list[bytes]:
+def pair_up(row: list[bytes]) -> list[bytes]:
     """The next level up of a row that starts at an even index; an odd last hash drops out."""
     # Copying a hash state primed with the 0x01 prefix and feeding both children avoids
     # building two 65-byte concatenations per node: ~10% faster than
@@ -76,7 +78,7 @@ def _pair_up(row: list[bytes]) -> list[bytes]:
     return out
 
 
-def _fold(hashes: Sequence[bytes]) -> bytes:
+def fold_roots(hashes: Sequence[bytes]) -> bytes:
     """Root of a subtree from the roots of its perfect subtrees, given left to right."""
     sha = _sha256
     acc = hashes[-1]
@@ -148,10 +150,10 @@ def append(
         for _ in range(height):
             if len(row) & 1:
                 frontier.append(row[-1])
-            row = _pair_up(row)
+            row = pair_up(row)
         fresh = row
     store.write_tiles(writes)
-    return new_size, _fold(frontier[::-1])
+    return new_size, fold_roots(frontier[::-1])
 
 
 def append_leaves(
@@ -205,7 +207,7 @@ def _read_nodes(
             raise TileMissingError(key, end, None if data is None else len(data) // HASH_SIZE)
         row = split_hashes(data[offset * HASH_SIZE :], 1 << depth)
         for _ in range(depth):
-            row = _pair_up(row)
+            row = pair_up(row)
         out[node] = row[0]
     return out
 
@@ -216,7 +218,7 @@ def _range_roots(
     """MTH of each leaf range, reading every stored hash they need in one batch."""
     plans = [_perfect_nodes(lo, hi) for lo, hi in ranges]
     hashes = _read_nodes(store, size, {node for plan in plans for node in plan}, height)
-    return [_fold([hashes[node] for node in plan]) for plan in plans]
+    return [fold_roots([hashes[node] for node in plan]) for plan in plans]
 
 
 def _largest_power_below(n: int) -> int:
@@ -370,163 +372,6 @@ def verify_consistency(
     return fr == old_root and sr == new_root and sn == 0
 
 
-# --- full recomputation for audits --------------------------------------------------------
-
-# Leaves are read and tiles fetched in blocks of this many bottom tiles (16,384 leaves at
-# height 8): one read_tiles round trip per block, memory bounded by one block.
-AUDIT_BLOCK_TILES = 64
-
-
-@dataclass(frozen=True, slots=True)
-class Mismatch:
-    """A stored hash that disagrees with the one recomputed from the leaves."""
-
-    level: int  # tree level of the hash: 0 is the leaf hash
-    index: int  # its index on that level
-    reason: str
-
-    @property
-    def first_leaf(self) -> int:
-        """The first leaf under the disagreeing hash: the index an auditor reports."""
-        return self.index << self.level
-
-
-@dataclass(frozen=True, slots=True)
-class AuditReport:
-    """What a full recomputation of a log found."""
-
-    leaves: int  # leaves read (less than the expected size if some were missing)
-    root: bytes  # MTH recomputed from the leaves read
-    first_bad: Mismatch | None
-    # Stored hashes that disagree (a changed leaf also counts for its stored ancestors),
-    # plus missing leaves and one for any surplus.
-    mismatches: int
-
-    @property
-    def ok(self) -> bool:
-        return self.first_bad is None
-
-    @property
-    def first_bad_index(self) -> int | None:
-        return None if self.first_bad is None else self.first_bad.first_leaf
-
-
-class _Findings:
-    """Counts mismatches and keeps the first one found, which names the first bad index.
-
-    Hashes are checked in leaf order: each leaf hash as its leaf is read, each stored
-    subtree hash as soon as its last leaf is read. A finding on a subtree over leaves
-    [s, e) therefore comes after every finding on leaves below e. An earlier finding
-    inside [s, e) explains it (a changed leaf changes every recomputed ancestor); an
-    earlier one before s is smaller anyway; with none, s is the first bad index (a
-    corrupted stored hash over intact leaves). So the first finding is the answer.
-    """
-
-    def __init__(self) -> None:
-        self.first: Mismatch | None = None
-        self.count = 0
-
-    def add(self, level: int, index: int, reason: str) -> None:
-        self.count += 1
-        if self.first is None:
-            self.first = Mismatch(level, index, reason)
-
-    def compare(
-        self, level: int, first_index: int, stored: bytes | None, row: list[bytes], mask: int
-    ) -> None:
-        """Compare computed hashes ``first_index``.. of ``level`` with their stored tile."""
-        start = (first_index & mask) * HASH_SIZE
-        want = b"".join(row)
-        have = (stored or b"")[start : start + len(want)]
-        if have == want:
-            return
-        for i, computed in enumerate(row):
-            got = have[i * HASH_SIZE : (i + 1) * HASH_SIZE]
-            if got != computed:
-                reason = "stored hash missing" if len(got) < HASH_SIZE else "stored hash differs"
-                self.add(level, first_index + i, reason)
-
-
-def _audit_tile_keys(start: int, end: int, height: int) -> list[TileKey]:
-    """Tiles holding the hashes that become complete as leaves [start, end) are added."""
-    keys: list[TileKey] = []
-    level = 0
-    while (hi := end >> (level * height)) > (lo := start >> (level * height)):
-        keys.extend(TileKey(level, n) for n in range(lo >> height, ((hi - 1) >> height) + 1))
-        level += 1
-    return keys
-
-
-def audit(
-    store: TileStore,
-    size: int,
-    leaves: Iterable[bytes],
-    *,
-    height: int = DEFAULT_HEIGHT,
-) -> AuditReport:
-    """Recompute a log of ``size`` leaves from its leaf bytes and check every stored hash.
-
-    Streams: memory holds one block of leaves and one open tile row per tile level.
-    Reports the root recomputed from the leaves (compare it with the signed checkpoint)
-    and the first bad leaf index: the smallest leaf index whose stored leaf hash
-    disagrees, or the first leaf under a stored subtree hash that disagrees although
-    its leaves agree, whichever comes first. Missing leaves are reported at the first
-    missing index, surplus ones at ``size``.
-    """
-    check_height(height)
-    width = 1 << height
-    mask = width - 1
-    sha = _sha256
-    findings = _Findings()
-    rows: list[list[bytes]] = [[]]  # rows[L]: hashes of the open tile at tile level L
-    it = iter(leaves)
-    done = 0
-    while done < size:
-        block = list(islice(it, min(size - done, AUDIT_BLOCK_TILES * width)))
-        if not block:
-            findings.add(0, done, "leaf missing")
-            findings.count += size - done - 1
-            break
-        tiles = store.read_tiles(_audit_tile_keys(done, done + len(block), height))
-        for offset in range(0, len(block), width):
-            start = done + offset
-            row = [sha(b"\x00" + data).digest() for data in block[offset : offset + width]]
-            findings.compare(0, start, tiles.get(TileKey(0, start >> height)), row, mask)
-            rows[0] = row
-            end = start + len(row)
-            level = 0
-            while len(rows[level]) == width:  # a tile is complete: its root goes up a level
-                node = rows[level]
-                for _ in range(height):
-                    node = _pair_up(node)
-                rows[level] = []
-                level += 1
-                if level == len(rows):
-                    rows.append([])
-                index = (end >> (level * height)) - 1
-                stored = tiles.get(TileKey(level, index >> height))
-                findings.compare(level * height, index, stored, node, mask)
-                rows[level].append(node[0])
-        done += len(block)
-    else:
-        if next(it, None) is not None:
-            findings.add(0, size, "leaf beyond the log size")
-
-    frontier = []
-    for open_row in rows:
-        row = open_row
-        for _ in range(height):
-            if len(row) & 1:
-                frontier.append(row[-1])
-            row = _pair_up(row)
-    return AuditReport(
-        leaves=done,
-        root=_fold(frontier[::-1]) if frontier else EMPTY_ROOT,
-        first_bad=findings.first,
-        mismatches=findings.count,
-    )
-
-
 class MerkleLog:
     """One log: a tile store plus the size the caller vouches for.
 
@@ -566,6 +411,9 @@ class MerkleLog:
         return consistency_proof(self.store, old, self._checked(new), height=self.height)
 
     def audit(self, leaves: Iterable[bytes]) -> AuditReport:
+        """Recompute the log from its leaves (see ledger.recompute.audit)."""
+        from parcelguard.ledger.recompute import audit
+
         return audit(self.store, self._size, leaves, height=self.height)
 
     def _checked(self, size: int | None) -> int:

@@ -1,12 +1,13 @@
 """Event store tables. ``ledger_events`` holds every event of every enterprise as
-its canonical bytes (the future Merkle leaf) plus the few columns queries need;
-``seq`` is the event's position in its enterprise's log (0-based, gap-free)."""
+its canonical bytes (the Merkle leaf) plus the few columns queries need; ``seq`` is
+the event's position in its enterprise's log (0-based, gap-free). The Merkle log over
+those leaves lives in ``ledger_tiles``; checkpoints and their keys beside it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, LargeBinary, String
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parcelguard.core.db import Base, UTCDateTime
@@ -39,3 +40,58 @@ class LedgerHead(Base):
     enterprise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerTile(Base):
+    """One tile of an enterprise's Merkle log (layout in ledger/tiles.py).
+
+    ``data`` is the concatenation of up to 2**height 32-byte hashes. A partial tile on
+    the right edge is rewritten as the log grows; its old bytes are always a prefix of
+    the new ones (ledger/store.py refuses any other write)."""
+
+    __tablename__ = "ledger_tiles"
+    enterprise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    idx: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LedgerSigningKey(Base):
+    """An enterprise's Ed25519 checkpoint key. The signer key is stored only wrapped
+    by the KMS master key, bound to the enterprise id; the verifier key is public."""
+
+    __tablename__ = "ledger_signing_keys"
+    enterprise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The log origin and key name, ``<origin prefix>/<enterprise_id>`` (docs/ledger.md).
+    origin: Mapped[str] = mapped_column(String(200))
+    verifier_key: Mapped[str] = mapped_column(String(300))
+    kms_key_id: Mapped[str] = mapped_column(String(64))
+    wrapped_signer_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LedgerCheckpoint(Base):
+    """Every checkpoint the enterprise signed, in order: what it has vouched for."""
+
+    __tablename__ = "ledger_checkpoints"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    enterprise_id: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    root: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_ledger_checkpoints_enterprise", "enterprise_id", "id"),)
+
+
+class LedgerArchive(Base):
+    """A prefix of an enterprise's leaves moved to a Parquet file (retention). The
+    tiles stay, so proofs keep working; the file's SHA-256 guards what was moved."""
+
+    __tablename__ = "ledger_archives"
+    enterprise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    end_seq: Mapped[int] = mapped_column(BigInteger)  # exclusive
+    path: Mapped[str] = mapped_column(String(500))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import gc
 import os
 import time
 from collections import Counter
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from parcelguard.core.db import Database
-from parcelguard.ledger.ingest import EventLog, Rejected, read_events_file
+from parcelguard.ledger.ingest import BatchResult, EventLog, Lines, Rejected, read_events_file
 from parcelguard.ledger.models import LedgerEvent, LedgerHead
 
 
@@ -59,7 +59,7 @@ def ingest_file(
         raise FileNotFoundError(f"no such events file: {path}")
     report = IngestReport()
     started = time.perf_counter()
-    source = read_events_file(path, max_line_bytes=max_line_bytes)
+    source = read_events_file(path, max_line_bytes=max_line_bytes, batch_size=batch_size)
     raw_by_line: dict[int, bytes | None] = {}
     rejects_fh = None
     if rejects_path is not None:
@@ -67,13 +67,16 @@ def ingest_file(
         fd = os.open(rejects_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         rejects_fh = os.fdopen(fd, "wb")
     try:
-        while True:
-            batch = list(itertools.islice(source, batch_size))
-            if not batch:
-                break
-            with db.unit_of_work() as uow:
-                result = log.append_raw(uow.session, batch, max_line_bytes=max_line_bytes)
-                uow.commit()
+        for batch in source:
+            # A batch allocates tens of thousands of short-lived objects without
+            # cycles; letting the collector walk them costs a tenth of the time.
+            was_enabled = gc.isenabled()
+            gc.disable()
+            try:
+                result = _store_batch(db, log, batch, max_line_bytes)
+            finally:
+                if was_enabled:
+                    gc.enable()
             report.lines += len(batch)
             report.stored += result.stored
             report.duplicates += result.duplicates
@@ -94,6 +97,14 @@ def ingest_file(
             rejects_fh.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _store_batch(db: Database, log: EventLog, batch: Lines, max_line_bytes: int) -> BatchResult:
+    """One batch, one transaction: what the caller reports after this is durable."""
+    with db.unit_of_work() as uow:
+        result = log.append_raw(uow.session, batch, max_line_bytes=max_line_bytes)
+        uow.commit()
+    return result
 
 
 def log_sizes(session: Session) -> dict[str, int]:

@@ -58,3 +58,21 @@ class VaultErasure(Base):
     subject_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     erased_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(200))
+
+
+class VaultRotationJob(Base):
+    """A key rotation in progress. Each batch moves ``cursor`` forward in the same
+    transaction as its re-wrapped keys, so a crash loses at most one batch of work
+    and a resume never does a subject twice."""
+
+    __tablename__ = "vault_rotation_jobs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(String(64), index=True)
+    to_version: Mapped[int] = mapped_column(Integer)
+    reencrypt: Mapped[bool] = mapped_column(default=False)
+    cursor: Mapped[str] = mapped_column(String(64), default="")  # last subject_id done
+    subjects_done: Mapped[int] = mapped_column(Integer, default=0)
+    fields_reencrypted: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(12), default="running")  # running | done
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -49,7 +49,7 @@ class VaultService:
             if not create:
                 raise LookupError(f"enterprise {enterprise_id} has no keyset")
             ks = self.vault.new_keyset(enterprise_id)
-            self._store_keyset(session, ks, new=True)
+            self.store_keyset(session, ks, new=True)
             return ks
         bi = session.scalars(select(VaultBlindIndexKey).where(
             VaultBlindIndexKey.enterprise_id == enterprise_id)
@@ -64,7 +64,9 @@ class VaultService:
                                                 version=bi.version, kms_key_id=bi.kms_key_id,
                                                 wrapped_key=bi.wrapped_key))
 
-    def _store_keyset(self, session: Session, ks: KeysetRecord, *, new: bool) -> None:
+    def store_keyset(self, session: Session, ks: KeysetRecord, *, new: bool = False) -> None:
+        """Write a keyset's rows (new versions inserted, statuses and retirements
+        updated)."""
         now = _now()
         existing = {r.version: r for r in session.scalars(
             select(VaultKek).where(VaultKek.enterprise_id == ks.enterprise_id))}

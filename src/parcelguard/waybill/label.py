@@ -17,20 +17,17 @@ from datetime import date
 from pathlib import Path
 from typing import Any, BinaryIO, Final
 
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode import code128, qr
-from reportlab.graphics.shapes import Drawing
+from reportlab.graphics.barcode import code128, qrencoder
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
+from parcelguard.waybill.fonts import cjk_font
 from parcelguard.waybill.masking import MASK_CHAR, MIN_HIDDEN_DIGITS, mask_address
 
 # The common 100 x 150 mm thermal label stock of Chinese express carriers.
 PAGE_SIZE: Final = (100 * mm, 150 * mm)
 _MARGIN: Final = 4 * mm
-_CJK_FONT: Final = "STSong-Light"  # ships with reportlab as a CID font, no file needed
 _LATIN_FONT: Final = "Helvetica"
 _LATIN_BOLD: Final = "Helvetica-Bold"
 # Thermal printers at 203 dpi resolve 0.125 mm dots; bars wider than 0.5 mm waste
@@ -43,6 +40,8 @@ _MAX_VISIBLE_PHONE_DIGITS: Final = 12 - MIN_HIDDEN_DIGITS
 # at least one letter, so a name, an address or a bare phone/ID number cannot slip in.
 _TOKEN_RE: Final = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9_~.-]{8,256}")
 _CODE128_RE: Final = re.compile(r"[\x20-\x7e]{1,48}")
+# ISO/IEC 18004 asks for a 4-module light margin around the symbol.
+_QR_QUIET_MODULES: Final = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +93,22 @@ def _check(data: LabelData) -> None:
         raise _refuse("waybill_no", "Code 128 needs 1-48 printable ASCII characters")
 
 
-def _ensure_cjk_font() -> None:
-    if _CJK_FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(_CJK_FONT))
+@dataclass(frozen=True, slots=True)
+class _Pen:
+    """The canvas and the CJK font this label is set in."""
 
+    c: Any
+    cjk: str
 
-def _font_for(text: str, *, bold: bool = False) -> str:
-    # Helvetica only encodes Latin-1; anything else goes through the CJK CID font.
-    if text.isascii():
-        return _LATIN_BOLD if bold else _LATIN_FONT
-    return _CJK_FONT
+    def font_for(self, text: str, *, bold: bool = False) -> str:
+        # Helvetica only encodes Latin-1; anything else goes through the CJK font.
+        if text.isascii():
+            return _LATIN_BOLD if bold else _LATIN_FONT
+        return self.cjk
 
 
 def _text(
-    c: Any,
+    pen: _Pen,
     x: float,
     y: float,
     text: str,
@@ -117,11 +118,11 @@ def _text(
     max_width: float | None = None,
 ) -> None:
     """Draw one line, shrinking the font so it never runs past ``max_width``."""
-    font = _font_for(text, bold=bold)
+    font = pen.font_for(text, bold=bold)
     room = PAGE_SIZE[0] - _MARGIN - x if max_width is None else max_width
     natural = pdfmetrics.stringWidth(text, font, size)
-    c.setFont(font, size * min(1.0, room / natural) if natural else size)
-    c.drawString(x, y, text)
+    pen.c.setFont(font, size * min(1.0, room / natural) if natural else size)
+    pen.c.drawString(x, y, text)
 
 
 def _wrap(text: str, font: str, size: float, width: float, max_lines: int) -> list[str]:
@@ -145,7 +146,7 @@ def _wrap(text: str, font: str, size: float, width: float, max_lines: int) -> li
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         # "…" would switch an ASCII line to the CJK font; "..." keeps it in Helvetica.
-        lines[-1] = lines[-1][:-1] + ("…" if font == _CJK_FONT else "...")
+        lines[-1] = lines[-1][:-1] + ("..." if font in (_LATIN_FONT, _LATIN_BOLD) else "…")
     return lines
 
 
@@ -156,19 +157,19 @@ def _rule(c: Any, y: float) -> None:
 _PARTY_TAGS: Final = {"recipient": "收", "sender": "寄"}
 
 
-def _party(c: Any, data: LabelData, party: str, *, top: float, size: float) -> None:
+def _party(pen: _Pen, data: LabelData, party: str, *, top: float, size: float) -> None:
     """One recipient/sender block: a boxed tag, then name + phone, then the address."""
     name, phone, address = (getattr(data, f"{party}_{f}") for f in ("name", "phone", "address"))
     left = _MARGIN
-    c.rect(left, top - 9 * mm, 8 * mm, 8 * mm)
-    _text(c, left + 1.6 * mm, top - 7 * mm, _PARTY_TAGS[party], 14)
+    pen.c.rect(left, top - 9 * mm, 8 * mm, 8 * mm)
+    _text(pen, left + 1.6 * mm, top - 7 * mm, _PARTY_TAGS[party], 14)
     x = left + 10 * mm
-    _text(c, x, top - 4.5 * mm, f"{name}  {phone}", size + 1)
+    _text(pen, x, top - 4.5 * mm, f"{name}  {phone}", size + 1)
     width = PAGE_SIZE[0] - x - _MARGIN
-    font = _font_for(address)
+    font = pen.font_for(address)
     y = top - 4.5 * mm - (size + 3)
     for line in _wrap(address, font, size, width, max_lines=3):
-        _text(c, x, y, line, size)
+        _text(pen, x, y, line, size)
         y -= size + 2
 
 
@@ -184,22 +185,42 @@ def _barcode(c: Any, value: str, *, y: float, height: float) -> None:
 
 
 def _qr(c: Any, token: str, *, x: float, y: float, size: float) -> None:
-    widget = qr.QrCodeWidget(token, barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    renderPDF.draw(drawing, c, x, y)
+    # Modules are drawn straight onto the canvas, one rectangle per dark run of a
+    # row: the graphics-widget route builds a validated shape object per module and
+    # took most of a label's rendering time.
+    code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
+    code.addData(token)
+    code.make()
+    n = code.getModuleCount()
+    module = size / (n + 2 * _QR_QUIET_MODULES)
+    c.saveState()
+    c.setFillColorRGB(0, 0, 0)
+    for row in range(n):
+        top = y + size - (_QR_QUIET_MODULES + row + 1) * module
+        col = 0
+        while col < n:
+            if not code.isDark(row, col):
+                col += 1
+                continue
+            start = col
+            while col < n and code.isDark(row, col):
+                col += 1
+            c.rect(x + (_QR_QUIET_MODULES + start) * module, top, (col - start) * module,
+                   module, stroke=0, fill=1)
+    c.restoreState()
 
 
-def render_label(data: LabelData, out: Path | BinaryIO) -> None:
+def render_label(data: LabelData, out: Path | BinaryIO, *, font_path: Path | None = None) -> None:
     """Render one 100 x 150 mm privacy waybill as PDF to a path or a binary stream.
 
-    Raises ValueError, naming the field but not its value, when a name has no masked
-    character, a phone has fewer than 6 masked digits, an address still shows its
-    building/unit/room number, or the QR token or waybill number is unusable.
+    Chinese text is set in an embedded TrueType subset (``fonts.cjk_font``; pass
+    ``font_path`` to choose the file). Raises ValueError, naming the field but not
+    its value, when a name has no masked character, a phone has fewer than 6 masked
+    digits, an address still shows its building/unit/room number, or the QR token
+    or waybill number is unusable.
     """
     _check(data)
-    _ensure_cjk_font()
+    cjk = cjk_font(font_path).name
     width, height = PAGE_SIZE
     # invariant=1: no timestamp or random id in the file, so a reprint is
     # byte-identical and one hash identifies a label in the access ledger.
@@ -209,12 +230,13 @@ def render_label(data: LabelData, out: Path | BinaryIO) -> None:
     c.setCreator("parcelguard")
     c.setLineWidth(0.8)
     c.rect(_MARGIN / 2, _MARGIN / 2, width - _MARGIN, height - _MARGIN)
+    pen = _Pen(c, cjk)
 
     # Header: carrier, privacy-waybill mark, printed date.
     top = height - _MARGIN
-    _text(c, _MARGIN, top - 7 * mm, data.carrier, 16, bold=True, max_width=width - 40 * mm)
-    _text(c, width - _MARGIN - 28 * mm, top - 4 * mm, "隐私面单", 9)
-    _text(c, width - _MARGIN - 28 * mm, top - 8 * mm, data.printed_at.strftime("%Y-%m-%d"), 8)
+    _text(pen, _MARGIN, top - 7 * mm, data.carrier, 16, bold=True, max_width=width - 40 * mm)
+    _text(pen, width - _MARGIN - 28 * mm, top - 4 * mm, "隐私面单", 9)
+    _text(pen, width - _MARGIN - 28 * mm, top - 8 * mm, data.printed_at.strftime("%Y-%m-%d"), 8)
     _rule(c, top - 10 * mm)
 
     # Waybill number: barcode for scanners, text for people.
@@ -224,22 +246,22 @@ def render_label(data: LabelData, out: Path | BinaryIO) -> None:
     _rule(c, top - 38 * mm)
 
     # Routing: origin and destination station codes, large for sorting.
-    _text(c, _MARGIN, top - 46 * mm, data.origin, 16, bold=True)
-    _text(c, width / 2 - 8 * mm, top - 46 * mm, "→", 16)
-    _text(c, width / 2, top - 46 * mm, data.destination, 20, bold=True)
+    _text(pen, _MARGIN, top - 46 * mm, data.origin, 16, bold=True)
+    _text(pen, width / 2 - 8 * mm, top - 46 * mm, "→", 16)
+    _text(pen, width / 2, top - 46 * mm, data.destination, 20, bold=True)
     _rule(c, top - 50 * mm)
 
-    _party(c, data, "recipient", top=top - 51 * mm, size=10)
+    _party(pen, data, "recipient", top=top - 51 * mm, size=10)
     _rule(c, top - 77 * mm)
-    _party(c, data, "sender", top=top - 78 * mm, size=8)
+    _party(pen, data, "sender", top=top - 78 * mm, size=8)
     _rule(c, top - 100 * mm)
 
     # Footer: the virtual number to call and the QR token for authorised devices.
     qr_size = 30 * mm
-    _text(c, _MARGIN, top - 107 * mm, "虚拟号", 9)
-    _text(c, _MARGIN, top - 113 * mm, data.virtual_number, 11, bold=True)
-    _text(c, _MARGIN, top - 120 * mm, "号码已隐私保护，请拨打虚拟号联系", 7)
-    _text(c, _MARGIN, top - 124 * mm, "GB/T 41833-2022", 7)
+    _text(pen, _MARGIN, top - 107 * mm, "虚拟号", 9)
+    _text(pen, _MARGIN, top - 113 * mm, data.virtual_number, 11, bold=True)
+    _text(pen, _MARGIN, top - 120 * mm, "号码已隐私保护，请拨打虚拟号联系", 7)
+    _text(pen, _MARGIN, top - 124 * mm, "GB/T 41833-2022", 7)
     _qr(c, data.qr_token, x=width - _MARGIN - qr_size, y=_MARGIN, size=qr_size)
 
     c.showPage()

@@ -7,14 +7,14 @@ from collections.abc import Iterator, Sequence
 
 import pytest
 
-from parcelguard.ledger import merkle
+from parcelguard.ledger import recompute
 from parcelguard.ledger.merkle import (
     MerkleLog,
-    audit,
     inclusion_proof,
     leaf_hash,
     verify_inclusion,
 )
+from parcelguard.ledger.recompute import audit
 from parcelguard.ledger.tiles import HASH_SIZE, InMemoryTileStore, TileKey
 
 HEIGHT = 3  # 8-hash tiles: a 3000-leaf log has four tile levels to corrupt
@@ -164,7 +164,7 @@ def test_a_proof_served_from_a_corrupted_tile_fails_against_the_signed_root(
 def test_audit_streams_in_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     # With blocks of 2 tiles (16 leaves) the audit must read leaves and tiles in step:
     # when it asks for tiles it has consumed at most one block beyond the last ask.
-    monkeypatch.setattr(merkle, "AUDIT_BLOCK_TILES", 2)
+    monkeypatch.setattr(recompute, "AUDIT_BLOCK_TILES", 2)
     leaves = _leaves(1000)
     log = MerkleLog(InMemoryTileStore(), height=HEIGHT)
     signed_root = log.append_leaves(leaves)

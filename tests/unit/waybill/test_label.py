@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import io
 import re
 import shutil
 import subprocess
-import zlib
 from datetime import date
 from pathlib import Path
 
 import pytest
+from pdf_text import embedded_fonts, page_text
 
+from parcelguard.waybill import fonts
 from parcelguard.waybill.label import LabelData, render_label
 from parcelguard.waybill.masking import mask_address, mask_name, mask_phone
 
@@ -47,49 +47,6 @@ def _render(data: LabelData) -> bytes:
     return buf.getvalue()
 
 
-def _unescape(literal: bytes) -> bytes:
-    """Undo PDF string-literal escapes (\\n, \\(, \\ddd ...)."""
-    simple = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
-
-    def one(m: re.Match[bytes]) -> bytes:
-        esc = m.group(1)
-        if esc[:1].isdigit():
-            return bytes([int(esc, 8) & 0xFF])
-        return simple.get(esc, esc)
-
-    return re.sub(rb"\\([0-7]{1,3}|.)", one, literal, flags=re.S)
-
-
-def _page_text(pdf: bytes) -> list[str]:
-    """The strings drawn on the page, decoded per font (CID fonts are UTF-16BE).
-
-    reportlab compresses content streams (ASCII85 + Flate), so a plain byte search
-    for the PI would pass vacuously; this decodes them the way a viewer does.
-    """
-    cid_fonts = {
-        m.group(1).decode()
-        for obj in re.findall(rb"\d+ 0 obj(.*?)endobj", pdf, re.S)
-        if b"UCS2" in obj
-        for m in [re.search(rb"/Name /(F\d+)", obj)]
-        if m
-    }
-    texts: list[str] = []
-    for head, encoded in re.findall(rb"<<(.*?)>>\s*stream\r?\n(.*?)endstream", pdf, re.S):
-        content = encoded
-        if b"/ASCII85Decode" in head:
-            content = base64.a85decode(content.strip().removesuffix(b"~>"))
-        if b"/FlateDecode" in head:
-            content = zlib.decompress(content)
-        font = ""
-        for m in re.finditer(rb"/(F\d+) [\d.]+ Tf|\(((?:\\.|[^\\)])*)\) Tj", content, re.S):
-            if m.group(1):
-                font = m.group(1).decode()
-            else:
-                data = _unescape(m.group(2))
-                texts.append(data.decode("utf-16-be" if font in cid_fonts else "latin-1"))
-    return texts
-
-
 def test_label_is_a_100_by_150_mm_pdf() -> None:
     pdf = _render(_label())
     assert pdf.startswith(b"%PDF-")
@@ -104,7 +61,7 @@ def test_label_is_a_100_by_150_mm_pdf() -> None:
 def test_label_shows_waybill_number_and_masked_parties_only() -> None:
     data = _label()
     pdf = _render(data)
-    texts = _page_text(pdf)
+    texts = page_text(pdf)
     joined = "\n".join(texts)
 
     assert data.waybill_no in texts
@@ -167,7 +124,7 @@ def test_empty_field_is_refused() -> None:
 def test_already_masked_values_from_other_systems_are_accepted() -> None:
     # 欧**娜 and 138******78 written by another compliant system are still masked.
     pdf = _render(_label(sender_name="欧**娜", sender_phone="139******21"))
-    assert "欧**娜" in "\n".join(_page_text(pdf))
+    assert "欧**娜" in "\n".join(page_text(pdf))
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler's pdftotext not installed")
@@ -180,3 +137,33 @@ def test_pdftotext_sees_masked_values_only(tmp_path: Path) -> None:
     assert "PG1234567890128" in text
     assert "138******78" in text
     assert RECIPIENT_PHONE not in re.sub(r"\D", "", text)
+
+
+def test_chinese_text_is_set_in_an_embedded_truetype_subset() -> None:
+    # Viewers without Adobe's Asian font packs drew the old CID-font labels blank.
+    pdf = _render(_label())
+    embedded = embedded_fonts(pdf)
+    assert any("WenQuanYi" in name for name in embedded), embedded
+    assert b"STSong-Light" not in pdf
+    assert "收" in page_text(pdf)  # the subset's ToUnicode map recovers the text
+
+
+def test_without_any_cjk_font_the_label_falls_back_to_stsong(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fonts, "_packaged", list)
+    monkeypatch.setattr(fonts, "_SYSTEM", ())
+    fonts.cjk_font.cache_clear()
+    try:
+        assert fonts.cjk_font() == fonts.LabelFont("STSong-Light", False, "STSong-Light")
+        pdf = _render(_label())
+        assert b"STSong-Light" in pdf
+        assert "138******78" in "\n".join(page_text(pdf))
+    finally:
+        fonts.cjk_font.cache_clear()
+
+
+def test_a_configured_font_that_cannot_be_embedded_is_an_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "not-a-font.ttf"
+    bogus.write_bytes(b"\x00" * 64)
+    with pytest.raises(ValueError, match="not a TrueType font"):
+        render_label(_label(), io.BytesIO(), font_path=bogus)

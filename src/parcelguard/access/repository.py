@@ -1,0 +1,191 @@
+"""The gate's queries, every one confined to one enterprise.
+
+Subject checks are done in bulk (exports and searches touch many people): one query
+for erasure tombstones and one for open deletion requests per chunk of subjects,
+with the same meaning as ``consent.repository`` (deletion requests received, in
+progress or deferred restrict processing; a tombstone means the keys are gone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from parcelguard.access.models import AccessSuspension, BreakGlassRecord, ExportRequest
+from parcelguard.access.policy import AssignmentFacts
+from parcelguard.consent.dsr import DsrKind, DsrStatus
+from parcelguard.consent.models import DataSubjectRequest
+from parcelguard.logistics.models import Assignment, Employee, Parcel
+from parcelguard.vault.models import VaultErasure
+
+_CHUNK = 1_000
+_RESTRICTING = (DsrStatus.RECEIVED.value, DsrStatus.IN_PROGRESS.value,
+                DsrStatus.DEFERRED.value)
+
+
+def epoch_us(t: datetime) -> int:
+    return int(t.timestamp() * 1_000_000)
+
+
+class AccessRepository:
+    def __init__(self, session: Session, enterprise_id: str) -> None:
+        self.session = session
+        self.enterprise_id = enterprise_id
+
+    # -- people and parcels -----------------------------------------------------------
+
+    def employee(self, employee_id: str | None) -> Employee | None:
+        if employee_id is None:
+            return None
+        emp = self.session.get(Employee, employee_id)
+        return emp if emp is not None and emp.enterprise_id == self.enterprise_id else None
+
+    def parcel(self, waybill_no: str) -> Parcel | None:
+        return self.session.scalars(select(Parcel).where(
+            Parcel.enterprise_id == self.enterprise_id,
+            Parcel.waybill_no == waybill_no)).first()
+
+    def subject_parcels(self, subject_id: str, *, for_update: bool = False) -> list[Parcel]:
+        """Parcels on which the person is sender or recipient, oldest first (the
+        fulfilment of their data-subject requests)."""
+        stmt = select(Parcel).where(
+            Parcel.enterprise_id == self.enterprise_id,
+            or_(Parcel.sender_subject_id == subject_id,
+                Parcel.recipient_subject_id == subject_id)).order_by(Parcel.created_at,
+                                                                     Parcel.id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        return list(self.session.scalars(stmt))
+
+    def assignments(self, employee_id: str, waybill_no: str) -> list[AssignmentFacts]:
+        """All of the employee's assignments on the parcel, to explain a refusal."""
+        rows = self.session.scalars(select(Assignment).where(
+            Assignment.enterprise_id == self.enterprise_id,
+            Assignment.employee_id == employee_id, Assignment.waybill_no == waybill_no))
+        return [AssignmentFacts(a.purpose, epoch_us(a.starts_at), epoch_us(a.ends_at),
+                                a.revoked) for a in rows]
+
+    def suspended(self, *, employee_id: str | None, api_key_id: str | None,
+                  at: datetime) -> bool:
+        conds = []
+        if employee_id is not None:
+            conds.append(AccessSuspension.employee_id == employee_id)
+        if api_key_id is not None:
+            conds.append(AccessSuspension.api_key_id == api_key_id)
+        if not conds:
+            return False
+        return self.session.scalars(self._active_suspensions(at).where(or_(*conds))
+                                    .limit(1)).first() is not None
+
+    def _active_suspensions(self, at: datetime) -> Select[AccessSuspension]:
+        return select(AccessSuspension).where(
+            AccessSuspension.enterprise_id == self.enterprise_id,
+            AccessSuspension.starts_at <= at, AccessSuspension.lifted_at.is_(None),
+            or_(AccessSuspension.until.is_(None), AccessSuspension.until > at))
+
+    def active_suspensions(self, at: datetime) -> list[AccessSuspension]:
+        return list(self.session.scalars(self._active_suspensions(at)
+                                         .order_by(AccessSuspension.starts_at)))
+
+    def suspension(self, suspension_id: str) -> AccessSuspension | None:
+        row = self.session.get(AccessSuspension, suspension_id)
+        return row if row is not None and row.enterprise_id == self.enterprise_id else None
+
+    # -- data subjects ----------------------------------------------------------------
+
+    def blocked_subjects(self, subject_ids: Iterable[str],
+                         at: datetime) -> tuple[set[str], set[str]]:
+        """(erased, restricted): subjects whose keys were destroyed, and subjects with
+        a deletion request open at ``at``."""
+        wanted = list(dict.fromkeys(subject_ids))
+        erased: set[str] = set()
+        restricted: set[str] = set()
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i:i + _CHUNK]
+            erased.update(self.session.scalars(select(VaultErasure.subject_id).where(
+                VaultErasure.enterprise_id == self.enterprise_id,
+                VaultErasure.subject_id.in_(chunk), VaultErasure.erased_at <= at)))
+            restricted.update(self.session.scalars(select(DataSubjectRequest.subject_id).where(
+                DataSubjectRequest.enterprise_id == self.enterprise_id,
+                DataSubjectRequest.subject_id.in_(chunk),
+                DataSubjectRequest.kind == DsrKind.DELETION.value,
+                DataSubjectRequest.status.in_(_RESTRICTING),
+                DataSubjectRequest.received_at <= at)))
+        return erased, restricted
+
+    # -- search and export scopes ------------------------------------------------------
+
+    def by_phone(self, *, full: bytes | None, last4: bytes | None,
+                 station_id: str | None, limit: int) -> tuple[list[Parcel], int]:
+        """Parcels whose recipient (or, for a full number, sender) phone matches a
+        blind index, newest first: up to ``limit`` of them and how many there are."""
+        ent = Parcel.enterprise_id == self.enterprise_id
+        if full is not None:
+            cond = or_(Parcel.recipient_phone_bi == full, Parcel.sender_phone_bi == full)
+        else:
+            cond = Parcel.recipient_phone_last4_bi == last4
+        where = [ent, cond]
+        if station_id is not None:
+            where.append(Parcel.destination_station_id == station_id)
+        total = self.session.scalar(select(func.count()).select_from(Parcel).where(*where))
+        rows = list(self.session.scalars(select(Parcel).where(*where).order_by(
+            Parcel.created_at.desc(), Parcel.id).limit(limit)))
+        return rows, int(total or 0)
+
+    def _scope_where(self, scope: dict[str, object]) -> list[ColumnElement[bool]]:
+        return [Parcel.enterprise_id == self.enterprise_id,
+                Parcel.destination_station_id == scope["station_id"],
+                Parcel.created_at >= datetime.fromisoformat(str(scope["created_from"])),
+                Parcel.created_at < datetime.fromisoformat(str(scope["created_to"]))]
+
+    def scope_count(self, scope: dict[str, object]) -> int:
+        """How many parcels an export scope names (counted, not loaded)."""
+        waybills = scope.get("waybills")
+        if isinstance(waybills, list):
+            return len(self.scope_parcels(scope))  # at most EXPORT_MAX_RECORDS by validation
+        return int(self.session.scalar(select(func.count()).select_from(Parcel).where(
+            *self._scope_where(scope))) or 0)
+
+    def scope_parcels(self, scope: dict[str, object]) -> list[Parcel]:
+        """The parcels an export scope names: a list of waybills, or a destination
+        station and a creation-time range [created_from, created_to)."""
+        waybills = scope.get("waybills")
+        if isinstance(waybills, list):
+            rows: list[Parcel] = []
+            for i in range(0, len(waybills), _CHUNK):
+                rows += self.session.scalars(select(Parcel).where(
+                    Parcel.enterprise_id == self.enterprise_id,
+                    Parcel.waybill_no.in_(waybills[i:i + _CHUNK])))
+            return sorted(rows, key=lambda p: p.waybill_no)
+        return list(self.session.scalars(select(Parcel).where(*self._scope_where(scope))
+                                         .order_by(Parcel.waybill_no)))
+
+    # -- the gate's own records ---------------------------------------------------------
+
+    def export_request(self, request_id: str) -> ExportRequest | None:
+        row = self.session.get(ExportRequest, request_id)
+        return row if row is not None and row.enterprise_id == self.enterprise_id else None
+
+    def export_requests(self, *, status: str | None = None,
+                        limit: int = 100) -> Sequence[ExportRequest]:
+        stmt = select(ExportRequest).where(ExportRequest.enterprise_id == self.enterprise_id)
+        if status is not None:
+            stmt = stmt.where(ExportRequest.status == status)
+        return list(self.session.scalars(stmt.order_by(ExportRequest.requested_at.desc())
+                                         .limit(limit)))
+
+    def break_glass(self, record_id: str) -> BreakGlassRecord | None:
+        row = self.session.get(BreakGlassRecord, record_id)
+        return row if row is not None and row.enterprise_id == self.enterprise_id else None
+
+    def break_glass_records(self, *, open_only: bool,
+                            limit: int = 100) -> Sequence[BreakGlassRecord]:
+        stmt = select(BreakGlassRecord).where(
+            BreakGlassRecord.enterprise_id == self.enterprise_id)
+        if open_only:
+            stmt = stmt.where(BreakGlassRecord.reviewed_at.is_(None))
+        return list(self.session.scalars(stmt.order_by(BreakGlassRecord.at.desc())
+                                         .limit(limit)))

@@ -1,0 +1,190 @@
+"""Sharing a parcel's PI with a partner carrier or outlet: the partner registry,
+processing contracts, the partner's legal basis and the record of every share.
+
+``AccessGate.share`` is the one place a share happens: it checks the caller (role
+table, standing, suspension) and the people (erased, deletion pending), then the
+partner's basis below, decrypts, seals the payload to the partner's key
+(``waybill.partner_payload``, HPKE) and records one ``share`` access event and one
+``waybill_shares`` row per attempt, allowed or refused.
+
+Legal basis, by the partner's relationship to the enterprise:
+
+* ``third_party`` (a separate processor: a partner carrier, a franchise outlet that
+  decides for itself) needs each person's **separate consent** for that named
+  partner (PIPL Art. 23): ``consent_decision(..., "partner_sharing:<partner>")`` for
+  the sender when sender fields go, for the recipient when recipient fields go.
+* ``entrusted`` (processes on the enterprise's behalf, Art. 21) needs a recorded
+  **processing contract** in force that covers every field shared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from parcelguard.access.parcels import check_waybill_no
+from parcelguard.consent.rules import PARTNER_ID_RE
+from parcelguard.consent.service import consent_decision
+from parcelguard.core.errors import Conflict, InvalidInput, NotFound
+from parcelguard.core.ids import new_id
+from parcelguard.ledger.contract import PURPOSES
+from parcelguard.waybill.models import Partner, ProcessingContract, Share
+from parcelguard.waybill.partner_payload import (
+    LAST_MILE_FIELDS,
+    SHAREABLE_FIELDS,
+    key_id,
+    parse_public_key,
+)
+
+__all__ = ["LAST_MILE_FIELDS", "RELATIONSHIPS", "SHAREABLE_FIELDS", "ShareResult",
+           "add_partner", "check_share_request", "list_partners", "partner_basis",
+           "record_contract", "record_share"]
+
+RELATIONSHIPS: Final = ("third_party", "entrusted")
+
+
+# -- partners and contracts ---------------------------------------------------------
+
+
+def add_partner(session: Session, *, enterprise_id: str, partner_id: str, name: str,
+                relationship: str, public_key: bytes, at: datetime) -> Partner:
+    """Register a partner and its public key."""
+    if not PARTNER_ID_RE.match(partner_id):
+        raise InvalidInput("partner id: 1-48 of a-z, 0-9, '.', '_', '-', starting with a "
+                           "letter or digit (the id the privacy notice names)")
+    if relationship not in RELATIONSHIPS:
+        raise InvalidInput(f"relationship must be one of {', '.join(RELATIONSHIPS)}")
+    if not name.strip() or len(name) > 200:
+        raise InvalidInput("partner name: 1-200 characters")
+    raw = parse_public_key(public_key)
+    if session.get(Partner, (enterprise_id, partner_id)) is not None:
+        raise Conflict(f"partner {partner_id} is already registered")
+    p = Partner(enterprise_id=enterprise_id, partner_id=partner_id, name=name.strip(),
+                relationship=relationship, public_key=raw, key_id=key_id(raw), active=True,
+                created_at=at)
+    session.add(p)
+    session.flush()
+    return p
+
+
+def list_partners(session: Session, enterprise_id: str) -> list[Partner]:
+    return list(session.scalars(select(Partner).where(Partner.enterprise_id == enterprise_id)
+                                .order_by(Partner.partner_id)))
+
+
+def _check_fields(fields: Sequence[str]) -> list[str]:
+    chosen = list(dict.fromkeys(fields))
+    if not chosen:
+        raise InvalidInput("choose at least one field to share")
+    bad = [f for f in chosen if f not in SHAREABLE_FIELDS]
+    if bad:
+        raise InvalidInput(f"fields not shareable: {', '.join(bad)[:120]}; choose from "
+                           f"{', '.join(SHAREABLE_FIELDS)}")
+    return chosen
+
+
+def record_contract(session: Session, *, enterprise_id: str, partner_id: str, reference: str,
+                    fields: Sequence[str], starts_at: datetime, ends_at: datetime,
+                    at: datetime, recorded_by: str) -> ProcessingContract:
+    """Record an entrusted-processing contract (Art. 21) with an entrusted partner."""
+    partner = session.get(Partner, (enterprise_id, partner_id))
+    if partner is None:
+        raise NotFound(f"partner {partner_id} not found")
+    if partner.relationship != "entrusted":
+        raise InvalidInput("a third-party processor needs each person's separate consent "
+                           "(Art. 23); processing contracts cover entrusted partners")
+    if not reference.strip() or len(reference) > 100:
+        raise InvalidInput("contract reference: 1-100 characters")
+    if ends_at <= starts_at:
+        raise InvalidInput("a contract must end after it starts")
+    c = ProcessingContract(id=new_id("pc"), enterprise_id=enterprise_id, partner_id=partner_id,
+                           reference=reference.strip(), fields=_check_fields(fields),
+                           starts_at=starts_at, ends_at=ends_at, recorded_at=at,
+                           recorded_by=recorded_by)
+    session.add(c)
+    session.flush()
+    return c
+
+
+def _contract_covers(session: Session, enterprise_id: str, partner_id: str,
+                     fields: Sequence[str], at: datetime) -> bool:
+    for c in session.scalars(select(ProcessingContract).where(
+            ProcessingContract.enterprise_id == enterprise_id,
+            ProcessingContract.partner_id == partner_id,
+            ProcessingContract.starts_at <= at, ProcessingContract.ends_at > at)):
+        if set(fields) <= set(c.fields):
+            return True
+    return False
+
+
+# -- one share ----------------------------------------------------------------------
+
+
+def check_share_request(*, fields: Sequence[str], waybill_no: str, partner_id: str,
+                        purpose: str) -> list[str]:
+    """The fields to share, de-duplicated. Bad input (no or unshareable fields, a
+    malformed waybill number or partner id, an unknown purpose) raises InvalidInput
+    before anything is looked up or recorded."""
+    chosen = _check_fields(fields)
+    check_waybill_no(waybill_no)
+    if not PARTNER_ID_RE.match(partner_id):
+        raise InvalidInput("partner id: 1-48 of a-z, 0-9, '.', '_', '-'")
+    if purpose not in PURPOSES:
+        raise InvalidInput(f"purpose must be one of {', '.join(PURPOSES)}")
+    return chosen
+
+
+def partner_basis(session: Session, partner: Partner | None, subjects: Mapping[str, str],
+                  fields: Sequence[str], at: datetime) -> tuple[str, str | None]:
+    """(reason, basis) of sharing ``fields`` with ``partner``; reason "ok" when the
+    share is lawful. ``subjects``: party (sender/recipient) -> subject id, for the
+    parties whose fields go. Refusals: ``unknown_partner``,
+    ``no_processing_contract``, ``<party>_consent_<consent reason>``."""
+    if partner is None or not partner.active:
+        return "unknown_partner", None
+    if partner.relationship == "entrusted":
+        if _contract_covers(session, partner.enterprise_id, partner.partner_id, fields, at):
+            return "ok", "processing_contract"
+        return "no_processing_contract", None
+    purpose = f"partner_sharing:{partner.partner_id}"
+    for role, subject in subjects.items():
+        decision = consent_decision(session, partner.enterprise_id, subject, purpose, at)
+        if not decision.allowed:
+            return f"{role}_consent_{decision.reason}", None
+    return "ok", "separate_consent"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareResult:
+    """The record of one share attempt. ``reason``: ok, the gate's refusal code, or
+    the partner-basis refusal (see ``partner_basis``); ``payload`` only when allowed."""
+
+    allowed: bool
+    reason: str
+    share_id: str
+    event_id: str
+    basis: str | None = None
+    payload: bytes | None = field(default=None, repr=False)
+
+
+def record_share(session: Session, *, share_id: str, enterprise_id: str, partner_id: str,
+                 waybill_no: str, fields: Sequence[str], reason: str, basis: str | None,
+                 payload: bytes | None, actor_id: str, event_id: str,
+                 at: datetime) -> ShareResult:
+    """Keep the enterprise's record of what it gave (or refused) to whom and on which
+    basis: the values never, the payload's hash when one was sealed."""
+    allowed = reason == "ok"
+    session.add(Share(id=share_id, enterprise_id=enterprise_id, partner_id=partner_id,
+                      waybill_no=waybill_no, fields=list(fields),
+                      outcome="allowed" if allowed else "denied", basis=basis, reason=reason,
+                      actor_id=actor_id[:64], at=at,
+                      payload_sha256=hashlib.sha256(payload).hexdigest() if payload else None))
+    session.flush()
+    return ShareResult(allowed=allowed, reason=reason, share_id=share_id, event_id=event_id,
+                       basis=basis, payload=payload)

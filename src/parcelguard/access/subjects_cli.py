@@ -1,0 +1,137 @@
+"""``parcelguard subjects export|correct|erase|resume``: fulfilling data-subject
+requests from the machine-local command line (operator, acting as the enterprise's
+administrator). Registered under the ``subjects`` sub-app of ``consent/cli.py`` by
+the wiring, next to ``subjects requests``.
+
+PI values are never put on the command line (shell history): a corrected value is
+prompted for without echo, and an export goes to a new file readable only by its
+owner. Bad input prints a clear error, exits with status 2 and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from parcelguard.access import subject_requests
+from parcelguard.access.cli import services
+from parcelguard.consent import subject_requests as consent_requests
+from parcelguard.consent.cli import ChannelOpt, EnterpriseOpt, SubjectOpt, as_operator, err, out
+from parcelguard.consent.dsr import OPEN_STATUSES, DsrKind, DsrStatus
+from parcelguard.core.runtime import Runtime
+from parcelguard.identity.permissions import Principal
+from parcelguard.vault.service import VaultService
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def _vault(ctx: typer.Context) -> VaultService:
+    rt: Runtime = ctx.obj
+    return services(ctx).vault_for(rt.settings)
+
+
+def _open_or_reuse(session: Session, principal: Principal, subject: str, kind: DsrKind,
+                   channel: str, rt: Runtime) -> str:
+    for r in consent_requests.list_requests(session, principal, clock=rt.clock,
+                                            subject_id=subject):
+        if r.kind == kind.value and DsrStatus(r.status) in OPEN_STATUSES:
+            return r.id
+    return consent_requests.open_request(session, principal, subject_id=subject,
+                                         kind=kind.value, channel=channel, clock=rt.clock).id
+
+
+def subjects_erase(ctx: typer.Context, enterprise: EnterpriseOpt, subject: SubjectOpt,
+                   channel: ChannelOpt = "counter") -> None:
+    """Erase a person's PI by destroying their keys (crypto-shred).
+
+    Deferred, with the reason, while a retention rule applies (exit status 1);
+    re-run later or use `subjects resume`."""
+    with as_operator(ctx, enterprise) as (rt, session, principal):
+        rid = _open_or_reuse(session, principal, subject, DsrKind.DELETION, channel, rt)
+        row = subject_requests.fulfil_deletion(session, principal, _vault(ctx),
+                                               request_id=rid, clock=rt.clock)
+        status, note, rid = row.status, row.result_note, row.id
+    if status == DsrStatus.DEFERRED.value:
+        err.print(f"deferred ({rid}): {note}", markup=False, highlight=False)
+        raise typer.Exit(1)
+    out.print(f"erased ({rid}): {note}", markup=False, highlight=False)
+
+
+def subjects_export(
+    ctx: typer.Context, enterprise: EnterpriseOpt, subject: SubjectOpt,
+    out_path: Annotated[Path, typer.Option("--out", help="New file for the export (mode "
+                                           "0600), or '-' for standard output.")],
+    channel: ChannelOpt = "counter",
+) -> None:
+    """Export the person's own PI (access/copy request) as JSON, for them alone."""
+    to_stdout = str(out_path) == "-"
+    if not to_stdout and (out_path.exists() or not out_path.parent.is_dir()):
+        raise _fail(f"{out_path} exists or its directory does not; give a new file")
+    written = False
+    try:
+        with as_operator(ctx, enterprise) as (rt, session, principal):
+            rid = _open_or_reuse(session, principal, subject, DsrKind.ACCESS, channel, rt)
+            export = subject_requests.fulfil_access(session, principal, _vault(ctx),
+                                                    request_id=rid, clock=rt.clock)
+            body = json.dumps(export.data, ensure_ascii=False, indent=2) + "\n"
+            if not to_stdout:
+                # Written before the commit, removed if the commit fails: the request is
+                # never marked done without the export existing.
+                fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                written = True
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    fh.write(body)
+    except BaseException:
+        if written:
+            out_path.unlink(missing_ok=True)
+        raise
+    if to_stdout:
+        sys.stdout.write(body)
+    else:
+        err.print(f"export ({rid}) of {len(export.data['parcels'])} parcel record(s) "
+                  f"written to {out_path}", markup=False, highlight=False)
+
+
+def subjects_correct(
+    ctx: typer.Context, enterprise: EnterpriseOpt, subject: SubjectOpt,
+    waybill: Annotated[str, typer.Option(help="Waybill number of the person's parcel.")],
+    field: Annotated[str, typer.Option(help="e.g. recipient_phone, sender_address.")],
+    channel: ChannelOpt = "counter",
+) -> None:
+    """Correct one of the person's own fields on one parcel.
+
+    The new value is prompted for without echo, never taken on the command line."""
+    if field not in subject_requests.CORRECTABLE:
+        raise _fail(f"field must be one of {', '.join(subject_requests.CORRECTABLE)}")
+    value = typer.prompt("new value", hide_input=True, err=True)
+    with as_operator(ctx, enterprise) as (rt, session, principal):
+        rid = _open_or_reuse(session, principal, subject, DsrKind.CORRECTION, channel, rt)
+        row = subject_requests.fulfil_correction(
+            session, principal, _vault(ctx), request_id=rid, waybill_no=waybill, field=field,
+            value=value, clock=rt.clock)
+        note = row.result_note
+    out.print(f"{note} ({rid})", markup=False, highlight=False)
+
+
+def subjects_resume(ctx: typer.Context, enterprise: EnterpriseOpt) -> None:
+    """Retry every deferred deletion: those whose hold has ended are erased now."""
+    with as_operator(ctx, enterprise) as (rt, session, principal):
+        rows = subject_requests.resume_deferred(session, principal, _vault(ctx),
+                                                clock=rt.clock)
+        done = sum(1 for r in rows if r.status == DsrStatus.COMPLETED.value)
+    out.print(f"{done} erased, {len(rows) - done} still deferred")
+
+
+COMMANDS: dict[str, Callable[..., None]] = {
+    "erase": subjects_erase, "export": subjects_export, "correct": subjects_correct,
+    "resume": subjects_resume}

@@ -1,0 +1,182 @@
+"""Public transparency reports: per enterprise and period, counts of reveals,
+refused accesses, alerts, incidents by grade, complaints and their handling times,
+sanctions, published with differential privacy (dp.py), plus the latest audit score.
+
+The exact counts never leave this module: ``publish`` charges the budget first, then
+adds noise, then stores and renders only the noisy figures. Reading a published
+report again costs nothing; publishing a new one for the same months spends again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import String, column, func, select, table
+from sqlalchemy.orm import Session
+
+from parcelguard.access.models import AccessSuspension
+from parcelguard.audit import dp, page, scorecards
+from parcelguard.audit.controls.context import Ctx
+from parcelguard.audit.model import Period
+from parcelguard.audit.models import AuditDpRelease
+from parcelguard.channel.models import ChannelReport
+from parcelguard.conduct.models import ConductDecision
+from parcelguard.core.clock import Clock
+from parcelguard.core.db import UTCDateTime
+from parcelguard.core.errors import InvalidInput, NotFound
+from parcelguard.core.ids import new_id
+from parcelguard.core.settings import AuditSettings
+from parcelguard.identity.models import Organization
+from parcelguard.identity.permissions import Principal
+from parcelguard.monitor.models import MonitorAlert
+
+GRADES = ("particularly_major", "major", "relatively_major", "general")
+_INCIDENTS = table("incidents", column("enterprise_id", String), column("grade", String),
+                   column("detected_at", UTCDateTime()))
+# Answer-time buckets of complaints (Postal Law: answered within 30 days at most).
+BUCKETS = ("complaints_answered_7d", "complaints_answered_30d", "complaints_answered_late",
+           "complaints_open")
+
+
+def _count(session: Session, stmt: Any) -> int:
+    return int(session.scalar(stmt) or 0)
+
+
+def exact_counts(session: Session, enterprise_id: str, period: Period,
+                 now: datetime) -> tuple[dict[str, int], int]:
+    """The true counts (cells each record falls in at most ``d_in`` of) and ``d_in``.
+    Cells whose tables do not exist are left out."""
+    ctx = Ctx(session, enterprise_id, period, now=now)
+    cells: dict[str, int] = {
+        "reveals": sum(1 for r in ctx.access_events()
+                       if r.ev.action == "reveal" and r.ev.outcome == "allowed"),
+        "refused_accesses": len(ctx.pi_accesses(allowed=False)),
+        "alerts": _count(session, select(func.count()).select_from(MonitorAlert).where(
+            MonitorAlert.enterprise_id == enterprise_id, MonitorAlert.raised_at >= period.start,
+            MonitorAlert.raised_at < period.end)),
+    }
+    d_in = 1
+    if ctx.has_tables("incidents"):
+        grades: Counter[str] = Counter(dict(session.execute(
+            select(_INCIDENTS.c.grade, func.count()).where(
+                _INCIDENTS.c.enterprise_id == enterprise_id,
+                _INCIDENTS.c.detected_at >= period.start,
+                _INCIDENTS.c.detected_at < period.end).group_by(_INCIDENTS.c.grade)).all()))
+        cells.update({f"incidents_{g}": int(grades.get(g, 0)) for g in GRADES})
+    if ctx.has_tables(ChannelReport.__tablename__):
+        cells.update(_complaints(session, enterprise_id, period, ctx.cutoff))
+        d_in = 2  # a complaint is in one answer bucket and maybe in acknowledged_in_time
+    sanctions = _count(session, select(func.count()).select_from(AccessSuspension).where(
+        AccessSuspension.enterprise_id == enterprise_id, AccessSuspension.employee_id.is_not(None),
+        AccessSuspension.starts_at >= period.start, AccessSuspension.starts_at < period.end))
+    if ctx.has_tables(ConductDecision.__tablename__):
+        sanctions += _count(session, select(func.count()).select_from(ConductDecision).where(
+            ConductDecision.enterprise_id == enterprise_id, ConductDecision.kind != "reward",
+            ConductDecision.decided_at >= period.start, ConductDecision.decided_at < period.end))
+    cells["sanctions"] = sanctions
+    return cells, d_in
+
+
+def _complaints(session: Session, enterprise_id: str, period: Period,
+                cutoff: datetime) -> dict[str, int]:
+    out = dict.fromkeys((*BUCKETS, "complaints_acknowledged_in_time"), 0)
+    for received, ack, ack_due, answered, due in session.execute(select(
+            ChannelReport.received_at, ChannelReport.acknowledged_at, ChannelReport.ack_due_at,
+            ChannelReport.answered_at, ChannelReport.answer_due_at).where(
+            ChannelReport.enterprise_id == enterprise_id, ChannelReport.received_at >= period.start,
+            ChannelReport.received_at < period.end)):
+        if answered is None:
+            out["complaints_answered_late" if due < cutoff else "complaints_open"] += 1
+        elif answered > due:
+            out["complaints_answered_late"] += 1
+        elif answered - received <= timedelta(days=7):
+            out["complaints_answered_7d"] += 1
+        else:
+            out["complaints_answered_30d"] += 1
+        if ack is not None and ack <= ack_due:
+            out["complaints_acknowledged_in_time"] += 1
+    return out
+
+
+def _may_publish(principal: Principal, enterprise_id: str) -> None:
+    principal.require("transparency:publish")
+    if principal.org_id != enterprise_id and not principal.can("audit:read_all"):
+        raise NotFound(f"no enterprise {enterprise_id}")
+
+
+def publish(session: Session, principal: Principal, enterprise_id: str, period: Period, *,
+            settings: AuditSettings, clock: Clock,
+            epsilon: float | None = None) -> AuditDpRelease:
+    """Publish the enterprise's report for ``period`` (whole calendar months),
+    spending ``epsilon`` (default: the per-report setting) of each month's budget;
+    refused (409) beyond it."""
+    _may_publish(principal, enterprise_id)
+    org = session.get(Organization, enterprise_id)
+    if org is None or org.kind != "enterprise":
+        raise NotFound(f"no enterprise {enterprise_id}")
+    eps = settings.dp_epsilon_per_report if epsilon is None else epsilon
+    if not 0 < eps <= settings.dp_budget_per_period:
+        raise InvalidInput(f"epsilon must be in (0, {settings.dp_budget_per_period:g}]")
+    now = clock.now()
+    months = dp.months_of(period)
+    counts, d_in = exact_counts(session, enterprise_id, period, now)
+    mech = dp.mechanism(epsilon=eps, d_in=d_in)
+    # Charge OpenDP's epsilon first: if the budget refuses, no noisy figure exists.
+    spent_rows = dp.spend(session, enterprise_id, period, mech.epsilon,
+                          total=settings.dp_budget_per_period, now=now)
+    rel = mech.release(counts)
+    del counts
+    card = scorecards.build(session, enterprise_id)
+    figures: dict[str, Any] = {
+        "counts": rel.values,
+        "derived": {"complaints_received": sum(rel.values.get(b, 0) for b in BUCKETS)}
+        if "complaints_open" in rel.values else {},
+        "privacy": {"epsilon": round(rel.epsilon, 6), "mechanism": rel.mechanism,
+                    "scale": round(rel.scale, 6), "sensitivity_l1": rel.d_in,
+                    "unit": "one record (access event, alert, incident, complaint, sanction)",
+                    "budget": [{"month": b.period, "total": b.total, "spent": round(b.spent, 6),
+                                "remaining": round(max(b.total - b.spent, 0.0), 6)}
+                               for b in spent_rows]},
+        "audit": {"score": card.score, "coverage": card.coverage, "period": card.period,
+                  "auditor_org_id": card.auditor_org_id, "engagement_id": card.engagement_id},
+        "period": {"key": period.key, "months": months, "start": period.start.isoformat(),
+                   "end": period.end.isoformat()},
+    }
+    html = page.render(enterprise=org.name, enterprise_id=enterprise_id, figures=figures,
+                       published_at=now)
+    release = AuditDpRelease(
+        id=new_id("tpr"), enterprise_id=enterprise_id, period=period.key, epsilon=rel.epsilon,
+        figures=figures, html=html, html_sha256=hashlib.sha256(html.encode()).hexdigest(),
+        published_at=now, published_by=f"{principal.org_id}/{principal.account_id or 'operator'}")
+    session.add(release)
+    session.flush()
+    return release
+
+
+def latest(session: Session, enterprise_id: str, period_key: str) -> AuditDpRelease:
+    """The latest published report (public: it holds only noisy figures)."""
+    row = session.scalars(select(AuditDpRelease).where(
+        AuditDpRelease.enterprise_id == enterprise_id, AuditDpRelease.period == period_key)
+        .order_by(AuditDpRelease.published_at.desc()).limit(1)).first()
+    if row is None:
+        raise NotFound(f"no transparency report of {enterprise_id} for {period_key}")
+    return row
+
+
+def releases(session: Session, enterprise_id: str) -> list[AuditDpRelease]:
+    return list(session.scalars(select(AuditDpRelease).where(
+        AuditDpRelease.enterprise_id == enterprise_id)
+        .order_by(AuditDpRelease.published_at.desc())))
+
+
+def budget(session: Session, principal: Principal, enterprise_id: str, period: Period, *,
+           settings: AuditSettings, clock: Clock) -> list[dict[str, Any]]:
+    """Each month's budget: total, spent and remaining epsilon."""
+    _may_publish(principal, enterprise_id)
+    rows = dp.budgets(session, enterprise_id, dp.months_of(period),
+                      total=settings.dp_budget_per_period, now=clock.now())
+    return [{"month": b.period, "total": b.total, "spent": round(b.spent, 6),
+             "remaining": round(max(b.total - b.spent, 0.0), 6)} for b in rows]

@@ -1,0 +1,70 @@
+"""The criminal thresholds for illegally providing or obtaining personal information
+(SPC/SPP 2017 interpretation on Art. 253-1 Criminal Law, Art. 5). Pure.
+
+- 50 records of location, communications content, credit or property data;
+- 500 records of accommodation, call logs, health or transaction data;
+- 5,000 other records (waybill records: name + phone + address);
+- or 5,000 RMB of gains.
+
+Insiders who sell data obtained through their job reach the threshold at half these
+figures; ten times a figure is "especially serious".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+# SPC/SPP 2017 interpretation, Art. 5 (1) 3-5 and 9.
+THRESHOLDS: Final = {
+    "location": 50, "communications": 50, "credit": 50, "property": 50,
+    "accommodation": 500, "call_logs": 500, "health": 500, "transaction": 500,
+    "other": 5_000, "gains_rmb": 5_000,
+}
+INSIDER_FACTOR: Final = 0.5  # Art. 6: insiders who sell data from their job
+ESPECIALLY_SERIOUS_FACTOR: Final = 10  # Art. 6: ten times the threshold
+
+
+@dataclass(frozen=True)
+class ThresholdCheck:
+    category: str
+    count: int
+    threshold: int
+    applied: float  # the threshold that applies (halved for insiders)
+    reached: bool
+    especially_serious: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {"category": self.category, "count": self.count, "threshold": self.threshold,
+                "applied": self.applied, "reached": self.reached,
+                "especially_serious": self.especially_serious,
+                "share_of_threshold": round(self.count / self.applied, 4)}
+
+
+def assess(counts: Mapping[str, int], *, insider: bool) -> list[ThresholdCheck]:
+    """Each counted category against its threshold, and the combined check of Art. 5
+    (1) 6: records of several kinds that each fall short still reach the threshold
+    when their shares of their own thresholds add up to one."""
+    unknown = set(counts) - set(THRESHOLDS)
+    if unknown:
+        raise ValueError(f"unknown record categories: {', '.join(sorted(unknown))}")
+    factor = INSIDER_FACTOR if insider else 1.0
+    out = []
+    for category, count in sorted(counts.items()):
+        threshold = THRESHOLDS[category]
+        applied = threshold * factor
+        out.append(ThresholdCheck(category, count, threshold, applied, count >= applied,
+                                  count >= applied * ESPECIALLY_SERIOUS_FACTOR))
+    records = {c: n for c, n in counts.items() if c != "gains_rmb" and n}
+    if len(records) > 1:
+        share = sum(n / (THRESHOLDS[c] * factor) for c, n in records.items())
+        # expressed on the "other" scale so count/applied reads as the combined share
+        out.append(ThresholdCheck("combined", round(share * 5_000 * factor), 5_000,
+                                  5_000 * factor, share >= 1,
+                                  share >= ESPECIALLY_SERIOUS_FACTOR))
+    return out
+
+
+def crime_suspected(checks: list[ThresholdCheck]) -> bool:
+    return any(c.reached for c in checks)

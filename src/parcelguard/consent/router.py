@@ -1,0 +1,190 @@
+"""Consent HTTP API (under /api/v1): privacy notices, consent records, and
+data-subject requests (open, track, start, reject; fulfilling them touches PI and
+is in ``access/dsr_router.py``). Every route acts inside the caller's own
+enterprise."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
+
+from parcelguard.consent import service, subject_requests
+from parcelguard.consent.notice import (
+    LOCALES,
+    NoticeParams,
+    PartnerIn,
+    render_html,
+    render_text,
+)
+from parcelguard.consent.schemas import (
+    AcknowledgeIn,
+    ConsentHistoryItem,
+    ConsentRecordRead,
+    ConsentStatusRead,
+    GrantIn,
+    NoticePublish,
+    NoticeVersionRead,
+    PurposeStatusRead,
+    RequestOpen,
+    RequestRead,
+    RequestReject,
+    WithdrawIn,
+)
+from parcelguard.core.errors import InvalidInput
+from parcelguard.core.http import API, ClockDep, SessionDep
+from parcelguard.identity.http import PrincipalDep
+
+router = APIRouter(prefix=API, tags=["consent"])
+
+
+Locale = Annotated[str, Query(description="zh-CN or en")]
+Format = Annotated[Literal["json", "text", "html"],
+                   Query(alias="format", description="json: the stored content; text/html: "
+                         "rendered with prominent clauses emphasised")]
+
+
+# -- notices ------------------------------------------------------------------------
+
+
+@router.post("/consent/notice/versions", status_code=201)
+def publish_notice(body: NoticePublish, response: Response, principal: PrincipalDep,
+                   session: SessionDep, clock: ClockDep) -> NoticeVersionRead:
+    """Publish the enterprise's privacy notice, filled from the template. A new
+    version is made only when the content changed (200 with ``created: false``
+    otherwise); old versions are kept. Needs ``consent:manage``."""
+    params = NoticeParams(
+        processor_name=body.processor_name, processor_contact=body.processor_contact,
+        template=body.template,
+        partners=tuple(PartnerIn(id=p.id, name=p.name, contact=p.contact,
+                                 purpose=p.purpose, data_types=tuple(p.data_types))
+                       for p in body.partners))
+    published = service.publish_notice(session, principal, params=params, clock=clock)
+    if not published.created:
+        response.status_code = 200
+    return NoticeVersionRead.of(published.version, published.created)
+
+
+@router.get("/consent/notice/versions")
+def list_notice_versions(principal: PrincipalDep, session: SessionDep
+                         ) -> list[NoticeVersionRead]:
+    """Every published version, oldest first."""
+    return [NoticeVersionRead.of(v) for v in service.notice_versions(session, principal)]
+
+
+def _show(session: SessionDep, principal: PrincipalDep, version: int | None, locale: str,
+          fmt: str) -> Response:
+    if locale not in LOCALES:
+        raise InvalidInput(f"locale must be one of {', '.join(LOCALES)}")
+    v = service.notice_version(session, principal, version=version)
+    headers = {"X-Notice-Version": str(v.version), "X-Content-Hash": v.content_hash}
+    if fmt == "text":
+        return PlainTextResponse(render_text(v.content, locale), headers=headers)
+    if fmt == "html":
+        return HTMLResponse(render_html(v.content, locale), headers=headers)
+    return JSONResponse({**NoticeVersionRead.of(v).model_dump(mode="json"),
+                         "content": v.content}, headers=headers)
+
+
+@router.get("/consent/notice")
+def current_notice(principal: PrincipalDep, session: SessionDep, locale: Locale = "zh-CN",
+                   fmt: Format = "html") -> Response:
+    """The latest notice version, rendered (default HTML fragment in zh-CN)."""
+    return _show(session, principal, None, locale, fmt)
+
+
+@router.get("/consent/notice/versions/{version}")
+def notice_version(version: int, principal: PrincipalDep, session: SessionDep,
+                   locale: Locale = "zh-CN", fmt: Format = "html") -> Response:
+    """One notice version as it was published (content verified against its hash)."""
+    return _show(session, principal, version, locale, fmt)
+
+
+# -- consent records --------------------------------------------------------------
+
+
+@router.post("/consent/subjects/{subject_id}/acknowledgements", status_code=201)
+def acknowledge(subject_id: str, body: AcknowledgeIn, principal: PrincipalDep,
+                session: SessionDep, clock: ClockDep) -> ConsentRecordRead:
+    """Record that the person was shown the notice in force (the basis for delivery)."""
+    return ConsentRecordRead.of(service.acknowledge_notice(
+        session, principal, subject_id=subject_id, version=body.notice_version,
+        channel=body.channel, clock=clock))
+
+
+@router.post("/consent/subjects/{subject_id}/grants", status_code=201)
+def grant(subject_id: str, body: GrantIn, principal: PrincipalDep, session: SessionDep,
+          clock: ClockDep) -> ConsentRecordRead:
+    """Record consent to one purpose under the notice in force."""
+    return ConsentRecordRead.of(service.grant_consent(
+        session, principal, subject_id=subject_id, purpose=body.purpose,
+        version=body.notice_version, channel=body.channel, clock=clock))
+
+
+@router.post("/consent/subjects/{subject_id}/withdrawals", status_code=201)
+def withdraw(subject_id: str, body: WithdrawIn, principal: PrincipalDep,
+             session: SessionDep, clock: ClockDep) -> ConsentRecordRead:
+    """Withdraw a consent; effective immediately."""
+    return ConsentRecordRead.of(service.withdraw_consent(
+        session, principal, subject_id=subject_id, purpose=body.purpose,
+        channel=body.channel, clock=clock))
+
+
+@router.get("/consent/subjects/{subject_id}")
+def consent_status(subject_id: str, principal: PrincipalDep, session: SessionDep,
+                   clock: ClockDep) -> ConsentStatusRead:
+    """Each purpose with whether it is allowed now and why, and the full history."""
+    st = service.consent_status(session, principal, subject_id=subject_id, clock=clock)
+    return ConsentStatusRead(
+        subject_id=st.subject_id, at=st.at, notice_version=st.notice_version,
+        purposes=[PurposeStatusRead(**vars(p)) for p in st.purposes],
+        history=[ConsentHistoryItem(**h) for h in st.history])
+
+
+# -- data-subject requests --------------------------------------------------------
+
+
+@router.post("/dsr", status_code=201)
+def open_request(body: RequestOpen, principal: PrincipalDep, session: SessionDep,
+                 clock: ClockDep) -> RequestRead:
+    """Register a data-subject request (after verifying the person); the response
+    deadline starts now. Needs ``dsr:handle``."""
+    row = subject_requests.open_request(session, principal, subject_id=body.subject_id,
+                                        kind=body.kind, channel=body.channel, clock=clock)
+    return RequestRead.of(row, clock.now())
+
+
+@router.get("/dsr")
+def list_requests(*, principal: PrincipalDep, session: SessionDep, clock: ClockDep,
+                  subject_id: str | None = None, status: str | None = None,
+                  overdue: bool = False) -> list[RequestRead]:
+    """Requests of the caller's enterprise; ``overdue=true`` lists unanswered ones
+    past their deadline."""
+    rows = subject_requests.list_requests(session, principal, clock=clock,
+                                          subject_id=subject_id, status=status,
+                                          overdue=overdue)
+    return [RequestRead.of(r, clock.now()) for r in rows]
+
+
+@router.get("/dsr/{request_id}")
+def get_request(request_id: str, principal: PrincipalDep, session: SessionDep,
+                clock: ClockDep) -> RequestRead:
+    return RequestRead.of(subject_requests.get_request(session, principal, request_id),
+                          clock.now())
+
+
+@router.post("/dsr/{request_id}/start")
+def start_request(request_id: str, principal: PrincipalDep, session: SessionDep,
+                  clock: ClockDep) -> RequestRead:
+    return RequestRead.of(subject_requests.start_request(
+        session, principal, request_id=request_id, clock=clock), clock.now())
+
+
+@router.post("/dsr/{request_id}/reject")
+def reject_request(request_id: str, body: RequestReject, principal: PrincipalDep,
+                   session: SessionDep, clock: ClockDep) -> RequestRead:
+    """Refuse the request with a reason the person is told."""
+    return RequestRead.of(subject_requests.reject_request(
+        session, principal, request_id=request_id, reason=body.reason, clock=clock),
+        clock.now())

@@ -1,0 +1,27 @@
+"""The caller of an HTTP request, from a bearer API key or session token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from parcelguard.core.errors import Unauthenticated
+from parcelguard.core.http import SessionDep, runtime_dep
+from parcelguard.identity import service as identity
+from parcelguard.identity.permissions import Principal
+
+
+def principal_dep(request: Request, session: SessionDep) -> Principal:
+    """The caller, from ``Authorization: Bearer <API key or session token>``."""
+    rt = runtime_dep(request)
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("send 'Authorization: Bearer <API key or session token>'")
+    if token.startswith(identity.API_KEY_PREFIX):
+        return identity.authenticate_api_key(session, secret=token, clock=rt.clock)
+    return identity.resolve_session(session, token=token, clock=rt.clock)
+
+
+PrincipalDep = Annotated[Principal, Depends(principal_dep)]

@@ -1,0 +1,103 @@
+"""Sending the PIPL Art. 57 notices of an incident through a notifier, once per
+person and channel, with the outcome on the incident's timeline."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from parcelguard.core.clock import Clock
+from parcelguard.core.errors import InvalidInput
+from parcelguard.core.ids import new_id
+from parcelguard.identity.models import Organization
+from parcelguard.identity.permissions import Principal
+from parcelguard.incidents import plans
+from parcelguard.incidents import timeline as tl
+from parcelguard.incidents.models import Incident, Intervention, Notice
+from parcelguard.incidents.notify import CHANNELS, Notifier, addressees, compose
+from parcelguard.incidents.repository import IncidentRepository
+
+MEASURE_TEXT = {"suspend_employee": "暂停涉事员工的个人信息访问权限 (access suspended)",
+                "revoke_api_key": "吊销涉事接口密钥 (API key revoked)",
+                "block_device": "停用涉事设备 (device blocked)",
+                "freeze_partner": "暂停向涉事合作方共享 (partner sharing frozen)"}
+
+
+@dataclass(frozen=True)
+class NoticeRun:
+    channel: str
+    sent: int
+    unreachable: int
+    already: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {"channel": self.channel, "sent": self.sent, "unreachable": self.unreachable,
+                "already_notified": self.already}
+
+
+def contact_for(session: Session, inc: Incident) -> str:
+    """The contact the emergency plan in force names for the public (a role whose
+    name mentions the public, customers or privacy), else its first contact, else
+    the enterprise's customer service."""
+    plan = plans.in_force(session, inc.enterprise_id, "emergency")
+    contacts = plan.content.get("contacts", []) if plan else []
+    for c in contacts:
+        if any(w in c["role"].lower() for w in ("public", "customer", "privacy", "客服")):
+            return f"{c['unit']} {c.get('reach', '')}".strip()
+    if contacts:
+        return f"{contacts[0]['unit']} {contacts[0].get('reach', '')}".strip()
+    org = session.get(Organization, inc.enterprise_id)
+    return f"{org.name if org else inc.enterprise_id} customer service"
+
+
+def notify_affected(session: Session, principal: Principal, *, incident_id: str, channel: str,
+                    notifiers: Mapping[str, Notifier], clock: Clock) -> NoticeRun:
+    """Notify every affected person the evidence names on ``channel`` (people already
+    notified there are skipped, so a re-run reaches only those added since)."""
+    inc = IncidentRepository(session, principal).own_incident(incident_id, "incidents:manage")
+    return send_notices(session, inc, channel=channel, notifiers=notifiers,
+                        actor=tl.actor_of(principal), clock=clock)
+
+
+def send_notices(session: Session, inc: Incident, *, channel: str,
+                 notifiers: Mapping[str, Notifier], actor: str, clock: Clock) -> NoticeRun:
+    if channel not in CHANNELS or channel not in notifiers:
+        raise InvalidInput(f"channel must be one of {', '.join(sorted(notifiers))}")
+    notifier = notifiers[channel]
+    # One row per person and channel; a failed send is retried in place.
+    rows = {n.subject_id: n for n in session.scalars(select(Notice).where(
+        Notice.incident_id == inc.id, Notice.channel == channel))}
+    measures = [MEASURE_TEXT.get(iv.kind, iv.kind) for iv in session.scalars(
+        select(Intervention).where(Intervention.incident_id == inc.id,
+                                   Intervention.lifted_at.is_(None)))]
+    message = compose(inc, measures=measures, contact=contact_for(session, inc))
+    record = message.as_record()
+    outcomes: Counter[str] = Counter()
+    now = clock.now()
+    pending = []
+    for to in addressees(session, inc):
+        row = rows.get(to.subject_id)
+        if row is not None and row.status != "failed":
+            outcomes["already"] += 1
+        else:
+            pending.append(to)
+    deliveries = notifier.send(session, pending, message) if pending else []
+    for to, delivery in zip(pending, deliveries, strict=True):
+        row = rows.get(to.subject_id)
+        outcomes[delivery.status] += 1
+        if row is None:
+            row = Notice(id=new_id("ntc"), incident_id=inc.id, enterprise_id=inc.enterprise_id,
+                         subject_id=to.subject_id, channel=channel)
+            session.add(row)
+        row.destination, row.status, row.content = delivery.destination, delivery.status, record
+        row.sent_at, row.sent_by = now, actor
+    run = NoticeRun(channel, outcomes["sent"], outcomes["no_address"] + outcomes["failed"],
+                    outcomes["already"])
+    tl.record(session, inc.id, at=now, actor=actor, action="people_notified", channel=channel,
+              sent=run.sent, unreachable=run.unreachable)
+    session.flush()
+    return run

@@ -1,0 +1,292 @@
+"""Incident use cases: open (by hand or from an alert, complaint, conduct or audit
+finding), add evidence (impact and grade recomputed), move through the lifecycle,
+work the playbook's tasks.
+
+Services flush, never commit. Each returns the domain events the boundary
+publishes after its commit (``IncidentOpened``, ``IncidentMoved``,
+``ProposePoliceReferral``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from parcelguard.core.clock import Clock
+from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from parcelguard.core.ids import new_id
+from parcelguard.core.settings import IncidentSettings
+from parcelguard.identity.models import Organization
+from parcelguard.identity.permissions import Principal
+from parcelguard.incidents import plans, reports
+from parcelguard.incidents import timeline as tl
+from parcelguard.incidents.deadlines import DeadlinePolicy
+from parcelguard.incidents.events import IncidentOpened, ProposePoliceReferral
+from parcelguard.incidents.grading import Grade, GradeThresholds, assess_criminal, grade_for
+from parcelguard.incidents.impact import compute
+from parcelguard.incidents.model import (
+    DEFAULT_CAUSE,
+    OPEN_STATES,
+    Category,
+    CauseClass,
+    Facts,
+    Lifecycle,
+    State,
+)
+from parcelguard.incidents.models import Incident, IncidentLink, IncidentTask
+from parcelguard.incidents.repository import IncidentRepository
+
+SOURCES = ("alert", "complaint", "conduct", "audit", "manual")
+DEFAULT_SYSTEM = "PI access gate and waybill system"
+
+
+def policy_of(s: IncidentSettings) -> DeadlinePolicy:
+    return DeadlinePolicy(report_hours=s.report_hours, cii_report_hours=s.cii_report_hours,
+                          immediate_notice_hours=s.immediate_notice_hours,
+                          postal_report_hours=s.postal_report_hours,
+                          summary_days=s.summary_days, timezone=s.timezone)
+
+
+def thresholds_of(s: IncidentSettings) -> GradeThresholds:
+    return GradeThresholds(relatively_major=s.relatively_major_people, major=s.major_people,
+                           particularly_major=s.particularly_major_people)
+
+
+@dataclass
+class Opened:
+    incident: Incident
+    created: bool  # False: joined an open incident, or the source was already linked
+    events: list[object] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What opening an incident needs; the subject key lets later evidence about the
+    same actor join the open incident instead of opening another."""
+
+    enterprise_id: str
+    title: str
+    category: str
+    source: str
+    detected_at: datetime
+    evidence_event_ids: Sequence[str] = ()
+    cause_class: str | None = None
+    source_ref: str | None = None
+    subject_key: str | None = None
+    affected_system: str = DEFAULT_SYSTEM
+
+
+def _validated(req: OpenRequest) -> tuple[Category, CauseClass]:
+    try:
+        category = Category(req.category)
+    except ValueError:
+        raise InvalidInput(f"category must be one of {', '.join(c.value for c in Category)}"
+                           ) from None
+    try:
+        cause = CauseClass(req.cause_class) if req.cause_class else DEFAULT_CAUSE[category]
+    except ValueError:
+        raise InvalidInput("cause_class must be subjective or objective") from None
+    if req.source not in SOURCES:
+        raise InvalidInput(f"source must be one of {', '.join(SOURCES)}")
+    if req.detected_at.tzinfo is None:
+        raise InvalidInput("detected_at needs a time zone")
+    return category, cause
+
+
+def open_incident(session: Session, req: OpenRequest, *, actor: str,
+                  settings: IncidentSettings) -> Opened:
+    """Open an incident (system call: handlers and ``open_as`` use it). Idempotent per
+    source reference; joins the open incident about the same subject if any."""
+    category, cause = _validated(req)
+    org = session.get(Organization, req.enterprise_id)
+    if org is None or org.kind != "enterprise":
+        raise NotFound(f"no enterprise {req.enterprise_id}")
+    if req.source_ref is not None:
+        link = session.scalars(select(IncidentLink).where(
+            IncidentLink.kind == req.source, IncidentLink.ref == req.source_ref)).first()
+        if link is not None:
+            inc = session.get(Incident, link.incident_id)
+            assert inc is not None
+            return Opened(inc, created=False)
+    if req.subject_key is not None:
+        joined = session.scalars(select(Incident).where(
+            Incident.subject_key == req.subject_key,
+            Incident.state.in_([s.value for s in OPEN_STATES]))
+            .order_by(Incident.created_at)).first()
+        if joined is not None:
+            _link(session, joined, req, actor)
+            return Opened(joined, created=False, events=add_evidence(
+                session, joined, req.evidence_event_ids, actor=actor, at=req.detected_at,
+                settings=settings))
+    title = tl.clean_text(req.title, "title", max_len=200)
+    imp = compute(session, req.enterprise_id, req.evidence_event_ids)
+    grade = grade_for(imp.people, thresholds_of(settings))
+    inc = Incident(
+        id=new_id("inc"), enterprise_id=req.enterprise_id, title=title,
+        category=category.value, cause_class=cause.value, state=State.DETECTED.value,
+        source=req.source, affected_system=tl.clean_text(req.affected_system, "system",
+                                                         max_len=200),
+        grade=grade.value, subject_key=req.subject_key, people_affected=imp.people,
+        records_affected=imp.records, unattributed_records=imp.unattributed_records,
+        data_types=imp.data_types, records_by_category=imp.records_by_category,
+        evidence_event_ids=list(dict.fromkeys(req.evidence_event_ids)),
+        actor_ids=imp.actor_ids, insider=imp.insider, cii=bool(org.is_cii),
+        detected_at=req.detected_at, occurred_at=imp.first_at,
+        last_moved_at=req.detected_at, opened_by=actor, created_at=req.detected_at)
+    session.add(inc)
+    session.flush()
+    _link(session, inc, req, actor)
+    tl.record(session, inc.id, at=req.detected_at, actor=actor, action="opened",
+              source=req.source, source_ref=req.source_ref, category=inc.category,
+              cause_class=inc.cause_class, grade=inc.grade, people=inc.people_affected,
+              records=inc.records_affected, evidence=len(inc.evidence_event_ids))
+    reports.draft_initial(session, inc, org_name=org.name, policy=policy_of(settings),
+                          now=req.detected_at)
+    _assign_tasks(session, inc, settings)
+    events: list[object] = [IncidentOpened(inc.id, inc.enterprise_id, inc.category,
+                                           inc.grade, inc.source, inc.detected_at)]
+    events += _police_check(session, inc, at=req.detected_at, waybills=imp.waybills)
+    session.flush()
+    return Opened(inc, created=True, events=events)
+
+
+def _link(session: Session, inc: Incident, req: OpenRequest, actor: str) -> None:
+    if req.source_ref is None:
+        return
+    session.add(IncidentLink(incident_id=inc.id, kind=req.source, ref=req.source_ref,
+                             linked_at=req.detected_at))
+    tl.record(session, inc.id, at=req.detected_at, actor=actor, action="linked",
+              kind=req.source, ref=req.source_ref)
+
+
+def open_as(session: Session, principal: Principal, req: OpenRequest, *,
+            settings: IncidentSettings) -> Opened:
+    """An enterprise's security staff open an incident by hand (or from an alert,
+    complaint or finding they chose to escalate)."""
+    principal.require("incidents:manage")
+    if principal.org_kind != "enterprise" or req.enterprise_id != principal.org_id:
+        raise PermissionDenied("an enterprise opens incidents about itself")
+    return open_incident(session, req, actor=tl.actor_of(principal), settings=settings)
+
+
+def add_evidence(session: Session, inc: Incident, event_ids: Sequence[str], *, actor: str,
+                 at: datetime, settings: IncidentSettings) -> list[object]:
+    """Add evidence events; impact and grade follow. A grade rising past the CAC
+    threshold adds the reports it owes (the clock still runs from detection)."""
+    if inc.state not in {s.value for s in OPEN_STATES}:
+        raise Conflict(f"incident {inc.id} is {inc.state}; evidence is added while it is "
+                       "open")
+    new = [e for e in dict.fromkeys(event_ids) if e not in set(inc.evidence_event_ids)]
+    if not new:
+        return []
+    inc.evidence_event_ids = [*inc.evidence_event_ids, *new]
+    imp = compute(session, inc.enterprise_id, inc.evidence_event_ids)
+    before = Grade(inc.grade)
+    grade = grade_for(imp.people, thresholds_of(settings))
+    inc.people_affected, inc.records_affected = imp.people, imp.records
+    inc.unattributed_records, inc.data_types = imp.unattributed_records, imp.data_types
+    inc.records_by_category, inc.actor_ids = imp.records_by_category, imp.actor_ids
+    inc.insider = imp.insider
+    inc.occurred_at = imp.first_at or inc.occurred_at
+    tl.record(session, inc.id, at=at, actor=actor, action="evidence_added", added=len(new),
+              people=imp.people, records=imp.records)
+    if grade.rank > before.rank:  # grades never fall: a report once owed stays owed
+        inc.grade = grade.value
+        tl.record(session, inc.id, at=at, actor=actor, action="regraded",
+                  from_grade=before.value, to_grade=grade.value)
+        org = session.get(Organization, inc.enterprise_id)
+        reports.draft_initial(session, inc, org_name=org.name if org else inc.enterprise_id,
+                              policy=policy_of(settings), now=at)
+    session.flush()
+    return _police_check(session, inc, at=at, waybills=imp.waybills)
+
+
+def add_evidence_as(session: Session, principal: Principal, *, incident_id: str,
+                    event_ids: Sequence[str], clock: Clock,
+                    settings: IncidentSettings) -> tuple[Incident, list[object]]:
+    inc = IncidentRepository(session, principal).own_incident(incident_id, "incidents:manage")
+    events = add_evidence(session, inc, event_ids, actor=tl.actor_of(principal),
+                          at=clock.now(), settings=settings)
+    return inc, events
+
+
+def _police_check(session: Session, inc: Incident, *, at: datetime,
+                  waybills: Sequence[str]) -> list[object]:
+    """Propose a police referral once the evidence crosses Art. 5 (insiders at half)."""
+    if inc.police_proposed_at is not None:
+        return []
+    a = assess_criminal(inc.records_by_category, insider=inc.insider)
+    if not a.crossed:
+        return []
+    inc.police_proposed_at, inc.police_basis = at, a.basis[:500]
+    tl.record(session, inc.id, at=at, actor="system:incidents", action="police_proposed",
+              ratio=a.ratio, insider=a.insider, especially_serious=a.especially_serious)
+    return [ProposePoliceReferral(
+        incident_id=inc.id, enterprise_id=inc.enterprise_id, insider=a.insider,
+        especially_serious=a.especially_serious, ratio=a.ratio, basis=a.basis,
+        evidence_event_ids=tuple(inc.evidence_event_ids), actor_ids=tuple(inc.actor_ids),
+        waybills=tuple(waybills), proposed_at=at, records=dict(a.records))]
+
+
+def _assign_tasks(session: Session, inc: Incident, settings: IncidentSettings) -> None:
+    """The emergency plan's playbook for the category becomes the task list, each
+    step assigned in turn to the technicians on call at detection."""
+    plan = plans.in_force(session, inc.enterprise_id, "emergency")
+    if plan is None:
+        tl.record(session, inc.id, at=inc.detected_at, actor="system:incidents",
+                  action="no_plan", note="no approved emergency plan: no playbook tasks")
+        return
+    steps = plan.content.get("playbooks", {}).get(inc.category, [])
+    techs = plans.on_call(plan.content, inc.detected_at, policy_of(settings).tz)
+    for i, step in enumerate(steps):
+        who = techs[i % len(techs)] if techs else None
+        session.add(IncidentTask(id=new_id("tsk"), incident_id=inc.id, seq=i + 1, step=step,
+                                 assignee_employee_id=who, status="open"))
+    tl.record(session, inc.id, at=inc.detected_at, actor="system:incidents",
+              action="tasks_assigned", plan_id=plan.id, plan_version=plan.version,
+              tasks=len(steps), technicians=techs)
+
+
+def complete_task(session: Session, principal: Principal, *, incident_id: str, task_id: str,
+                  clock: Clock) -> IncidentTask:
+    inc = IncidentRepository(session, principal).own_incident(incident_id, "incidents:manage")
+    task = session.get(IncidentTask, task_id)
+    if task is None or task.incident_id != inc.id:
+        raise NotFound(f"no task {task_id}")
+    if task.status == "done":
+        raise Conflict("the task is already done")
+    now = clock.now()
+    task.status, task.done_at, task.done_by = "done", now, tl.actor_of(principal)
+    tl.record(session, inc.id, at=now, actor=task.done_by, action="task_done", task_id=task.id,
+              seq=task.seq)
+    session.flush()
+    return task
+
+
+def move(session: Session, principal: Principal, *, incident_id: str, to: str,
+         note: str = "", clock: Clock,
+         settings: IncidentSettings) -> tuple[Incident, list[object]]:
+    """Move an incident one step; resolving drafts the 30-day summary report."""
+    inc = IncidentRepository(session, principal).own_incident(incident_id, "incidents:manage")
+    now = clock.now()
+    life = Lifecycle(inc.id, inc.enterprise_id, State(inc.state), inc.last_moved_at)
+    facts = Facts(
+        initial_reports_pending=reports.initial_pending(session, inc.id),
+        open_tasks=int(session.scalar(select(func.count()).select_from(IncidentTask).where(
+            IncidentTask.incident_id == inc.id, IncidentTask.status == "open")) or 0),
+        summary_filed=reports.summary_filed(session, inc.id))
+    actor = tl.actor_of(principal)
+    clean_note = tl.clean_text(note, "note", min_len=0) if note else ""
+    moved = life.move(to, at=now, by=actor, facts=facts, note=clean_note)
+    inc.state, inc.last_moved_at = life.state.value, now
+    tl.record(session, inc.id, at=now, actor=actor, action="moved", from_state=moved.from_state,
+              to_state=moved.to_state, note=clean_note)
+    if life.state is State.RESOLVED:
+        inc.resolved_at = now
+        reports.draft_summary(session, inc, policy=policy_of(settings), now=now)
+    session.flush()
+    return inc, list(life.events)

@@ -1,0 +1,123 @@
+"""Access rules about what was touched: assignment coverage and station, label
+prints, bulk and wide-scope searching, denials, scraping, and access by people who
+should have none (left, unvetted)."""
+
+from __future__ import annotations
+
+from parcelguard.monitor.detectors import base
+from parcelguard.monitor.model import DAY_US, PI_ACTIONS, Annot, Ev
+from parcelguard.monitor.state import Ctx, SubjectState, evidence, fire, signal
+
+
+def on_waybill_read(ctx: Ctx, st: SubjectState, ev: Ev, t: int, a: Annot) -> None:
+    """Coverage, station and reprint rules for one reveal/print/share by an employee."""
+    if ev.actor_type != "employee":
+        return  # partners and external clients hold no assignments; see scraping
+    s = ctx.settings
+    win_us = ctx.minutes(s.unassigned_window_minutes)
+    if not a.covered:
+        w = 1.0 if ev.outcome == "allowed" else 0.5
+        if a.station_match is False:
+            signal(ctx, st, "out_of_station_access", t, ev.event_id, weight=w, window_us=win_us,
+                   threshold=s.out_of_station_threshold, base=base("out_of_station_access"),
+                   summary=lambda n: f"{st.subject_id} accessed waybills that never passed "
+                   f"their station {st.station or ev.station_id or '?'}, with no assignment "
+                   f"({n:g} weighted in {s.unassigned_window_minutes} min)")
+        else:
+            signal(ctx, st, "unassigned_access", t, ev.event_id, weight=w, window_us=win_us,
+                   threshold=s.unassigned_threshold, base=base("unassigned_access"),
+                   summary=lambda n: f"{st.subject_id} revealed or printed waybills with no "
+                   f"covering assignment ({n:g} weighted in {s.unassigned_window_minutes} min)")
+    if ev.action == "print_label":
+        rw_us = ctx.minutes(s.reprint_window_minutes)
+        if not a.covered:
+            signal(ctx, st, "label_reprint_burst", t, ev.event_id, weight=1.0,
+                   window_us=rw_us, threshold=s.print_uncovered_threshold,
+                   base=base("label_reprint_burst"), win="prints_uncovered",
+                   summary=lambda n: f"{st.subject_id} printed {n:g} labels of waybills not "
+                   f"assigned to them in {s.reprint_window_minutes} min")
+        if a.reprints >= 2:
+            signal(ctx, st, "label_reprint_burst", t, ev.event_id, weight=1.0,
+                   window_us=rw_us, threshold=s.reprint_threshold,
+                   base=base("label_reprint_burst"), win="reprints",
+                   summary=lambda n: f"{st.subject_id} printed the same labels again and "
+                   f"again ({n:g} repeated reprints in {s.reprint_window_minutes} min)")
+
+
+def on_status(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
+    """Access under an account that should have none. A failed attempt by an outsider
+    on such an account is not counted (that is credential stuffing's evidence)."""
+    if not st.left and st.check not in ("pending", "failed"):
+        return
+    if ev.outcome != "allowed" and ev.actor_type != "employee":
+        return
+    name = "after_leaving" if st.left else "unvetted_access"
+    if evidence(ctx, st, name, t, ev.event_id, window_us=DAY_US):
+        return
+    what = "after leaving" if st.left else f"with the background check {st.check}"
+    pi = ev.action in PI_ACTIONS
+    score = base(name) + (0.05 if pi else 0.0)
+    fire(ctx, st, name, t, [ev.event_id], first_us=t, score=round(min(1.0, score), 3),
+         summary=f"{st.subject_id}'s account was used {what} ({ev.action})")
+
+
+def on_bulk(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
+    """Exports and searches against what internal approval covers."""
+    s = ctx.settings
+    n = ev.record_count
+    single = n >= s.bulk_single_records
+    weight = float(n + s.bulk_daily_records) if single else float(n)
+    signal(ctx, st, "bulk_access", t, ev.event_id, weight=weight, window_us=DAY_US,
+           threshold=s.bulk_daily_records, base=base("bulk_access"),
+           summary=lambda _w: f"{st.subject_id} {ev.action}ed {n:,} records at once"
+           if single else f"{st.subject_id} exported or searched more than "
+           f"{s.bulk_daily_records:,} records in 24 h")
+
+
+def on_wide_scope(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
+    """SF 2016-18: a warehouse account logging in again and again and searching."""
+    s = ctx.settings
+    if st.role not in s.wide_scope_roles or ev.outcome != "allowed":
+        return
+    name = "wide_scope_query"
+    if ev.action == "login":
+        win, w = "ws_logins", 1.0
+    elif ev.action == "search":
+        win, w = "ws_search", float(ev.record_count)
+    else:
+        if ev.action in PI_ACTIONS:
+            evidence(ctx, st, name, t, ev.event_id, window_us=DAY_US)
+        return
+    if evidence(ctx, st, name, t, ev.event_id, window_us=DAY_US):
+        return
+    window = st.wins.setdefault(win, [])
+    window.append((t, w, ev.event_id))
+    horizon = t - DAY_US
+    logins = [x for x in st.wins.get("ws_logins", []) if x[0] >= horizon]
+    searches = [x for x in st.wins.get("ws_search", []) if x[0] >= horizon]
+    st.wins["ws_logins"], st.wins["ws_search"] = logins, searches
+    n_logins, n_records = len(logins), sum(x[1] for x in searches)
+    if n_logins >= s.wide_scope_logins and n_records >= s.wide_scope_search_records:
+        ids = [e for _, _, e in sorted(logins + searches)]
+        fire(ctx, st, name, t, ids, first_us=min(logins[0][0], searches[0][0]),
+             score=base(name), summary=f"{st.subject_id} ({st.role}) logged in {n_logins} "
+             f"times and searched {n_records:,.0f} records in 24 h")
+        st.wins["ws_logins"], st.wins["ws_search"] = [], []
+
+
+def on_denied(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
+    s = ctx.settings
+    signal(ctx, st, "denial_burst", t, ev.event_id, weight=1.0,
+           window_us=ctx.minutes(s.denial_window_minutes), threshold=s.denial_threshold,
+           base=base("denial_burst"),
+           summary=lambda n: f"{st.subject_id} was denied {n:g} times in "
+           f"{s.denial_window_minutes} min")
+
+
+def on_external_pi(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
+    s = ctx.settings
+    signal(ctx, st, "scraping", t, ev.event_id, weight=1.0,
+           window_us=ctx.minutes(s.scraping_window_minutes), threshold=s.scraping_threshold,
+           base=base("scraping"),
+           summary=lambda n: f"external client {st.subject_id} accessed PI {n:g} times in "
+           f"{s.scraping_window_minutes} min")

@@ -1,0 +1,109 @@
+"""The embedded runner: ``parcelguard monitor run [--follow]``.
+
+Reads each enterprise's log by position in micro-batches of
+``MonitorSettings.batch_size`` and, per batch, commits in ONE transaction the
+detectors' state, the cursor and the alert changes. A crash anywhere loses only the
+uncommitted batch, which the restarted runner reads again from the committed
+cursor with the committed state: no alert is lost or doubled, and the final alert
+set equals an uninterrupted run's. New alerts are published (``AlertRaised``) after
+their commit.
+
+Events are processed in log order. Enterprises that push their events in time order
+(as ingest of a time-ordered feed does) get the same alerts as ``monitor replay``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from parcelguard.core.clock import Clock
+from parcelguard.core.db import Database
+from parcelguard.core.settings import MonitorSettings
+from parcelguard.ledger.models import LedgerEvent, LedgerHead
+from parcelguard.monitor.engine import Pipeline
+from parcelguard.monitor.model import Ev, decoder, epoch_us
+from parcelguard.monitor.store import (
+    apply_updates,
+    load_cursors,
+    load_pipeline,
+    save_state,
+    set_cursor,
+)
+
+Publish = Callable[[Sequence[object]], None]
+
+
+@dataclass
+class RunReport:
+    events: int = 0
+    batches: int = 0
+    alerts_raised: int = 0
+    by_enterprise: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return {"events": self.events, "batches": self.batches,
+                "alerts_raised": self.alerts_raised, "by_enterprise": self.by_enterprise}
+
+
+def _read(db: Database, enterprise_id: str, start: int, limit: int) -> list[bytes]:
+    with db.unit_of_work() as uow:
+        return [bytes(leaf) for leaf in uow.session.scalars(
+            select(LedgerEvent.leaf).where(LedgerEvent.enterprise_id == enterprise_id,
+                                           LedgerEvent.seq >= start)
+            .order_by(LedgerEvent.seq).limit(limit))]
+
+
+def run_once(db: Database, settings: MonitorSettings, clock: Clock, *,
+             pipe: Pipeline | None = None, publish: Publish | None = None,
+             report: RunReport | None = None) -> tuple[Pipeline, RunReport]:
+    """Catch up with every enterprise's log; returns the live pipeline to reuse."""
+    report = report or RunReport()
+    with db.unit_of_work() as uow:
+        if pipe is None:
+            pipe = load_pipeline(uow.session, settings)
+        cursors = load_cursors(uow.session)
+        # iter(): a Result has keys(), so dict() would take it for a mapping
+        heads = dict(iter(uow.session.execute(
+            select(LedgerHead.enterprise_id, LedgerHead.size))))
+    for ent in sorted(heads):
+        seq = cursors.get(ent, 0)
+        while seq < heads[ent]:
+            leaves = _read(db, ent, seq, settings.batch_size)
+            if not leaves:
+                break
+            events: list[Ev] = [decoder.decode(leaf) for leaf in leaves]
+            ts = [epoch_us(ev.occurred_at) for ev in events]
+            updates = pipe.feed(events, ts)
+            expired = pipe.maintain(enterprise_id=ent, now_us=max(ts))
+            with db.unit_of_work() as uow:
+                save_state(uow.session, pipe, expired)
+                raised = apply_updates(uow.session, updates, cap=settings.evidence_cap)
+                set_cursor(uow.session, ent, seq + len(leaves), clock.now())
+                uow.commit()
+            if publish is not None and raised:
+                publish(raised)
+            seq += len(leaves)
+            report.events += len(leaves)
+            report.batches += 1
+            report.alerts_raised += len(raised)
+            report.by_enterprise[ent] = report.by_enterprise.get(ent, 0) + len(leaves)
+    return pipe, report
+
+
+def run(db: Database, settings: MonitorSettings, clock: Clock, *, follow: bool = False,
+        publish: Publish | None = None, should_stop: Callable[[], bool] | None = None,
+        on_progress: Callable[[RunReport], None] | None = None) -> RunReport:
+    """Catch up; with ``follow``, keep polling for new events until ``should_stop``."""
+    pipe, report = run_once(db, settings, clock, publish=publish)
+    if on_progress is not None:
+        on_progress(report)
+    while follow and not (should_stop is not None and should_stop()):
+        time.sleep(settings.follow_poll_seconds)
+        pipe, report = run_once(db, settings, clock, pipe=pipe, publish=publish, report=report)
+        if on_progress is not None:
+            on_progress(report)
+    return report

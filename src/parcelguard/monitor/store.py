@@ -1,0 +1,162 @@
+"""Persistence of the pipeline in the database: state rows, cursors and alerts, all
+written inside the caller's transaction (one per micro-batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import delete, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from parcelguard.core.errors import Conflict
+from parcelguard.core.settings import MonitorSettings
+from parcelguard.monitor.alerts import Alert, new_alert
+from parcelguard.monitor.detectors.volume import book_decoder, book_encoder
+from parcelguard.monitor.engine import Pipeline
+from parcelguard.monitor.events import AlertRaised
+from parcelguard.monitor.model import AlertUpdate
+from parcelguard.monitor.models import MonitorAlert, MonitorCursor, MonitorState
+from parcelguard.monitor.state import state_decoder, state_encoder
+from parcelguard.monitor.waybills import state_decoder as wb_decoder
+from parcelguard.monitor.waybills import state_encoder as wb_encoder
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_BOOK = ("*", "b", "peers")
+_CHUNK = 2_000  # rows per statement: below every backend's parameter limit
+
+
+def us_to_dt(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def load_pipeline(session: Session, settings: MonitorSettings) -> Pipeline:
+    """The pipeline as the last committed batch left it."""
+    pipe = Pipeline(settings)
+    subjects, waybills = pipe.engine.subjects, pipe.index.states
+    rows = session.execute(select(MonitorState.enterprise_id, MonitorState.kind,
+                                  MonitorState.key, MonitorState.data))
+    try:
+        for ent, kind, key, data in rows:
+            if kind == "s":
+                subjects.setdefault(ent, {})[key] = state_decoder.decode(data)
+            elif kind == "w":
+                waybills.setdefault(ent, {})[key] = wb_decoder.decode(data)
+            elif (ent, kind, key) == _BOOK:
+                pipe.engine.book = book_decoder.decode(data)
+    except msgspec.ValidationError:
+        # Never guess at state: a wrong window or episode would raise wrong alerts.
+        raise Conflict("the monitor's saved state was written by another version of "
+                       "parcelguard; empty monitor_state and monitor_cursors to rebuild it "
+                       "from the logs") from None
+    pipe.engine.track_touched = pipe.index.track_touched = True
+    return pipe
+
+
+def load_cursors(session: Session) -> dict[str, int]:
+    # iter(): a Result has keys(), so dict() would take it for a mapping
+    return dict(iter(session.execute(select(MonitorCursor.enterprise_id, MonitorCursor.seq))))
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    ins: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for i in range(0, len(rows), _CHUNK):
+        stmt = ins(MonitorState).values(rows[i:i + _CHUNK])
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["enterprise_id", "kind", "key"],
+            set_={"data": stmt.excluded.data, "last_us": stmt.excluded.last_us})
+        session.execute(stmt)
+
+
+def save_state(session: Session, pipe: Pipeline, expired: Sequence[tuple[str, str]]) -> None:
+    """Write every key the pipeline touched since the last save."""
+    eng, idx = pipe.engine, pipe.index
+    rows = [{"enterprise_id": ent, "kind": "s", "key": key,
+             "data": state_encoder.encode(st), "last_us": st.last_us}
+            for ent, key in eng.touched
+            if (st := eng.subjects.get(ent, {}).get(key)) is not None]
+    gone = set(expired)
+    rows += [{"enterprise_id": ent, "kind": "w", "key": wb,
+              "data": wb_encoder.encode(ws), "last_us": ws.last_us}
+             for ent, wb in idx.touched - gone
+             if (ws := idx.states.get(ent, {}).get(wb)) is not None]
+    rows.append({"enterprise_id": _BOOK[0], "kind": _BOOK[1], "key": _BOOK[2],
+                 "data": book_encoder.encode(eng.book), "last_us": pipe.now_us})
+    _upsert(session, rows)
+    keys = sorted(gone)
+    for i in range(0, len(keys), _CHUNK):
+        session.execute(delete(MonitorState).where(
+            MonitorState.kind == "w",
+            tuple_(MonitorState.enterprise_id, MonitorState.key).in_(keys[i:i + _CHUNK])))
+    eng.touched.clear()
+    idx.touched.clear()
+
+
+def set_cursor(session: Session, enterprise_id: str, seq: int, now: datetime) -> None:
+    row = session.get(MonitorCursor, enterprise_id)
+    if row is None:
+        session.add(MonitorCursor(enterprise_id=enterprise_id, seq=seq, updated_at=now))
+    else:
+        row.seq, row.updated_at = seq, now
+
+
+def _to_alert(row: MonitorAlert) -> Alert:
+    return Alert(alert_id=row.id, detector=row.detector, enterprise_id=row.enterprise_id,
+                 subject_type=row.subject_type, subject_id=row.subject_id, score=row.score,
+                 raised_us=row.raised_us, first_us=row.first_us, last_us=row.last_us,
+                 summary=row.summary, event_ids=list(row.event_ids),
+                 record_count=row.record_count, status=row.status)
+
+
+def _write(row: MonitorAlert, a: Alert) -> None:
+    row.score, row.severity, row.summary = a.score, a.severity, a.summary[:500]
+    row.first_us, row.last_us = a.first_us, a.last_us
+    row.first_event_at, row.last_event_at = us_to_dt(a.first_us), us_to_dt(a.last_us)
+    row.event_ids, row.record_count = list(a.event_ids), a.record_count
+
+
+def open_key(enterprise_id: str, detector: str, subject_id: str) -> str:
+    return f"{enterprise_id}|{detector}|{subject_id}"
+
+
+def apply_updates(session: Session, updates: Iterable[AlertUpdate], *,
+                  cap: int) -> list[AlertRaised]:
+    """Fold updates into the open alerts (one per enterprise, detector and subject;
+    an acknowledged alert is still open); returns the alerts this opened."""
+    updates = list(updates)
+    keys = {open_key(u.enterprise_id, u.detector, u.subject_id) for u in updates}
+    rows: dict[str, MonitorAlert] = {}
+    key_list = sorted(keys)
+    for i in range(0, len(key_list), _CHUNK):
+        for row in session.scalars(select(MonitorAlert).where(
+                MonitorAlert.open_key.in_(key_list[i:i + _CHUNK]))):
+            assert row.open_key is not None
+            rows[row.open_key] = row
+    alerts = {k: _to_alert(r) for k, r in rows.items()}
+    raised: list[AlertRaised] = []
+    for u in updates:
+        key = open_key(u.enterprise_id, u.detector, u.subject_id)
+        a = alerts.get(key)
+        if a is not None:
+            a.add(u, cap)
+            continue
+        a = alerts[key] = new_alert(u, cap)
+        row = rows[key] = MonitorAlert(
+            id=a.alert_id, enterprise_id=a.enterprise_id, detector=a.detector,
+            subject_type=a.subject_type, subject_id=a.subject_id, status="open",
+            open_key=key, raised_at=us_to_dt(a.raised_us), raised_us=a.raised_us)
+        session.add(row)
+        raised.append(AlertRaised(alert_id=a.alert_id, enterprise_id=a.enterprise_id,
+                                  detector=a.detector, subject_type=a.subject_type,
+                                  subject_id=a.subject_id, severity=a.severity,
+                                  score=a.score, raised_at=us_to_dt(a.raised_us)))
+    for key, a in alerts.items():
+        _write(rows[key], a)
+    session.flush()
+    return raised

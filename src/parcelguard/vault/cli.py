@@ -1,0 +1,109 @@
+"""``parcelguard keys``: key rotation and retirement (operator commands)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from parcelguard.core.errors import DomainError
+from parcelguard.core.runtime import Runtime
+from parcelguard.core.settings import Settings
+from parcelguard.vault import rotation
+from parcelguard.vault.service import VaultService
+
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+
+def build_app(*, vault_for: Callable[[Settings], VaultService],
+              locations: Sequence[rotation.CiphertextColumn]) -> typer.Typer:
+    app = typer.Typer(help="PI vault keys: rotation without downtime, retirement.",
+                      no_args_is_help=True)
+
+    def _run(rt: Runtime, vs: VaultService, enterprise: str, batch: int) -> None:
+        with rt.db.unit_of_work() as uow:
+            job = rotation.running_job(uow.session, enterprise)
+            total = job.subjects_done + rotation.remaining(uow.session, job)
+            done = job.subjects_done
+        with Progress(TextColumn("re-keying subjects"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err, disable=not err.is_terminal) as bar:
+            task = bar.add_task("rotate", total=total, completed=done)
+            while True:
+                # one transaction per batch: a kill loses at most this batch
+                with rt.db.unit_of_work() as uow:
+                    job = rotation.running_job(uow.session, enterprise)
+                    report = rotation.run_batch(uow.session, vs, job, locations=locations,
+                                                batch=batch, at=rt.clock.now())
+                    uow.commit()
+                bar.update(task, advance=report.subjects)
+                if report.done:
+                    break
+        console.print(f"rotation of {enterprise} finished: {job.subjects_done} subjects, "
+                      f"{job.fields_reencrypted} fields re-encrypted; key version "
+                      f"{job.to_version} is primary. Old versions still decrypt until "
+                      "`parcelguard keys retire`.")
+
+    @app.command()
+    def rotate(
+        ctx: typer.Context,
+        enterprise: Annotated[str, typer.Option(help="Enterprise whose keys rotate.")],
+        reencrypt: Annotated[bool, typer.Option(
+            help="Also give every data subject a new data key and re-encrypt their "
+                 "fields (default: re-wrap data keys under the new key only).")] = False,
+        resume: Annotated[bool, typer.Option(help="Resume the rotation already running.")]
+        = False,
+        batch: Annotated[int, typer.Option(min=1, help="Subjects per transaction.")] = 2000,
+    ) -> None:
+        """Rotate an enterprise's keys with no downtime: the new key is used for new
+        writes at once; existing keys move in resumable batches."""
+        rt: Runtime = ctx.obj
+        vs = vault_for(rt.settings)
+        try:
+            if not resume:
+                with rt.db.unit_of_work() as uow:
+                    job = rotation.start_rotation(uow.session, vs, enterprise_id=enterprise,
+                                                  reencrypt=reencrypt, at=rt.clock.now())
+                    uow.commit()
+                console.print(f"key version {job.to_version} is now primary for {enterprise}")
+            _run(rt, vs, enterprise, batch)
+        except (DomainError, LookupError) as exc:
+            err.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
+            raise typer.Exit(2) from None
+
+    @app.command()
+    def retire(ctx: typer.Context,
+               enterprise: Annotated[str, typer.Option(help="Enterprise.")]) -> None:
+        """Destroy old key versions that no data key uses any more."""
+        rt: Runtime = ctx.obj
+        vs = vault_for(rt.settings)
+        with rt.db.unit_of_work() as uow:
+            retired = rotation.retire_stale(uow.session, vs, enterprise_id=enterprise)
+            uow.commit()
+        console.print(f"retired key versions: {retired or 'none'}")
+
+    @app.command()
+    def status(ctx: typer.Context,
+               enterprise: Annotated[str, typer.Option(help="Enterprise.")]) -> None:
+        """Key versions and any running rotation."""
+        rt: Runtime = ctx.obj
+        vs = vault_for(rt.settings)
+        with rt.db.unit_of_work() as uow:
+            try:
+                ks = vs.keyset(uow.session, enterprise, create=False)
+            except LookupError:
+                err.print(f"[red]error:[/red] {enterprise} has no keys yet")
+                raise typer.Exit(2) from None
+            for k in ks.keks:
+                console.print(f"version {k.version}: {k.status.value}")
+            try:
+                job = rotation.running_job(uow.session, enterprise)
+                console.print(f"rotation running: {job.subjects_done} subjects done, "
+                              f"{rotation.remaining(uow.session, job)} to go")
+            except DomainError:
+                console.print("no rotation running")
+
+    return app

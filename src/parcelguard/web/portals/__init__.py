@@ -1,0 +1,2 @@
+"""One module per portal: consumer, courier, enterprise security, supervision
+department, police, auditor."""

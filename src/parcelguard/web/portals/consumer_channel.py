@@ -1,0 +1,163 @@
+"""Consumer portal, the social-supervision half: report or complain (anonymous or
+named) and follow up with the receipt code and secret; rate the courier through the
+one-time evaluation link sent after delivery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
+
+from parcelguard.core.errors import DomainError
+from parcelguard.core.http import SessionDep
+from parcelguard.web import capabilities, consumers
+from parcelguard.web.i18n import gettext_for
+from parcelguard.web.portals.consumer import NAV
+from parcelguard.web.render import locale_of, page, runtime
+from parcelguard.web.security import checked_form
+
+router = APIRouter(prefix="/consumer", include_in_schema=False)
+REPORT_KINDS = ("pi_leak", "scam_call", "misconduct")
+
+
+def _channel(session: Session) -> Any:
+    return capabilities.service(session, "parcelguard.channel.intake", "channel_reports",
+                                attrs=("file_report", "authenticate", "reporter_view"))
+
+
+def _source(request: Request) -> str | None:
+    # Only a keyed hash of it is stored, for the intake throttle.
+    return request.client.host if request.client else None
+
+
+def _report_form(request: Request, session: Session, *, error: str | None = None,
+                 values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
+    return page(request, "consumer/report.html", title="Report or complain", nav=NAV,
+                status_code=status_code, available=_channel(session) is not None,
+                carriers=consumers.enterprises(session), kinds=REPORT_KINDS, error=error,
+                values=values or {})
+
+
+@router.get("/report", response_class=HTMLResponse)
+def report_form(request: Request, session: SessionDep) -> HTMLResponse:
+    return _report_form(request, session)
+
+
+@router.post("/report", response_class=HTMLResponse)
+async def report(request: Request, session: SessionDep) -> HTMLResponse:
+    form = await checked_form(request)
+    intake = _channel(session)
+    if intake is None:
+        return _report_form(request, session, status_code=503)
+    _ = gettext_for(locale_of(request))
+    values = {k: str(form.get(k, "")).strip() for k in (
+        "carrier", "kind", "body", "name", "contact", "waybills", "scam_caller")}
+    anonymous = form.get("identity") != "named"
+    rt = runtime(request)
+    try:
+        filed = intake.file_report(
+            session, request.app.state.vault, rt.settings.channel,
+            enterprise_id=values["carrier"], source=_source(request), clock=rt.clock,
+            report=intake.ReportIn(
+                kind=values["kind"], body=values["body"], anonymous=anonymous,
+                reporter_name=None if anonymous else values["name"] or None,
+                reporter_contact=None if anonymous else values["contact"] or None,
+                identity_consent=not anonymous and form.get("identity_consent") == "yes",
+                wants_police=form.get("wants_police") == "yes",
+                waybills=[w for w in values["waybills"].replace(",", " ").split() if w],
+                scam_caller=values["scam_caller"] or None))
+    except DomainError as exc:
+        return _report_form(request, session, error=_(exc.message), values=values,
+                            status_code=exc.status_code)
+    return page(request, "consumer/filed.html", title="Report received", nav=NAV, filed=filed)
+
+
+@router.get("/follow", response_class=HTMLResponse)
+def follow_form(request: Request, session: SessionDep) -> HTMLResponse:
+    return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
+                available=_channel(session) is not None,
+                carriers=consumers.enterprises(session), view=None, error=None, auth={})
+
+
+@router.post("/follow", response_class=HTMLResponse)
+async def follow(request: Request, session: SessionDep) -> HTMLResponse:
+    form = await checked_form(request)
+    intake = _channel(session)
+    carriers = consumers.enterprises(session)
+    if intake is None:
+        return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
+                    status_code=503, available=False, carriers=carriers, view=None,
+                    error=None, auth={})
+    _ = gettext_for(locale_of(request))
+    rt = runtime(request)
+    auth = {k: str(form.get(k, "")).strip() for k in ("carrier", "receipt", "secret")}
+    try:
+        found = intake.authenticate(session, request.app.state.vault, rt.settings.channel,
+                                    enterprise_id=auth["carrier"], receipt_code=auth["receipt"],
+                                    secret=auth["secret"], source=_source(request),
+                                    clock=rt.clock)
+    except DomainError as exc:
+        found = intake.Refusal(exc.status_code, exc.message)
+    if isinstance(found, intake.Refusal):
+        return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
+                    status_code=found.status_code, available=True, carriers=carriers,
+                    view=None, error=_(found.message), auth={})
+    message = str(form.get("message", "")).strip()
+    error = None
+    if message:
+        try:
+            intake.reporter_message(session, request.app.state.vault, rt.settings.channel,
+                                    found, body=message, clock=rt.clock)
+        except DomainError as exc:
+            error = _(exc.message)
+    view = intake.reporter_view(session, request.app.state.vault, found)
+    return page(request, "consumer/follow.html", title="Follow up", nav=NAV, available=True,
+                carriers=carriers, view=view, error=error, auth=auth)
+
+
+# -- evaluations ---------------------------------------------------------------------------
+
+
+def _conduct(session: Session) -> Any:
+    return capabilities.service(session, "parcelguard.conduct.service", "conduct_links",
+                                attrs=("submit_evaluation",))
+
+
+def _tags() -> tuple[str, ...]:
+    rules = capabilities.module("parcelguard.conduct.rules")
+    return tuple(getattr(rules, "TAGS", ()))
+
+
+def _evaluation(request: Request, token: str, *, available: bool, error: str | None = None,
+                done: bool = False, status_code: int = 200) -> HTMLResponse:
+    return page(request, "consumer/evaluate.html", title="Rate your courier", nav=NAV,
+                status_code=status_code, available=available, token=token, error=error,
+                tags=_tags(), done=done)
+
+
+@router.get("/evaluate/{token}", response_class=HTMLResponse)
+def evaluate_form(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    # The link is checked when the rating is sent: looking it up first would tell a
+    # link guesser which tokens exist.
+    return _evaluation(request, token, available=_conduct(session) is not None)
+
+
+@router.post("/evaluate/{token}", response_class=HTMLResponse)
+async def evaluate(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+    form = await checked_form(request)
+    conduct = _conduct(session)
+    if conduct is None:
+        return _evaluation(request, token, available=False, status_code=503)
+    _ = gettext_for(locale_of(request))
+    rating = str(form.get("rating", ""))
+    try:
+        conduct.submit_evaluation(session, token=token,
+                                  rating=int(rating) if rating.isdigit() else 0,
+                                  tags=[t for t in form.getlist("tag") if isinstance(t, str)],
+                                  clock=runtime(request).clock)
+    except DomainError as exc:
+        return _evaluation(request, token, available=True, error=_(exc.message),
+                           status_code=exc.status_code)
+    return _evaluation(request, token, available=True, done=True)

@@ -1,0 +1,144 @@
+"""Courier portal (phone-sized): today's assignments with their masked labels, a
+purpose-bound reveal through the access gate, and calls through the virtual number.
+
+Nothing here decides access: the gate (``AccessGate``) and the virtual-number
+binding do, and both record every attempt, allowed or refused, in the ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from parcelguard.access.caller import Caller, caller_for_principal
+from parcelguard.access.reasons import Denied
+from parcelguard.access.service import AccessGate
+from parcelguard.core.errors import DomainError
+from parcelguard.core.http import SessionDep
+from parcelguard.logistics.models import Assignment, Parcel
+from parcelguard.waybill.virtual import display_number, live_binding
+from parcelguard.web import capabilities
+from parcelguard.web.auth import CourierStaff, Staff
+from parcelguard.web.i18n import gettext_for
+from parcelguard.web.render import Nav, locale_of, page, runtime
+from parcelguard.web.security import checked_form
+
+router = APIRouter(prefix="/courier", include_in_schema=False)
+NAV = [Nav("/courier", "Today's assignments")]
+REVEAL_FIELDS = ("recipient_phone", "recipient_name", "recipient_address")
+PURPOSES = ("delivery", "pickup")
+
+
+def _caller(request: Request, session: Session, staff: Staff) -> Caller:
+    return caller_for_principal(session, staff.principal, channel="web",
+                                ip=request.client.host if request.client else None)
+
+
+def _virtual() -> Any:
+    """Where virtual-number calls live: ``access`` after the refactor, ``waybill`` before."""
+    for name in ("parcelguard.access.virtual_numbers", "parcelguard.waybill.virtual"):
+        mod = capabilities.module(name)
+        if mod is not None and hasattr(mod, "place_call"):
+            return mod
+    return None
+
+
+def assignments_today(session: Session, staff: Staff, now: datetime) -> list[dict[str, Any]]:
+    """The courier's assignments whose window touches the last and next 12 hours."""
+    if staff.employee_id is None:
+        return []
+    rows = session.execute(select(Assignment, Parcel).join(
+        Parcel, (Parcel.waybill_no == Assignment.waybill_no)
+        & (Parcel.enterprise_id == Assignment.enterprise_id)).where(
+        Assignment.enterprise_id == staff.principal.org_id,
+        Assignment.employee_id == staff.employee_id, Assignment.revoked.is_(False),
+        Assignment.ends_at > now - timedelta(hours=12),
+        Assignment.starts_at < now + timedelta(hours=12)).order_by(Assignment.starts_at)).all()
+    out = []
+    for a, p in rows:
+        b = live_binding(session, a.enterprise_id, a.waybill_no)
+        out.append({"waybill_no": a.waybill_no, "purpose": a.purpose, "starts_at": a.starts_at,
+                    "ends_at": a.ends_at, "active": a.starts_at <= now < a.ends_at,
+                    "status": p.status, "destination": p.destination_station_id
+                    or p.destination_region or "—",
+                    "virtual_number": display_number(b) if b is not None else None})
+    return out
+
+
+def _home(request: Request, session: Session, staff: Staff, **extra: Any) -> HTMLResponse:
+    now = runtime(request).clock.now()
+    return page(request, "courier/home.html", title="Today's assignments", nav=NAV,
+                assignments=assignments_today(session, staff, now), fields=REVEAL_FIELDS,
+                purposes=PURPOSES, **{"result": None, "call": None, "error": None, **extra})
+
+
+@router.get("", response_class=HTMLResponse)
+def home(request: Request, session: SessionDep, staff: CourierStaff) -> HTMLResponse:
+    return _home(request, session, staff)
+
+
+def _denial(request: Request, decision: Denied) -> str:
+    return decision.message_zh if locale_of(request) == "zh-CN" else decision.message_en
+
+
+@router.post("/reveal", response_class=HTMLResponse)
+async def reveal(request: Request, session: SessionDep, staff: CourierStaff) -> HTMLResponse:
+    form = await checked_form(request)
+    waybill = str(form.get("waybill_no", "")).strip().upper()
+    field = str(form.get("field", ""))
+    purpose = str(form.get("purpose", "delivery"))
+    if field not in REVEAL_FIELDS or purpose not in PURPOSES:
+        return _home(request, session, staff,
+                     error=gettext_for(locale_of(request))("Choose a field and a purpose."))
+    out = AccessGate(session, request.app.state.vault, runtime(request).clock).reveal(
+        _caller(request, session, staff), waybill_no=waybill, purpose=purpose, fields=[field])
+    result = {"waybill_no": waybill, "field": field, "allowed": out.allowed,
+              "event_id": out.event_id,
+              "value": out.values.by_field.get(field) if out.allowed else None,
+              "message": "" if out.allowed or not isinstance(out.decision, Denied)
+              else _denial(request, out.decision)}
+    return _home(request, session, staff, result=result)
+
+
+@router.post("/call", response_class=HTMLResponse)
+async def call(request: Request, session: SessionDep, staff: CourierStaff) -> HTMLResponse:
+    form = await checked_form(request)
+    waybill = str(form.get("waybill_no", "")).strip().upper()
+    virtual = _virtual()
+    _ = gettext_for(locale_of(request))
+    if virtual is None or staff.employee_id is None:
+        return _home(request, session, staff, error=_("Calls are not available."))
+    try:
+        receipt = virtual.place_call(session, request.app.state.vault,
+                                     request.app.state.telephony,
+                                     enterprise_id=staff.principal.org_id,
+                                     employee_id=staff.employee_id, waybill_no=waybill,
+                                     at=runtime(request).clock.now())
+    except DomainError as exc:
+        return _home(request, session, staff,
+                     call={"waybill_no": waybill, "ok": False, "message": _(exc.message)})
+    return _home(request, session, staff, call={"waybill_no": waybill, "ok": receipt.connected,
+                                                "dialled": receipt.dialled, "message": ""})
+
+
+@router.post("/label")
+async def label(request: Request, session: SessionDep, staff: CourierStaff) -> Response:
+    """The masked privacy label (PDF) through the gate: one print_label event."""
+    form = await checked_form(request)
+    waybill = str(form.get("waybill_no", "")).strip().upper()
+    purpose = str(form.get("purpose", "delivery"))
+    out = AccessGate(session, request.app.state.vault, runtime(request).clock).print_label(
+        _caller(request, session, staff), waybill_no=waybill, purpose=purpose,
+        telephony=request.app.state.telephony)
+    if not out.allowed or out.label is None:
+        message = _denial(request, out.decision) if isinstance(out.decision, Denied) else ""
+        return _home(request, session, staff, result={
+            "waybill_no": waybill, "field": "label", "allowed": False,
+            "event_id": out.event_id, "value": None, "message": message})
+    return Response(out.label.pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="{waybill}.pdf"'})

@@ -1,0 +1,258 @@
+"""Enterprise security portal: alerts, incidents with deadline timers and their
+playbook, security and emergency plans. Employees, complaints, conduct and keys are
+in ``enterprise_staff``. Every read and action goes through the owning domain's
+service with the officer's own principal, so tenancy and permissions are theirs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from parcelguard.core.errors import DomainError
+from parcelguard.core.http import SessionDep
+from parcelguard.monitor import service as alerts
+from parcelguard.web import capabilities
+from parcelguard.web.auth import OfficerStaff, Staff
+from parcelguard.web.i18n import gettext_for
+from parcelguard.web.render import Nav, locale_of, page, runtime
+from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
+from parcelguard.web.security import checked_form
+
+router = APIRouter(prefix="/enterprise", include_in_schema=False)
+NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
+       Nav("/enterprise/incidents", "Incidents"), Nav("/enterprise/plans", "Plans"),
+       Nav("/enterprise/employees", "Employees"), Nav("/enterprise/complaints", "Complaints"),
+       Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys")]
+INCIDENT_TABLES = ("incidents", "incident_reports", "incident_tasks", "incident_plans")
+
+
+def show(request: Request, title: str, sections: list[Section], *,
+         messages: list[str] | None = None, errors: list[str] | None = None,
+         status_code: int = 200) -> HTMLResponse:
+    return page(request, "sections.html", title=title, nav=NAV, sections=sections,
+                messages=messages or [], errors=errors or [], status_code=status_code)
+
+
+async def act(request: Request, fn: Callable[[dict[str, str]], str],
+              then: Callable[..., HTMLResponse]) -> HTMLResponse:
+    """Run a form action; re-render the page with its message or the domain's refusal."""
+    form = await checked_form(request)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    _ = gettext_for(locale_of(request))
+    try:
+        done = fn(values)
+    except DomainError as exc:
+        return then(errors=[_(exc.message)], status_code=exc.status_code)
+    return then(messages=[_(done)])
+
+
+def incidents_service(session: Session) -> object | None:
+    return capabilities.service(session, "parcelguard.incidents.repository", *INCIDENT_TABLES,
+                                attrs=("IncidentRepository",))
+
+
+# -- alerts --------------------------------------------------------------------------------
+
+
+def alerts_section(session: Session, staff: Staff, *, status: str | None = None,
+                   limit: int = 50, actions: bool = True) -> Section:
+    sec = Section("Alerts", ["Raised", "Detector", "Subject", "Severity", "Records", "Status",
+                             "Summary"], html_id="alerts", empty="No alerts.")
+    flt = alerts.AlertFilter(status=status, limit=limit)
+    for a in alerts.list_alerts(session, staff.principal, flt):
+        acts = []
+        if actions and a.status != "closed" and staff.principal.can("alerts:ack"):
+            if a.status == "open":
+                acts.append(Action("/enterprise/alerts/ack", "Acknowledge", {"alert_id": a.id}))
+            acts.append(Action("/enterprise/alerts/close", "Close", {"alert_id": a.id},
+                               secondary=True))
+        sec.add([a.raised_at, Cell(a.detector, translate=True), f"{a.subject_type} {a.subject_id}",
+                 Cell(a.severity, translate=True, cls="overdue" if a.severity in (
+                     "high", "critical") else None), a.record_count,
+                 Cell(a.status, translate=True), a.summary], acts)
+    return sec
+
+
+def _alerts(request: Request, session: Session, staff: Staff, **extra: object) -> HTMLResponse:
+    return show(request, "Alerts", [alerts_section(session, staff)], **extra)  # type: ignore[arg-type]
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    return _alerts(request, session, staff)
+
+
+@router.post("/alerts/{op}", response_class=HTMLResponse)
+async def alert_action(op: str, request: Request, session: SessionDep,
+                       staff: OfficerStaff) -> HTMLResponse:
+    clock = runtime(request).clock
+
+    def run(v: dict[str, str]) -> str:
+        if op == "ack":
+            alerts.acknowledge(session, staff.principal, v.get("alert_id", ""), clock=clock)
+            return "Alert acknowledged."
+        alerts.close(session, staff.principal, v.get("alert_id", ""), clock=clock)
+        return "Alert closed."
+
+    return await act(request, run, lambda **kw: _alerts(request, session, staff, **kw))
+
+
+# -- incidents -------------------------------------------------------------------------------
+
+
+def incidents_section(session: Session, staff: Staff, now: datetime,
+                      href: str = "/enterprise/incidents") -> Section:
+    if incidents_service(session) is None:
+        return unavailable("Incidents")
+    from parcelguard.incidents.models import Incident, IncidentReport
+    from parcelguard.incidents.repository import IncidentRepository
+
+    repo = IncidentRepository(session, staff.principal)
+    sec = Section("Incidents", ["Detected", "Incident", "Enterprise", "Grade", "State", "People",
+                                "Cause", "Next report due"], html_id="incidents",
+                  empty="No incidents.")
+    rows = list(session.scalars(repo.incidents().order_by(Incident.detected_at.desc()).limit(100)))
+    pending = {r.incident_id: r for r in session.scalars(repo.reports().where(
+        IncidentReport.status == "draft", IncidentReport.due_at.is_not(None)).order_by(
+        IncidentReport.due_at.desc()))}
+    for inc in rows:
+        rep = pending.get(inc.id)
+        sec.add([inc.detected_at, Cell(inc.title, href=f"{href}/{inc.id}"), inc.enterprise_id,
+                 Cell(inc.grade, translate=True), Cell(inc.state, translate=True),
+                 inc.people_affected, Cell(inc.cause_class, translate=True),
+                 due_cell(rep.due_at, None, now) if rep else Cell("—")])
+    return sec
+
+
+@router.get("/incidents", response_class=HTMLResponse)
+def incidents_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    return show(request, "Incidents",
+                [incidents_section(session, staff, runtime(request).clock.now())])
+
+
+def incident_sections(session: Session, staff: Staff, incident_id: str, now: datetime,
+                      base: str) -> list[Section]:
+    """One incident: facts, statutory reports with their deadline timers, the
+    playbook's tasks, the timeline. Shared with the supervision department's view."""
+    from parcelguard.incidents.models import IncidentReport, IncidentTask, TimelineEntry
+    from parcelguard.incidents.repository import IncidentRepository
+
+    repo = IncidentRepository(session, staff.principal)
+    inc = repo.incident(incident_id)
+    manage = staff.principal.can("incidents:manage") and inc.enterprise_id == staff.principal.org_id
+    facts = Section(inc.title, facts=[
+        ("Enterprise", inc.enterprise_id), ("Grade", inc.grade), ("State", inc.state),
+        ("Category", inc.category), ("Cause", inc.cause_class),
+        ("People affected", inc.people_affected), ("Records affected", inc.records_affected),
+        ("Affected system", inc.affected_system), ("Detected", inc.detected_at),
+        ("Data types", ", ".join(inc.data_types))], html_id="facts")
+    reports = Section("Statutory reports", ["Kind", "Recipient", "Status", "Due", "Timer",
+                                            "Filed"], html_id="reports",
+                      empty="No report is due for this incident.")
+    for r in session.scalars(repo.reports().where(IncidentReport.incident_id == inc.id)
+                             .order_by(IncidentReport.drafted_at)):
+        acts = [Action(f"{base}/{inc.id}/file", "File report", {"report_id": r.id})] \
+            if manage and r.status == "draft" and staff.principal.can("incidents:report") else []
+        reports.add([Cell(r.kind, translate=True), Cell(r.recipient, translate=True),
+                     Cell(r.status, translate=True), r.due_at,
+                     due_cell(r.due_at, r.filed_at, now), r.filed_at], acts)
+    tasks = Section("Playbook", ["Step", "Assignee", "Status"], html_id="tasks",
+                    empty="No playbook tasks (no emergency plan in force).")
+    for t in session.scalars(select(IncidentTask).where(IncidentTask.incident_id == inc.id)
+                             .order_by(IncidentTask.seq)):
+        acts = [Action(f"{base}/{inc.id}/task", "Mark done", {"task_id": t.id})] \
+            if manage and t.status == "open" else []
+        tasks.add([f"{t.seq}. {t.step}", t.assignee_employee_id, Cell(t.status, translate=True)],
+                  acts)
+    timeline = Section("Timeline", ["When", "Who", "What"], html_id="timeline")
+    for e in session.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == inc.id)
+                             .order_by(TimelineEntry.id)):
+        timeline.add([e.at, e.actor, Cell(e.action, translate=True)])
+    return [facts, reports, tasks, timeline]
+
+
+def _incident(incident_id: str, request: Request, session: Session, staff: Staff,
+              **extra: object) -> HTMLResponse:
+    if incidents_service(session) is None:
+        return show(request, "Incident", [unavailable("Incidents")])
+    return show(request, "Incident", incident_sections(
+        session, staff, incident_id, runtime(request).clock.now(), "/enterprise/incidents"),
+        **extra)  # type: ignore[arg-type]
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident_page(incident_id: str, request: Request, session: SessionDep,
+                  staff: OfficerStaff) -> HTMLResponse:
+    return _incident(incident_id, request, session, staff)
+
+
+@router.post("/incidents/{incident_id}/{op}", response_class=HTMLResponse)
+async def incident_action(incident_id: str, op: str, request: Request, session: SessionDep,
+                          staff: OfficerStaff) -> HTMLResponse:
+    clock = runtime(request).clock
+
+    def run(v: dict[str, str]) -> str:
+        if op == "task":
+            from parcelguard.incidents.service import complete_task
+
+            complete_task(session, staff.principal, incident_id=incident_id,
+                          task_id=v.get("task_id", ""), clock=clock)
+            return "Task done."
+        from parcelguard.incidents.reports import file_report
+
+        file_report(session, staff.principal, report_id=v.get("report_id", ""), clock=clock)
+        return "Report filed with the supervision department."
+
+    return await act(request, run,
+                     lambda **kw: _incident(incident_id, request, session, staff, **kw))
+
+
+# -- plans ------------------------------------------------------------------------------------
+
+
+def plans_section(session: Session, staff: Staff, *, review: bool = False,
+                  only_submitted: bool = False) -> Section:
+    if incidents_service(session) is None:
+        return unavailable("Security and emergency plans")
+    from parcelguard.incidents.models import IncidentPlan
+    from parcelguard.incidents.repository import IncidentRepository
+
+    stmt = IncidentRepository(session, staff.principal).plans()
+    if only_submitted:
+        stmt = stmt.where(IncidentPlan.status == "submitted")
+    sec = Section("Plans awaiting review" if only_submitted else "Security and emergency plans",
+                  ["Enterprise", "Kind", "Version", "Status", "Submitted", "Reviewed",
+                   "Comments"], html_id="plans", empty="No plans.")
+    for p in session.scalars(stmt.order_by(IncidentPlan.submitted_at.desc()).limit(100)):
+        acts = []
+        if review and p.status == "submitted" and staff.principal.can("plans:review"):
+            acts = [Action("/supervisor/plans/review", "Approve", {"plan_id": p.id,
+                                                                    "approve": "yes"}),
+                    Action("/supervisor/plans/review", "Return with comments",
+                           {"plan_id": p.id, "approve": "no"},
+                           inputs=(Input("comments", "Comments", "textarea", required=True),),
+                           secondary=True)]
+        sec.add([p.enterprise_id, Cell(p.kind, translate=True), p.version,
+                 Cell(p.status, translate=True), p.submitted_at, p.reviewed_at,
+                 p.review_comments], acts)
+    return sec
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    return show(request, "Plans", [plans_section(session, staff)])
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    from parcelguard.web.portals.enterprise_staff import complaints_section
+
+    now = runtime(request).clock.now()
+    return show(request, "Enterprise security", [
+        alerts_section(session, staff, status="open", limit=10, actions=False),
+        incidents_section(session, staff, now), complaints_section(session, staff, now)])

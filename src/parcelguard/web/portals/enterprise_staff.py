@@ -1,0 +1,256 @@
+"""Enterprise security portal, the people side: employees (PI-access suspension,
+background checks), the complaints inbox (acknowledge, answer, refer to the police),
+evaluations and sanctions, and keys (API keys, the ledger's note verifier key)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from parcelguard.access import suspensions
+from parcelguard.access.repository import AccessRepository
+from parcelguard.core.http import SessionDep
+from parcelguard.identity import service as identity
+from parcelguard.identity.repository import AccountRepository
+from parcelguard.logistics import service as logistics
+from parcelguard.logistics.models import Employee
+from parcelguard.web import capabilities
+from parcelguard.web.auth import OfficerStaff, Staff
+from parcelguard.web.portals.enterprise import act, show
+from parcelguard.web.render import runtime
+from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
+
+router = APIRouter(prefix="/enterprise", include_in_schema=False)
+
+
+def _channel(session: Session) -> Any:
+    return capabilities.service(session, "parcelguard.channel.service", "channel_reports",
+                                attrs=("list_reports", "get_report", "acknowledge", "answer"))
+
+
+# -- employees --------------------------------------------------------------------------------
+
+
+def employees_section(session: Session, staff: Staff, now: datetime) -> Section:
+    ent = staff.principal.org_id
+    suspended = {s.employee_id: s for s in AccessRepository(session, ent).active_suspensions(now)
+                 if s.employee_id}
+    sec = Section("Employees", ["Employee", "Role", "Station", "Background check", "Trained",
+                                "Status", "PI access"], html_id="employees", empty="No employees.")
+    rows = session.scalars(select(Employee).where(Employee.enterprise_id == ent)
+                           .order_by(Employee.status, Employee.id).limit(300))
+    can_suspend = staff.principal.can("pi:suspend")
+    can_check = staff.principal.can("logistics:write")
+    for e in rows:
+        acts: list[Action] = []
+        susp = suspended.get(e.id)
+        if can_suspend and e.status == "active":
+            acts.append(Action("/enterprise/employees/lift", "Lift suspension",
+                               {"suspension_id": susp.id}, secondary=True) if susp else
+                        Action("/enterprise/employees/suspend", "Suspend PI access",
+                               {"employee_id": e.id},
+                               inputs=(Input("reason", "Reason", required=True),)))
+        if can_check and e.background_check != "passed":
+            acts.append(Action("/enterprise/employees/check", "Record background check",
+                               {"employee_id": e.id}, inputs=(Input(
+                                   "result", "Result", "select",
+                                   (("passed", "passed"), ("failed", "failed"))),)))
+        sec.add([e.id, Cell(e.role, translate=True), e.station_id,
+                 Cell(e.background_check, translate=True,
+                      cls=None if e.background_check == "passed" else "warn"),
+                 e.trained_at, Cell(e.status, translate=True),
+                 Cell("suspended", translate=True, cls="overdue") if susp
+                 else Cell("allowed", translate=True)], acts)
+    return sec
+
+
+def _employees(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    return show(request, "Employees",
+                [employees_section(session, staff, runtime(request).clock.now())], **kw)
+
+
+@router.get("/employees", response_class=HTMLResponse)
+def employees_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    return _employees(request, session, staff)
+
+
+@router.post("/employees/{op}", response_class=HTMLResponse)
+async def employee_action(op: str, request: Request, session: SessionDep,
+                          staff: OfficerStaff) -> HTMLResponse:
+    clock = runtime(request).clock
+
+    def run(v: dict[str, str]) -> str:
+        if op == "suspend":
+            suspensions.suspend_as(session, staff.principal, reason=v.get("reason", ""),
+                                   clock=clock, employee_id=v.get("employee_id"))
+            return "PI access suspended."
+        if op == "lift":
+            suspensions.lift_as(session, staff.principal,
+                                suspension_id=v.get("suspension_id", ""), clock=clock)
+            return "Suspension lifted."
+        logistics.record_background_check(session, staff.principal,
+                                          employee_id=v.get("employee_id", ""),
+                                          result=v.get("result", ""), clock=clock)
+        return "Background check recorded."
+
+    return await act(request, run, lambda **kw: _employees(request, session, staff, **kw))
+
+
+# -- complaints -------------------------------------------------------------------------------
+
+
+def complaints_section(session: Session, staff: Staff, now: datetime) -> Section:
+    channel = _channel(session)
+    if channel is None or not staff.principal.can("reports:handle"):
+        return unavailable("Complaints and reports")
+    sec = Section("Complaints and reports", ["Received", "Report", "Kind", "Reporter", "Status",
+                                             "Acknowledge within", "Answer within"],
+                  html_id="complaints", empty="No reports.")
+    for r in channel.list_reports(session, staff.principal, now=now, limit=100):
+        sec.add([r.received_at, Cell(r.id, href=f"/enterprise/complaints/{r.id}"),
+                 Cell(r.kind, translate=True), r.pseudonym, Cell(r.status, translate=True),
+                 due_cell(r.ack_due_at, r.acknowledged_at, now),
+                 due_cell(r.answer_due_at, r.answered_at, now)])
+    return sec
+
+
+@router.get("/complaints", response_class=HTMLResponse)
+def complaints_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    return show(request, "Complaints",
+                [complaints_section(session, staff, runtime(request).clock.now())])
+
+
+def _complaint(report_id: str, request: Request, session: Session, staff: Staff,
+               **kw: Any) -> HTMLResponse:
+    channel = _channel(session)
+    if channel is None:
+        return show(request, "Complaint", [unavailable("Complaints and reports")])
+    now = runtime(request).clock.now()
+    d = channel.get_report(session, request.app.state.vault, staff.principal, report_id, now=now)
+    base = f"/enterprise/complaints/{report_id}"
+    facts = Section("Report", facts=[
+        ("Kind", d.summary.kind), ("Status", d.summary.status),
+        ("Reporter", d.reporter.get("name") or d.reporter["pseudonym"]),
+        ("Wants the police", "yes" if d.summary.wants_police else "no"),
+        ("Waybills", ", ".join(d.waybills) or "—"), ("Text", d.body or "—"),
+        ("Reports in this case", len(d.case_reports))], html_id="report")
+    if d.summary.status == "received":
+        facts.forms.append(Action(f"{base}/ack", "Acknowledge"))
+    if d.summary.status in ("received", "acknowledged"):
+        facts.forms.append(Action(f"{base}/answer", "Answer the reporter",
+                                  inputs=(Input("body", "Answer", "textarea", required=True),)))
+    if staff.principal.can("referrals:create"):
+        facts.forms.append(Action(f"{base}/refer", "Refer to the police", inputs=(
+            Input("reason", "Why a crime is suspected", "textarea", required=True),),
+            secondary=True))
+    thread = Section("Messages", ["When", "From", "Message"], html_id="thread")
+    for m in d.messages:
+        thread.add([m["at"], Cell(m["author"], translate=True), m["body"]])
+    return show(request, "Complaint", [facts, thread], **kw)
+
+
+@router.get("/complaints/{report_id}", response_class=HTMLResponse)
+def complaint_page(report_id: str, request: Request, session: SessionDep,
+                   staff: OfficerStaff) -> HTMLResponse:
+    return _complaint(report_id, request, session, staff)
+
+
+@router.post("/complaints/{report_id}/{op}", response_class=HTMLResponse)
+async def complaint_action(report_id: str, op: str, request: Request, session: SessionDep,
+                           staff: OfficerStaff) -> HTMLResponse:
+    rt = runtime(request)
+    vault = request.app.state.vault
+    channel = _channel(session)
+
+    def run(v: dict[str, str]) -> str:
+        if op == "ack":
+            channel.acknowledge(session, staff.principal, report_id, clock=rt.clock)
+            return "Acknowledged; the reporter can see it."
+        if op == "answer":
+            channel.answer(session, vault, staff.principal, report_id, body=v.get("body", ""),
+                           clock=rt.clock)
+            return "Answer sent to the reporter."
+        from parcelguard.channel import referrals
+
+        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+        ref = referrals.refer_report(session, staff.principal, deps, report_id=report_id,
+                                     reason=v.get("reason", ""))
+        return f"Referred to the police ({ref.id})."
+
+    return await act(request, run,
+                     lambda **kw: _complaint(report_id, request, session, staff, **kw))
+
+
+# -- conduct ----------------------------------------------------------------------------------
+
+
+@router.get("/conduct", response_class=HTMLResponse)
+def conduct_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    conduct = capabilities.service(session, "parcelguard.conduct.service", "conduct_decisions",
+                                   attrs=("list_decisions", "appeals"))
+    if conduct is None or not staff.principal.can("conduct:read"):
+        return show(request, "Evaluations and sanctions",
+                    [unavailable("Evaluations and sanctions")])
+    decisions = Section("Rewards and sanctions", ["Decided", "Employee", "Decision", "Rule",
+                                                  "Status"], empty="No decisions yet.")
+    for d in conduct.list_decisions(session, staff.principal)[:200]:
+        decisions.add([d.decided_at, d.employee_id, Cell(d.kind, translate=True), d.rule,
+                       Cell(d.status, translate=True)])
+    appeals = Section("Appeals", ["Filed", "Decision", "Grounds", "Status"],
+                      empty="No appeals.")
+    for a in conduct.appeals(session, staff.principal):
+        appeals.add([a.filed_at, a.decision_id, a.grounds, Cell(a.status, translate=True)])
+    return show(request, "Evaluations and sanctions", [decisions, appeals])
+
+
+# -- keys -------------------------------------------------------------------------------------
+
+
+def _keys(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    from parcelguard.ledger.signing import registered_verifier
+
+    manage = staff.principal.can("apikeys:manage")
+    keys = Section("API keys", ["Key", "Name", "Role", "Prefix", "Created", "Last used",
+                                "Revoked"], html_id="apikeys", empty="No API keys.")
+    for k in AccountRepository(session, staff.principal).api_keys():
+        acts = [Action("/enterprise/keys/revoke", "Revoke", {"key_id": k.id}, secondary=True)] \
+            if manage and k.revoked_at is None else []
+        keys.add([k.id, k.name, Cell(k.role, translate=True), k.prefix, k.created_at,
+                  k.last_used_at, k.revoked_at], acts)
+    if manage:
+        keys.forms.append(Action("/enterprise/keys/issue", "Issue an ingest key", inputs=(
+            Input("name", "What the key is for", required=True),)))
+    verifier = registered_verifier(session, staff.principal.org_id)
+    ledger = Section("Ledger signing key", facts=[
+        ("Note verifier key", verifier.verifier_key if verifier else "—")],
+        intro="The police and the supervision department verify your signed checkpoints "
+              "with this key.")
+    return show(request, "Keys", [keys, ledger], **kw)
+
+
+@router.get("/keys", response_class=HTMLResponse)
+def keys_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    return _keys(request, session, staff)
+
+
+@router.post("/keys/{op}", response_class=HTMLResponse)
+async def key_action(op: str, request: Request, session: SessionDep,
+                     staff: OfficerStaff) -> HTMLResponse:
+    clock = runtime(request).clock
+
+    def run(v: dict[str, str]) -> str:
+        if op == "revoke":
+            identity.revoke_api_key(session, staff.principal, key_id=v.get("key_id", ""),
+                                    clock=clock)
+            return "Key revoked."
+        issued = identity.issue_api_key(session, staff.principal, name=v.get("name", ""),
+                                        role="ingest_client", clock=clock)
+        # Shown once, on this page only; stored hashed.
+        return f"New key (shown once): {issued.secret}"
+
+    return await act(request, run, lambda **kw: _keys(request, session, staff, **kw))

@@ -1,0 +1,247 @@
+"""Supervision department portal: the live national view (alert feed, every
+enterprise's checkpoint status, overdue incident reports, plans awaiting review,
+channel handling, scorecards), the incident-report inbox, plan review, ordered
+interventions, and the supervision report (``reporting``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from parcelguard.core.http import SessionDep
+from parcelguard.identity.models import Organization
+from parcelguard.ledger.models import LedgerHead
+from parcelguard.supervision.models import SupervisionFinding, WitnessedCheckpoint
+from parcelguard.web import capabilities
+from parcelguard.web.auth import Staff, SupervisorStaff
+from parcelguard.web.portals.enterprise import (
+    act,
+    alerts_section,
+    incident_sections,
+    incidents_service,
+    plans_section,
+)
+from parcelguard.web.render import Nav, page, runtime
+from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
+
+router = APIRouter(prefix="/supervisor", include_in_schema=False)
+NAV = [Nav("/supervisor", "National view"), Nav("/supervisor/inbox", "Incident-report inbox"),
+       Nav("/supervisor/plans", "Plans"), Nav("/supervisor/orders", "Orders"),
+       Nav("/supervisor/report", "Supervision report")]
+
+
+def show(request: Request, title: str, sections: list[Section], **kw: Any) -> HTMLResponse:
+    return page(request, "sections.html", title=title, nav=NAV, sections=sections,
+                messages=kw.get("messages", []), errors=kw.get("errors", []),
+                status_code=kw.get("status_code", 200))
+
+
+def checkpoints_section(session: Session) -> Section:
+    sec = Section("Checkpoint status", ["Enterprise", "Events in log", "Last witnessed size",
+                                        "Witnessed at", "Open findings"], html_id="checkpoints")
+    heads = {h.enterprise_id: h.size for h in session.scalars(select(LedgerHead))}
+    seen = {w.enterprise_id: w for w in session.scalars(select(WitnessedCheckpoint))}
+    findings: dict[str, int] = {}
+    for f in session.scalars(select(SupervisionFinding).where(SupervisionFinding.status == "open")):
+        findings[f.enterprise_id] = findings.get(f.enterprise_id, 0) + 1
+    for org in session.scalars(select(Organization).where(Organization.kind == "enterprise")
+                               .order_by(Organization.id)):
+        w = seen.get(org.id)
+        n = findings.get(org.id, 0)
+        sec.add([org.name, heads.get(org.id, 0), w.size if w else None,
+                 w.accepted_at if w else Cell("never", translate=True, cls="warn"),
+                 Cell(n, cls="overdue" if n else None)])
+    return sec
+
+
+def overdue_section(session: Session, staff: Staff, now: datetime) -> Section:
+    if incidents_service(session) is None:
+        return unavailable("Overdue incident reports")
+    from parcelguard.incidents.models import IncidentReport
+    from parcelguard.incidents.repository import IncidentRepository
+
+    repo = IncidentRepository(session, staff.principal)
+    sec = Section("Overdue incident reports", ["Enterprise", "Incident", "Kind", "Recipient",
+                                               "Due", "Overdue by"], html_id="overdue",
+                  empty="No report is overdue.")
+    for r in session.scalars(repo.reports().where(
+            IncidentReport.status == "draft", IncidentReport.due_at.is_not(None),
+            IncidentReport.due_at < now).order_by(IncidentReport.due_at)):
+        link = Cell(r.incident_id, href=f"/supervisor/incidents/{r.incident_id}")
+        sec.add([r.enterprise_id, link,
+                 Cell(r.kind, translate=True), Cell(r.recipient, translate=True), r.due_at,
+                 due_cell(r.due_at, None, now)])
+    return sec
+
+
+def channel_section(session: Session, staff: Staff, now: datetime) -> Section:
+    channel = capabilities.service(session, "parcelguard.channel.service", "channel_reports",
+                                   attrs=("stats",))
+    if channel is None or not staff.principal.can("reports:read_all"):
+        return unavailable("Reporting channels")
+    sec = Section("Reporting channels", ["Enterprise", "Received", "Acknowledged on time",
+                                         "Answered on time", "Overdue", "Forwarded to police"],
+                  html_id="channels", empty="No reports yet.")
+    for ent, f in sorted(channel.stats(session, staff.principal, now=now).items()):
+        overdue = f["ack_overdue"] + f["answer_overdue"]
+        sec.add([ent, f["received"], f"{f['acknowledged_on_time']}/{f['acknowledged']}",
+                 f"{f['answered_on_time']}/{f['answered']}",
+                 Cell(overdue, cls="overdue" if overdue else None), f["forwarded_to_police"]])
+    return sec
+
+
+def scorecards_section(session: Session, staff: Staff) -> Section:
+    audit = capabilities.service(session, "parcelguard.audit.scorecards", "audit_engagements",
+                                 attrs=("ranking",))
+    if audit is None or not staff.principal.can("audit:read_all"):
+        return unavailable("Scorecards")
+    sec = Section("Scorecards", ["Enterprise", "Score", "Coverage", "Period", "Change",
+                                 "Weakest controls"], html_id="scorecards")
+    for card in audit.ranking(session, staff.principal):
+        sec.add([card.name, card.score if card.score is not None
+                 else Cell("never audited", translate=True, cls="warn"),
+                 card.coverage, card.period, card.change, ", ".join(card.weakest)])
+    return sec
+
+
+@router.get("", response_class=HTMLResponse)
+def national(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+    now = runtime(request).clock.now()
+    return show(request, "National view", [
+        alerts_section(session, staff, limit=20, actions=False),
+        checkpoints_section(session), overdue_section(session, staff, now),
+        plans_section(session, staff, review=True, only_submitted=True),
+        channel_section(session, staff, now), scorecards_section(session, staff)])
+
+
+@router.get("/inbox", response_class=HTMLResponse)
+def inbox(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+    if incidents_service(session) is None:
+        return show(request, "Incident-report inbox", [unavailable("Incident-report inbox")])
+    from parcelguard.incidents.reports import inbox as report_inbox
+
+    now = runtime(request).clock.now()
+    box = report_inbox(session, staff.principal)
+    filed = Section("Filed reports", ["Filed", "Enterprise", "Incident", "Kind", "Recipient",
+                                      "On time"], html_id="filed", empty="No reports filed.")
+    for r in box.reports:
+        filed.add([r.filed_at, r.enterprise_id,
+                   Cell(r.incident_id, href=f"/supervisor/incidents/{r.incident_id}"),
+                   Cell(r.kind, translate=True), Cell(r.recipient, translate=True),
+                   due_cell(r.due_at, r.filed_at, now)])
+    esc = Section("Escalations", ["Escalated", "Enterprise", "What", "Due"],
+                  html_id="escalations", empty="No open escalations.")
+    for e in box.escalations:
+        esc.add([e.escalated_at, e.enterprise_id, Cell(e.subject, translate=True),
+                 Cell(e.due_at, cls="overdue")])
+    return show(request, "Incident-report inbox", [overdue_section(session, staff, now), filed,
+                                                   esc])
+
+
+def _incident(incident_id: str, request: Request, session: Session, staff: Staff) -> HTMLResponse:
+    if incidents_service(session) is None:
+        return show(request, "Incident", [unavailable("Incidents")])
+    return show(request, "Incident", incident_sections(
+        session, staff, incident_id, runtime(request).clock.now(), "/supervisor/incidents"))
+
+
+@router.get("/incidents/{incident_id}", response_class=HTMLResponse)
+def incident(incident_id: str, request: Request, session: SessionDep,
+             staff: SupervisorStaff) -> HTMLResponse:
+    return _incident(incident_id, request, session, staff)
+
+
+def _plans(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    return show(request, "Plans", [plans_section(session, staff, review=True,
+                                                 only_submitted=True),
+                                   plans_section(session, staff)], **kw)
+
+
+@router.get("/plans", response_class=HTMLResponse)
+def plans(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+    return _plans(request, session, staff)
+
+
+@router.post("/plans/review", response_class=HTMLResponse)
+async def review(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+    clock = runtime(request).clock
+
+    def run(v: dict[str, str]) -> str:
+        from parcelguard.incidents.plans import review_plan
+
+        approve = v.get("approve") == "yes"
+        review_plan(session, staff.principal, plan_id=v.get("plan_id", ""), approve=approve,
+                    comments=v.get("comments", ""), clock=clock)
+        return "Plan approved." if approve else "Plan returned with comments."
+
+    return await act(request, run, lambda **kw: _plans(request, session, staff, **kw))
+
+
+def _orders(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    mod = capabilities.service(session, "parcelguard.incidents.interventions",
+                               "incident_interventions", attrs=("apply", "KINDS"))
+    if mod is None:
+        return show(request, "Orders", [unavailable("Ordered interventions")], **kw)
+    from parcelguard.incidents.models import Intervention
+    from parcelguard.incidents.repository import IncidentRepository
+
+    now = runtime(request).clock.now()
+    sec = Section("Ordered interventions", ["Applied", "Enterprise", "Measure", "Target",
+                                            "Reason", "Acknowledge within"], html_id="orders",
+                  empty="No interventions.")
+    stmt = IncidentRepository(session, staff.principal).interventions()
+    for i in session.scalars(stmt.order_by(Intervention.applied_at.desc()).limit(100)):
+        sec.add([i.applied_at, i.enterprise_id, Cell(i.kind, translate=True), i.target_id,
+                 i.reason, due_cell(i.ack_due_at, i.acknowledged_at, now)
+                 if i.requires_ack else Cell("—")])
+    if staff.principal.can("interventions:order"):
+        ents = tuple((o.id, o.name) for o in session.scalars(
+            select(Organization).where(Organization.kind == "enterprise")))
+        sec.forms.append(Action("/supervisor/orders", "Order an intervention", inputs=(
+            Input("enterprise_id", "Enterprise", "select", ents),
+            Input("kind", "Measure", "select", tuple((k, k) for k in mod.KINDS)),
+            Input("target_id", "Target (employee, API key, device or partner id)",
+                  required=True),
+            Input("reason", "Reason", "textarea", required=True))))
+    return show(request, "Orders", [sec], **kw)
+
+
+@router.get("/orders", response_class=HTMLResponse)
+def orders(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+    return _orders(request, session, staff)
+
+
+@router.post("/orders", response_class=HTMLResponse)
+async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+    rt = runtime(request)
+
+    def run(v: dict[str, str]) -> str:
+        from parcelguard.incidents import interventions
+
+        interventions.apply(session, staff.principal, enterprise_id=v.get("enterprise_id", ""),
+                            kind=v.get("kind", ""), target_id=v.get("target_id", ""),
+                            reason=v.get("reason", ""), clock=rt.clock,
+                            ack_hours=rt.settings.incidents.ack_hours)
+        return "Intervention ordered; the enterprise must acknowledge it."
+
+    return await act(request, run, lambda **kw: _orders(request, session, staff, **kw))
+
+
+@router.get("/report")
+def report(request: Request, session: SessionDep, staff: SupervisorStaff) -> Response:
+    """The supervision report, built now from the live database. Its charts are
+    Plotly's bundled script inlined into the page, so this one response allows inline
+    scripts and styles; it still names no other host."""
+    from parcelguard.reporting import render_report
+
+    del staff
+    html = render_report({}, session, now=runtime(request).clock.now())
+    return HTMLResponse(html, headers={"Content-Security-Policy": (
+        "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
+        "style-src 'unsafe-inline'; img-src data:; font-src data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'")})

@@ -1,0 +1,78 @@
+"""The building blocks of staff portal pages: sections of tables with per-row
+action buttons and optional forms, rendered by ``templates/sections.html``. Most
+staff pages are lists of cases with a few actions; one accessible template for all
+of them keeps markup (captions, scoped headers, labelled controls) consistent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: Any
+    href: str | None = None
+    cls: str | None = None
+    translate: bool = False  # a status or kind code with a catalog entry
+    args: dict[str, Any] = field(default_factory=dict)  # %(name)s values of a msgid
+
+
+@dataclass(frozen=True)
+class Input:
+    name: str
+    label: str
+    kind: str = "text"  # text | textarea | select | checkbox | number
+    options: tuple[tuple[str, str], ...] = ()  # (value, label) for select
+    required: bool = False
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    url: str
+    label: str
+    hidden: dict[str, str] = field(default_factory=dict)
+    inputs: tuple[Input, ...] = ()
+    secondary: bool = False
+
+
+@dataclass
+class Section:
+    title: str
+    columns: list[str] = field(default_factory=list)  # header labels (msgids)
+    rows: list[list[Cell]] = field(default_factory=list)
+    actions: list[list[Action]] = field(default_factory=list)  # per row, parallel to rows
+    available: bool = True
+    intro: str | None = None  # msgid shown above the table
+    forms: list[Action] = field(default_factory=list)  # stand-alone forms below the table
+    empty: str = "Nothing here."
+    facts: list[tuple[str, Any]] = field(default_factory=list)  # key/value list (msgid, value)
+    html_id: str | None = None
+
+    def add(self, cells: list[Cell | str | int | float | datetime | None],
+            actions: list[Action] | None = None) -> None:
+        self.rows.append([c if isinstance(c, Cell) else Cell(c) for c in cells])
+        self.actions.append(actions or [])
+
+
+def unavailable(title: str) -> Section:
+    """An honest placeholder for a capability that has not landed yet."""
+    return Section(title, available=False)
+
+
+def due_cell(due: datetime | None, done: datetime | None, now: datetime) -> Cell:
+    """A deadline timer: time left, or how long overdue (flagged)."""
+    if due is None:
+        return Cell("—")
+    if done is not None:
+        return Cell("on time" if done <= due else "late", cls=None if done <= due else "overdue",
+                    translate=True)
+    left = due - now
+    hours = left.total_seconds() / 3600
+    if hours < 0:
+        return Cell("%(h)s h overdue", cls="overdue", translate=True,
+                    args={"h": f"{abs(hours):.1f}"})
+    return Cell("%(h)s h left", cls="warn" if hours < 1 else None, translate=True,
+                args={"h": f"{hours:.1f}"})

@@ -1,0 +1,68 @@
+"""`parcelguard audit ...` as an operator runs it (in-process Typer runner, a real
+SQLite file, the local key-file KMS): open an engagement, run it to a signed report,
+check the signature, publish a transparency page, and see both refusals."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from parcelguard.cli import app
+
+runner = CliRunner()
+
+
+def run(home: Path, *args: str) -> Result:
+    return runner.invoke(app, list(args), env={"PARCELGUARD_HOME": str(home),
+                                               "PARCELGUARD_DATABASE_URL": ""})
+
+
+def ok(home: Path, *args: str) -> str:
+    r = run(home, *args)
+    assert r.exit_code == 0, (args, r.output)
+    return r.output
+
+
+def test_engage_run_sign_publish_and_the_refusals(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps({
+        "event_id": f"e{i}", "kind": "access", "occurred_at": f"2026-10-0{i + 1}T09:00:00+08:00",
+        "enterprise_id": "ent-a", "actor_type": "employee", "actor_id": "emp-1",
+        "action": "reveal", "fields": ["recipient_phone"], "record_count": 1,
+        "purpose": "delivery", "outcome": "allowed", "channel": "pda",
+        "waybill_no": "AB0000000000018"}) + "\n" for i in range(3)))
+    ok(home, "org", "create", "ent-a", "--kind", "enterprise", "--name", "A")
+    ok(home, "org", "create", "firm-a", "--kind", "auditor", "--name", "Firm A")
+    ok(home, "account", "create", "lead-a", "--org", "firm-a", "--role", "auditor")
+    ok(home, "ingest", str(events))
+    assert "pi-officer" in ok(home, "audit", "rulebook")
+
+    out = ok(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
+             "--period", "2026-10")
+    eid = re.search(r"engagement (aud_\w+)", out)
+    assert eid is not None
+    out = ok(home, "audit", "run", eid.group(1), "--sign")
+    assert "reveal-assignment" in out
+    assert "report signed by firm-a" in out
+    assert "signature valid" in ok(home, "audit", "report", eid.group(1))
+    assert "ent-a" in ok(home, "audit", "ranking")
+
+    page = tmp_path / "ent-a.html"
+    out = ok(home, "audit", "publish", "ent-a", "--period", "2026-10", "--out", str(page))
+    assert "epsilon 1 spent, 2 left" in out
+    assert "ε = 1</strong>" in page.read_text()
+    r = run(home, "audit", "publish", "ent-a", "--period", "2026-10", "--epsilon", "3")
+    assert r.exit_code == 2
+    assert "budget exhausted" in r.output
+
+    for month in ("2026-08", "2026-09"):
+        ok(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
+           "--period", month)
+    r = run(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
+            "--period", "2026-07")
+    assert r.exit_code == 2
+    assert "did the last 3 audits" in r.output

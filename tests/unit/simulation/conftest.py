@@ -1,0 +1,14 @@
+"""One small world per test session: building it takes a fraction of a second, but
+every simulation test reads the same one."""
+
+from __future__ import annotations
+
+import pytest
+from sim_support import SMALL
+
+from parcelguard.simulation import World, build_world
+
+
+@pytest.fixture(scope="session")
+def small_world() -> World:
+    return build_world(SMALL)
