@@ -63,8 +63,8 @@ def create_app(rt: Runtime) -> FastAPI:
     # -- channel and conduct: /api/v1/channel, /api/v1/referrals, /api/v1/conduct --
     from parcelguard.channel.router import referrals_router
     from parcelguard.channel.router import router as channel_router
-    from parcelguard.cli import raise_canary_alerts
     from parcelguard.conduct.router import router as conduct_router
+    from parcelguard.wiring import raise_canary_alerts
 
     app.state.raise_canary_alerts = raise_canary_alerts
     for r in (channel_router, referrals_router, conduct_router):

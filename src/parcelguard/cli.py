@@ -88,43 +88,13 @@ app.add_typer(incidents_cli.build_app(
 # -- end incidents --
 # -- channel and conduct: reports, triangulation, police referrals, canaries, evaluations --
 from parcelguard.channel import cli as channel_cli  # noqa: E402 - grouped with its wiring
-from parcelguard.channel.events import CanaryTouched  # noqa: E402
 from parcelguard.conduct import cli as conduct_cli  # noqa: E402
-from parcelguard.conduct.events import ConductReferralRequested  # noqa: E402
+from parcelguard.wiring import raise_canary_alerts, refer_conduct_finding  # noqa: E402
 from parcelguard.wiring import telephony as _telephony  # noqa: E402
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-
-def raise_canary_alerts(session: Session, touched: list[CanaryTouched]) -> list[str]:
-    """A canary hit becomes a critical monitor alert. The channel publishes
-    ``CanaryTouched`` and may not import the monitor (same layer); this glue belongs
-    with the bus handlers in wiring.py once it registers them. Returns the ids of the
-    alerts it opened (a hit on an already open alert adds evidence to it)."""
-    from parcelguard.channel.events import canary_alert_fields
-    from parcelguard.monitor.model import AlertUpdate
-    from parcelguard.monitor.store import apply_updates
-
-    updates = [AlertUpdate(**canary_alert_fields(t)) for t in touched]
-    return [r.alert_id for r in apply_updates(session, updates, cap=500)] if updates else []
-
-
-def _refer_conduct_finding(session: Session, rt: Runtime, ev: ConductReferralRequested) -> str:
-    """Conduct's referral decision, handed to the channel's consumer."""
-    from parcelguard.channel.events import ReferConductFinding
-    from parcelguard.channel.referrals import Deps, refer_conduct
-
-    deps = Deps(kms=vault_service(rt.settings).vault.kms, clock=rt.clock,
-                settings=rt.settings.channel)
-    return refer_conduct(session, deps, ReferConductFinding(
-        enterprise_id=ev.enterprise_id, decision_id=ev.decision_id, employee_id=ev.employee_id,
-        reason=ev.reason, figures=ev.figures)).id
-
 
 app.add_typer(channel_cli.build_app(vault_for=vault_service, telephony_for=_telephony,
                                     raise_alerts=raise_canary_alerts), name="channel")
-app.add_typer(conduct_cli.build_app(refer=_refer_conduct_finding), name="conduct")
+app.add_typer(conduct_cli.build_app(refer=refer_conduct_finding), name="conduct")
 # -- end channel and conduct --
 
 # -- audit: rulebook, engagements, scorecards, transparency reports --

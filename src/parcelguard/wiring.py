@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from parcelguard.channel.repository import CIPHERTEXT_COLUMNS as CHANNEL_CIPHERTEXT_COLUMNS
 from parcelguard.core.bus import MessageBus
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -17,12 +19,18 @@ from parcelguard.waybill.telephony import LocalTelephony, Telephony
 
 # Every place PI ciphertexts live, for re-encrypting rotations. A new table holding
 # vault ciphertexts must be added here, or a re-encrypting rotation would strand it.
-CIPHERTEXT_COLUMNS = tuple(
+CIPHERTEXT_COLUMNS = (*(
     CiphertextColumn(table="parcels", field=f"{party}_{name}",
                      subject_column=f"{party}_subject_id", ct_column=f"{party}_{name}_ct")
     for party, names in (("sender", ("name", "phone", "address", "id_number")),
                          ("recipient", ("name", "phone", "address")))
-    for name in names)
+    for name in names), *CHANNEL_CIPHERTEXT_COLUMNS)
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from parcelguard.channel.events import CanaryTouched
+    from parcelguard.conduct.events import ConductReferralRequested
 
 _VAULTS: dict[str, VaultService] = {}
 
@@ -105,14 +113,84 @@ def register_handlers(rt: Runtime) -> None:
 
 
 def _register_channel(rt: Runtime, bus: MessageBus, proposal: type) -> None:
-    """An incident's police-referral proposal becomes the channel's referral."""
-    from parcelguard.channel.events import ReferIncident
+    """The social-supervision reactions: an incident's police-referral proposal and
+    conduct's referral decision become channel referrals with evidence packages; a
+    canary hit becomes a critical alert and a conduct signal; a monitor alert about an
+    employee is a conduct signal (a sign of leakage for the evaluation rules)."""
+    from parcelguard.channel.events import CanaryTouched, ReferIncident
+    from parcelguard.channel.referrals import Deps, refer_incident
+    from parcelguard.conduct.events import ConductReferralRequested
+    from parcelguard.conduct.service import note_signal
+    from parcelguard.incidents.events import ProposePoliceReferral
+    from parcelguard.monitor.events import AlertRaised
 
-    def refer(event: object) -> None:
-        p = event
-        bus.publish([ReferIncident(
-            enterprise_id=p.enterprise_id, incident_id=p.incident_id,  # type: ignore[attr-defined]
-            reason=p.basis, event_ids=p.evidence_event_ids,  # type: ignore[attr-defined]
-            waybills=p.waybills)])  # type: ignore[attr-defined]
+    db = rt.db
 
-    bus.register(proposal, refer)
+    def deps() -> Deps:
+        return Deps(kms=vault_service(rt.settings).vault.kms, clock=rt.clock,
+                    settings=rt.settings.channel)
+
+    def on_proposal(event: object) -> None:
+        assert isinstance(event, ProposePoliceReferral)
+        with db.unit_of_work() as uow:
+            refer_incident(uow.session, deps(), ReferIncident(
+                enterprise_id=event.enterprise_id, incident_id=event.incident_id,
+                reason=event.basis, event_ids=event.evidence_event_ids,
+                waybills=event.waybills, actor_ids=event.actor_ids,
+                record_counts=dict(event.records), insider=event.insider))
+            uow.commit()
+
+    def on_conduct_referral(event: object) -> None:
+        assert isinstance(event, ConductReferralRequested)
+        with db.unit_of_work() as uow:
+            refer_conduct_finding(uow.session, rt, event)
+            uow.commit()
+
+    def on_canary(event: object) -> None:
+        assert isinstance(event, CanaryTouched)
+        with db.unit_of_work() as uow:
+            raise_canary_alerts(uow.session, [event])
+            if event.actor_type == "employee" and event.actor_id:
+                note_signal(uow.session, enterprise_id=event.enterprise_id,
+                            employee_id=event.actor_id, source="canary",
+                            ref=event.canary_id, severity="critical", at=event.at)
+            uow.commit()
+
+    def on_alert(event: object) -> None:
+        assert isinstance(event, AlertRaised)
+        if event.subject_type != "employee":
+            return
+        with db.unit_of_work() as uow:
+            note_signal(uow.session, enterprise_id=event.enterprise_id,
+                        employee_id=event.subject_id, source="monitor_alert",
+                        ref=event.alert_id, severity=event.severity, at=event.raised_at)
+            uow.commit()
+
+    bus.register(proposal, on_proposal)
+    bus.register(ConductReferralRequested, on_conduct_referral)
+    bus.register(CanaryTouched, on_canary)
+    bus.register(AlertRaised, on_alert)
+
+
+def raise_canary_alerts(session: Session, touched: list[CanaryTouched]) -> list[str]:
+    """A canary hit becomes a critical monitor alert (the channel may not import the
+    monitor, which sits in its row). Returns the ids of the alerts it opened; a hit
+    on an already open alert adds evidence to it."""
+    from parcelguard.channel.events import canary_alert_fields
+    from parcelguard.monitor.model import AlertUpdate
+    from parcelguard.monitor.store import apply_updates
+
+    updates = [AlertUpdate(**canary_alert_fields(t)) for t in touched]
+    return [r.alert_id for r in apply_updates(session, updates, cap=500)] if updates else []
+
+
+def refer_conduct_finding(session: Session, rt: Runtime, ev: ConductReferralRequested) -> str:
+    """Conduct's referral decision, handed to the channel's consumer."""
+    from parcelguard.channel.events import ReferConductFinding
+    from parcelguard.channel.referrals import Deps, refer_conduct
+
+    deps = Deps(kms=vault_service(rt.settings).vault.kms, clock=rt.clock,
+                settings=rt.settings.channel)
+    return refer_conduct(session, deps, ReferConductFinding(
+        enterprise_id=ev.enterprise_id, decision_id=ev.decision_id, employee_id=ev.employee_id,
+        reason=ev.reason, figures=ev.figures)).id
