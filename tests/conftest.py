@@ -100,3 +100,24 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(home=tmp_path / "home")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI (.ci/run) the browser and Spark suites must run: what they need being
+    absent is a failure there, while a developer without them sees skips."""
+    import importlib.util
+    import shutil
+
+    missing = []
+    if os.environ.get("PARCELGUARD_REQUIRE_SPARK") == "1":
+        if importlib.util.find_spec("pyspark") is None:
+            missing.append("pyspark (the spark extra)")
+        if shutil.which("java") is None:
+            missing.append("java (for Spark)")
+    if os.environ.get("PARCELGUARD_REQUIRE_BROWSER") == "1":
+        if importlib.util.find_spec("playwright") is None:
+            missing.append("playwright")
+        if shutil.which("chromium") is None:
+            missing.append("chromium")
+    if missing:
+        raise pytest.UsageError("required for this run but missing: " + ", ".join(missing))

@@ -372,6 +372,11 @@ def approval_refusal(state: ExportState, *, permitted: bool, approver_account_id
 # Waybill numbers are the natural thing to cite and are not PI; drop them before
 # looking for digit runs (a 2-4 letter prefix and 13 digits, logistics.identifiers).
 _WAYBILL_RE: Final = re.compile(r"[A-Z]{2,4}\d{13}")
+# parcelguard's own record ids (core.ids.new_id: prefix_ + 26 base32 chars) can hold
+# seven digits in a row by chance; they name records, not people.
+_OWN_ID_RE: Final = re.compile(r"\b[a-z]{2,6}_[0-9a-z]{26}\b")
+# ISO dates and times ("2026-11-02 09:30") are not phone numbers either.
+_DATE_RE: Final = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?")
 # Digits split by spaces, dashes, dots or brackets are read as one number.
 _DIGIT_GAPS: Final = re.compile(r"(?<=\d)[\s\-.()/]+(?=\d)")
 # Seven or more digits: a landline, a mobile (11) or an ID number (18) - all PI.
@@ -396,6 +401,6 @@ def looks_like_pi(text: str) -> bool:
     """True when free text holds something shaped like a phone number, an ID number
     or an e-mail address (waybill numbers are fine)."""
     norm = unicodedata.normalize("NFKC", text)
-    scrubbed = _DIGIT_GAPS.sub("", _WAYBILL_RE.sub(" ", norm))
+    scrubbed = _DIGIT_GAPS.sub("", _WAYBILL_RE.sub(" ", _OWN_ID_RE.sub(" ", _DATE_RE.sub(" ", norm))))
     return bool(_LONG_NUMBER.search(scrubbed) or _HAN_DIGITS.search(scrubbed)
                 or _EMAIL.search(scrubbed))

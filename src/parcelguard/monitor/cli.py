@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelguard.core.bus import MessageBus
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity.permissions import Principal, system_principal
@@ -79,7 +78,6 @@ def run(
     from parcelguard.monitor.runner import run as do_run
 
     rt = _rt(ctx)
-    bus = MessageBus()  # AlertRaised goes out after each commit; handlers join in wiring
     stop = {"flag": False}
 
     def _stop(_sig: int, _frame: object) -> None:
@@ -88,8 +86,9 @@ def run(
     if follow:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
+    # AlertRaised goes out on the database's bus after each commit (wiring subscribes)
     report = do_run(rt.db, rt.settings.monitor, rt.clock, follow=follow,
-                    publish=bus.publish, should_stop=lambda: stop["flag"])
+                    should_stop=lambda: stop["flag"])
     if as_json:
         print(json.dumps(report.as_dict()))
     else:

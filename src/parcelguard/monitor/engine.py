@@ -113,20 +113,30 @@ class SubjectEngine:
             if action in PI_ACTIONS:
                 on_external_pi(ctx, st, ev, t)
         else:
-            # volume_records(), inlined
-            records = 0
-            if ev.outcome == "allowed" and action in _VOLUME_ACTIONS:
-                records = ev.record_count if action == "search" else max(ev.record_count, 1)
-            if records:
-                on_volume(ctx, st, ev, t, records,
-                          book=None if self.book_given else self.book, given=self.book)
-            if action in ("export", "search") and ev.outcome == "allowed" and ev.record_count:
-                on_bulk(ctx, st, ev, t)
-            if kind == "employee" and st.role in self.wide_roles:
-                on_wide_scope(ctx, st, ev, t)
+            self._staff(ctx, st, ev, t, kind)
         if ev.outcome == "denied":
             on_denied(ctx, st, ev, t)
         self._where_and_when(ctx, st, ev, t)
+
+    def _staff(self, ctx: Ctx, st: SubjectState, ev: Ev, t: int, kind: str) -> None:
+        """Rules for employees and partners: volume, bulk, wide-scope searching."""
+        action = ev.action
+        # volume_records(), inlined
+        records = 0
+        if ev.outcome == "allowed" and action in _VOLUME_ACTIONS:
+            records = ev.record_count if action == "search" else max(ev.record_count, 1)
+        if records:
+            total, thr = st.hour_sum + records, st.hour_threshold
+            if (t // HOUR_US == st.hour and total <= st.peak
+                    and (thr <= 0 or (total * 2 < thr and "volume_spike" not in st.episodes))):
+                st.hour_sum = total  # on_volume's outcome here: nothing else to do
+            else:
+                on_volume(ctx, st, ev, t, records,
+                          book=None if self.book_given else self.book, given=self.book)
+        if action in ("export", "search") and ev.outcome == "allowed" and ev.record_count:
+            on_bulk(ctx, st, ev, t)
+        if kind == "employee" and st.role in self.wide_roles:
+            on_wide_scope(ctx, st, ev, t)
 
     def _where_and_when(self, ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
         """on_source and on_timing, with their commonest outcomes inlined (every

@@ -5,8 +5,8 @@ Reads each enterprise's log by position in micro-batches of
 detectors' state, the cursor and the alert changes. A crash anywhere loses only the
 uncommitted batch, which the restarted runner reads again from the committed
 cursor with the committed state: no alert is lost or doubled, and the final alert
-set equals an uninterrupted run's. New alerts are published (``AlertRaised``) after
-their commit.
+set equals an uninterrupted run's. New alerts go out as ``AlertRaised`` on the
+database's bus after their commit (the unit of work publishes them).
 
 Events are processed in log order. Enterprises that push their events in time order
 (as ingest of a time-ordered feed does) get the same alerts as ``monitor replay``.
@@ -15,7 +15,7 @@ Events are processed in log order. Enterprises that push their events in time or
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -33,8 +33,6 @@ from parcelguard.monitor.store import (
     save_state,
     set_cursor,
 )
-
-Publish = Callable[[Sequence[object]], None]
 
 
 @dataclass
@@ -58,7 +56,7 @@ def _read(db: Database, enterprise_id: str, start: int, limit: int) -> list[byte
 
 
 def run_once(db: Database, settings: MonitorSettings, clock: Clock, *,
-             pipe: Pipeline | None = None, publish: Publish | None = None,
+             pipe: Pipeline | None = None,
              report: RunReport | None = None) -> tuple[Pipeline, RunReport]:
     """Catch up with every enterprise's log; returns the live pipeline to reuse."""
     report = report or RunReport()
@@ -83,9 +81,8 @@ def run_once(db: Database, settings: MonitorSettings, clock: Clock, *,
                 save_state(uow.session, pipe, expired)
                 raised = apply_updates(uow.session, updates, cap=settings.evidence_cap)
                 set_cursor(uow.session, ent, seq + len(leaves), clock.now())
+                uow.pending_events.extend(raised)
                 uow.commit()
-            if publish is not None and raised:
-                publish(raised)
             seq += len(leaves)
             report.events += len(leaves)
             report.batches += 1
@@ -95,15 +92,15 @@ def run_once(db: Database, settings: MonitorSettings, clock: Clock, *,
 
 
 def run(db: Database, settings: MonitorSettings, clock: Clock, *, follow: bool = False,
-        publish: Publish | None = None, should_stop: Callable[[], bool] | None = None,
+        should_stop: Callable[[], bool] | None = None,
         on_progress: Callable[[RunReport], None] | None = None) -> RunReport:
     """Catch up; with ``follow``, keep polling for new events until ``should_stop``."""
-    pipe, report = run_once(db, settings, clock, publish=publish)
+    pipe, report = run_once(db, settings, clock)
     if on_progress is not None:
         on_progress(report)
     while follow and not (should_stop is not None and should_stop()):
         time.sleep(settings.follow_poll_seconds)
-        pipe, report = run_once(db, settings, clock, pipe=pipe, publish=publish, report=report)
+        pipe, report = run_once(db, settings, clock, pipe=pipe, report=report)
         if on_progress is not None:
             on_progress(report)
     return report
