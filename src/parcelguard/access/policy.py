@@ -401,6 +401,8 @@ def looks_like_pi(text: str) -> bool:
     """True when free text holds something shaped like a phone number, an ID number
     or an e-mail address (waybill numbers are fine)."""
     norm = unicodedata.normalize("NFKC", text)
-    scrubbed = _DIGIT_GAPS.sub("", _WAYBILL_RE.sub(" ", _OWN_ID_RE.sub(" ", _DATE_RE.sub(" ", norm))))
+    for harmless in (_DATE_RE, _OWN_ID_RE, _WAYBILL_RE):
+        norm = harmless.sub(" ", norm)
+    scrubbed = _DIGIT_GAPS.sub("", norm)
     return bool(_LONG_NUMBER.search(scrubbed) or _HAN_DIGITS.search(scrubbed)
                 or _EMAIL.search(scrubbed))
