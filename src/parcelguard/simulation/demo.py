@@ -38,7 +38,7 @@ from parcelguard.simulation import demo_stages, loader
 from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
 from parcelguard.simulation.model import World, WorldConfig
 from parcelguard.simulation.world import build_world
-from parcelguard.wiring import vault_service
+from parcelguard.wiring import register_handlers, vault_service
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,9 @@ def _demo_runtime(rt: Runtime, out: Path) -> Runtime:
         "home": home, "database_url": f"sqlite:///{(home / 'parcelguard.db').resolve()}",
         "vault": rt.settings.vault.model_copy(update={"master_key_path": None})})
     del out
-    return Runtime(settings=settings)
+    # The demo runs with the same event handlers as a deployment: an alert opens an
+    # incident, a canary hit raises an alert, and so on.
+    return Runtime(settings=settings, on_open=register_handlers)
 
 
 def stage_world(run: DemoRun) -> None:

@@ -135,3 +135,30 @@ def test_the_bus_turns_witness_findings_into_alerts(settings: Settings) -> None:
             assert "rollback" in row.summary
     finally:
         db.dispose()
+
+
+def test_the_runner_publishes_new_alerts_after_commit(settings: Settings) -> None:
+    from datetime import timedelta
+
+    from parcelguard.ledger.ingest import record_events
+    from parcelguard.monitor.events import AlertRaised
+    from parcelguard.monitor.runner import run
+
+    db = Database(settings)
+    try:
+        got: list[object] = []
+        db.bus.register(AlertRaised, got.append)
+        s = Stream("ent-a")
+        s.hire(DAY0, "emp-1")
+        s.left(DAY0 + timedelta(hours=20), "emp-1")
+        s.access(DAY0 + timedelta(hours=30), "emp-1", "login")
+        with db.unit_of_work() as uow:
+            record_events(uow.session, s.docs, clock_now=CLOCK.now)
+            uow.commit()
+        report = run(db, MonitorSettings(), CLOCK)
+        assert (report.events, report.alerts_raised) == (4, 1)
+        assert [(type(e).__name__, getattr(e, "detector", None)) for e in got] == [
+            ("AlertRaised", "after_leaving")]
+        assert run(db, MonitorSettings(), CLOCK).events == 0  # nothing new, nothing again
+    finally:
+        db.dispose()

@@ -112,10 +112,14 @@ def test_credential_stuffing_keys_on_the_source() -> None:
     for i in range(12):
         s.access(t + i * 2 * S, f"emp-{i:04d}", "login_failed", actor_type="external",
                  outcome="denied", device="ua-1", ip="192.0.2.7", channel="web")
+    login = s.access(t + 30 * S, "emp-0003", "login", actor_type="external",
+                     device="ua-1", ip="192.0.2.7", channel="web")
     alerts = run(s)
     assert [(a.detector, a.subject_type, a.subject_id) for a in alerts] == [
-        ("credential_stuffing", "external", "192.0.2.7")]
-    assert alerts[0].record_count == 12
+        ("credential_stuffing", "external", "192.0.2.7"),
+        ("account_takeover", "employee", "emp-0003")]
+    assert alerts[0].record_count == 13
+    assert alerts[1].event_ids == [login]
 
 
 def test_typos_from_many_offices_are_not_stuffing() -> None:

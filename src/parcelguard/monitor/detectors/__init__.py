@@ -65,6 +65,10 @@ _ALL = (
              "Failed logins to stuffing_accounts distinct accounts from one source (IP, else "
              "device) within stuffing_window_minutes; successful logins from it join the "
              "evidence (captured accounts)."),
+    Detector("account_takeover", 0.85, "account",
+             "A successful login to an account from a source while it is stuffing "
+             "credentials (an open credential_stuffing episode): the account is "
+             "captured."),
     Detector("scraping", 0.7, "actor",
              "scraping_threshold PI accesses by an external client within "
              "scraping_window_minutes: external clients have no legitimate PI access."),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from parcelguard.monitor.detectors import base
-from parcelguard.monitor.model import DAY_US, HOUR_US, US, Ev
+from parcelguard.monitor.model import DAY_US, HOUR_US, US, AlertUpdate, Ev
 from parcelguard.monitor.state import Cadence, Ctx, SubjectState, evidence, fire, signal
 
 
@@ -141,5 +141,13 @@ def on_login_source(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
                  f"{st.subject_id} in {s.stuffing_window_minutes} min")
             window.clear()
     elif ev.outcome == "allowed" and evidence(ctx, st, name, t, ev.event_id, window_us=window_us):
-        # a login that worked from the attacking source: an account is captured
+        # a login that worked from the attacking source: an account is captured, and
+        # that account is a subject of its own (its owner must change the password)
         st.scores[name] = round(min(1.0, st.scores.get(name, 0.0) + 0.1), 3)
+        account = ev.actor_id or ""
+        ctx.updates.append(AlertUpdate(
+            enterprise_id=st.enterprise_id, detector="account_takeover",
+            subject_type="employee", subject_id=account, fire=True, t_us=t, first_us=t,
+            event_ids=[ev.event_id], score=base("account_takeover"),
+            summary=f"{account} logged in from {st.subject_id}, a source stuffing "
+            "credentials: the password is known to an attacker"))
