@@ -45,6 +45,8 @@ DETECTOR_CATEGORY: Final[dict[str, Category]] = {
     "concurrent_places": Category.ACCOUNT_COMPROMISE,
     "machine_timing": Category.ACCOUNT_COMPROMISE,
     "credential_stuffing": Category.EXTERNAL_ATTACK,
+    # a successful log-in from a source that is stuffing credentials
+    "account_takeover": Category.ACCOUNT_COMPROMISE,
     "scraping": Category.EXTERNAL_ATTACK,
     "ledger_tamper": Category.TAMPERING,
 }
