@@ -27,10 +27,18 @@ def _bind(session: Session, column: object) -> Callable[[datetime | None], objec
     return proc if proc is not None else (lambda v: v)
 
 
+POLICE_ORG = "police-netsec"
+
+
 def load_organisations(session: Session, world: World, clock: Clock) -> None:
+    """The carriers, and the police network-security department that referrals go
+    to (registered up front, as a deployment does, so an incident's referral
+    proposal finds its recipient whenever it comes)."""
     for ent in world.enterprises:
         create_organization(session, org_id=ent.id, kind="enterprise", name=ent.name,
                             clock=clock)
+    create_organization(session, org_id=POLICE_ORG, kind="police",
+                        name="公安机关网络安全保卫部门 (demo)", clock=clock)
 
 
 def load_network(session: Session, world: World, clock: Clock) -> None:

@@ -162,3 +162,29 @@ def test_the_runner_publishes_new_alerts_after_commit(settings: Settings) -> Non
         assert run(db, MonitorSettings(), CLOCK).events == 0  # nothing new, nothing again
     finally:
         db.dispose()
+
+
+def test_the_runner_survives_a_log_that_is_not_in_time_order(settings: Settings) -> None:
+    """Logs are in arrival order; late events (a gate stage, a replayed batch) can be
+    older than the ones before them. Their negative gaps once overflowed the timing
+    state and stopped the runner."""
+    from datetime import timedelta
+
+    from parcelguard.ledger.ingest import record_events
+    from parcelguard.monitor.runner import run
+
+    db = Database(settings)
+    try:
+        s = Stream("ent-a")
+        s.hire(DAY0, "emp-1")
+        # a device's accesses, the later ones first, days apart
+        for hours in (80, 79, 78, 10, 9, 8, 50, 1):
+            s.access(DAY0 + timedelta(hours=hours), "emp-1", "login")
+        with db.unit_of_work() as uow:
+            record_events(uow.session, s.docs, clock_now=CLOCK.now)
+            uow.commit()
+        report = run(db, MonitorSettings(), CLOCK)
+        assert report.events == len(s.docs)
+        assert run(db, MonitorSettings(), CLOCK).events == 0
+    finally:
+        db.dispose()

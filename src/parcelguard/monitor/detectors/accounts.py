@@ -90,7 +90,9 @@ def on_timing(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
         return
     seq = cad.seq
     gap = t - seq[-1][0]
-    if gap > max_gap:
+    # An event older than the last one (a log not in event-time order) breaks any
+    # cadence just as a long pause does; a negative gap must never enter the sums.
+    if gap > max_gap or gap < 0:
         cad.run, cad.total, cad.squares, cad.seq = 0, 0, 0, [(t, ev.event_id)]
         return
     n = s.timing_intervals
