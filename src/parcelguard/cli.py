@@ -90,9 +90,8 @@ app.add_typer(incidents_cli.build_app(
 from parcelguard.channel import cli as channel_cli  # noqa: E402 - grouped with its wiring
 from parcelguard.conduct import cli as conduct_cli  # noqa: E402
 from parcelguard.wiring import raise_canary_alerts, refer_conduct_finding  # noqa: E402
-from parcelguard.wiring import telephony as _telephony  # noqa: E402
 
-app.add_typer(channel_cli.build_app(vault_for=vault_service, telephony_for=_telephony,
+app.add_typer(channel_cli.build_app(vault_for=vault_service, telephony_for=telephony,
                                     raise_alerts=raise_canary_alerts), name="channel")
 app.add_typer(conduct_cli.build_app(refer=refer_conduct_finding), name="conduct")
 # -- end channel and conduct --
