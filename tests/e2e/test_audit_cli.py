@@ -59,10 +59,10 @@ def test_engage_run_sign_publish_and_the_refusals(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "budget exhausted" in r.output
 
-    for month in ("2026-08", "2026-09"):
-        ok(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
-           "--period", month)
+    # the strict reading of "不得连续三次以上": the third audit in a row is refused
+    ok(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
+       "--period", "2026-09")
     r = run(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
-            "--period", "2026-07")
+            "--period", "2026-08")
     assert r.exit_code == 2
-    assert "did the last 3 audits" in r.output
+    assert "did the last 2 audits" in r.output
