@@ -225,7 +225,11 @@ def test_transparency_report_states_epsilon_and_refuses_overspend(w: World) -> N
     assert "ε = 1</strong>" in rel.html
     assert "2026-10: ε 1 of 3 spent, 2 left" in rel.html
     assert set(rel.figures["counts"]) >= {"reveals", "refused_accesses", "alerts",
-                                          "incidents_major", "complaints_open", "sanctions"}
+                                          "complaints_open", "sanctions"}
+    # incidents are reported facts, published exactly, never noised
+    assert rel.figures["facts"] == {"incidents_particularly_major": 0, "incidents_major": 0,
+                                    "incidents_relatively_major": 0, "incidents_general": 0}
+    assert not set(rel.figures["counts"]) & set(rel.figures["facts"])
     transparency.publish(w.session, w.admin, ENT, oct_, settings=SETTINGS, clock=clock,
                          epsilon=1.5)
     with pytest.raises(Conflict, match="privacy budget exhausted for 2026-10"):
