@@ -114,6 +114,9 @@ class ReportContent(_Doc):
     # summary reports: what was found and changed
     root_cause: str | None = None
     lessons: list[str] | None = None
+    # statutory figures set away from the law when the incident was graded (settings'
+    # statutory_override): the recipient sees what the grade and deadlines rest on
+    statutory_overrides: list[str] | None = None
 
 
 REQUIRED_FIRST = ("unit", "affected_system", "detected_at")

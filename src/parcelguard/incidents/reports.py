@@ -41,6 +41,7 @@ from parcelguard.incidents.models import (
     Incident,
     IncidentReport,
     Intervention,
+    TimelineEntry,
 )
 from parcelguard.incidents.repository import IncidentRepository
 
@@ -52,6 +53,16 @@ def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t is not None else None
 
 
+# The timeline action recording statutory figures overridden when the incident opened.
+STATUTORY_OVERRIDE = "statutory_override"
+
+
+def override_notes(session: Session, incident_id: str) -> list[str]:
+    return [str(n) for entry in session.scalars(select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident_id,
+        TimelineEntry.action == STATUTORY_OVERRIDE)) for n in entry.detail.get("notes", ())]
+
+
 def auto_content(session: Session, inc: Incident, org_name: str) -> dict[str, Any]:
     """Everything the incident already knows, in the report's shape (CAC measures:
     unit and system, when found and happened, type and grade, impact so far,
@@ -59,7 +70,8 @@ def auto_content(session: Session, inc: Incident, org_name: str) -> dict[str, An
     measures = [f"{iv.kind} {iv.target_id}" for iv in session.scalars(
         select(Intervention).where(Intervention.incident_id == inc.id)
         .order_by(Intervention.applied_at))]
-    return {"unit": org_name, "affected_system": inc.affected_system,
+    return {"unit": org_name, "statutory_overrides": override_notes(session, inc.id) or None,
+            "affected_system": inc.affected_system,
             "detected_at": _iso(inc.detected_at), "occurred_at": _iso(inc.occurred_at),
             "category": inc.category, "grade": inc.grade,
             "people_affected": inc.people_affected, "records_affected": inc.records_affected,
@@ -167,7 +179,8 @@ def file_report(session: Session, principal: Principal, *, report_id: str,
     assert inc is not None
     body = auto_content(session, inc, org.name if org else row.enterprise_id)
     if first_items_only:
-        body = {k: body[k] for k in (*docs.REQUIRED_FIRST, "occurred_at")}
+        body = {k: body[k] for k in (*docs.REQUIRED_FIRST, "occurred_at",
+                                     "statutory_overrides")}
     body |= content or {}
     doc = docs.validate(docs.ReportContent, body, f"{row.kind} report")
     now = clock.now()
