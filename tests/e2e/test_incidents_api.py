@@ -165,11 +165,15 @@ def test_an_alert_becomes_an_incident_whose_report_reaches_the_inbox_and_escalat
     assert drafts["postal"]["due_local"].endswith("+08:00")
     assert detail["timeline"][0]["actor"] == "system:monitor"
 
-    # The enterprise files the first items of its PIPL notice an hour later.
+    # The enterprise files its PIPL notice an hour later: first items alone are refused
+    # (Art. 57 names the harm, the measures, what people can do and a contact).
     api.clock.set(detected + timedelta(hours=1))
-    filed = api.client.post(
-        f"/api/v1/incidents/{inc['id']}/reports/{drafts['pipl_notice']['id']}/file",
-        json={"first_items_only": True}, headers=api.officer)
+    url = f"/api/v1/incidents/{inc['id']}/reports/{drafts['pipl_notice']['id']}/file"
+    refused = api.client.post(url, json={"first_items_only": True}, headers=api.officer)
+    assert refused.status_code == 422
+    assert "filed complete" in refused.json()["detail"]
+    filed = api.client.post(url, json={"content": {"measures_taken": ["access suspended"]}},
+                            headers=api.officer)
     assert filed.status_code == 200, filed.text
     assert filed.json()["on_time"] is True
 

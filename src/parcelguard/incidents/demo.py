@@ -27,6 +27,7 @@ from parcelguard.core.settings import IncidentSettings
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
 from parcelguard.incidents import handlers, interventions, notices, plans, reports, service
+from parcelguard.incidents.content import FIRST_ITEMS_ALLOWED
 from parcelguard.incidents.events import ProposePoliceReferral
 from parcelguard.incidents.grading import GRADES
 from parcelguard.incidents.model import Category
@@ -132,6 +133,20 @@ def _open(session: Session, scenarios: Sequence[ScenarioLike], settings: Inciden
     return list(opened.values()), events
 
 
+# What only the officer knows, as the demo's officers write it for every report.
+_OFFICER_ITEMS: dict[str, object] = {
+    "measures_taken": ["访问日志已封存，涉事账号权限已复核 (access logs sealed, account rights "
+                       "reviewed)"],
+    "location": "涉事网点及其 PDA 终端 (the station concerned and its PDA terminals)",
+    "measures_effect": "异常查询已停止 (the anomalous lookups stopped)",
+    "perpetrator_clues": "监测告警指向的账号与设备 (the accounts and devices the alerts name)",
+    "scene_preserved": "账本检查点已签名，相关日志已导出保全 (ledger checkpoint signed, logs "
+                       "exported and preserved)",
+    "likely_further_impact": "可能出现针对收件人的诈骗电话 (scam calls to recipients)",
+    "help_requested": "无 (none)",
+}
+
+
 def _file(session: Session, incidents: list[Incident], clock: ManualClock,
           rng: Random) -> int:
     """File each initial report after a simulated delay; the sweep runs before each
@@ -151,9 +166,13 @@ def _file(session: Session, incidents: list[Incident], clock: ManualClock,
     for at, r in sorted(plan, key=lambda p: (p[0], p[1].id)):
         clock.set(at)
         escalated += len(reports.escalate_overdue(session, at))
+        # A report to the administration may go first with the first items (the rest
+        # follows); everything else is filed complete, as an officer writes it.
+        first_only = r.kind in FIRST_ITEMS_ALLOWED and rng.random() < 0.3
         reports.file_report(session, Principal(r.enterprise_id, "enterprise",
                                                "security_officer"),
-                            report_id=r.id, first_items_only=rng.random() < 0.3, clock=clock)
+                            report_id=r.id, first_items_only=first_only, clock=clock,
+                            content=None if first_only else _OFFICER_ITEMS)
     return escalated
 
 

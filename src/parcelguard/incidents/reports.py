@@ -43,6 +43,8 @@ from parcelguard.incidents.models import (
     Intervention,
     TimelineEntry,
 )
+from parcelguard.incidents.notices import contact_for
+from parcelguard.incidents.notify import compose
 from parcelguard.incidents.repository import IncidentRepository
 
 _INITIAL = tuple(k.value for k in INITIAL_KINDS)
@@ -66,17 +68,22 @@ def override_notes(session: Session, incident_id: str) -> list[str]:
 def auto_content(session: Session, inc: Incident, org_name: str) -> dict[str, Any]:
     """Everything the incident already knows, in the report's shape (CAC measures:
     unit and system, when found and happened, type and grade, impact so far,
-    measures taken, cause). The enterprise adds what only it knows."""
+    measures taken, cause; PIPL Art. 57: possible harm, what people can do, contact,
+    worded as the notices to the people are). The enterprise adds what only it knows
+    (location, effect of the measures, clues to the perpetrator, the scene)."""
     measures = [f"{iv.kind} {iv.target_id}" for iv in session.scalars(
         select(Intervention).where(Intervention.incident_id == inc.id)
         .order_by(Intervention.applied_at))]
+    people = compose(inc, measures=measures, contact=contact_for(session, inc))
     return {"unit": org_name, "statutory_overrides": override_notes(session, inc.id) or None,
             "affected_system": inc.affected_system,
             "detected_at": _iso(inc.detected_at), "occurred_at": _iso(inc.occurred_at),
             "category": inc.category, "grade": inc.grade,
             "people_affected": inc.people_affected, "records_affected": inc.records_affected,
             "data_types": list(inc.data_types), "measures_taken": measures,
-            "cause_class": inc.cause_class}
+            "cause_class": inc.cause_class, "preliminary_cause": people.cause[1],
+            "possible_harm": [h[1] for h in people.harm],
+            "what_people_can_do": [a[1] for a in people.advice], "contact": people.contact}
 
 
 def _reports(session: Session, incident_id: str) -> list[IncidentReport]:
@@ -179,10 +186,20 @@ def file_report(session: Session, principal: Principal, *, report_id: str,
     assert inc is not None
     body = auto_content(session, inc, org.name if org else row.enterprise_id)
     if first_items_only:
+        if row.kind not in docs.FIRST_ITEMS_ALLOWED:
+            raise InvalidInput(f"a {row.kind} report is filed complete: only reports to the "
+                               "cyberspace administration may go first with the unit, system "
+                               "and times (CAC measures)")
         body = {k: body[k] for k in (*docs.REQUIRED_FIRST, "occurred_at",
                                      "statutory_overrides")}
     body |= content or {}
     doc = docs.validate(docs.ReportContent, body, f"{row.kind} report")
+    missing = [] if first_items_only else docs.missing_items(row.kind, doc)
+    if missing:
+        hint = (" (or file the first items now with --first-items-only and supplement)"
+                if row.kind in docs.FIRST_ITEMS_ALLOWED else "")
+        raise InvalidInput(f"{row.kind} report is missing {', '.join(missing)}: add them to "
+                           f"the content{hint}")
     now = clock.now()
     row.content = doc.model_dump(mode="json", exclude_none=True)
     row.status, row.filed_at, row.filed_by = "filed", now, tl.actor_of(principal)

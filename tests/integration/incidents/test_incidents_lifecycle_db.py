@@ -9,7 +9,7 @@ import pytest
 from incidents_world import CII, ENT, SETTINGS, World
 from sqlalchemy import select
 
-from parcelguard.core.errors import NotFound, PermissionDenied
+from parcelguard.core.errors import InvalidInput, NotFound, PermissionDenied
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import reports, service
 from parcelguard.incidents.events import IncidentOpened, ReportOverdue
@@ -96,6 +96,18 @@ def test_cii_operators_report_within_one_hour(world: World) -> None:
     cac = _drafts(w, inc.id)["cac_initial"]
     assert (cac.recipient, cac.due_at) == ("cii_protecting_department",
                                            inc.detected_at + timedelta(hours=1))
+    # ... and, within the same hour, to the public-security organ (issue 16 item 3)
+    police = _drafts(w, inc.id)["cii_police"]
+    assert (police.recipient, police.due_at) == ("public_security_organ",
+                                                 inc.detected_at + timedelta(hours=1))
+    # a complete CAC report names the location, the measures' effect, clues to the
+    # perpetrator and the preserved scene; first items alone remain possible
+    officer = Principal(CII, "enterprise", "security_officer", account_id="acc-b")
+    with pytest.raises(InvalidInput, match=r"location.*perpetrator_clues.*scene_preserved"):
+        reports.file_report(w.session, officer, report_id=cac.id, clock=w.clock)
+    first, _ = reports.file_report(w.session, officer, report_id=police.id,
+                                   first_items_only=True, clock=w.clock)
+    assert first.status == "filed"
 
 
 def test_the_lifecycle_waits_for_reports_tasks_and_the_summary(world: World) -> None:
@@ -112,19 +124,28 @@ def test_the_lifecycle_waits_for_reports_tasks_and_the_summary(world: World) -> 
     with pytest.raises(IllegalTransition, match="2 initial report"):
         move("reported")
     drafts = _drafts(w, inc.id)
+    # The PIPL Art. 57 notice to the regulator has no first-items relief, and nothing
+    # was done yet: it cannot be filed without the measures taken.
+    with pytest.raises(InvalidInput, match="filed complete"):
+        reports.file_report(w.session, w.admin, report_id=drafts["pipl_notice"].id,
+                            first_items_only=True, clock=w.clock)
+    with pytest.raises(InvalidInput, match="missing measures_taken"):
+        reports.file_report(w.session, w.admin, report_id=drafts["pipl_notice"].id,
+                            clock=w.clock)
     first, _ = reports.file_report(w.session, w.admin, report_id=drafts["pipl_notice"].id,
-                                   first_items_only=True, clock=w.clock)
+                                   content={"measures_taken": ["access suspended"]},
+                                   clock=w.clock)
     assert first.on_time
-    # the first items, and (this world grades at small numbers) the override they rest on
-    assert set(first.content) == {"unit", "affected_system", "detected_at", "occurred_at",
-                                  "statutory_overrides"}
+    # every Art. 57 item, and (this world grades at small numbers) the override
+    assert {"data_types", "preliminary_cause", "possible_harm", "measures_taken",
+            "what_people_can_do", "contact", "statutory_overrides"} <= set(first.content)
+    assert first.content["possible_harm"]
+    assert first.content["what_people_can_do"]
     sup, _ = reports.supplement(w.session, w.admin, report_id=first.id,
-                                content={"measures_taken": ["access suspended"],
-                                         "preliminary_cause": "insider lookups"},
+                                content={"preliminary_cause": "insider lookups"},
                                 clock=w.clock)
     assert sup.parent_id == first.id
-    assert set(sup.content) == {"measures_taken",
-                                                             "preliminary_cause"}
+    assert set(sup.content) == {"preliminary_cause"}
     reports.file_report(w.session, w.admin, report_id=drafts["postal"].id, clock=w.clock)
     move("reported")
     with pytest.raises(IllegalTransition, match="3 playbook task"):
