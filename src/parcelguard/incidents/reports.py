@@ -12,7 +12,7 @@ hand-off to the other authorities is a seam for later (docs/incidents.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,7 +43,7 @@ from parcelguard.incidents.models import (
     Intervention,
     TimelineEntry,
 )
-from parcelguard.incidents.notices import contact_for
+from parcelguard.incidents.notices import PEOPLE_NOTICE, contact_for, notice_status
 from parcelguard.incidents.notify import compose
 from parcelguard.incidents.repository import IncidentRepository
 
@@ -266,10 +266,28 @@ def inbox(session: Session, principal: Principal, *, enterprise_id: str | None =
                                                         Escalation.id).limit(limit))))
 
 
-def escalate_overdue(session: Session, now: datetime) -> list[ReportOverdue]:
+def _people_owed(session: Session, now: datetime, policy: DeadlinePolicy
+                 ) -> list[tuple[str, str, str, str | None, datetime]]:
+    """Incidents whose people are still owed a notice (no notice reached them and no
+    announcement covers them) after the "immediately" deadline, not yet flagged."""
+    flagged = select(Escalation.ref_id).where(Escalation.subject == PEOPLE_NOTICE)
+    cutoff = now - timedelta(hours=policy.immediate_notice_hours)
+    out: list[tuple[str, str, str, str | None, datetime]] = []
+    for inc in session.scalars(select(Incident).where(
+            Incident.people_affected > 0, Incident.detected_at < cutoff,
+            Incident.id.not_in(flagged)).order_by(Incident.detected_at, Incident.id)):
+        status = notice_status(session, inc, policy=policy, now=now)
+        if status.overdue:
+            out.append((PEOPLE_NOTICE, inc.id, inc.enterprise_id, inc.id, status.due_at))
+    return out
+
+
+def escalate_overdue(session: Session, now: datetime,
+                     policy: DeadlinePolicy | None = None) -> list[ReportOverdue]:
     """The sweep (system job; idempotent): every report past its deadline with
-    nothing filed, and every ordered intervention not acknowledged in time, is
-    flagged to the supervision department once, and noted on the incident."""
+    nothing filed, every incident whose people are still owed their notice past its
+    deadline, and every ordered intervention not acknowledged in time, is flagged to
+    the supervision department once, and noted on the incident."""
     out: list[ReportOverdue] = []
     due_reports = session.scalars(select(IncidentReport).where(
         IncidentReport.status == "draft", IncidentReport.due_at.is_not(None),
@@ -282,6 +300,7 @@ def escalate_overdue(session: Session, now: datetime) -> list[ReportOverdue]:
             Intervention.lifted_at.is_(None), Intervention.ack_due_at < now)):
         assert iv.ack_due_at is not None
         items.append((ACK_SUBJECT, iv.id, iv.enterprise_id, iv.incident_id, iv.ack_due_at))
+    items += _people_owed(session, now, policy or DeadlinePolicy())
     refs = [ref for _, ref, _, _, _ in items]
     flagged = {(s, r) for s, r in session.execute(select(
         Escalation.subject, Escalation.ref_id).where(Escalation.ref_id.in_(refs)))}

@@ -172,18 +172,19 @@ def test_an_overdue_report_escalates_once_and_a_late_filing_clears_it(world: Wor
     assert reports.escalate_overdue(w.session, w.clock.now()) == []
     w.clock.advance(timedelta(hours=24, seconds=1))
     flagged = reports.escalate_overdue(w.session, w.clock.now())
-    assert sorted(e.subject for e in flagged) == ["pipl_notice", "postal"]
+    # the reports, and the people still owed their Art. 57 notice after 24 h
+    assert sorted(e.subject for e in flagged) == ["people_notice", "pipl_notice", "postal"]
     assert all(isinstance(e, ReportOverdue) and e.enterprise_id == ENT for e in flagged)
     assert reports.escalate_overdue(w.session, w.clock.now()) == []  # once
     box = reports.inbox(w.session, w.supervisor)
-    assert len(box.escalations) == 2
+    assert len(box.escalations) == 3
     assert box.reports == []
     late, _ = reports.file_report(w.session, w.admin, report_id=_drafts(w, inc.id)["postal"].id,
                                   clock=w.clock)
     assert late.on_time is False
     box = reports.inbox(w.session, w.supervisor)
     assert [r.id for r in box.reports] == [late.id]
-    assert [e.subject for e in box.escalations] == ["pipl_notice"]
+    assert sorted(e.subject for e in box.escalations) == ["people_notice", "pipl_notice"]
     entry = w.session.scalars(select(TimelineEntry).where(
         TimelineEntry.incident_id == inc.id, TimelineEntry.action == "escalated")).first()
     assert entry is not None
