@@ -291,9 +291,10 @@ def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("demo-out"),
     seed: Annotated[int, typer.Option(help="World seed (deterministic).")] = 7,
-    parcels: Annotated[int, typer.Option(help="Parcels in the world.")] = 100_000,
-    enterprises: Annotated[int, typer.Option(help="Enterprises in the world.")] = 3,
-    days: Annotated[int, typer.Option(help="Days simulated.")] = 3,
+    parcels: Annotated[int, typer.Option(help="Parcels in the world.", min=100)] = 100_000,
+    enterprises: Annotated[int, typer.Option(help="Enterprises in the world.", min=1)] = 3,
+    # day 1 is every insider's baseline; the injected abuse starts on day 2
+    days: Annotated[int, typer.Option(help="Days simulated (at least 2).", min=2)] = 3,
 ) -> None:
     """Build a simulated logistics world with injected abuse and run the whole
     supervision mechanism on it; writes demo-out/ (events, ground truth, summary)."""
