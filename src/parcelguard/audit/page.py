@@ -57,7 +57,10 @@ def render(*, enterprise: str, enterprise_id: str, figures: dict[str, Any],
     privacy, audit, period = figures["privacy"], figures["audit"], figures["period"]
     half, floor = privacy.get("interval_95", 0), privacy.get("release_floor", 0)
     shown = {k: noisy_figure(v, half_width=half, floor=floor)
-             for k, v in {**figures["counts"], **figures.get("derived", {})}.items()}
+             for k, v in figures["counts"].items()}
+    wide = privacy.get("derived_interval_95", half)
+    shown.update({k: noisy_figure(v, half_width=wide, floor=wide + 1)
+                  for k, v in figures.get("derived", {}).items()})
     # Reported facts (incidents by grade) are exact: a page never invents an incident.
     shown.update({k: f"{v:,}" for k, v in figures.get("facts", {}).items()})
     rows = "".join(_row(k, shown[k]) for k in _ORDER if k in shown)

@@ -150,6 +150,10 @@ def publish(session: Session, principal: Principal, enterprise_id: str, period: 
         "privacy": {"epsilon": round(rel.epsilon, 6), "mechanism": rel.mechanism,
                     "scale": round(rel.scale, 6), "sensitivity_l1": rel.d_in,
                     "interval_95": rel.half_width, "release_floor": rel.floor,
+                    # a sum of the noisy buckets: each within its share of 5 % (union
+                    # bound), so the sum is within this with 95 % confidence
+                    "derived_interval_95": len(BUCKETS) * dp.interval_half_width(
+                        rel.scale, 1 - (1 - dp.INTERVAL_CONFIDENCE) / len(BUCKETS)),
                     "unit": "one record (access event, alert, complaint, sanction)",
                     "budget": [{"month": b.period, "total": b.total, "spent": round(b.spent, 6),
                                 "remaining": round(max(b.total - b.spent, 0.0), 6)}
