@@ -16,7 +16,7 @@ from parcelguard.consent.cli import build_subjects_app, consent_app
 from parcelguard.core.db import upgrade
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
-from parcelguard.core.settings import Settings, load_settings
+from parcelguard.core.settings import Settings, SettingsError, load_settings
 from parcelguard.identity import service as identity
 from parcelguard.ledger import cli as ledger_cli
 from parcelguard.ledger.ingest import EventLog
@@ -112,7 +112,11 @@ def _runtime(ctx: typer.Context) -> Runtime:
 
 @app.callback()
 def _main(ctx: typer.Context) -> None:
-    ctx.obj = Runtime(settings=load_settings(), on_open=register_handlers)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        raise _fail(str(exc)) from None
+    ctx.obj = Runtime(settings=settings, on_open=register_handlers)
     ctx.call_on_close(ctx.obj.close)
     access_cli.wire(ctx, GATE_SERVICES)
 
@@ -287,9 +291,10 @@ def demo(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="Output directory.")] = Path("demo-out"),
     seed: Annotated[int, typer.Option(help="World seed (deterministic).")] = 7,
-    parcels: Annotated[int, typer.Option(help="Parcels in the world.")] = 100_000,
-    enterprises: Annotated[int, typer.Option(help="Enterprises in the world.")] = 3,
-    days: Annotated[int, typer.Option(help="Days simulated.")] = 3,
+    parcels: Annotated[int, typer.Option(help="Parcels in the world.", min=100)] = 100_000,
+    enterprises: Annotated[int, typer.Option(help="Enterprises in the world.", min=1)] = 3,
+    # day 1 is every insider's baseline; the injected abuse starts on day 2
+    days: Annotated[int, typer.Option(help="Days simulated (at least 2).", min=2)] = 3,
 ) -> None:
     """Build a simulated logistics world with injected abuse and run the whole
     supervision mechanism on it; writes demo-out/ (events, ground truth, summary)."""

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
+from datetime import datetime
+from html import unescape as html_unescape
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from typer.testing import CliRunner, Result
 
@@ -59,10 +63,38 @@ def test_engage_run_sign_publish_and_the_refusals(tmp_path: Path) -> None:
     assert r.exit_code == 2
     assert "budget exhausted" in r.output
 
-    for month in ("2026-08", "2026-09"):
-        ok(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
-           "--period", month)
+    # the strict reading of "不得连续三次以上": the third audit in a row is refused
+    ok(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
+       "--period", "2026-09")
     r = run(home, "audit", "engage", "ent-a", "--auditor", "firm-a", "--lead", "lead-a",
-            "--period", "2026-07")
+            "--period", "2026-08")
     assert r.exit_code == 2
-    assert "did the last 3 audits" in r.output
+    assert "did the last 2 audits" in r.output
+
+
+def test_the_transparency_page_never_invents_an_incident(tmp_path: Path) -> None:
+    """Issue 16 item 1: noise on incidents by grade made a carrier appear to admit
+    major leaks it never had. Incidents are published as filed; counts about people
+    carry noise, with their interval, and below the release floor no figure at all."""
+    home = tmp_path / "home"
+    ok(home, "org", "create", "ent-a", "--kind", "enterprise", "--name", "A")
+    ok(home, "incidents", "open", "-e", "ent-a", "--title", "phishing mail opened",
+       "--category", "external_attack")
+    incidents = sqlite3.connect(home / "parcelguard.db").execute(
+        "SELECT grade, count(*) FROM incidents GROUP BY grade").fetchall()
+    assert incidents == [("general", 1)]
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    for i in range(3):  # a small epsilon: large noise, three independent draws
+        page = tmp_path / f"p{i}.html"
+        ok(home, "audit", "publish", "ent-a", "--period", month, "--epsilon", "0.1",
+           "--out", str(page))
+        html = page.read_text()
+        for label, n in (("Incidents: particularly major", 0), ("Incidents: major", 0),
+                         ("Incidents: relatively major", 0), ("Incidents: general", 1)):
+            row = re.search(re.escape(label) + r'</small></th><td class="n">([^<]*)<', html)
+            assert row is not None, label
+            assert row.group(1) == str(n), (label, row.group(1))
+        # a people-count is either below the release floor or shown with its interval
+        reveals = re.search(r'PI reveals \(allowed\)</small></th><td class="n">([^<]*)<', html)
+        assert reveals is not None
+        assert html_unescape(reveals.group(1)).startswith(("< ", "≈ ")), reveals.group(1)

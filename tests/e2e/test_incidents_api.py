@@ -165,11 +165,15 @@ def test_an_alert_becomes_an_incident_whose_report_reaches_the_inbox_and_escalat
     assert drafts["postal"]["due_local"].endswith("+08:00")
     assert detail["timeline"][0]["actor"] == "system:monitor"
 
-    # The enterprise files the first items of its PIPL notice an hour later.
+    # The enterprise files its PIPL notice an hour later: first items alone are refused
+    # (Art. 57 names the harm, the measures, what people can do and a contact).
     api.clock.set(detected + timedelta(hours=1))
-    filed = api.client.post(
-        f"/api/v1/incidents/{inc['id']}/reports/{drafts['pipl_notice']['id']}/file",
-        json={"first_items_only": True}, headers=api.officer)
+    url = f"/api/v1/incidents/{inc['id']}/reports/{drafts['pipl_notice']['id']}/file"
+    refused = api.client.post(url, json={"first_items_only": True}, headers=api.officer)
+    assert refused.status_code == 422
+    assert "filed complete" in refused.json()["detail"]
+    filed = api.client.post(url, json={"content": {"measures_taken": ["access suspended"]}},
+                            headers=api.officer)
     assert filed.status_code == 200, filed.text
     assert filed.json()["on_time"] is True
 
@@ -186,17 +190,24 @@ def test_an_alert_becomes_an_incident_whose_report_reaches_the_inbox_and_escalat
     r = api.client.get("/api/v1/incidents/inbox", headers=api.supervisor)
     assert r.status_code == 200, r.text
     box = r.json()
-    [esc] = box["escalations"]
-    assert (esc["subject"], esc["ref_id"], esc["incident_id"]) == (
-        "postal", drafts["postal"]["id"], inc["id"])
+    # ... and so do the two people still owed their Art. 57 notice (issue 16 item 2)
+    escalated = {e["subject"]: e for e in box["escalations"]}
+    assert set(escalated) == {"postal", "people_notice"}
+    esc = escalated["postal"]
+    assert (esc["ref_id"], esc["incident_id"]) == (drafts["postal"]["id"], inc["id"])
+    assert escalated["people_notice"]["ref_id"] == inc["id"]
     own = api.client.get("/api/v1/incidents/escalations", headers=api.officer).json()
-    assert [e["id"] for e in own] == [esc["id"]]
+    assert sorted(e["id"] for e in own) == sorted(e["id"] for e in escalated.values())
+    owed = api.client.get(f"/api/v1/incidents/{inc['id']}/notices",
+                          headers=api.supervisor).json()
+    assert (owed["people_affected"], owed["notified"], owed["owed"], owed["overdue"]) == (
+        2, 0, 2, True)
     late = api.client.post(
         f"/api/v1/incidents/{inc['id']}/reports/{drafts['postal']['id']}/file", json={},
         headers=api.officer)
     assert late.json()["on_time"] is False
     box = api.client.get("/api/v1/incidents/inbox", headers=api.supervisor).json()
-    assert box["escalations"] == []
+    assert [e["subject"] for e in box["escalations"]] == ["people_notice"]
     assert len(box["reports"]) == 2
     timeline = api.client.get(f"/api/v1/incidents/{inc['id']}",
                               headers=api.supervisor).json()["timeline"]
@@ -209,6 +220,12 @@ def test_an_alert_becomes_an_incident_whose_report_reaches_the_inbox_and_escalat
                            headers=api.officer)
     assert sent.json() == {"channel": "sms", "sent": 2, "unreachable": 0,
                            "already_notified": 0}
+    box = api.client.get("/api/v1/incidents/inbox", headers=api.supervisor).json()
+    assert box["escalations"] == []  # nobody is owed a notice any more
+    shown = api.client.post(f"/api/v1/incidents/{inc['id']}/announcement",
+                            json={"where": "website and app home page"}, headers=api.officer)
+    assert shown.status_code == 200, shown.text
+    assert (shown.json()["announced"], shown.json()["owed"]) == (True, 0)
     leaked = [p.phone for p in api.people if p.phone in sent.text or p.name in sent.text]
     assert leaked == []
     assert all("******" in o.destination for o in api.sms.outbox)

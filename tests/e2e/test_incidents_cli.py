@@ -86,9 +86,19 @@ def test_the_incident_commands(tmp_path: Path) -> None:
     assert shown["records_affected"] == 40
     assert [t["assignee_employee_id"] for t in shown["tasks"]] == ["emp-tech", "emp-tech"]
     pipl = next(x for x in shown["reports"] if x["kind"] == "pipl_notice")
+    # the PIPL Art. 57 notice goes complete or not at all (issue 16 item 2)
     r = run(home, "incidents", "report", "file", incident_id, pipl["id"], "-e", "ent-a",
             "--first-items-only")
-    assert r.exit_code == 0
+    assert r.exit_code == 2
+    assert "filed complete" in r.output
+    r = run(home, "incidents", "report", "file", incident_id, pipl["id"], "-e", "ent-a")
+    assert r.exit_code == 2
+    assert "missing measures_taken" in r.output
+    measures = tmp_path / "measures.json"
+    measures.write_text(json.dumps({"measures_taken": ["courier's PI access suspended"]}))
+    r = run(home, "incidents", "report", "file", incident_id, pipl["id"], "-e", "ent-a",
+            "--content", str(measures))
+    assert r.exit_code == 0, r.output
     assert "on time" in r.output
     box = json.loads(run(home, "incidents", "inbox", "--json").output)
     assert [x["report"] for x in box["reports"]] == [pipl["id"]]

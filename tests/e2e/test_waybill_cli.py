@@ -43,6 +43,9 @@ def run(home: Path, *args: str, stdin: str | None = None) -> Result:
     ("name", "欧阳娜娜", "欧阳**"),
     ("phone", "+86 138-1234-5678", "138******78"),
     ("address", "上海市浦东新区张江路88弄5号楼1203室", "上海市浦东新区张江路88弄****"),
+    ("address", "张庄村东头第三户", "张庄村东头****"),
+    ("address", "张莊村十五號", "张莊村****"),
+    ("address", "200120 上海市浦东新区张江路88弄5号楼", "200120 上海市浦东新区张江路88弄****"),
 ])
 def test_mask_prints_only_the_masked_value(tmp_path: Path, field: str, value: str,
                                            masked: str) -> None:

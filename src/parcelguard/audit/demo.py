@@ -1,7 +1,7 @@
 """The audit stage of ``parcelguard demo``: two audit firms each get a lead auditor;
 every enterprise is audited over the simulated window (fieldwork with an event
 sample whose proofs are verified, controls evaluated, findings raised, the report
-signed and checked); the rotation rule refuses a fourth audit in a row; the
+signed and checked); the rotation rule refuses a third audit in a row; the
 supervision department ranks the scores; each enterprise publishes a differentially
 private transparency report and a report past the privacy budget is refused.
 
@@ -98,8 +98,8 @@ def _audit_one(session: Session, eng_id: str, who: Principal, *, clock: ManualCl
 
 def _rotation(session: Session, enterprise_id: str, firms: list[tuple[str, str]],
               clock: ManualClock) -> dict[str, Any]:
-    """Two earlier audits by the same firm plus this one: a fourth is refused, another
-    firm is accepted. The illustrative engagements are cancelled again."""
+    """An earlier audit by the same firm plus the run's own: a third in a row is refused,
+    another firm is accepted. The illustrative engagements are cancelled again."""
     sup = system_principal(identity.SUPERVISOR_ORG_ID)
     rb = load()
     (firm, lead), (other, other_lead) = firms
@@ -109,7 +109,7 @@ def _rotation(session: Session, enterprise_id: str, firms: list[tuple[str, str]]
     periods = [parse_period(f"{y:04d}-{m:02d}") for y, m in month]
     earlier = [engagements.create(session, sup, enterprise_id=enterprise_id, auditor_org_id=firm,
                                   lead_auditor=lead, kind="periodic", period=p, rulebook=rb,
-                                  clock=clock) for p in periods[:2]]
+                                  clock=clock) for p in periods[:1]]
     refused = None
     try:
         engagements.create(session, sup, enterprise_id=enterprise_id, auditor_org_id=firm,
@@ -120,10 +120,10 @@ def _rotation(session: Session, enterprise_id: str, firms: list[tuple[str, str]]
     accepted = engagements.create(session, sup, enterprise_id=enterprise_id,
                                   auditor_org_id=other, lead_auditor=other_lead,
                                   kind="ordered", period=periods[2], rulebook=rb, clock=clock,
-                                  reason="demo: rotation to another firm after three in a row")
+                                  reason="demo: rotation to another firm after two in a row")
     for e in (*earlier, accepted):
         engagements.cancel(session, sup, e.id)
-    return {"enterprise": enterprise_id, "firm": firm, "fourth_in_a_row_refused": refused,
+    return {"enterprise": enterprise_id, "firm": firm, "third_in_a_row_refused": refused,
             "other_firm_accepted": accepted.auditor_org_id}
 
 

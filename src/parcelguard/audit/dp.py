@@ -16,6 +16,7 @@ is refused.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,13 +33,35 @@ MECHANISM = "OpenDP make_laplace on integer counts (discrete Laplace), pure epsi
 _SLACK = 1e-9  # float sums of epsilons must not refuse an exactly-fitting report
 
 
+# The confidence of the interval shown beside each noisy count.
+INTERVAL_CONFIDENCE = 0.95
+
+
 @dataclass(frozen=True)
 class Release:
+    """Noisy counts with what a reader needs to read them: ``half_width`` is the 95 %
+    interval of the noise (the true count lies within +/- it with that confidence),
+    and a count below ``floor`` is not distinguishable from zero and is published as
+    "below the floor", never as a figure."""
+
     values: dict[str, int]
     epsilon: float
     scale: float
     d_in: int
+    half_width: int = 0
+    floor: int = 0
     mechanism: str = MECHANISM
+
+
+def interval_half_width(scale: float, confidence: float = INTERVAL_CONFIDENCE) -> int:
+    """The smallest h with P(|Z| > h) <= 1 - confidence for discrete Laplace noise Z
+    of ``scale`` (P(Z = k) proportional to a^|k|, a = exp(-1/scale)):
+    P(|Z| > h) = 2 a^(h+1) / (1 + a)."""
+    a = math.exp(-1.0 / scale)
+    h = 0
+    while 2 * a ** (h + 1) / (1 + a) > 1 - confidence:
+        h += 1
+    return h
 
 
 @dataclass(frozen=True)
@@ -52,11 +75,14 @@ class Mechanism:
     _measurement: Any
 
     def release(self, counts: Mapping[str, int]) -> Release:
-        """Noisy counts, clamped at zero (post-processing: free of privacy cost)."""
+        """Noisy counts as non-negative integers (post-processing: free of privacy
+        cost), with the interval and release floor that go with them."""
         names = list(counts)
         noisy = self._measurement([int(counts[n]) for n in names])
+        half = interval_half_width(self.scale)
         return Release({n: max(0, int(v)) for n, v in zip(names, noisy, strict=True)},
-                       self.epsilon, self.scale, self.d_in)
+                       self.epsilon, self.scale, self.d_in, half_width=half,
+                       floor=half + 1)
 
 
 def mechanism(*, epsilon: float, d_in: int) -> Mechanism:

@@ -16,9 +16,11 @@ from parcelguard.core.errors import Conflict, InvalidInput
 
 # Regulatory periods (months, quarters, years) are calendar periods in China.
 PERIOD_TZ = ZoneInfo("Asia/Shanghai")
-# The same audit firm or lead auditor may not audit the same entity more than three
-# times in a row (DOMAIN.md "Audits"; CAC compliance audit measures).
-MAX_CONSECUTIVE = 3
+# The same audit firm (with its affiliates) or lead auditor may not audit the same
+# entity "连续三次以上" (CAC PI protection compliance audit measures). Civil Code
+# Art. 1259: "以上" includes the number itself, so three in a row is already barred and
+# at most two consecutive audits are allowed (DOMAIN.md "Audits").
+MAX_CONSECUTIVE = 2
 
 Status = Literal["pass", "partial", "fail", "not_evaluable"]
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")

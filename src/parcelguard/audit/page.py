@@ -38,19 +38,33 @@ _STYLE = ("body{font-family:system-ui,'Noto Sans CJK SC',sans-serif;max-width:52
           "padding:.8rem;border-left:4px solid #887}")
 
 
-def _row(key: str, value: Any) -> str:
+def _row(key: str, shown: str) -> str:
     zh, en = LABELS.get(key, (key, key))
-    shown = "—" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
     return (f"<tr><th scope=\"row\">{escape(zh)}<br><small>{escape(en)}</small></th>"
             f"<td class=\"n\">{escape(shown)}</td></tr>")
 
 
+def noisy_figure(value: int, *, half_width: int, floor: int) -> str:
+    """How a noisy count reads: with its 95 % interval, or, below the release floor,
+    as what it is: not distinguishable from zero (so noise never states an event)."""
+    if value < floor:
+        return f"< {floor:,} (低于发布下限 below the release floor)"
+    return f"≈ {value:,} (95%: {max(value - half_width, 0):,}–{value + half_width:,})"
+
+
 def render(*, enterprise: str, enterprise_id: str, figures: dict[str, Any],
            published_at: datetime) -> str:
-    counts: dict[str, int] = {**figures["counts"], **figures.get("derived", {})}
     privacy, audit, period = figures["privacy"], figures["audit"], figures["period"]
-    rows = "".join(_row(k, counts[k]) for k in _ORDER if k in counts)
-    missing = [k for k in _ORDER if k not in counts]
+    half, floor = privacy.get("interval_95", 0), privacy.get("release_floor", 0)
+    shown = {k: noisy_figure(v, half_width=half, floor=floor)
+             for k, v in figures["counts"].items()}
+    wide = privacy.get("derived_interval_95", half)
+    shown.update({k: noisy_figure(v, half_width=wide, floor=wide + 1)
+                  for k, v in figures.get("derived", {}).items()})
+    # Reported facts (incidents by grade) are exact: a page never invents an incident.
+    shown.update({k: f"{v:,}" for k, v in figures.get("facts", {}).items()})
+    rows = "".join(_row(k, shown[k]) for k in _ORDER if k in shown)
+    missing = [k for k in _ORDER if k not in shown]
     budget = "".join(
         f"<li>{escape(b['month'])}: ε {b['spent']:g} of {b['total']:g} spent, "
         f"{b['remaining']:g} left</li>" for b in privacy["budget"])
@@ -77,8 +91,11 @@ def render(*, enterprise: str, enterprise_id: str, figures: dict[str, Any],
 <p>{escape(score)}</p>
 <h2>Differential privacy</h2>
 <div class="note"><p><strong>ε = {privacy['epsilon']:g}</strong> spent by this report.
-Each count above carries random noise ({escape(privacy['mechanism'])}, scale
-{privacy['scale']:g}); counts are shown rounded at zero. The protected unit is
+Counts about people (marked ≈) carry random noise ({escape(privacy['mechanism'])}, scale
+{privacy['scale']:g}), shown with the range that holds the true count with 95 %
+confidence; a count below {floor:,} is not told apart from zero and is not published as
+a figure. Incidents by grade are the facts the enterprise reported to the regulator and
+are exact. The protected unit is
 {escape(privacy['unit'])}: whether any single one is present changes what is published
 by a factor of at most e<sup>ε</sup>. One record can move up to
 {privacy['sensitivity_l1']} counts, which ε accounts for.</p>

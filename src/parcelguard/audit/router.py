@@ -66,7 +66,7 @@ def rulebook(rt: RuntimeDep) -> dict[str, object]:
 @router.post("/audit/engagements", status_code=201)
 def create_engagement(body: EngagementCreate, principal: PrincipalDep, session: SessionDep,
                       rt: RuntimeDep) -> EngagementRead:
-    """Open an engagement (409 when the firm or lead did the last three in a row)."""
+    """Open an engagement (409 when the firm or lead did the last two in a row)."""
     eng = engagements.create(session, principal, enterprise_id=body.enterprise_id,
                              auditor_org_id=body.auditor_org_id, lead_auditor=body.lead_auditor,
                              kind=body.kind, period=parse_period(body.period),

@@ -1,10 +1,16 @@
 """Public transparency reports: per enterprise and period, counts of reveals,
-refused accesses, alerts, incidents by grade, complaints and their handling times,
-sanctions, published with differential privacy (dp.py), plus the latest audit score.
+refused accesses, alerts, complaints and their handling times and sanctions,
+published with differential privacy (dp.py); the enterprise's incidents by grade as
+exact figures; and the latest audit score.
 
-The exact counts never leave this module: ``publish`` charges the budget first, then
-adds noise, then stores and renders only the noisy figures. Reading a published
-report again costs nothing; publishing a new one for the same months spends again.
+Noise goes only where a count is about people (an access event touches a person's
+PI, a complaint is a person's, a sanction an employee's). A carrier's incidents by
+grade are facts it reported to the regulator, not personal data: noising them once
+made the page claim major incidents a carrier never had, so they are published as
+they were filed. The exact people-counts never leave this module: ``publish`` charges
+the budget first, then adds noise, then stores and renders only the noisy figures
+with their intervals (dp.py post-processing). Reading a published report again costs
+nothing; publishing a new one for the same months spends again.
 """
 
 from __future__ import annotations
@@ -45,10 +51,21 @@ def _count(session: Session, stmt: Any) -> int:
     return int(session.scalar(stmt) or 0)
 
 
+def incidents_by_grade(session: Session, enterprise_id: str, period: Period) -> dict[str, int]:
+    """The enterprise's incidents detected in ``period``, by grade: facts it reported,
+    published exactly."""
+    grades: Counter[str] = Counter(dict(session.execute(
+        select(_INCIDENTS.c.grade, func.count()).where(
+            _INCIDENTS.c.enterprise_id == enterprise_id,
+            _INCIDENTS.c.detected_at >= period.start,
+            _INCIDENTS.c.detected_at < period.end).group_by(_INCIDENTS.c.grade)).all()))
+    return {f"incidents_{g}": int(grades.get(g, 0)) for g in GRADES}
+
+
 def exact_counts(session: Session, enterprise_id: str, period: Period,
                  now: datetime) -> tuple[dict[str, int], int]:
-    """The true counts (cells each record falls in at most ``d_in`` of) and ``d_in``.
-    Cells whose tables do not exist are left out."""
+    """The true counts about people (cells each record falls in at most ``d_in`` of)
+    and ``d_in``. Cells whose tables do not exist are left out."""
     ctx = Ctx(session, enterprise_id, period, now=now)
     cells: dict[str, int] = {
         "reveals": sum(1 for r in ctx.access_events()
@@ -59,13 +76,6 @@ def exact_counts(session: Session, enterprise_id: str, period: Period,
             MonitorAlert.raised_at < period.end)),
     }
     d_in = 1
-    if ctx.has_tables("incidents"):
-        grades: Counter[str] = Counter(dict(session.execute(
-            select(_INCIDENTS.c.grade, func.count()).where(
-                _INCIDENTS.c.enterprise_id == enterprise_id,
-                _INCIDENTS.c.detected_at >= period.start,
-                _INCIDENTS.c.detected_at < period.end).group_by(_INCIDENTS.c.grade)).all()))
-        cells.update({f"incidents_{g}": int(grades.get(g, 0)) for g in GRADES})
     if ctx.has_tables(ChannelReport.__tablename__):
         cells.update(_complaints(session, enterprise_id, period, ctx.cutoff))
         d_in = 2  # a complaint is in one answer bucket and maybe in acknowledged_in_time
@@ -123,6 +133,8 @@ def publish(session: Session, principal: Principal, enterprise_id: str, period: 
     now = clock.now()
     months = dp.months_of(period)
     counts, d_in = exact_counts(session, enterprise_id, period, now)
+    facts = (incidents_by_grade(session, enterprise_id, period)
+             if Ctx(session, enterprise_id, period, now=now).has_tables("incidents") else {})
     mech = dp.mechanism(epsilon=eps, d_in=d_in)
     # Charge OpenDP's epsilon first: if the budget refuses, no noisy figure exists.
     spent_rows = dp.spend(session, enterprise_id, period, mech.epsilon,
@@ -134,9 +146,15 @@ def publish(session: Session, principal: Principal, enterprise_id: str, period: 
         "counts": rel.values,
         "derived": {"complaints_received": sum(rel.values.get(b, 0) for b in BUCKETS)}
         if "complaints_open" in rel.values else {},
+        "facts": facts,
         "privacy": {"epsilon": round(rel.epsilon, 6), "mechanism": rel.mechanism,
                     "scale": round(rel.scale, 6), "sensitivity_l1": rel.d_in,
-                    "unit": "one record (access event, alert, incident, complaint, sanction)",
+                    "interval_95": rel.half_width, "release_floor": rel.floor,
+                    # a sum of the noisy buckets: each within its share of 5 % (union
+                    # bound), so the sum is within this with 95 % confidence
+                    "derived_interval_95": len(BUCKETS) * dp.interval_half_width(
+                        rel.scale, 1 - (1 - dp.INTERVAL_CONFIDENCE) / len(BUCKETS)),
+                    "unit": "one record (access event, alert, complaint, sanction)",
                     "budget": [{"month": b.period, "total": b.total, "spent": round(b.spent, 6),
                                 "remaining": round(max(b.total - b.spent, 0.0), 6)}
                                for b in spent_rows]},
@@ -157,7 +175,7 @@ def publish(session: Session, principal: Principal, enterprise_id: str, period: 
 
 
 def latest(session: Session, enterprise_id: str, period_key: str) -> AuditDpRelease:
-    """The latest published report (public: it holds only noisy figures)."""
+    """The latest published report (public: noisy people-counts and reported facts)."""
     row = session.scalars(select(AuditDpRelease).where(
         AuditDpRelease.enterprise_id == enterprise_id, AuditDpRelease.period == period_key)
         .order_by(AuditDpRelease.published_at.desc()).limit(1)).first()

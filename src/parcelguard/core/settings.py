@@ -5,6 +5,7 @@ passed down, never read at import time."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Literal
 
@@ -264,6 +265,23 @@ class IncidentSettings(BaseModel):
                                  "ledger_tamper", "scraping"],
         description="Alert to incident rule: alerts of these detectors open an incident "
         "whatever their severity (each is a leak or an attack, not an anomaly).")
+    statutory_override: str = Field(
+        default="",
+        description="Why the statutory figures (grade thresholds, the 4 h / 1 h report "
+        "deadlines, the 30-day summary) differ from the CAC measures, with the rule that "
+        "allows it (e.g. a provincial implementing rule). Required to change any of them; "
+        "the change is logged when the settings load and written on every incident report "
+        "that used them.")
+
+    def overridden(self) -> dict[str, tuple[float, float]]:
+        """The statutory figures set away from the law: name -> (law, value)."""
+        return {name: (law, getattr(self, name)) for name, law in STATUTORY_FIGURES.items()
+                if getattr(self, name) != law}
+
+    def override_notes(self) -> list[str]:
+        """One line per overridden figure, with the stated reason, for reports."""
+        return [f"{name} = {value:g} (law: {law:g}); reason: {self.statutory_override}"
+                for name, (law, value) in self.overridden().items()]
 
     @model_validator(mode="after")
     def _consistent(self) -> IncidentSettings:
@@ -273,8 +291,26 @@ class IncidentSettings(BaseModel):
                 < self.particularly_major_people):
             raise ValueError("grade thresholds must rise: relatively major < major < "
                              "particularly major")
+        changed = self.overridden()
+        if changed and not self.statutory_override.strip():
+            figures = ", ".join(f"{n} (law: {law:g}, set: {v:g})"
+                                for n, (law, v) in changed.items())
+            raise ValueError(
+                f"statutory figures changed without a stated reason: {figures}. Set "
+                "PARCELGUARD_INCIDENTS__STATUTORY_OVERRIDE to the rule that allows it, or "
+                "unset them")
         ZoneInfo(self.timezone)  # an unknown zone fails here, not at the first deadline
         return self
+
+
+# The figures the CAC National Cybersecurity Incident Reporting Measures fix (PI leaks:
+# people affected per grade; hours to the initial report for ordinary and CII
+# operators; days to the summary report). They change only with a stated reason.
+STATUTORY_FIGURES: dict[str, float] = {
+    "particularly_major_people": 100_000_000, "major_people": 10_000_000,
+    "relatively_major_people": 1_000_000, "report_hours": 4, "cii_report_hours": 1,
+    "summary_days": 30,
+}
 # -- end incidents --
 
 
@@ -473,6 +509,24 @@ class Settings(BaseSettings):
         return self.database_url.startswith("sqlite")
 
 
+class SettingsError(ValueError):
+    """The environment's settings are invalid; the message says which and why."""
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Build the settings from the environment, with explicit overrides on top."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Build the settings from the environment, with explicit overrides on top. Invalid
+    settings raise ``SettingsError`` naming each problem (never a traceback); statutory
+    figures set away from the law are logged as a warning every time they load."""
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in exc.errors(include_url=False))
+        raise SettingsError(f"invalid settings: {problems}") from None
+    for note in settings.incidents.override_notes():
+        logging.getLogger("parcelguard.settings").warning("statutory figure overridden: %s",
+                                                          note)
+    return settings

@@ -39,7 +39,7 @@ from parcelguard.incidents import (
     service,
     views,
 )
-from parcelguard.incidents.models import Intervention
+from parcelguard.incidents.models import Incident, Intervention
 from parcelguard.incidents.notify import Notifier
 from parcelguard.incidents.reports import parse_time
 from parcelguard.incidents.repository import IncidentRepository
@@ -322,7 +322,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         """The supervision department's inbox: filed reports and open escalations
         (the overdue sweep runs first)."""
         with tx(ctx, account=account, supervisor=True) as (rt, s, p):
-            reports.escalate_overdue(s, rt.clock.now())
+            reports.escalate_overdue(s, rt.clock.now(), service.policy_of(rt.settings.incidents))
             box = reports.inbox(s, p)
             rows = [{"report": r.id, "enterprise_id": r.enterprise_id, "kind": r.kind,
                      "filed_at": str(r.filed_at), "on_time": r.on_time} for r in box.reports]
@@ -339,19 +339,48 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
     def escalate(ctx: typer.Context) -> None:
         """Run the overdue sweep now (a scheduler may run it every few minutes)."""
         with tx(ctx, supervisor=True) as (rt, s, _):
-            flagged = reports.escalate_overdue(s, rt.clock.now())
+            flagged = reports.escalate_overdue(s, rt.clock.now(),
+                                               service.policy_of(rt.settings.incidents))
         out.print(f"{len(flagged)} newly escalated")
 
     @app.command("notify")
     def notify(ctx: typer.Context, incident_id: str,
                channel: Annotated[str, typer.Option(help="sms, email or in_app")] = "sms",
                enterprise: EnterpriseOpt = None, account: AccountOpt = None) -> None:
-        """Send the PIPL Art. 57 notice to every affected person (once per channel)."""
+        """Send the PIPL Art. 57 notice to every affected person (once per channel), then
+        say who is still owed one. Exit 1 when people are owed a notice and none could
+        be reached on this channel: try another, or announce publicly."""
         with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
             run = notices.notify_affected(s, p, incident_id=incident_id, channel=channel,
                                           notifiers=notifiers_for(rt.settings),
                                           clock=rt.clock)
-        out.print(json.dumps(run.as_dict()))
+            inc = s.get(Incident, incident_id)
+            assert inc is not None
+            status = notices.notice_status(s, inc, policy=service.policy_of(
+                rt.settings.incidents), now=rt.clock.now())
+        out.print(json.dumps({**run.as_dict(), "status": status.as_dict()}))
+        if status.owed:
+            err.print(f"{status.owed} of {status.people_affected} affected people are still "
+                      f"owed a notice (due {status.due_at.isoformat()}): notify on another "
+                      f"channel, or publish it with `parcelguard incidents announce "
+                      f"{incident_id} --where ...`")
+            if run.sent == 0:
+                raise typer.Exit(1)
+
+    @app.command("announce")
+    def announce(ctx: typer.Context, incident_id: str,
+                 where: Annotated[str, typer.Option(help="Where the announcement appears, "
+                                                    "e.g. 'website and app home page'.")],
+                 enterprise: EnterpriseOpt = None, account: AccountOpt = None) -> None:
+        """Publish the PIPL Art. 57 notice publicly for the affected people no channel
+        reached (GB/T 35273-2020 §10.2)."""
+        with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
+            notices.announce(s, p, incident_id=incident_id, where=where, clock=rt.clock)
+            inc = s.get(Incident, incident_id)
+            assert inc is not None
+            status = notices.notice_status(s, inc, policy=service.policy_of(
+                rt.settings.incidents), now=rt.clock.now())
+        out.print(json.dumps(status.as_dict()))
 
     @app.command("intervene")
     def intervene(ctx: typer.Context,

@@ -114,9 +114,49 @@ class ReportContent(_Doc):
     # summary reports: what was found and changed
     root_cause: str | None = None
     lessons: list[str] | None = None
+    # statutory figures set away from the law when the incident was graded (settings'
+    # statutory_override): the recipient sees what the grade and deadlines rest on
+    statutory_overrides: list[str] | None = None
+    # CAC measures: where it happened, how well the measures worked, clues to the
+    # perpetrator or the attack path, and how the scene (logs, devices) was preserved
+    location: str | None = None
+    measures_effect: str | None = None
+    perpetrator_clues: str | None = None
+    scene_preserved: str | None = None
+    # PIPL Art. 57: the possible harm, what people can do themselves, whom to contact
+    possible_harm: list[str] | None = None
+    what_people_can_do: list[str] | None = None
+    contact: str | None = None
 
 
 REQUIRED_FIRST = ("unit", "affected_system", "detected_at")
+# What a report must carry to count as complete, by kind. A CAC report may go first
+# with REQUIRED_FIRST only (the measures allow it) and be completed by supplements; the
+# PIPL Art. 57 notice has no such relief: it names the data, cause and possible harm,
+# the measures taken and what people can do, and a contact (Art. 57 para. 1 (1)-(3)).
+_CAC_ITEMS = ("occurred_at", "category", "grade", "people_affected", "records_affected",
+              "data_types", "location", "measures_taken", "measures_effect",
+              "preliminary_cause", "perpetrator_clues", "scene_preserved",
+              "likely_further_impact", "help_requested")
+REQUIRED_ITEMS: dict[str, tuple[str, ...]] = {
+    "pipl_notice": ("data_types", "preliminary_cause", "possible_harm", "measures_taken",
+                    "what_people_can_do", "contact"),
+    "cac_initial": _CAC_ITEMS,
+    "cii_police": _CAC_ITEMS,
+}
+FIRST_ITEMS_ALLOWED = frozenset({"cac_initial", "cii_police"})
+
+
+# An empty list is a statement for these (no PI type exposed, no one affected yet);
+# for every other item it is a gap.
+_EMPTY_ALLOWED = frozenset({"data_types"})
+
+
+def missing_items(kind: str, doc: ReportContent) -> list[str]:
+    """The items ``kind`` requires that ``doc`` leaves empty."""
+    return [k for k in REQUIRED_ITEMS.get(kind, ())
+            if getattr(doc, k) in (None, "") or (getattr(doc, k) == []
+                                                 and k not in _EMPTY_ALLOWED)]
 
 
 # A contact's reach is the duty line or role mailbox the plan publishes (business

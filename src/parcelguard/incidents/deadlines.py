@@ -31,14 +31,17 @@ from parcelguard.incidents.grading import Grade, reportable_to_cac
 
 class ReportKind(StrEnum):
     CAC_INITIAL = "cac_initial"  # to the provincial cyberspace administration
+    # CII operators report within the hour to their protecting department (CAC_INITIAL)
+    # and to the public-security organ (this one): both are tracked.
+    CII_POLICE = "cii_police"
     PIPL_NOTICE = "pipl_notice"  # PIPL Art. 57 notice to the regulator, below CAC grades
     POSTAL = "postal"  # Express Delivery Interim Regulations Art. 34
     SUMMARY = "summary"  # within 30 days after handling ends
     SUPPLEMENT = "supplement"  # follows a first report; no deadline of its own
 
 
-INITIAL_KINDS: Final = frozenset({ReportKind.CAC_INITIAL, ReportKind.PIPL_NOTICE,
-                                  ReportKind.POSTAL})
+INITIAL_KINDS: Final = frozenset({ReportKind.CAC_INITIAL, ReportKind.CII_POLICE,
+                                  ReportKind.PIPL_NOTICE, ReportKind.POSTAL})
 
 
 class Recipient(StrEnum):
@@ -47,11 +50,14 @@ class Recipient(StrEnum):
     CII_PROTECTING_DEPARTMENT = "cii_protecting_department"
     SUPERVISION_DEPARTMENT = "supervision_department"
     POSTAL_AUTHORITY = "local_postal_authority"
+    PUBLIC_SECURITY = "public_security_organ"
 
 
 BASIS: Final[dict[ReportKind, str]] = {
     ReportKind.CAC_INITIAL: "CAC National Cybersecurity Incident Reporting Measures: "
                             "relatively major and above, 4 h (CII operators 1 h)",
+    ReportKind.CII_POLICE: "CAC measures: critical-information-infrastructure operators "
+                           "also report to the public-security organ, 1 h",
     ReportKind.PIPL_NOTICE: "PIPL Art. 57: immediate notice to the regulator",
     ReportKind.POSTAL: "Express Delivery Interim Regulations Art. 34: report to the local "
                        "postal authority",
@@ -112,6 +118,10 @@ def initial_obligations(grade: Grade, *, detected_at: datetime, cii: bool,
         recipient = Recipient.CII_PROTECTING_DEPARTMENT if cii else Recipient.PROVINCIAL_CAC
         out.append(Obligation(ReportKind.CAC_INITIAL, recipient,
                               after_hours(detected_at, hours), BASIS[ReportKind.CAC_INITIAL]))
+        if cii:
+            out.append(Obligation(ReportKind.CII_POLICE, Recipient.PUBLIC_SECURITY,
+                                  after_hours(detected_at, hours),
+                                  BASIS[ReportKind.CII_POLICE]))
     else:
         out.append(Obligation(ReportKind.PIPL_NOTICE, Recipient.SUPERVISION_DEPARTMENT,
                               after_hours(detected_at, policy.immediate_notice_hours),

@@ -27,6 +27,8 @@ from parcelguard.core.settings import IncidentSettings
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
 from parcelguard.incidents import handlers, interventions, notices, plans, reports, service
+from parcelguard.incidents.content import FIRST_ITEMS_ALLOWED
+from parcelguard.incidents.deadlines import DeadlinePolicy
 from parcelguard.incidents.events import ProposePoliceReferral
 from parcelguard.incidents.grading import GRADES
 from parcelguard.incidents.model import Category
@@ -132,8 +134,22 @@ def _open(session: Session, scenarios: Sequence[ScenarioLike], settings: Inciden
     return list(opened.values()), events
 
 
+# What only the officer knows, as the demo's officers write it for every report.
+_OFFICER_ITEMS: dict[str, object] = {
+    "measures_taken": ["访问日志已封存，涉事账号权限已复核 (access logs sealed, account rights "
+                       "reviewed)"],
+    "location": "涉事网点及其 PDA 终端 (the station concerned and its PDA terminals)",
+    "measures_effect": "异常查询已停止 (the anomalous lookups stopped)",
+    "perpetrator_clues": "监测告警指向的账号与设备 (the accounts and devices the alerts name)",
+    "scene_preserved": "账本检查点已签名，相关日志已导出保全 (ledger checkpoint signed, logs "
+                       "exported and preserved)",
+    "likely_further_impact": "可能出现针对收件人的诈骗电话 (scam calls to recipients)",
+    "help_requested": "无 (none)",
+}
+
+
 def _file(session: Session, incidents: list[Incident], clock: ManualClock,
-          rng: Random) -> int:
+          rng: Random, policy: DeadlinePolicy) -> int:
     """File each initial report after a simulated delay; the sweep runs before each
     filing, so whatever is late by then is escalated first. Returns escalations."""
     drafts = list(session.scalars(select(IncidentReport).where(
@@ -150,10 +166,14 @@ def _file(session: Session, incidents: list[Incident], clock: ManualClock,
     escalated = 0
     for at, r in sorted(plan, key=lambda p: (p[0], p[1].id)):
         clock.set(at)
-        escalated += len(reports.escalate_overdue(session, at))
+        escalated += len(reports.escalate_overdue(session, at, policy))
+        # A report to the administration may go first with the first items (the rest
+        # follows); everything else is filed complete, as an officer writes it.
+        first_only = r.kind in FIRST_ITEMS_ALLOWED and rng.random() < 0.3
         reports.file_report(session, Principal(r.enterprise_id, "enterprise",
                                                "security_officer"),
-                            report_id=r.id, first_items_only=rng.random() < 0.3, clock=clock)
+                            report_id=r.id, first_items_only=first_only, clock=clock,
+                            content=None if first_only else _OFFICER_ITEMS)
     return escalated
 
 
@@ -248,12 +268,21 @@ def run(session: Session, vault: VaultService, scenarios: Sequence[ScenarioLike]
     incidents, events = _open(session, scenarios, settings, use_alerts)
     applied = _intervene(session, incidents, clock, supervisor, settings)
     notified: Counter[str] = Counter()
+    announced: Counter[str] = Counter()
+    policy = service.policy_of(settings)
     for inc in incidents:
         clock.set(max(clock.now(), inc.detected_at + timedelta(minutes=30)))
         run_ = notices.send_notices(session, inc, channel="sms", notifiers=notifiers,
                                     actor=f"{inc.enterprise_id}/operator", clock=clock)
         notified[inc.grade] += run_.sent
-    escalated = _file(session, incidents, clock, rng)
+        status = notices.notice_status(session, inc, policy=policy, now=clock.now())
+        if status.owed:  # people no SMS reached: the public announcement covers them
+            notices.announce(session, Principal(inc.enterprise_id, "enterprise",
+                                                "security_officer"),
+                             incident_id=inc.id, where="官网及App首页公告 (website and app)",
+                             clock=clock)
+            announced[inc.grade] += status.owed
+    escalated = _file(session, incidents, clock, rng, policy)
     by_grade: dict[str, dict[str, int]] = {g.value: defaultdict(int) for g in GRADES}
     for inc in incidents:
         g = by_grade[inc.grade]
@@ -265,12 +294,14 @@ def run(session: Session, vault: VaultService, scenarios: Sequence[ScenarioLike]
             g["reports_on_time" if r.on_time else "reports_late"] += 1
     for g_name, n in notified.items():
         by_grade[g_name]["people_notified"] = n
+    for g_name, n in announced.items():
+        by_grade[g_name]["people_announced"] = n
     return {
         "source": "alerts" if use_alerts else "scenarios",
         "incidents": len(incidents),
         "by_grade": {k: {f: v.get(f, 0) for f in ("incidents", "people_affected",
                                                    "reports_on_time", "reports_late",
-                                                   "people_notified")}
+                                                   "people_notified", "people_announced")}
                      for k, v in by_grade.items()},
         "escalations": escalated,
         "police_referrals_proposed": sum(isinstance(e, ProposePoliceReferral) for e in events),
@@ -287,8 +318,9 @@ def summary_lines(figures: Mapping[str, Any]) -> list[str]:
            f"department; police referrals proposed: {figures['police_referrals_proposed']}"]
     for grade, g in figures["by_grade"].items():
         out.append(f"{grade:>18}: {g['incidents']} incidents, reports on time "
-                   f"{g['reports_on_time']}, late {g['reports_late']}; "
-                   f"{g['people_notified']} of {g['people_affected']} people notified")
+                   f"{g['reports_on_time']}, late {g['reports_late']}; people owed a notice "
+                   f"{g['people_affected']}: {g['people_notified']} notified by SMS, "
+                   f"{g['people_announced']} by public announcement")
     kinds = Counter(f"{a['kind']} ({'ordered' if a['ordered_by'] == SUPERVISOR_ORG_ID else 'own'})"
                     for a in figures["interventions"])
     out.append("interventions: " + (", ".join(f"{k} x{n}" for k, n in kinds.items()) or "none"))

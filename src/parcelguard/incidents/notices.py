@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,7 +18,8 @@ from parcelguard.identity.models import Organization
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import plans
 from parcelguard.incidents import timeline as tl
-from parcelguard.incidents.models import Incident, Intervention, Notice
+from parcelguard.incidents.deadlines import DeadlinePolicy, people_notice_due
+from parcelguard.incidents.models import Escalation, Incident, Intervention, Notice
 from parcelguard.incidents.notify import CHANNELS, Notifier, addressees, compose
 from parcelguard.incidents.repository import IncidentRepository
 
@@ -25,6 +27,83 @@ MEASURE_TEXT = {"suspend_employee": "暂停涉事员工的个人信息访问权�
                 "revoke_api_key": "吊销涉事接口密钥 (API key revoked)",
                 "block_device": "停用涉事设备 (device blocked)",
                 "freeze_partner": "暂停向涉事合作方共享 (partner sharing frozen)"}
+
+
+# The public announcement (GB/T 35273-2020 §10.2: where notifying each person is
+# difficult, an announcement in a reasonable and effective way): one row per incident
+# in the notices table, on this channel, for this pseudo-subject.
+ANNOUNCEMENT = "announce"
+PUBLIC = "public"
+# Escalation subject of people still owed their notice past its deadline (ref: incident).
+PEOPLE_NOTICE = "people_notice"
+
+
+@dataclass(frozen=True)
+class NoticeStatus:
+    """Where the PIPL Art. 57 notices of an incident stand: people the evidence counts,
+    people a notice reached, people tried but unreachable, whether the public
+    announcement covers the rest, and who is still owed a notice by when."""
+
+    people_affected: int
+    notified: int
+    unreachable: int
+    announced: bool
+    owed: int
+    due_at: datetime
+    overdue: bool
+
+    def as_dict(self) -> dict[str, object]:
+        return {"people_affected": self.people_affected, "notified": self.notified,
+                "unreachable": self.unreachable, "announced": self.announced,
+                "owed": self.owed, "due_at": self.due_at.isoformat(),
+                "overdue": self.overdue}
+
+
+def notice_status(session: Session, inc: Incident, *, policy: DeadlinePolicy,
+                  now: datetime) -> NoticeStatus:
+    rows = list(session.execute(select(Notice.subject_id, Notice.channel, Notice.status)
+                                .where(Notice.incident_id == inc.id)))
+    announced = any(ch == ANNOUNCEMENT for _, ch, _ in rows)
+    reached = {s for s, ch, st in rows if ch != ANNOUNCEMENT and st == "sent"}
+    tried = {s for s, ch, _ in rows if ch != ANNOUNCEMENT}
+    owed = 0 if announced else max(inc.people_affected - len(reached), 0)
+    due = people_notice_due(inc.detected_at, policy)
+    return NoticeStatus(inc.people_affected, len(reached), len(tried - reached), announced,
+                        owed, due, owed > 0 and now > due)
+
+
+def announce(session: Session, principal: Principal, *, incident_id: str, where: str,
+             clock: Clock) -> Notice:
+    """Publish the notice publicly for the people no channel reached (or could not be
+    identified): the announcement names where it appeared; a second call updates it."""
+    inc = IncidentRepository(session, principal).own_incident(incident_id, "incidents:manage")
+    where = tl.clean_text(where, "where", max_len=64)
+    measures = [MEASURE_TEXT.get(iv.kind, iv.kind) for iv in session.scalars(
+        select(Intervention).where(Intervention.incident_id == inc.id,
+                                   Intervention.lifted_at.is_(None)))]
+    record = compose(inc, measures=measures, contact=contact_for(session, inc)).as_record()
+    row = session.scalars(select(Notice).where(Notice.incident_id == inc.id,
+                                               Notice.channel == ANNOUNCEMENT)).first()
+    if row is None:
+        row = Notice(id=new_id("ntc"), incident_id=inc.id, enterprise_id=inc.enterprise_id,
+                     subject_id=PUBLIC, channel=ANNOUNCEMENT)
+        session.add(row)
+    now = clock.now()
+    row.destination, row.status, row.content = where, "sent", record
+    row.sent_at, row.sent_by = now, tl.actor_of(principal)
+    tl.record(session, inc.id, at=now, actor=row.sent_by, action="people_announced",
+              where=where)
+    _clear_people_escalation(session, inc.id, now)
+    session.flush()
+    return row
+
+
+def _clear_people_escalation(session: Session, incident_id: str, at: datetime) -> None:
+    """Nobody is owed a notice any more: the escalation (if any) is off the open list."""
+    for esc in session.scalars(select(Escalation).where(
+            Escalation.subject == PEOPLE_NOTICE, Escalation.ref_id == incident_id,
+            Escalation.cleared_at.is_(None))):
+        esc.cleared_at = at
 
 
 @dataclass(frozen=True)
@@ -99,5 +178,8 @@ def send_notices(session: Session, inc: Incident, *, channel: str,
                     outcomes["already"])
     tl.record(session, inc.id, at=now, actor=actor, action="people_notified", channel=channel,
               sent=run.sent, unreachable=run.unreachable)
+    session.flush()
+    if notice_status(session, inc, policy=DeadlinePolicy(), now=now).owed == 0:
+        _clear_people_escalation(session, inc.id, now)
     session.flush()
     return run

@@ -12,7 +12,7 @@ hand-off to the other authorities is a seam for later (docs/incidents.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -41,7 +41,10 @@ from parcelguard.incidents.models import (
     Incident,
     IncidentReport,
     Intervention,
+    TimelineEntry,
 )
+from parcelguard.incidents.notices import PEOPLE_NOTICE, contact_for, notice_status
+from parcelguard.incidents.notify import compose
 from parcelguard.incidents.repository import IncidentRepository
 
 _INITIAL = tuple(k.value for k in INITIAL_KINDS)
@@ -52,19 +55,35 @@ def _iso(t: datetime | None) -> str | None:
     return t.isoformat() if t is not None else None
 
 
+# The timeline action recording statutory figures overridden when the incident opened.
+STATUTORY_OVERRIDE = "statutory_override"
+
+
+def override_notes(session: Session, incident_id: str) -> list[str]:
+    return [str(n) for entry in session.scalars(select(TimelineEntry).where(
+        TimelineEntry.incident_id == incident_id,
+        TimelineEntry.action == STATUTORY_OVERRIDE)) for n in entry.detail.get("notes", ())]
+
+
 def auto_content(session: Session, inc: Incident, org_name: str) -> dict[str, Any]:
     """Everything the incident already knows, in the report's shape (CAC measures:
     unit and system, when found and happened, type and grade, impact so far,
-    measures taken, cause). The enterprise adds what only it knows."""
+    measures taken, cause; PIPL Art. 57: possible harm, what people can do, contact,
+    worded as the notices to the people are). The enterprise adds what only it knows
+    (location, effect of the measures, clues to the perpetrator, the scene)."""
     measures = [f"{iv.kind} {iv.target_id}" for iv in session.scalars(
         select(Intervention).where(Intervention.incident_id == inc.id)
         .order_by(Intervention.applied_at))]
-    return {"unit": org_name, "affected_system": inc.affected_system,
+    people = compose(inc, measures=measures, contact=contact_for(session, inc))
+    return {"unit": org_name, "statutory_overrides": override_notes(session, inc.id) or None,
+            "affected_system": inc.affected_system,
             "detected_at": _iso(inc.detected_at), "occurred_at": _iso(inc.occurred_at),
             "category": inc.category, "grade": inc.grade,
             "people_affected": inc.people_affected, "records_affected": inc.records_affected,
             "data_types": list(inc.data_types), "measures_taken": measures,
-            "cause_class": inc.cause_class}
+            "cause_class": inc.cause_class, "preliminary_cause": people.cause[1],
+            "possible_harm": [h[1] for h in people.harm],
+            "what_people_can_do": [a[1] for a in people.advice], "contact": people.contact}
 
 
 def _reports(session: Session, incident_id: str) -> list[IncidentReport]:
@@ -167,9 +186,20 @@ def file_report(session: Session, principal: Principal, *, report_id: str,
     assert inc is not None
     body = auto_content(session, inc, org.name if org else row.enterprise_id)
     if first_items_only:
-        body = {k: body[k] for k in (*docs.REQUIRED_FIRST, "occurred_at")}
+        if row.kind not in docs.FIRST_ITEMS_ALLOWED:
+            raise InvalidInput(f"a {row.kind} report is filed complete: only reports to the "
+                               "cyberspace administration may go first with the unit, system "
+                               "and times (CAC measures)")
+        body = {k: body[k] for k in (*docs.REQUIRED_FIRST, "occurred_at",
+                                     "statutory_overrides")}
     body |= content or {}
     doc = docs.validate(docs.ReportContent, body, f"{row.kind} report")
+    missing = [] if first_items_only else docs.missing_items(row.kind, doc)
+    if missing:
+        hint = (" (or file the first items now with --first-items-only and supplement)"
+                if row.kind in docs.FIRST_ITEMS_ALLOWED else "")
+        raise InvalidInput(f"{row.kind} report is missing {', '.join(missing)}: add them to "
+                           f"the content{hint}")
     now = clock.now()
     row.content = doc.model_dump(mode="json", exclude_none=True)
     row.status, row.filed_at, row.filed_by = "filed", now, tl.actor_of(principal)
@@ -236,10 +266,28 @@ def inbox(session: Session, principal: Principal, *, enterprise_id: str | None =
                                                         Escalation.id).limit(limit))))
 
 
-def escalate_overdue(session: Session, now: datetime) -> list[ReportOverdue]:
+def _people_owed(session: Session, now: datetime, policy: DeadlinePolicy
+                 ) -> list[tuple[str, str, str, str | None, datetime]]:
+    """Incidents whose people are still owed a notice (no notice reached them and no
+    announcement covers them) after the "immediately" deadline, not yet flagged."""
+    flagged = select(Escalation.ref_id).where(Escalation.subject == PEOPLE_NOTICE)
+    cutoff = now - timedelta(hours=policy.immediate_notice_hours)
+    out: list[tuple[str, str, str, str | None, datetime]] = []
+    for inc in session.scalars(select(Incident).where(
+            Incident.people_affected > 0, Incident.detected_at < cutoff,
+            Incident.id.not_in(flagged)).order_by(Incident.detected_at, Incident.id)):
+        status = notice_status(session, inc, policy=policy, now=now)
+        if status.overdue:
+            out.append((PEOPLE_NOTICE, inc.id, inc.enterprise_id, inc.id, status.due_at))
+    return out
+
+
+def escalate_overdue(session: Session, now: datetime,
+                     policy: DeadlinePolicy | None = None) -> list[ReportOverdue]:
     """The sweep (system job; idempotent): every report past its deadline with
-    nothing filed, and every ordered intervention not acknowledged in time, is
-    flagged to the supervision department once, and noted on the incident."""
+    nothing filed, every incident whose people are still owed their notice past its
+    deadline, and every ordered intervention not acknowledged in time, is flagged to
+    the supervision department once, and noted on the incident."""
     out: list[ReportOverdue] = []
     due_reports = session.scalars(select(IncidentReport).where(
         IncidentReport.status == "draft", IncidentReport.due_at.is_not(None),
@@ -252,6 +300,7 @@ def escalate_overdue(session: Session, now: datetime) -> list[ReportOverdue]:
             Intervention.lifted_at.is_(None), Intervention.ack_due_at < now)):
         assert iv.ack_due_at is not None
         items.append((ACK_SUBJECT, iv.id, iv.enterprise_id, iv.incident_id, iv.ack_due_at))
+    items += _people_owed(session, now, policy or DeadlinePolicy())
     refs = [ref for _, ref, _, _, _ in items]
     flagged = {(s, r) for s, r in session.execute(select(
         Escalation.subject, Escalation.ref_id).where(Escalation.ref_id.in_(refs)))}

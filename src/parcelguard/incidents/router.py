@@ -35,6 +35,7 @@ from parcelguard.incidents.models import Escalation, IncidentPlan, Intervention,
 from parcelguard.incidents.notify import Notifier
 from parcelguard.incidents.repository import IncidentRepository
 from parcelguard.incidents.schemas import (
+    AnnounceIn,
     DrillIn,
     DrillRead,
     DrillStatusRead,
@@ -48,6 +49,7 @@ from parcelguard.incidents.schemas import (
     InterventionIn,
     InterventionRead,
     NoticeRunRead,
+    NoticeStatusRead,
     NotifyIn,
     PlanIn,
     PlanRead,
@@ -156,18 +158,20 @@ def inbox(*, principal: PrincipalDep, session: SessionDep, clock: ClockDep, rt: 
           limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> InboxRead:
     """Supervision: every filed report (newest first) and every open escalation. The
     overdue sweep runs first, so a missed deadline is here without anyone filing."""
-    _defer(request, reports.escalate_overdue(session, clock.now()))
-    box = reports.inbox(session, principal, enterprise_id=enterprise_id, limit=limit)
     policy = service.policy_of(rt.settings.incidents)
+    _defer(request, reports.escalate_overdue(session, clock.now(), policy))
+    box = reports.inbox(session, principal, enterprise_id=enterprise_id, limit=limit)
     return InboxRead(reports=[ReportRead.of(r, policy) for r in box.reports],
                      escalations=[EscalationRead.of(e) for e in box.escalations])
 
 
 @router.get("/incidents/escalations")
-def escalations(principal: PrincipalDep, session: SessionDep, clock: ClockDep,
-                request: Request, open_only: bool = True) -> list[EscalationRead]:
+def escalations(principal: PrincipalDep, session: SessionDep, clock: ClockDep, *,
+                rt: RuntimeDep, request: Request, open_only: bool = True
+                ) -> list[EscalationRead]:
     """Escalations the caller may read (own enterprise, or all for supervision)."""
-    _defer(request, reports.escalate_overdue(session, clock.now()))
+    _defer(request, reports.escalate_overdue(session, clock.now(),
+                                             service.policy_of(rt.settings.incidents)))
     stmt = IncidentRepository(session, principal).escalations()
     if open_only:
         stmt = stmt.where(Escalation.cleared_at.is_(None))
@@ -176,11 +180,12 @@ def escalations(principal: PrincipalDep, session: SessionDep, clock: ClockDep,
 
 
 @router.post("/incidents/escalations/sweep")
-def sweep(principal: PrincipalDep, session: SessionDep, clock: ClockDep,
+def sweep(principal: PrincipalDep, session: SessionDep, clock: ClockDep, rt: RuntimeDep,
           request: Request) -> list[EscalationRead]:
     """Run the overdue sweep now (supervision); returns what it newly escalated."""
     principal.require("incidents:read_all")
-    flagged = reports.escalate_overdue(session, clock.now())
+    flagged = reports.escalate_overdue(session, clock.now(),
+                                       service.policy_of(rt.settings.incidents))
     _defer(request, flagged)
     return [EscalationRead.of(e) for e in session.scalars(
         IncidentRepository(session, principal).escalations().where(
@@ -361,3 +366,27 @@ def notify(incident_id: str, body: NotifyIn, *, principal: PrincipalDep, session
                                                     incident_id=incident_id,
                                                     channel=body.channel,
                                                     notifiers=notifiers, clock=clock))
+
+
+@router.get("/incidents/{incident_id}/notices")
+def notice_status(incident_id: str, *, principal: PrincipalDep, session: SessionDep,
+                  clock: ClockDep, rt: RuntimeDep) -> NoticeStatusRead:
+    """Who is still owed the PIPL Art. 57 notice, and by when (the enterprise, and the
+    supervision department)."""
+    inc = IncidentRepository(session, principal).incident(incident_id)
+    return NoticeStatusRead(**notices.notice_status(
+        session, inc, policy=service.policy_of(rt.settings.incidents), now=clock.now()
+    ).__dict__)
+
+
+@router.post("/incidents/{incident_id}/announcement")
+def announce(incident_id: str, body: AnnounceIn, *, principal: PrincipalDep,
+             session: SessionDep, clock: ClockDep, rt: RuntimeDep) -> NoticeStatusRead:
+    """Publish the notice publicly for the affected people no channel reached (GB/T
+    35273-2020 §10.2); they are no longer owed a notice."""
+    notices.announce(session, principal, incident_id=incident_id, where=body.where,
+                     clock=clock)
+    inc = IncidentRepository(session, principal).incident(incident_id)
+    return NoticeStatusRead(**notices.notice_status(
+        session, inc, policy=service.policy_of(rt.settings.incidents), now=clock.now()
+    ).__dict__)

@@ -214,6 +214,24 @@ class NotifyIn(_In):
     channel: Literal["sms", "email", "in_app"] = "sms"
 
 
+class AnnounceIn(_In):
+    where: str = Field(min_length=1, max_length=64,
+                       description="Where the announcement appears (website, app home page)")
+
+
+class NoticeStatusRead(BaseModel):
+    """Where the PIPL Art. 57 notices of an incident stand: people owed a notice by
+    ``due_at`` are those no channel reached and no announcement covers."""
+
+    people_affected: int
+    notified: int
+    unreachable: int
+    announced: bool
+    owed: int
+    due_at: datetime
+    overdue: bool
+
+
 class NoticeRunRead(BaseModel):
     channel: str
     sent: int

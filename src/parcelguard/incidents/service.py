@@ -144,6 +144,11 @@ def open_incident(session: Session, req: OpenRequest, *, actor: str,
               source=req.source, source_ref=req.source_ref, category=inc.category,
               cause_class=inc.cause_class, grade=inc.grade, people=inc.people_affected,
               records=inc.records_affected, evidence=len(inc.evidence_event_ids))
+    if settings.overridden():
+        # Graded and given deadlines under figures away from the law: every report
+        # drafted from this incident says so (reports.auto_content reads this entry).
+        tl.record(session, inc.id, at=req.detected_at, actor="system:settings",
+                  action=reports.STATUTORY_OVERRIDE, notes=settings.override_notes())
     reports.draft_initial(session, inc, org_name=org.name, policy=policy_of(settings),
                           now=req.detected_at)
     _assign_tasks(session, inc, settings)

@@ -28,9 +28,11 @@ phone
     phone field by mistake (a name, an e-mail) is dropped, not shown.
 address
     Everything from the first building-level part on is replaced by "****": a
-    number followed by 号楼 栋 幢 座 楼 层 单元 室 房 or 号 (Arabic, full-width or
+    number followed by 号楼 栋 幢 座 楼 层 单元 室 房 户 or 号 (Arabic, full-width or
     Chinese numerals, letters as in B座), hyphenated forms (3-2-501), bare numbers
-    and English unit words (Room, Unit, Bldg, Apt ...). Province, city, district,
+    and English unit words (Room, Unit, Bldg, Apt ...). Traditional forms read the
+    same (號 樓 棟 層 單元 戶: 张莊村十五號 -> 张莊村****), and a leading six-digit
+    postcode is kept rather than taken for a unit number. Province, city, district,
     street, road, community and estate names are kept, and so are road, lane and
     area numbers (张江路88号 when a building follows it, 88弄, 3组, 1号院, 二期):
     上海市浦东新区张江路88弄5号楼1203室 -> 上海市浦东新区张江路88弄****. A road
@@ -256,8 +258,9 @@ def mask_phone(value: str) -> str:
 _DASHES: Final = "-‐‑‒–—―−"
 _NUM_AR: Final = rf"[A-Za-z]{{0,2}}\d+(?:[{_DASHES}/][A-Za-z]?\d+)*[A-Za-z]?"
 _NUM_CN: Final = "[零〇一二三四五六七八九十百两]+"
-# Building-level designators: everything from here on is the unit/room part.
-_UNIT: Final = "号楼|号房|楼层|单元|栋|幢|座|楼|层|室|房|F(?![A-Za-z])|f(?![A-Za-z])"
+# Building-level designators: everything from here on is the unit/room part. 户 is the
+# household of a village address (张庄村东头第三户).
+_UNIT: Final = "号楼|号房|楼层|单元|栋|幢|座|楼|层|室|房|户|F(?![A-Za-z])|f(?![A-Za-z])"
 # Road, lane and area designators: the number belongs to the part we may show.
 _AREA: Final = "号院|号线|支弄|弄|组|期|区|街坊|队|社|国道|省道|县道|大道|路|街|巷"
 # A 号 directly after a road name (or its section 段, a Beijing 条, with an optional
@@ -280,6 +283,18 @@ _ADDRESS_TOKEN_RE: Final = re.compile(
 )
 _AREA_SET: Final = frozenset(_AREA.split("|"))
 _TRAILING_SEPARATORS: Final = " \t,，、;；:：-"
+
+# Traditional forms of the characters the rules read (Taiwan, Hong Kong, Macao and
+# many hand-typed mainland addresses: 张莊村十五號, 三棟五樓). Every pair maps one
+# character to one character, so positions found in the folded text are positions in
+# the original, which is what is kept and shown.
+_TRADITIONAL: Final = str.maketrans(
+    "號樓棟層單戶區組條隊線門兩",
+    "号楼栋层单户区组条队线门两",
+)
+# A six-digit mainland postcode written before the address (200120 上海市…, 邮编：200120
+# 上海市…) is no unit number: it is kept, and the address after it is masked as usual.
+_LEADING_POSTCODE_RE: Final = re.compile(r"^(?:邮编|郵編)?[:：]?\s*\d{6}(?!\d)[\s,，、]*")
 
 # English addresses run smallest part first, so unit numbers are replaced in place.
 _EN_UNIT_RE: Final = re.compile(
@@ -332,10 +347,12 @@ def mask_address(value: str) -> str:
         return ""
     if not _HAN_RE.search(address):
         return _mask_english_address(address)
-    cut = _han_cut(address)
+    postcode = _LEADING_POSTCODE_RE.match(address)
+    start = postcode.end() if postcode and postcode.end() < len(address) else 0
+    cut = _han_cut(address[start:].translate(_TRADITIONAL))
     if cut is None:
         return address
-    return address[:cut].rstrip(_TRAILING_SEPARATORS) + ADDRESS_MASK
+    return address[: start + cut].rstrip(_TRAILING_SEPARATORS) + ADDRESS_MASK
 
 
 # ---------------------------------------------------------------------- id numbers

@@ -34,7 +34,8 @@ T0 = datetime(2026, 11, 10, 6, 0, tzinfo=UTC)  # Tuesday 14:00 in Shanghai
 ENT, CII = "ent-a", "ent-cii"
 # Small grade thresholds so a handful of parcels reaches every grade.
 SETTINGS = IncidentSettings(relatively_major_people=4, major_people=10,
-                            particularly_major_people=100)
+                            particularly_major_people=100,
+                            statutory_override="tests: small worlds grade at small numbers")
 
 EMERGENCY: dict[str, Any] = {
     "playbooks": {c.value: [f"contain the {c.value.replace('_', ' ')}", "preserve evidence",

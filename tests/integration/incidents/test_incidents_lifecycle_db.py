@@ -9,7 +9,7 @@ import pytest
 from incidents_world import CII, ENT, SETTINGS, World
 from sqlalchemy import select
 
-from parcelguard.core.errors import NotFound, PermissionDenied
+from parcelguard.core.errors import InvalidInput, NotFound, PermissionDenied
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import reports, service
 from parcelguard.incidents.events import IncidentOpened, ReportOverdue
@@ -96,6 +96,18 @@ def test_cii_operators_report_within_one_hour(world: World) -> None:
     cac = _drafts(w, inc.id)["cac_initial"]
     assert (cac.recipient, cac.due_at) == ("cii_protecting_department",
                                            inc.detected_at + timedelta(hours=1))
+    # ... and, within the same hour, to the public-security organ (issue 16 item 3)
+    police = _drafts(w, inc.id)["cii_police"]
+    assert (police.recipient, police.due_at) == ("public_security_organ",
+                                                 inc.detected_at + timedelta(hours=1))
+    # a complete CAC report names the location, the measures' effect, clues to the
+    # perpetrator and the preserved scene; first items alone remain possible
+    officer = Principal(CII, "enterprise", "security_officer", account_id="acc-b")
+    with pytest.raises(InvalidInput, match=r"location.*perpetrator_clues.*scene_preserved"):
+        reports.file_report(w.session, officer, report_id=cac.id, clock=w.clock)
+    first, _ = reports.file_report(w.session, officer, report_id=police.id,
+                                   first_items_only=True, clock=w.clock)
+    assert first.status == "filed"
 
 
 def test_the_lifecycle_waits_for_reports_tasks_and_the_summary(world: World) -> None:
@@ -112,18 +124,28 @@ def test_the_lifecycle_waits_for_reports_tasks_and_the_summary(world: World) -> 
     with pytest.raises(IllegalTransition, match="2 initial report"):
         move("reported")
     drafts = _drafts(w, inc.id)
+    # The PIPL Art. 57 notice to the regulator has no first-items relief, and nothing
+    # was done yet: it cannot be filed without the measures taken.
+    with pytest.raises(InvalidInput, match="filed complete"):
+        reports.file_report(w.session, w.admin, report_id=drafts["pipl_notice"].id,
+                            first_items_only=True, clock=w.clock)
+    with pytest.raises(InvalidInput, match="missing measures_taken"):
+        reports.file_report(w.session, w.admin, report_id=drafts["pipl_notice"].id,
+                            clock=w.clock)
     first, _ = reports.file_report(w.session, w.admin, report_id=drafts["pipl_notice"].id,
-                                   first_items_only=True, clock=w.clock)
+                                   content={"measures_taken": ["access suspended"]},
+                                   clock=w.clock)
     assert first.on_time
-    assert set(first.content) == {"unit", "affected_system",
-                                                    "detected_at", "occurred_at"}
+    # every Art. 57 item, and (this world grades at small numbers) the override
+    assert {"data_types", "preliminary_cause", "possible_harm", "measures_taken",
+            "what_people_can_do", "contact", "statutory_overrides"} <= set(first.content)
+    assert first.content["possible_harm"]
+    assert first.content["what_people_can_do"]
     sup, _ = reports.supplement(w.session, w.admin, report_id=first.id,
-                                content={"measures_taken": ["access suspended"],
-                                         "preliminary_cause": "insider lookups"},
+                                content={"preliminary_cause": "insider lookups"},
                                 clock=w.clock)
     assert sup.parent_id == first.id
-    assert set(sup.content) == {"measures_taken",
-                                                             "preliminary_cause"}
+    assert set(sup.content) == {"preliminary_cause"}
     reports.file_report(w.session, w.admin, report_id=drafts["postal"].id, clock=w.clock)
     move("reported")
     with pytest.raises(IllegalTransition, match="3 playbook task"):
@@ -150,18 +172,19 @@ def test_an_overdue_report_escalates_once_and_a_late_filing_clears_it(world: Wor
     assert reports.escalate_overdue(w.session, w.clock.now()) == []
     w.clock.advance(timedelta(hours=24, seconds=1))
     flagged = reports.escalate_overdue(w.session, w.clock.now())
-    assert sorted(e.subject for e in flagged) == ["pipl_notice", "postal"]
+    # the reports, and the people still owed their Art. 57 notice after 24 h
+    assert sorted(e.subject for e in flagged) == ["people_notice", "pipl_notice", "postal"]
     assert all(isinstance(e, ReportOverdue) and e.enterprise_id == ENT for e in flagged)
     assert reports.escalate_overdue(w.session, w.clock.now()) == []  # once
     box = reports.inbox(w.session, w.supervisor)
-    assert len(box.escalations) == 2
+    assert len(box.escalations) == 3
     assert box.reports == []
     late, _ = reports.file_report(w.session, w.admin, report_id=_drafts(w, inc.id)["postal"].id,
                                   clock=w.clock)
     assert late.on_time is False
     box = reports.inbox(w.session, w.supervisor)
     assert [r.id for r in box.reports] == [late.id]
-    assert [e.subject for e in box.escalations] == ["pipl_notice"]
+    assert sorted(e.subject for e in box.escalations) == ["people_notice", "pipl_notice"]
     entry = w.session.scalars(select(TimelineEntry).where(
         TimelineEntry.incident_id == inc.id, TimelineEntry.action == "escalated")).first()
     assert entry is not None

@@ -91,14 +91,16 @@ def test_not_evaluable_controls_leave_the_mean_and_show_in_coverage() -> None:
 
 
 def test_rotation_rule_for_firm_and_lead() -> None:
-    same_firm = [("f1", "l1"), ("f1", "l2"), ("f1", "l3")]
+    # "不得连续三次以上" with Civil Code Art. 1259 ("以上" includes the number): two in a
+    # row is the most, the third is barred.
+    same_firm = [("f1", "l1"), ("f1", "l2")]
     assert "audit firm f1" in (rotation_problem(same_firm, "f1", "l4") or "")
     assert rotation_problem(same_firm, "f2", "l4") is None
-    same_lead = [("f1", "l1"), ("f2", "l1"), ("f3", "l1")]  # a lead moving between firms
+    same_lead = [("f1", "l1"), ("f2", "l1")]  # a lead moving between firms
     assert "lead auditor l1" in (rotation_problem(same_lead, "f4", "l1") or "")
-    assert rotation_problem(same_firm[:2], "f1", "l1") is None  # third in a row is allowed
-    broken = [("f1", "l1"), ("f1", "l1"), ("f2", "l2"), ("f1", "l1"), ("f1", "l1")]
-    assert rotation_problem(broken, "f1", "l1") is None  # only the last three count
+    assert rotation_problem(same_firm[:1], "f1", "l1") is None  # a second in a row is allowed
+    broken = [("f1", "l1"), ("f1", "l1"), ("f2", "l2"), ("f1", "l1")]
+    assert rotation_problem(broken, "f1", "l1") is None  # only the last two count
 
 
 def test_periods_are_calendar_periods_in_china() -> None:
