@@ -238,6 +238,12 @@ class IncidentSettings(BaseModel):
         description="Interpretation of Express Delivery Interim Regulations Art. 34 "
         "\"立即\" (immediately): hours from detection to the report to the local postal "
         "authority, every grade.")
+    forward_hours: float = Field(
+        default=0.5, gt=0,
+        description="Hours from a report landing in the supervision department's inbox to "
+        "its forward to the cyberspace administration, relatively major and above (CAC "
+        "measures: a receiving department reports major and particularly major incidents "
+        "on within half an hour; held for every reportable grade).")
     summary_days: int = Field(
         default=30, ge=1,
         description="Calendar days after handling ends (the incident is resolved) for the "
@@ -309,7 +315,7 @@ class IncidentSettings(BaseModel):
 STATUTORY_FIGURES: dict[str, float] = {
     "particularly_major_people": 100_000_000, "major_people": 10_000_000,
     "relatively_major_people": 1_000_000, "report_hours": 4, "cii_report_hours": 1,
-    "summary_days": 30,
+    "summary_days": 30, "forward_hours": 0.5,
 }
 # -- end incidents --
 

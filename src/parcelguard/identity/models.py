@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from parcelguard.core.db import Base, UTCDateTime
 
-ORG_KINDS = ("enterprise", "supervisor", "police", "auditor")
+# "cac": the cyberspace administration the supervision department reports onward to.
+ORG_KINDS = ("enterprise", "supervisor", "police", "auditor", "cac")
 
 
 class Organization(Base):

@@ -152,7 +152,14 @@ PERMISSIONS.update({
     "interventions:apply": "apply interventions in one's own enterprise (suspend, revoke, "
                            "block, freeze) and acknowledge ordered ones",
     "interventions:order": "order an intervention in any enterprise (supervision)",
+    "incidents:forward": "forward filed reports onward to the cyberspace administration "
+                         "(supervision)",
+    "incidents:receive": "read reports forwarded to one's cyberspace administration and "
+                         "acknowledge them",
 })
+# The cyberspace administration receives what the supervision department forwards; it
+# sees forwarded reports (and forwards still owed to it), nothing of the enterprises'.
+ROLES["cac_officer"] = ("cac", frozenset())
 _INCIDENT_GRANTS: dict[str, frozenset[str]] = {
     "enterprise_admin": frozenset({"plans:read", "plans:submit", "incidents:read",
                                    "incidents:manage", "incidents:report",
@@ -162,9 +169,10 @@ _INCIDENT_GRANTS: dict[str, frozenset[str]] = {
                                    "interventions:apply"}),
     "supervisor_admin": frozenset({"plans:read", "plans:read_all", "plans:review",
                                    "incidents:read", "incidents:read_all",
-                                   "interventions:order"}),
+                                   "interventions:order", "incidents:forward"}),
     "supervisor_analyst": frozenset({"plans:read", "plans:read_all", "plans:review",
                                      "incidents:read", "incidents:read_all"}),
+    "cac_officer": frozenset({"incidents:receive"}),
 }
 for _role, _granted in _INCIDENT_GRANTS.items():
     ROLES[_role] = (ROLES[_role][0], ROLES[_role][1] | _granted)

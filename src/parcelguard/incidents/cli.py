@@ -31,6 +31,7 @@ from parcelguard.identity.models import Account, Organization
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID, principal_for_account
 from parcelguard.incidents import (
+    forwards,
     handlers,
     interventions,
     notices,
@@ -302,7 +303,8 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
             row, _ = reports.file_report(s, p, report_id=report_id, content=_load(content),
                                          first_items_only=first_items_only, clock=rt.clock,
-                                         incident_id=incident_id)
+                                         incident_id=incident_id,
+                                         policy=service.policy_of(rt.settings.incidents))
             out.print(f"{row.kind} report filed ({'on time' if row.on_time else 'LATE'})")
 
     @report_app.command("supplement")
@@ -314,7 +316,8 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
             row, _ = reports.supplement(s, p, report_id=report_id,
                                         content=_load(content) or {}, clock=rt.clock,
-                                        incident_id=incident_id)
+                                        incident_id=incident_id,
+                                        policy=service.policy_of(rt.settings.incidents))
             out.print(f"supplement {row.id} filed")
 
     @app.command("inbox")
@@ -366,6 +369,47 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
                       f"{incident_id} --where ...`")
             if run.sent == 0:
                 raise typer.Exit(1)
+
+    forward_app = typer.Typer(help="Reports forwarded onward to the cyberspace "
+                              "administration: the supervision department sends, the "
+                              "administration acknowledges with a receipt.")
+    app.add_typer(forward_app, name="forward")
+
+    @forward_app.command("list")
+    def forward_list(ctx: typer.Context, account: AccountOpt = None,
+                     status: str | None = None, as_json: JsonOpt = False) -> None:
+        """Forwards owed, sent and received (supervision: all; an administration: its own
+        and those still owed to it). Overdue ones are marked."""
+        with tx(ctx, account=account, supervisor=account is None) as (rt, s, p):
+            now = rt.clock.now()
+            rows = [{"id": f.id, "report": f.report_id, "incident": f.incident_id,
+                     "enterprise_id": f.enterprise_id, "grade": f.grade, "status": f.status,
+                     "due_at": f.due_at.isoformat(), "overdue": f.status == "pending"
+                     and now > f.due_at, "to": f.to_org_id, "on_time": f.on_time,
+                     "receipt": f.receipt} for f in forwards.listing(s, p, status=status)]
+        out.print(json.dumps(rows, ensure_ascii=False) if as_json else "\n".join(
+            f"{r['id']} {r['enterprise_id']} {r['grade']} {r['status']}"
+            f"{' OVERDUE' if r['overdue'] else ''} due {r['due_at']}" for r in rows)
+            or "no forwards")
+
+    @forward_app.command("send")
+    def forward_send(ctx: typer.Context, forward_id: str,
+                     to: Annotated[str | None, typer.Option(
+                         help="The administration (default: the only one registered).")]
+                     = None, account: AccountOpt = None) -> None:
+        """Forward a filed report to the cyberspace administration (supervision)."""
+        with tx(ctx, account=account, supervisor=account is None) as (rt, s, p):
+            row = forwards.send(s, p, forward_id=forward_id, clock=rt.clock, to_org_id=to)
+        out.print(f"forwarded to {row.to_org_id} ({'on time' if row.on_time else 'LATE'})")
+
+    @forward_app.command("receipt")
+    def forward_receipt(ctx: typer.Context, forward_id: str,
+                        account: Annotated[str, typer.Option(
+                            help="The administration's account.")]) -> None:
+        """Acknowledge a forwarded report as the cyberspace administration."""
+        with tx(ctx, account=account) as (rt, s, p):
+            row = forwards.acknowledge(s, p, forward_id=forward_id, clock=rt.clock)
+        out.print(f"received; receipt {row.receipt}")
 
     @app.command("announce")
     def announce(ctx: typer.Context, incident_id: str,

@@ -74,6 +74,7 @@ class DeadlinePolicy:
     immediate_notice_hours: float = 24.0
     postal_report_hours: float = 24.0
     summary_days: int = 30
+    forward_hours: float = 0.5
     timezone: str = "Asia/Shanghai"
 
     @property

@@ -246,3 +246,30 @@ class Intervention(Base):
         Index("ix_incident_interventions_target", "enterprise_id", "kind", "target_id"),
         Index("ix_incident_interventions_ack", "requires_ack", "acknowledged_at"),
     )
+
+
+class ForwardedReport(Base):
+    """A filed report of a grade the cyberspace administration must hear of, forwarded
+    onward by the supervision department (seed 4.1.2): ``pending`` with its deadline
+    when the report lands in the inbox, ``sent`` when the department forwards it,
+    ``received`` when the administration acknowledges it with its receipt."""
+
+    __tablename__ = "incident_forwards"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    report_id: Mapped[str] = mapped_column(ForeignKey("incident_reports.id"), unique=True)
+    incident_id: Mapped[str] = mapped_column(String(64))
+    enterprise_id: Mapped[str] = mapped_column(String(64))
+    # the administration it went to; empty until sent (it is owed to whichever is registered)
+    to_org_id: Mapped[str | None] = mapped_column(ForeignKey("organizations.id"))
+    grade: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10))  # pending | sent | received
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_by: Mapped[str | None] = mapped_column(String(140))
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_by: Mapped[str | None] = mapped_column(String(140))
+    receipt: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (Index("ix_incident_forwards_to", "to_org_id", "status", "due_at"),)

@@ -24,6 +24,7 @@ from parcelguard.core.ids import new_id
 from parcelguard.identity.models import Organization
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import content as docs
+from parcelguard.incidents import forwards
 from parcelguard.incidents import timeline as tl
 from parcelguard.incidents.deadlines import (
     INITIAL_KINDS,
@@ -173,8 +174,8 @@ def clear_escalation(session: Session, ref_id: str, at: datetime) -> None:
 
 def file_report(session: Session, principal: Principal, *, report_id: str,
                 content: dict[str, Any] | None = None, first_items_only: bool = False,
-                clock: Clock, incident_id: str | None = None
-                ) -> tuple[IncidentReport, list[object]]:
+                clock: Clock, incident_id: str | None = None,
+                policy: DeadlinePolicy | None = None) -> tuple[IncidentReport, list[object]]:
     """File a drafted report. The draft's fields are refreshed from the incident, the
     caller's ``content`` overrides them; ``first_items_only`` files just the unit,
     system and times (CAC measures allow it; supplements follow)."""
@@ -208,14 +209,15 @@ def file_report(session: Session, principal: Principal, *, report_id: str,
     tl.record(session, inc.id, at=now, actor=row.filed_by, action="report_filed",
               report_id=row.id, kind=row.kind, recipient=row.recipient, on_time=row.on_time,
               first_items_only=first_items_only)
+    forwards.owe_forward(session, row, inc, policy=policy or DeadlinePolicy(), now=now)
     session.flush()
     return row, [ReportFiled(row.id, inc.id, row.enterprise_id, row.kind, row.recipient,
                              row.on_time, now)]
 
 
 def supplement(session: Session, principal: Principal, *, report_id: str,
-               content: dict[str, Any], clock: Clock,
-               incident_id: str | None = None) -> tuple[IncidentReport, list[object]]:
+               content: dict[str, Any], clock: Clock, incident_id: str | None = None,
+               policy: DeadlinePolicy | None = None) -> tuple[IncidentReport, list[object]]:
     """Complete a filed report with the items that followed (CAC measures)."""
     parent = _own_report(session, principal, report_id, incident_id)
     if parent.status != "filed" or parent.kind == ReportKind.SUPPLEMENT.value:
@@ -235,6 +237,10 @@ def supplement(session: Session, principal: Principal, *, report_id: str,
     tl.record(session, parent.incident_id, at=now, actor=tl.actor_of(principal),
               action="report_supplemented", report_id=row.id, parent_id=parent.id,
               items=sorted(content))
+    session.flush()
+    inc = session.get(Incident, parent.incident_id)
+    assert inc is not None
+    forwards.owe_forward(session, row, inc, policy=policy or DeadlinePolicy(), now=now)
     session.flush()
     return row, [ReportFiled(row.id, row.incident_id, row.enterprise_id, row.kind,
                              row.recipient, None, now)]

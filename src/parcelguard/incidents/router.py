@@ -15,7 +15,7 @@ request's transaction has committed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
@@ -23,6 +23,7 @@ from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import API, ClockDep, RuntimeDep, SessionDep
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.incidents import (
+    forwards,
     handlers,
     interventions,
     notices,
@@ -42,6 +43,8 @@ from parcelguard.incidents.schemas import (
     EscalationRead,
     EvidenceIn,
     FileReportIn,
+    ForwardIn,
+    ForwardRead,
     InboxRead,
     IncidentDetail,
     IncidentIn,
@@ -163,6 +166,34 @@ def inbox(*, principal: PrincipalDep, session: SessionDep, clock: ClockDep, rt: 
     box = reports.inbox(session, principal, enterprise_id=enterprise_id, limit=limit)
     return InboxRead(reports=[ReportRead.of(r, policy) for r in box.reports],
                      escalations=[EscalationRead.of(e) for e in box.escalations])
+
+
+@router.get("/incidents/forwards")
+def forward_list(principal: PrincipalDep, session: SessionDep, clock: ClockDep,
+                 status: Literal["pending", "sent", "received"] | None = None
+                 ) -> list[ForwardRead]:
+    """Reports owed onward to the cyberspace administration: the supervision department
+    sees all; an administration those sent to it and those still owed to it."""
+    now = clock.now()
+    return [ForwardRead.of(f, now) for f in forwards.listing(session, principal,
+                                                             status=status)]
+
+
+@router.post("/incidents/forwards/{forward_id}/send")
+def forward_send(forward_id: str, body: ForwardIn, *, principal: PrincipalDep,
+                 session: SessionDep, clock: ClockDep) -> ForwardRead:
+    """Forward a filed report to the cyberspace administration (supervision)."""
+    row = forwards.send(session, principal, forward_id=forward_id, clock=clock,
+                        to_org_id=body.to_org_id)
+    return ForwardRead.of(row, clock.now())
+
+
+@router.post("/incidents/forwards/{forward_id}/receipt")
+def forward_receipt(forward_id: str, *, principal: PrincipalDep, session: SessionDep,
+                    clock: ClockDep) -> ForwardRead:
+    """Acknowledge a forwarded report as the cyberspace administration: its receipt."""
+    row = forwards.acknowledge(session, principal, forward_id=forward_id, clock=clock)
+    return ForwardRead.of(row, clock.now())
 
 
 @router.get("/incidents/escalations")
@@ -339,7 +370,8 @@ def file_report(incident_id: str, report_id: str, body: FileReportIn, *,
     row, events = reports.file_report(session, principal, report_id=report_id,
                                       content=body.content,
                                       first_items_only=body.first_items_only, clock=clock,
-                                      incident_id=incident_id)
+                                      incident_id=incident_id,
+                                      policy=service.policy_of(rt.settings.incidents))
     _defer(request, events)
     return ReportRead.of(row, service.policy_of(rt.settings.incidents))
 
@@ -352,7 +384,8 @@ def supplement(incident_id: str, report_id: str, body: SupplementIn, *,
     """Complete a filed report with the items that followed."""
     row, events = reports.supplement(session, principal, report_id=report_id,
                                      content=body.content, clock=clock,
-                                     incident_id=incident_id)
+                                     incident_id=incident_id,
+                                     policy=service.policy_of(rt.settings.incidents))
     _defer(request, events)
     return ReportRead.of(row, service.policy_of(rt.settings.incidents))
 

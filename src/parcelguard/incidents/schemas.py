@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from parcelguard.incidents.deadlines import DeadlinePolicy, local
 from parcelguard.incidents.models import (
     Escalation,
+    ForwardedReport,
     Incident,
     IncidentPlan,
     IncidentReport,
@@ -212,6 +213,35 @@ class InboxRead(BaseModel):
 
 class NotifyIn(_In):
     channel: Literal["sms", "email", "in_app"] = "sms"
+
+
+class ForwardIn(_In):
+    to_org_id: str | None = Field(None, max_length=64,
+                                  description="The administration (default: the only one)")
+
+
+class ForwardRead(BaseModel):
+    id: str
+    report_id: str
+    incident_id: str
+    enterprise_id: str
+    grade: str
+    status: str
+    due_at: datetime
+    overdue: bool
+    to_org_id: str | None
+    sent_at: datetime | None
+    on_time: bool | None
+    received_at: datetime | None
+    receipt: str | None
+
+    @classmethod
+    def of(cls, f: ForwardedReport, now: datetime) -> ForwardRead:
+        return cls(id=f.id, report_id=f.report_id, incident_id=f.incident_id,
+                   enterprise_id=f.enterprise_id, grade=f.grade, status=f.status,
+                   due_at=f.due_at, overdue=f.status == "pending" and now > f.due_at,
+                   to_org_id=f.to_org_id, sent_at=f.sent_at, on_time=f.on_time,
+                   received_at=f.received_at, receipt=f.receipt)
 
 
 class AnnounceIn(_In):

@@ -48,7 +48,8 @@ def policy_of(s: IncidentSettings) -> DeadlinePolicy:
     return DeadlinePolicy(report_hours=s.report_hours, cii_report_hours=s.cii_report_hours,
                           immediate_notice_hours=s.immediate_notice_hours,
                           postal_report_hours=s.postal_report_hours,
-                          summary_days=s.summary_days, timezone=s.timezone)
+                          summary_days=s.summary_days, forward_hours=s.forward_hours,
+                          timezone=s.timezone)
 
 
 def thresholds_of(s: IncidentSettings) -> GradeThresholds:
