@@ -32,7 +32,7 @@ from parcelguard.vault.facade import Vault
 from parcelguard.vault.http import vault_dep
 from parcelguard.vault.kms import InMemoryKms
 from parcelguard.vault.service import VaultService
-from parcelguard.waybill.partner_payload import generate_keypair
+from parcelguard.waybill.partner_payload import LAST_MILE_FIELDS, generate_keypair
 from tests.unit.waybill.pdf_text import page_text
 
 T0 = datetime(2026, 11, 11, 9, tzinfo=UTC)
@@ -153,18 +153,27 @@ def test_share_refused_then_bad_input_changes_nothing(api: Api) -> None:
         "partner_id": "partner-b", "name": "乙速运", "relationship": "third_party",
         "public_key": base64.b64encode(public).decode()})
     assert created.status_code == 201, created.text
+    # no impact assessment yet (PIPL Arts. 55-56): refused, and recorded
+    unassessed = c.post("/api/v1/waybill/shares", headers=api.sharer,
+                        json={"partner_id": "partner-b", "waybill_no": WAYBILL})
+    assert (unassessed.status_code, unassessed.json()["reason"]) == (403, "partner_not_assessed")
+    assessed = c.post("/api/v1/waybill/partners/partner-b/assessments", headers=api.admin,
+                      json={"fields": list(LAST_MILE_FIELDS), "conclusion":
+                            "necessary for the last mile; risk of resale limited by masking "
+                            "and the partner's access controls"})
+    assert assessed.status_code == 201, assessed.text
     refused = c.post("/api/v1/waybill/shares", headers=api.sharer,
                      json={"partner_id": "partner-b", "waybill_no": WAYBILL})
     assert refused.status_code == 403
     assert refused.json()["detail"].startswith("recipient_consent_")
     assert refused.json()["reason"] == "no_consent"
-    assert api.access_outcomes("share") == ["denied"]
+    assert api.access_outcomes("share") == ["denied", "denied"]
     bad = c.post("/api/v1/waybill/shares", headers=api.sharer, json={
         "partner_id": "partner-b", "waybill_no": WAYBILL, "fields": ["sender_id_number"]})
     assert bad.status_code == 422
     assert c.post("/api/v1/waybill/shares", headers=api.courier, json={
         "partner_id": "partner-b", "waybill_no": WAYBILL}).status_code == 403  # no pi:share
-    assert api.access_outcomes("share") == ["denied"]  # bad input recorded nothing
+    assert api.access_outcomes("share") == ["denied", "denied"]  # bad input: nothing
     masked = c.post("/api/v1/waybill/mask", headers=api.admin,
                     json={"field": "phone", "value": "13812345678"})
     assert masked.json() == {"masked": "138******78"}

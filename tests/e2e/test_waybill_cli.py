@@ -144,6 +144,14 @@ def test_share_is_refused_without_consent_and_opens_for_the_partner_with_it(
     payload = tmp_path / "share.json"
     args = ("waybill", "share", WAYBILL, "-e", "ent-a", "--partner", "partner-b",
             "--out", str(payload), "--employee", "emp-admin")
+    unassessed = run(path, *args)
+    assert unassessed.exit_code == 1
+    assert "refused (no_impact_assessment)" in unassessed.output
+    assessed = run(path, "waybill", "partners", "assess", "partner-b", "-e", "ent-a",
+                   "--field", "recipient_name", "--field", "recipient_phone",
+                   "--field", "recipient_address", "--conclusion",
+                   "necessary for the last mile; resale risk limited by masked labels")
+    assert assessed.exit_code == 0, assessed.output
     refused = run(path, *args)
     assert refused.exit_code == 1
     assert "refused (recipient_consent_" in refused.output

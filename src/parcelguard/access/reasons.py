@@ -126,6 +126,9 @@ REASONS: Final[Mapping[str, tuple[str, str]]] = {
                         "This partner is not registered or no longer active"),
     "partner_no_basis": ("没有覆盖这些信息的委托处理合同",
                          "No processing contract with this partner covers this information"),
+    "partner_not_assessed": ("向该合作方提供这些信息前未做个人信息保护影响评估",
+                             "No personal-information impact assessment covers giving this "
+                             "information to this partner"),
 }
 
 

@@ -240,6 +240,19 @@ class ContractRead(BaseModel):
                    starts_at=c.starts_at, ends_at=c.ends_at)
 
 
+class AssessmentIn(_In):
+    fields: list[str] = Field(max_length=6)
+    conclusion: str = Field(max_length=2000, description="Necessity, risks to the people "
+                            "and the measures against them (PIPL Art. 56)")
+
+
+class AssessmentRead(BaseModel):
+    id: str
+    partner_id: str
+    fields: list[str]
+    assessed_at: datetime
+
+
 class ShareIn(_In):
     partner_id: str = Field(max_length=48)
     waybill_no: str = Field(max_length=32)

@@ -118,6 +118,7 @@ class ShareOutcome(Outcome):
 # Partner-basis refusals (sharing.partner_basis) -> the gate's reasons; consent
 # refusals are "<party>_consent_<reason>" and map to no_consent.
 _BASIS_REFUSALS = {"unknown_partner": "partner_unknown",
+                   "no_impact_assessment": "partner_not_assessed",
                    "no_processing_contract": "partner_no_basis"}
 
 

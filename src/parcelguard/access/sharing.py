@@ -15,6 +15,9 @@ Legal basis, by the partner's relationship to the enterprise:
   the sender when sender fields go, for the recipient when recipient fields go.
 * ``entrusted`` (processes on the enterprise's behalf, Art. 21) needs a recorded
   **processing contract** in force that covers every field shared.
+
+Either way a **PI impact assessment** (Arts. 55-56) covering the fields must have been
+recorded for the partner first: without one the share is refused.
 """
 
 from __future__ import annotations
@@ -29,12 +32,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.access.parcels import check_waybill_no
+from parcelguard.access.policy import looks_like_pi
 from parcelguard.consent.rules import PARTNER_ID_RE
 from parcelguard.consent.service import consent_decision
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.ledger.contract import PURPOSES
-from parcelguard.waybill.models import Partner, ProcessingContract, Share
+from parcelguard.waybill.models import ImpactAssessment, Partner, ProcessingContract, Share
 from parcelguard.waybill.partner_payload import (
     LAST_MILE_FIELDS,
     SHAREABLE_FIELDS,
@@ -44,7 +48,7 @@ from parcelguard.waybill.partner_payload import (
 
 __all__ = ["LAST_MILE_FIELDS", "RELATIONSHIPS", "SHAREABLE_FIELDS", "ShareResult",
            "add_partner", "check_share_request", "list_partners", "partner_basis",
-           "record_contract", "record_share"]
+           "record_assessment", "record_contract", "record_share"]
 
 RELATIONSHIPS: Final = ("third_party", "entrusted")
 
@@ -112,6 +116,36 @@ def record_contract(session: Session, *, enterprise_id: str, partner_id: str, re
     return c
 
 
+def record_assessment(session: Session, *, enterprise_id: str, partner_id: str,
+                      fields: Sequence[str], conclusion: str, at: datetime,
+                      assessed_by: str) -> ImpactAssessment:
+    """Record the impact assessment made before giving ``fields`` to the partner
+    (PIPL Arts. 55-56). The conclusion states lawfulness and necessity, the effect on
+    the people and the risks, and whether the protection measures fit them."""
+    if session.get(Partner, (enterprise_id, partner_id)) is None:
+        raise NotFound(f"partner {partner_id} not found")
+    text = " ".join(conclusion.split())
+    if not 20 <= len(text) <= 2000:
+        raise InvalidInput("conclusion: 20-2000 characters stating necessity, risks to the "
+                           "people and the measures against them")
+    if looks_like_pi(text):
+        raise InvalidInput("conclusion: no phone numbers, ID numbers or e-mail addresses")
+    a = ImpactAssessment(id=new_id("pia"), enterprise_id=enterprise_id, partner_id=partner_id,
+                         fields=_check_fields(fields), conclusion=text, assessed_at=at,
+                         assessed_by=assessed_by)
+    session.add(a)
+    session.flush()
+    return a
+
+
+def _assessed(session: Session, enterprise_id: str, partner_id: str,
+              fields: Sequence[str], at: datetime) -> bool:
+    return any(set(fields) <= set(a.fields) for a in session.scalars(
+        select(ImpactAssessment).where(ImpactAssessment.enterprise_id == enterprise_id,
+                                       ImpactAssessment.partner_id == partner_id,
+                                       ImpactAssessment.assessed_at <= at)))
+
+
 def _contract_covers(session: Session, enterprise_id: str, partner_id: str,
                      fields: Sequence[str], at: datetime) -> bool:
     for c in session.scalars(select(ProcessingContract).where(
@@ -145,9 +179,13 @@ def partner_basis(session: Session, partner: Partner | None, subjects: Mapping[s
     """(reason, basis) of sharing ``fields`` with ``partner``; reason "ok" when the
     share is lawful. ``subjects``: party (sender/recipient) -> subject id, for the
     parties whose fields go. Refusals: ``unknown_partner``,
-    ``no_processing_contract``, ``<party>_consent_<consent reason>``."""
+    ``no_impact_assessment``, ``no_processing_contract``,
+    ``<party>_consent_<consent reason>``."""
     if partner is None or not partner.active:
         return "unknown_partner", None
+    # PIPL Arts. 55-56: the assessment comes before any providing or entrusting
+    if not _assessed(session, partner.enterprise_id, partner.partner_id, fields, at):
+        return "no_impact_assessment", None
     if partner.relationship == "entrusted":
         if _contract_covers(session, partner.enterprise_id, partner.partner_id, fields, at):
             return "ok", "processing_contract"

@@ -222,6 +222,22 @@ def partners_contract(
     out.print(line, highlight=False)
 
 
+def partners_assess(
+    ctx: typer.Context, partner_id: str, enterprise: EnterpriseOpt,
+    field: Annotated[list[str], typer.Option(help="A field it covers (repeat).")],
+    conclusion: Annotated[str, typer.Option(help="Necessity, risks to the people, and the "
+                                            "measures against them (PIPL Art. 56).")],
+) -> None:
+    """Record the PI impact assessment made before giving fields to a partner (PIPL
+    Arts. 55-56); no share happens without one."""
+    with _tx(ctx) as (rt, session):
+        a = sharing.record_assessment(session, enterprise_id=enterprise, partner_id=partner_id,
+                                      fields=field, conclusion=conclusion, at=rt.clock.now(),
+                                      assessed_by=OPERATOR_ID)
+        line = f"impact assessment {a.id} recorded for {partner_id}"
+    out.print(line, highlight=False)
+
+
 def share(
     ctx: typer.Context,
     waybill_no: str, enterprise: EnterpriseOpt,
@@ -252,4 +268,5 @@ def share(
 COMMANDS: dict[str, Callable[..., None]] = {
     "render": render, "bind": bind, "bindings": bindings, "share": share}
 PARTNER_COMMANDS: dict[str, Callable[..., None]] = {
-    "add": partners_add, "list": partners_list, "contract": partners_contract}
+    "add": partners_add, "list": partners_list, "contract": partners_contract,
+    "assess": partners_assess}

@@ -23,6 +23,8 @@ from parcelguard.access import sharing, virtual_numbers
 from parcelguard.access.parcels import check_waybill_no
 from parcelguard.access.router import refused, request_caller
 from parcelguard.access.schemas import (
+    AssessmentIn,
+    AssessmentRead,
     BindIn,
     CallRead,
     ContractIn,
@@ -180,6 +182,20 @@ def add_contract(partner_id: str, body: ContractIn, *, principal: PrincipalDep,
         session, enterprise_id=ent, partner_id=partner_id, reference=body.reference,
         fields=body.fields, starts_at=body.starts_at, ends_at=body.ends_at, at=clock.now(),
         recorded_by=principal.account_id or principal.api_key_id or principal.role))
+
+
+@router.post("/partners/{partner_id}/assessments", status_code=201)
+def add_assessment(partner_id: str, body: AssessmentIn, *, principal: PrincipalDep,
+                   session: SessionDep, clock: ClockDep) -> AssessmentRead:
+    """Record the PI impact assessment made before giving fields to a partner (PIPL
+    Arts. 55-56); the gate shares nothing with a partner without one."""
+    ent = enterprise_of(principal, "partners:manage")
+    a = sharing.record_assessment(
+        session, enterprise_id=ent, partner_id=partner_id, fields=body.fields,
+        conclusion=body.conclusion, at=clock.now(),
+        assessed_by=principal.account_id or principal.api_key_id or principal.role)
+    return AssessmentRead(id=a.id, partner_id=a.partner_id, fields=a.fields,
+                          assessed_at=a.assessed_at)
 
 
 @router.post("/shares", status_code=201, response_model=ShareRead, responses=_DENIED)

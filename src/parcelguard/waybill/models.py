@@ -132,6 +132,26 @@ class ProcessingContract(Base):
                             "partner_id"),)
 
 
+class ImpactAssessment(Base):
+    """A PI protection impact assessment (PIPL Arts. 55-56) recorded before PI goes to
+    a partner (provided to a separate processor, or entrusted): which fields, what it
+    concluded, who assessed; kept at least three years (Art. 56) and never edited."""
+
+    __tablename__ = "waybill_impact_assessments"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    partner_id: Mapped[str] = mapped_column(String(48))
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    # Art. 56: lawfulness and necessity, the effect on the people and the risks, and
+    # whether the protection measures fit the risk
+    conclusion: Mapped[str] = mapped_column(String(2000))
+    assessed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    assessed_by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_waybill_impact_assessments_partner", "enterprise_id",
+                            "partner_id"),)
+
+
 class Share(Base):
     """Every attempt to share a parcel's PI with a partner, allowed or refused: the
     enterprise's record of what it gave to whom and on which basis."""

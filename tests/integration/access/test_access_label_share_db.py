@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from access_world import ENT, World
 
-from parcelguard.access.sharing import add_partner, record_contract
+from parcelguard.access.sharing import add_partner, record_assessment, record_contract
 from parcelguard.waybill.partner_payload import generate_keypair, open_shared
 from parcelguard.waybill.telephony import LocalTelephony
 
@@ -56,6 +56,10 @@ def test_sharing_needs_the_persons_separate_consent(world: World) -> None:
     _, public = generate_keypair()
     add_partner(world.session, enterprise_id=ENT, partner_id="partner-b", name="乙速运",
                 relationship="third_party", public_key=public, at=world.clock.now())
+    record_assessment(world.session, enterprise_id=ENT, partner_id="partner-b",
+                      fields=["recipient_name", "recipient_phone", "recipient_address"],
+                      conclusion="last-mile hand-over to a partner carrier; sealed payloads",
+                      at=world.clock.now(), assessed_by="acc-admin")
     admin = replace(world.caller("admin"), account_id="acc-admin")
     refused = world.gate().share(admin, waybill_no=world.waybills["p1"],
                                  partner_id="partner-b")
@@ -86,6 +90,10 @@ def test_an_entrusted_partner_under_contract_gets_a_sealed_payload(world: World)
     private, public = generate_keypair()
     add_partner(world.session, enterprise_id=ENT, partner_id="outlet-c", name="丙网点",
                 relationship="entrusted", public_key=public, at=world.clock.now())
+    record_assessment(world.session, enterprise_id=ENT, partner_id="outlet-c",
+                      fields=["recipient_name", "recipient_phone", "recipient_address"],
+                      conclusion="entrusted last-mile delivery; the outlet's staff are vetted",
+                      at=world.clock.now(), assessed_by="acc-admin")
     record_contract(world.session, enterprise_id=ENT, partner_id="outlet-c", reference="C-1",
                     fields=["recipient_name", "recipient_phone", "recipient_address"],
                     starts_at=world.clock.now() - timedelta(days=1),

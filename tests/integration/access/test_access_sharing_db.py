@@ -21,13 +21,29 @@ from parcelguard.waybill import partner_payload
 from parcelguard.waybill.models import Partner, Share
 
 
-def _partner(world: World, partner_id: str, relationship: str = "third_party"
-             ) -> X25519PrivateKey:
+def _partner(world: World, partner_id: str, relationship: str = "third_party", *,
+             assessed: bool = True) -> X25519PrivateKey:
     private, public = partner_payload.generate_keypair()
     sharing.add_partner(world.session, enterprise_id=ENT, partner_id=partner_id,
                         name=f"{partner_id} 速运", relationship=relationship, public_key=public,
                         at=world.clock.now())
+    if assessed:
+        sharing.record_assessment(world.session, enterprise_id=ENT, partner_id=partner_id,
+                                  fields=sharing.SHAREABLE_FIELDS, conclusion="necessary for "
+                                  "delivery; risks limited by sealing and contracts",
+                                  at=world.clock.now(), assessed_by="acc-admin")
     return private
+
+
+def test_nothing_goes_to_a_partner_before_an_impact_assessment(world: World) -> None:
+    _partner(world, "partner-z", assessed=False)
+    assert _share(world, "partner-z").reason == "no_impact_assessment"
+    sharing.record_assessment(world.session, enterprise_id=ENT, partner_id="partner-z",
+                              fields=["recipient_name"], conclusion="name only: necessary "
+                              "to hand over at the door", at=world.clock.now(),
+                              assessed_by="acc-admin")
+    # an assessment covers only the fields it assessed
+    assert _share(world, "partner-z").reason == "no_impact_assessment"
 
 
 def _share(world: World, partner_id: str,
