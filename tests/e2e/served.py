@@ -1,16 +1,22 @@
 """The real app under uvicorn on a free loopback port, for tests that must go through
-a served app (real HTTP, real commits between requests)."""
+a served app (real HTTP, real commits between requests), and what those tests read
+off portal pages and the simulated phones."""
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+
+from parcelguard.incidents.notify import sms_spool
 
 
 def free_port() -> int:
@@ -37,3 +43,33 @@ def serve(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def csrf(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m is not None
+    return m.group(1)
+
+
+def hidden(html: str, name: str) -> str:
+    m = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert m is not None, f"no {name} field on the page"
+    return m.group(1)
+
+
+def texts_to(home: Path, subject_id: str) -> list[str]:
+    """The SMS the simulated phone of ``subject_id`` received, oldest first."""
+    spool = sms_spool(home)
+    if not spool.exists():
+        return []
+    rows = [json.loads(line) for line in spool.read_text(encoding="utf-8").splitlines()]
+    return [r["text"] for r in rows if r["subject_id"] == subject_id]
+
+
+def last_code(home: Path, subject_id: str) -> str:
+    """The one-time code in the last SMS to ``subject_id``."""
+    texts = texts_to(home, subject_id)
+    assert texts, "no SMS reached the phone on file"
+    m = re.search(r"\b(\d{6})\b", texts[-1])
+    assert m is not None
+    return m.group(1)

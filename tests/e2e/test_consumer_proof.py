@@ -21,12 +21,11 @@ from parcelguard.app import create_app
 from parcelguard.consent import service as consent
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
-from parcelguard.incidents.notify import sms_spool
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Parcel
 from parcelguard.web import demo
 from parcelguard.wiring import telephony, vault_service
-from tests.e2e.served import serve
+from tests.e2e.served import csrf, hidden, last_code, serve, texts_to
 
 SENDER_PHONE = "13700137000"  # synthetic numbers (never printed)
 RECIPIENT_PHONE = "13600136017"
@@ -62,18 +61,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     rt.close()
 
 
-def csrf(html: str) -> str:
-    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert m is not None
-    return m.group(1)
-
-
-def hidden(html: str, name: str) -> str:
-    m = re.search(rf'name="{name}" value="([^"]+)"', html)
-    assert m is not None, f"no {name} field on the page"
-    return m.group(1)
-
-
 def ship(site: Site, c: httpx.Client) -> str:
     """A parcel shipped on the portal with the marketing opt-in; its waybill number."""
     t = csrf(c.get(f"/consumer/ship?carrier={site.prov.enterprise_id}").text)
@@ -102,23 +89,6 @@ def parcel(site: Site, waybill: str) -> Parcel:
     raise AssertionError("the shipped parcel was never stored")
 
 
-def texts_to(site: Site, subject_id: str) -> list[str]:
-    """The SMS the simulated phone of ``subject_id`` received, oldest first."""
-    spool = sms_spool(site.rt.settings.home)
-    if not spool.exists():
-        return []
-    rows = [json.loads(line) for line in spool.read_text(encoding="utf-8").splitlines()]
-    return [r["text"] for r in rows if r["subject_id"] == subject_id]
-
-
-def last_code(site: Site, subject_id: str) -> str:
-    texts = texts_to(site, subject_id)
-    assert texts, "no SMS reached the phone on file"
-    m = re.search(r"\b(\d{6})\b", texts[-1])
-    assert m is not None
-    return m.group(1)
-
-
 def ask_code(c: httpx.Client, path: str, waybill: str, phone: str,
              **extra: str) -> httpx.Response:
     t = csrf(c.get(path).text)
@@ -133,7 +103,7 @@ def test_the_code_from_the_phone_opens_tracking_and_only_once(site: Site) -> Non
     assert asked.status_code == 200
     assert 'id="parcel-status"' not in asked.text  # the number alone shows nothing
     challenge = hidden(asked.text, "challenge")
-    code = last_code(site, recipient)
+    code = last_code(site.rt.settings.home, recipient)
     t = csrf(asked.text)
     wrong = c.post("/consumer/track", data={"csrf_token": t, "challenge": challenge,
                                             "code": f"{(int(code) + 1) % 10**6:06d}"})
@@ -154,14 +124,14 @@ def test_a_wrong_number_gets_the_same_answer_and_sends_nothing(site: Site) -> No
     c = site.client()
     waybill = ship(site, c)
     p = parcel(site, waybill)
-    before = len(texts_to(site, p.recipient_subject_id)) + len(texts_to(site,
+    before = len(texts_to(site.rt.settings.home, p.recipient_subject_id)) + len(texts_to(site,
                                                                         p.sender_subject_id))
     wrong = ask_code(c, "/consumer/track", waybill, "13600136099")
     right = ask_code(site.client(), "/consumer/track", waybill, RECIPIENT_PHONE)
     assert wrong.status_code == right.status_code == 200
     strip = re.compile(r'value="[^"]*"')
     assert strip.sub("", wrong.text) == strip.sub("", right.text)  # no oracle
-    after = len(texts_to(site, p.recipient_subject_id)) + len(texts_to(site,
+    after = len(texts_to(site.rt.settings.home, p.recipient_subject_id)) + len(texts_to(site,
                                                                        p.sender_subject_id))
     assert after == before + 1  # only the right number got a code
 
@@ -183,7 +153,7 @@ def test_phone_alone_cannot_withdraw_consent(site: Site) -> None:
     # With the code from the phone, the person can.
     page = c.post("/consumer/rights", data={"csrf_token": csrf(r.text),
                                             "challenge": hidden(r.text, "challenge"),
-                                            "code": last_code(site, sender)})
+                                            "code": last_code(site.rt.settings.home, sender)})
     assert page.status_code == 200
     done = c.post("/consumer/rights", data={"csrf_token": csrf(r.text),
                                             "token": hidden(page.text, "token"),
@@ -209,7 +179,7 @@ def test_guessing_the_phone_is_locked_and_the_carrier_sees_the_lock(site: Site) 
     limit = site.rt.settings.web.consumer_attempts_per_waybill
     assert set(statuses[:limit]) == {200}
     assert set(statuses[limit:]) == {429}  # locked: the right number too
-    assert texts_to(site, recipient) == []  # the victim's phone got no code
+    assert texts_to(site.rt.settings.home, recipient) == []  # the victim's phone got no code
     with site.rt.db.unit_of_work() as uow:
         leaves = [json.loads(x) for x in uow.session.scalars(select(LedgerEvent.leaf).where(
             LedgerEvent.enterprise_id == site.prov.enterprise_id,

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from parcelguard.access import subject_requests as fulfilment
 from parcelguard.consent import service as consent
 from parcelguard.consent import subject_requests as dsr
+from parcelguard.consent.dsr import OPEN_STATUSES, DsrStatus
 from parcelguard.consent.notice import render_html
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.core.errors import DomainError, InvalidInput
@@ -287,8 +288,14 @@ def _ask(request: Request, session: Session, party: consumers.Party,
         return _rights(request, session, party, confirm_deletion=True)
     nested = session.begin_nested()  # a refused correction leaves no request behind
     try:
-        row = dsr.open_request(session, principal, subject_id=party.subject_id, kind=kind,
-                               channel="web", clock=rt.clock)
+        # An access or correction request opened for the person elsewhere (at a
+        # counter, by phone) is the one fulfilled here.
+        row = next((r for r in dsr.list_requests(session, principal, clock=rt.clock,
+                                                 subject_id=party.subject_id)
+                    if r.kind == kind != "deletion"
+                    and DsrStatus(r.status) in OPEN_STATUSES), None) \
+            or dsr.open_request(session, principal, subject_id=party.subject_id, kind=kind,
+                                channel="web", clock=rt.clock)
         if kind == "access":
             export = fulfilment.fulfil_access(session, principal, vault, request_id=row.id,
                                               clock=rt.clock)
