@@ -58,7 +58,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     rt.close()
 
 
-def test_customer_service_gets_no_pi_from_an_access_request(site: Site) -> None:
+def test_an_access_request_is_fulfilled_to_the_person_not_to_staff(site: Site) -> None:
     auth = {"Authorization": f"Bearer {site.cs_key}"}
     with httpx.Client(base_url=site.base_url, timeout=10) as c:
         opened = c.post("/api/v1/dsr", headers=auth, json={
@@ -68,9 +68,7 @@ def test_customer_service_gets_no_pi_from_an_access_request(site: Site) -> None:
     assert export.status_code == 404
     for value in (RECIPIENT.name, RECIPIENT.phone, RECIPIENT.address):
         assert value not in export.text
-
-
-def test_the_person_gets_their_copy_after_the_code(site: Site) -> None:
+    # The person collects the copy: after the code sent to their phone, on the portal.
     with httpx.Client(base_url=site.base_url, timeout=10) as c:
         t = csrf(c.get("/consumer/rights").text)
         asked = c.post("/consumer/rights", data={"csrf_token": t, "waybill_no": WAYBILL,
