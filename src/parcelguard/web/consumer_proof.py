@@ -134,10 +134,8 @@ class ConsumerProof:
     def _keys(self, waybill: str, source: str | None) -> list[str]:
         keys = [throttle.throttle_key("consumer-waybill", "", waybill),
                 throttle.throttle_key("consumer-all", "", "")]
-        if source:
-            src = hmac.new(self.key, source.encode(), hashlib.sha256).hexdigest()
-            keys.append(throttle.throttle_key("consumer-source", "", src))
-        return keys
+        skey = self._source_key(source)
+        return keys if skey is None else [*keys, skey]
 
     def _count(self, session: Session, waybill: str, source: str | None,
                clock: Clock) -> Refusal | None:
@@ -153,6 +151,26 @@ class ConsumerProof:
             throttle.hit(session, k, now, self.limits.per_source)
         if locked:
             _lock_event(session, waybill, clock)
+        return None
+
+    def _source_key(self, source: str | None) -> str | None:
+        if not source:
+            return None
+        return throttle.throttle_key("consumer-source", "", hmac.new(
+            self.key, source.encode(), hashlib.sha256).hexdigest())
+
+    def source_refusal(self, session: Session, source: str | None, clock: Clock, *,
+                       failed: bool = False) -> Refusal | None:
+        """For the portal's other secrets (a reporter's receipt code): WAIT while this
+        source is locked; with ``failed``, one more failure is counted first."""
+        key = self._source_key(source)
+        if key is None:
+            return None
+        now = clock.now()
+        if throttle.locked(session, key, now):
+            return Refusal(429, WAIT)
+        if failed and throttle.hit(session, key, now, self.limits.per_source):
+            return Refusal(429, WAIT)
         return None
 
     def _mac(self, nonce: str, code: str, party: Party) -> str:

@@ -27,6 +27,7 @@ from parcelguard.core.http import SessionDep
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.models import Parcel
+from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.waybill.masking import mask_address, mask_name, mask_phone
 from parcelguard.web import consumers
 from parcelguard.web.consumer_proof import CODE_DIGITS, SENT, ConsumerProof, Refusal
@@ -101,6 +102,26 @@ def ship_form(request: Request, session: SessionDep, carrier: str | None = None)
 _PARTY_FIELDS = ("name", "phone", "address")
 
 
+_PHONE_ERRORS = {
+    "sender": "The sender's phone number is not valid: use digits (spaces, dashes and a "
+              "leading + are fine).",
+    "recipient": "The recipient's phone number is not valid: use digits (spaces, dashes and "
+                 "a leading + are fine)."}
+
+
+def _bad_phone(values: dict[str, str]) -> str | None:
+    """The message for the first unusable phone number typed, or None. Checked here
+    so the visitor gets the form back in their language with what they typed."""
+    for who in ("sender", "recipient"):
+        try:
+            ok = len(normalize_phone(values[f"{who}_phone"])) >= 7
+        except ValueError:
+            ok = False
+        if not ok:
+            return _PHONE_ERRORS[who]
+    return None
+
+
 @router.post("/ship", response_class=HTMLResponse)
 async def ship(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
@@ -115,6 +136,10 @@ async def ship(request: Request, session: SessionDep) -> HTMLResponse:
         return _ship_form(request, session, carrier, values=values, status_code=422,
                           error=_("Please read the privacy notice and tick the box to "
                                   "confirm before shipping."))
+    bad_phone = _bad_phone(values)
+    if bad_phone is not None:
+        return _ship_form(request, session, carrier, values=values, status_code=422,
+                          error=_(bad_phone))
     rt = runtime(request)
     chosen = [p for p in form.getlist("purpose") if isinstance(p, str)]
     sender, recipient = consumers.new_subject_id(), consumers.new_subject_id()
