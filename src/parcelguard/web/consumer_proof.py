@@ -230,22 +230,27 @@ class ConsumerProof:
         refused = self._count(session, waybill, source, clock)
         return refused or Refusal(401, WRONG_CODE)
 
-    # -- the verified session ---------------------------------------------------------
 
-    def session_token(self, party: Party, now: datetime) -> str:
-        exp = int((now + timedelta(minutes=TOKEN_MINUTES)).timestamp())
-        return str(self._serializer("consumer-session").dumps(
-            [party.enterprise_id, party.subject_id, party.waybill_no, party.role, exp]))
+# -- the verified session -------------------------------------------------------------
 
-    def party_of(self, token: str, now: datetime) -> Party | None:
-        """The party a session token names while it is valid, else None."""
-        try:
-            ent, subject, waybill, role, exp = self._serializer("consumer-session").loads(token)
-        except (BadSignature, TypeError, ValueError):
-            return None
-        if int(exp) < now.timestamp():
-            return None
-        return Party(str(ent), str(subject), str(waybill), str(role))
+
+def session_token(key: bytes, party: Party, now: datetime) -> str:
+    """What the portal's forms carry once the code was right: the party, signed."""
+    exp = int((now + timedelta(minutes=TOKEN_MINUTES)).timestamp())
+    return str(URLSafeSerializer(key, salt="consumer-session").dumps(
+        [party.enterprise_id, party.subject_id, party.waybill_no, party.role, exp]))
+
+
+def party_of(key: bytes, token: str, now: datetime) -> Party | None:
+    """The party a session token names while it is valid, else None."""
+    try:
+        ent, subject, waybill, role, exp = URLSafeSerializer(
+            key, salt="consumer-session").loads(token)
+    except (BadSignature, TypeError, ValueError):
+        return None
+    if int(exp) < now.timestamp():
+        return None
+    return Party(str(ent), str(subject), str(waybill), str(role))
 
 
 def _parties(session: Session, waybill: str) -> list[Party]:

@@ -30,7 +30,14 @@ from parcelguard.logistics.models import Parcel
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.waybill.masking import mask_address, mask_name, mask_phone
 from parcelguard.web import consumers
-from parcelguard.web.consumer_proof import CODE_DIGITS, SENT, ConsumerProof, Refusal
+from parcelguard.web.consumer_proof import (
+    CODE_DIGITS,
+    SENT,
+    ConsumerProof,
+    Refusal,
+    party_of,
+    session_token,
+)
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.security import checked_form
@@ -194,7 +201,7 @@ async def _proven(request: Request, session: Session, form: FormData, *, action:
     proof = _proof(request)
     token, challenge = form.get("token"), form.get("challenge")
     if isinstance(token, str) and token:
-        party = proof.party_of(token, rt.clock.now())
+        party = party_of(proof.key, token, rt.clock.now())
         if party is not None:
             return party
         return page(request, start, title=title, nav=NAV, status_code=403, result=None,
@@ -254,7 +261,7 @@ async def track(request: Request, session: SessionDep) -> HTMLResponse:
         return party
     now = runtime(request).clock.now()
     result = {"waybill_no": party.waybill_no, "role": party.role,
-              "token": _proof(request).session_token(party, now),
+              "token": session_token(_proof(request).key, party, now),
               **parcel_state(session, party)}
     return _view(request, "consumer/track.html", "Track a parcel", result=result, error=None)
 # -- PI rights ---------------------------------------------------------------------------
@@ -284,7 +291,7 @@ def _rights(request: Request, session: Session, party: consumers.Party, *,
     status = consent.subject_status(session, party.enterprise_id, party.subject_id, now)
     requests_ = dsr.list_requests(session, consumers.portal_principal(party.enterprise_id),
                                   clock=rt.clock, subject_id=party.subject_id)
-    token = _proof(request).session_token(party, now)
+    token = session_token(_proof(request).key, party, now)
     fields = [f"{party.role}_{f}" for f in ("name", "phone", "address")]
     return page(request, "consumer/rights.html", title="My PI rights", nav=NAV,
                 status_code=status_code, party=party, token=token,
