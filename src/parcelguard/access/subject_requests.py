@@ -4,9 +4,11 @@ lifecycle) is ``consent.subject_requests``; fulfilment reads parcels and decrypt
 so it is PI access and lives here.
 
 * access: an export of the person's own PI, decrypted with `VaultService.open` and
-  returned to the caller only - never stored, logged or put in an event. Only the
-  fields of the person's own role are included: a recipient sees the recipient
-  fields of a parcel, never its sender's.
+  returned to the caller only - never stored, logged or put in an event. The one
+  caller is the consumer portal, inside the person's verified session: the copy goes
+  to the person, never to staff (tests/unit/test_decrypt_sites.py holds it there).
+  Only the fields of the person's own role are included: a recipient sees the
+  recipient fields of a parcel, never its sender's.
 * correction: re-seal one field with the new value under the person's key (and
   recompute its blind index when it is a phone number).
 * deletion: crypto-shred the person's keys with `VaultService.erase_subject`, unless

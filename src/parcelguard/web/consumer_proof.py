@@ -139,7 +139,8 @@ class ConsumerProof:
 
     def _count(self, session: Session, waybill: str, source: str | None,
                clock: Clock) -> Refusal | None:
-        """One more attempt; a refusal when any counter is (or just got) locked."""
+        """Count one more attempt, or refuse it while any counter is locked (the
+        attempt that reaches a limit still counts as made; the next one is refused)."""
         now = clock.now()
         keys = self._keys(waybill, source)
         if any(throttle.locked(session, k, now) for k in keys):

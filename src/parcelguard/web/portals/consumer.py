@@ -191,7 +191,7 @@ def _proof(request: Request) -> ConsumerProof:
     return proof
 
 
-async def _proven(request: Request, session: Session, form: FormData, *, action: str,
+def _proven(request: Request, session: Session, form: FormData, *, action: str,
                   title: str, start: str) -> consumers.Party | HTMLResponse:
     """The party this form is from, or the page to show instead: the code form after
     "waybill + phone", the same form again after a wrong code, the start form when the
@@ -255,7 +255,7 @@ def track_form(request: Request) -> HTMLResponse:
 @router.post("/track", response_class=HTMLResponse)
 async def track(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
-    party = await _proven(request, session, form, action="/consumer/track",
+    party = _proven(request, session, form, action="/consumer/track",
                           title="Track a parcel", start="consumer/track.html")
     if isinstance(party, HTMLResponse):
         return party
@@ -264,6 +264,8 @@ async def track(request: Request, session: SessionDep) -> HTMLResponse:
               "token": session_token(_proof(request).key, party, now),
               **parcel_state(session, party)}
     return _view(request, "consumer/track.html", "Track a parcel", result=result, error=None)
+
+
 # -- PI rights ---------------------------------------------------------------------------
 
 
@@ -321,13 +323,15 @@ def _ask(request: Request, session: Session, party: consumers.Party,
     nested = session.begin_nested()  # a refused correction leaves no request behind
     try:
         # An access or correction request opened for the person elsewhere (at a
-        # counter, by phone) is the one fulfilled here.
-        row = next((r for r in dsr.list_requests(session, principal, clock=rt.clock,
-                                                 subject_id=party.subject_id)
-                    if r.kind == kind != "deletion"
-                    and DsrStatus(r.status) in OPEN_STATUSES), None) \
-            or dsr.open_request(session, principal, subject_id=party.subject_id, kind=kind,
-                                channel="web", clock=rt.clock)
+        # counter, by phone) is the one fulfilled here; a second deletion is refused.
+        opened = [r for r in dsr.list_requests(session, principal, clock=rt.clock,
+                                               subject_id=party.subject_id)
+                  if r.kind == kind and DsrStatus(r.status) in OPEN_STATUSES]
+        if opened and kind != "deletion":
+            row = opened[0]
+        else:
+            row = dsr.open_request(session, principal, subject_id=party.subject_id,
+                                   kind=kind, channel="web", clock=rt.clock)
         if kind == "access":
             export = fulfilment.fulfil_access(session, principal, vault, request_id=row.id,
                                               clock=rt.clock)
@@ -357,7 +361,7 @@ def _ask(request: Request, session: Session, party: consumers.Party,
 @router.post("/rights", response_class=HTMLResponse)
 async def rights(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
-    party = await _proven(request, session, form, action="/consumer/rights",
+    party = _proven(request, session, form, action="/consumer/rights",
                           title="My PI rights", start="consumer/rights_verify.html")
     if isinstance(party, HTMLResponse):
         return party
