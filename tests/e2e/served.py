@@ -9,7 +9,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,6 +43,21 @@ def serve(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def eventually(check: Callable[[], None], seconds: float = 3.0) -> None:
+    """Run ``check`` until it passes or ``seconds`` have gone by (then its failure is
+    raised). For database checks right after an answer: the served app may answer
+    before its commit lands (commit-before-answer is issue 12's to fix)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            check()
+            return
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def csrf(html: str) -> str:

@@ -7,7 +7,6 @@ consents)."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from parcelguard.logistics.models import Parcel
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.web import demo
 from parcelguard.wiring import telephony, vault_service
-from tests.e2e.served import csrf, hidden, last_code, serve
+from tests.e2e.served import csrf, eventually, hidden, last_code, serve
 
 SHIP = {"sender_name": "王五", "sender_phone": "13700137000",
         "sender_address": "杭州市西湖区示例路 5 号", "recipient_name": "赵六",
@@ -130,14 +129,16 @@ def _shipped(site: Site) -> tuple[str, Parcel]:
     r = ship(site, site.client(), purpose="marketing")
     m = re.search(r'id="waybill-no">([A-Z0-9]+)<', r.text)
     assert m is not None
-    for _ in range(50):  # the served app may answer just before it commits (issue 12)
+    found: list[Parcel] = []
+
+    def stored() -> None:
         with site.rt.db.unit_of_work() as uow:
             p = uow.session.scalars(select(Parcel).where(Parcel.waybill_no == m.group(1))).first()
-            if p is not None:
-                uow.session.expunge(p)
-                return m.group(1), p
-        time.sleep(0.05)
-    raise AssertionError("the shipped parcel was never stored")
+            assert p is not None, "the shipped parcel was never stored"
+            uow.session.expunge(p)
+            found.append(p)
+    eventually(stored)
+    return m.group(1), found[0]
 
 
 def _allowed(html: str, purpose: str) -> str:
@@ -163,15 +164,18 @@ def test_a_correction_says_what_to_correct_and_is_applied(site: Site) -> None:
         "csrf_token": csrf(html), "token": hidden(html, "token"), "action": "request",
         "kind": "correction", "field": "recipient_phone", "value": "13600136001"})
     assert done.status_code == 200
-    with site.rt.db.unit_of_work() as uow:
-        rows = list(uow.session.scalars(select(DataSubjectRequest).where(
-            DataSubjectRequest.subject_id == p.recipient_subject_id)))
-        assert [(r.kind, r.status) for r in rows] == [("correction", "completed")]
-        parcel = uow.session.get(Parcel, p.id)
-        assert parcel is not None
-        fresh, _ = vault_service(site.rt.settings).phone_indexes(
-            uow.session, p.enterprise_id, normalize_phone("13600136001"))
-        assert bytes(parcel.recipient_phone_bi or b"") == fresh
+
+    def corrected() -> None:
+        with site.rt.db.unit_of_work() as uow:
+            rows = list(uow.session.scalars(select(DataSubjectRequest).where(
+                DataSubjectRequest.subject_id == p.recipient_subject_id)))
+            assert [(r.kind, r.status) for r in rows] == [("correction", "completed")]
+            parcel = uow.session.get(Parcel, p.id)
+            assert parcel is not None
+            fresh, _ = vault_service(site.rt.settings).phone_indexes(
+                uow.session, p.enterprise_id, normalize_phone("13600136001"))
+            assert bytes(parcel.recipient_phone_bi or b"") == fresh
+    eventually(corrected)
 
 
 def test_a_deletion_request_says_what_it_does_and_asks_first(site: Site) -> None:
@@ -192,7 +196,10 @@ def test_a_deletion_request_says_what_it_does_and_asks_first(site: Site) -> None
     confirmed = c.post("/consumer/rights", data={**ask, "confirm": "yes"})
     assert confirmed.status_code == 200
     assert _allowed(confirmed.text, "marketing") == "no"
-    with site.rt.db.unit_of_work() as uow:
-        kinds = [r.kind for r in uow.session.scalars(select(DataSubjectRequest).where(
-            DataSubjectRequest.subject_id == p.sender_subject_id))]
-    assert kinds == ["deletion"]
+
+    def requested() -> None:
+        with site.rt.db.unit_of_work() as uow:
+            kinds = [r.kind for r in uow.session.scalars(select(DataSubjectRequest).where(
+                DataSubjectRequest.subject_id == p.sender_subject_id))]
+        assert kinds == ["deletion"]
+    eventually(requested)

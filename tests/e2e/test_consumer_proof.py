@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Parcel
 from parcelguard.web import demo
 from parcelguard.wiring import telephony, vault_service
-from tests.e2e.served import csrf, hidden, last_code, serve, texts_to
+from tests.e2e.served import csrf, eventually, hidden, last_code, serve, texts_to
 
 SENDER_PHONE = "13700137000"  # synthetic numbers (never printed)
 RECIPIENT_PHONE = "13600136017"
@@ -77,16 +76,16 @@ def ship(site: Site, c: httpx.Client) -> str:
 
 
 def parcel(site: Site, waybill: str) -> Parcel:
-    # Polled briefly: the served app may still be committing when its answer arrives
-    # (commit-before-answer is issue 12's, not this test's subject).
-    for _ in range(50):
+    found: list[Parcel] = []
+
+    def stored() -> None:
         with site.rt.db.unit_of_work() as uow:
             row = uow.session.scalars(select(Parcel).where(Parcel.waybill_no == waybill)).first()
-            if row is not None:
-                uow.session.expunge(row)
-                return row
-        time.sleep(0.05)
-    raise AssertionError("the shipped parcel was never stored")
+            assert row is not None, "the shipped parcel was never stored"
+            uow.session.expunge(row)
+            found.append(row)
+    eventually(stored)
+    return found[0]
 
 
 def ask_code(c: httpx.Client, path: str, waybill: str, phone: str,
@@ -124,15 +123,14 @@ def test_a_wrong_number_gets_the_same_answer_and_sends_nothing(site: Site) -> No
     c = site.client()
     waybill = ship(site, c)
     p = parcel(site, waybill)
-    before = len(texts_to(site.rt.settings.home, p.recipient_subject_id)) + len(texts_to(site,
-                                                                        p.sender_subject_id))
+    home = site.rt.settings.home
+    before = len(texts_to(home, p.recipient_subject_id) + texts_to(home, p.sender_subject_id))
     wrong = ask_code(c, "/consumer/track", waybill, "13600136099")
     right = ask_code(site.client(), "/consumer/track", waybill, RECIPIENT_PHONE)
     assert wrong.status_code == right.status_code == 200
     strip = re.compile(r'value="[^"]*"')
     assert strip.sub("", wrong.text) == strip.sub("", right.text)  # no oracle
-    after = len(texts_to(site.rt.settings.home, p.recipient_subject_id)) + len(texts_to(site,
-                                                                       p.sender_subject_id))
+    after = len(texts_to(home, p.recipient_subject_id) + texts_to(home, p.sender_subject_id))
     assert after == before + 1  # only the right number got a code
 
 
@@ -159,9 +157,12 @@ def test_phone_alone_cannot_withdraw_consent(site: Site) -> None:
                                             "token": hidden(page.text, "token"),
                                             "action": "withdraw", "purpose": "marketing"})
     assert done.status_code == 200
-    with site.rt.db.unit_of_work() as uow:
-        assert not consent.consent_allows(uow.session, site.prov.enterprise_id, sender,
-                                          "marketing", site.rt.clock.now())
+
+    def withdrawn() -> None:
+        with site.rt.db.unit_of_work() as uow:
+            assert not consent.consent_allows(uow.session, site.prov.enterprise_id, sender,
+                                              "marketing", site.rt.clock.now())
+    eventually(withdrawn)
 
 
 def test_guessing_the_phone_is_locked_and_the_carrier_sees_the_lock(site: Site) -> None:
@@ -180,12 +181,15 @@ def test_guessing_the_phone_is_locked_and_the_carrier_sees_the_lock(site: Site) 
     assert set(statuses[:limit]) == {200}
     assert set(statuses[limit:]) == {429}  # locked: the right number too
     assert texts_to(site.rt.settings.home, recipient) == []  # the victim's phone got no code
-    with site.rt.db.unit_of_work() as uow:
-        leaves = [json.loads(x) for x in uow.session.scalars(select(LedgerEvent.leaf).where(
-            LedgerEvent.enterprise_id == site.prov.enterprise_id,
-            LedgerEvent.waybill_no == waybill, LedgerEvent.kind == "access"))]
-    assert [(e["action"], e["outcome"], e["purpose"]) for e in leaves] == [
-        ("login_failed", "denied", "security")]
+
+    def lock_recorded() -> None:
+        with site.rt.db.unit_of_work() as uow:
+            leaves = [json.loads(x) for x in uow.session.scalars(select(LedgerEvent.leaf).where(
+                LedgerEvent.enterprise_id == site.prov.enterprise_id,
+                LedgerEvent.waybill_no == waybill, LedgerEvent.kind == "access"))]
+        assert [(e["action"], e["outcome"], e["purpose"]) for e in leaves] == [
+            ("login_failed", "denied", "security")]
+    eventually(lock_recorded)
 
 
 def test_one_source_guessing_across_waybills_is_locked(site: Site) -> None:

@@ -24,7 +24,7 @@ from parcelguard.identity.permissions import system_principal
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.wiring import vault_service
-from tests.e2e.served import csrf, hidden, last_code, serve
+from tests.e2e.served import csrf, eventually, hidden, last_code, serve
 
 SENDER = PartyIn("sub-sender-1", "钱七", "13500135000", "上海市徐汇区示例路 1 号")
 RECIPIENT = PartyIn("sub-recip-1", "孙八", "13400134011", "成都市武侯区示例街 2 号 3 室")
@@ -86,10 +86,13 @@ def test_an_access_request_is_fulfilled_to_the_person_not_to_staff(site: Site) -
     assert RECIPIENT.name in shown
     assert RECIPIENT.address in shown
     assert SENDER.name not in shown  # only the person's own role
-    with site.rt.db.unit_of_work() as uow:
-        kinds = {(r.kind, r.status, r.channel) for r in uow.session.scalars(
-            select(DataSubjectRequest).where(
-                DataSubjectRequest.subject_id == RECIPIENT.subject_id))}
-    # The request customer service opened at the counter is the one the person's
-    # collection completed.
-    assert kinds == {("access", "completed", "counter")}
+
+    def completed() -> None:
+        with site.rt.db.unit_of_work() as uow:
+            kinds = {(r.kind, r.status, r.channel) for r in uow.session.scalars(
+                select(DataSubjectRequest).where(
+                    DataSubjectRequest.subject_id == RECIPIENT.subject_id))}
+        # The request customer service opened at the counter is the one the person's
+        # collection completed.
+        assert kinds == {("access", "completed", "counter")}
+    eventually(completed)
