@@ -147,9 +147,10 @@ class LocalSmsNotifier:
     vault: VaultService
     channel: str = "sms"
     outbox: list[OutboxItem] = field(default_factory=list)
-    # The simulated phone network: every message also appended here (JSON lines,
-    # 0600), so that other processes - a served app's workers, tests, an operator
-    # playing the consumer - read what the phone would show. None: memory only.
+    # The simulated phone network: every message appended here (JSON lines, 0600) so
+    # other processes - a served app's workers, tests, an operator playing the
+    # consumer - read what the phone would show; a long-running server then keeps
+    # nothing in memory. None: ``outbox`` (memory) instead.
     spool: Path | None = None
 
     def send(self, session: Session, to: Sequence[Addressee],
@@ -161,8 +162,8 @@ class LocalSmsNotifier:
         return out
 
     def _record(self, item: OutboxItem) -> None:
-        self.outbox.append(item)
         if self.spool is None:
+            self.outbox.append(item)
             return
         self.spool.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.spool, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
