@@ -29,8 +29,11 @@ def free_port() -> int:
 def serve(app: FastAPI) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 and yield its base URL; stop it afterwards."""
     port = free_port()
+    # A long keep-alive: on a loaded machine a client may pause past uvicorn's 5 s
+    # default and then send on a connection the server is just closing.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning", ws="none", lifespan="off"))
+                                           log_level="warning", ws="none", lifespan="off",
+                                           timeout_keep_alive=120))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
