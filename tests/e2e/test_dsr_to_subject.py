@@ -6,6 +6,7 @@ sees their own copy on the consumer portal."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import system_principal
+from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.wiring import vault_service
@@ -95,4 +97,10 @@ def test_an_access_request_is_fulfilled_to_the_person_not_to_staff(site: Site) -
         # The request customer service opened at the counter is the one the person's
         # collection completed.
         assert kinds == {("access", "completed", "counter")}
+        with site.rt.db.unit_of_work() as uow:
+            events = [json.loads(x) for x in uow.session.scalars(select(LedgerEvent.leaf).where(
+                LedgerEvent.enterprise_id == "ent-a", LedgerEvent.kind == "access"))]
+        # The person fetched their own copy: the log names them, not an employee.
+        assert [(e["action"], e["actor_type"], e["actor_id"]) for e in events] == [
+            ("export", "consumer", RECIPIENT.subject_id)]
     eventually(completed)

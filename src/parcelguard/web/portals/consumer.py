@@ -334,7 +334,7 @@ def _ask(request: Request, session: Session, party: consumers.Party,
                                    kind=kind, channel="web", clock=rt.clock)
         if kind == "access":
             export = fulfilment.fulfil_access(session, principal, vault, request_id=row.id,
-                                              clock=rt.clock)
+                                              clock=rt.clock, by_subject=True)
             nested.commit()
             return _rights(request, session, party, export=export.data,
                            message=_("Here is a copy of your information. It is shown "
@@ -345,7 +345,8 @@ def _ask(request: Request, session: Session, party: consumers.Party,
                 raise InvalidInput("choose what to correct")
             fulfilment.fulfil_correction(session, principal, vault, request_id=row.id,
                                          waybill_no=party.waybill_no, field=field,
-                                         value=str(form.get("value", "")), clock=rt.clock)
+                                         value=str(form.get("value", "")), clock=rt.clock,
+                                         by_subject=True)
             nested.commit()
             return _rights(request, session, party, message=_(
                 "Corrected. Reference: %(id)s", id=row.id))
