@@ -82,6 +82,32 @@ def follow_form(request: Request, session: SessionDep) -> HTMLResponse:
                 carriers=consumers.enterprises(session), view=None, error=None, auth={})
 
 
+def _find_report(request: Request, session: Session, intake: Any,
+                 auth: dict[str, str]) -> Any:
+    """The report a receipt code and secret open, or a ``Refusal``. The receipt alone
+    finds its carrier (GlobaLeaks-style); a receipt that names no report is a guess,
+    counted against the source like a wrong proof."""
+    rt = runtime(request)
+    proof: ConsumerProof = request.app.state.consumer_proof
+    carrier = intake.carrier_of_receipt(session, auth["receipt"])
+    refused = proof.source_refusal(session, _source(request), rt.clock,
+                                   failed=carrier is None)
+    if refused is not None:
+        return refused
+    if carrier is None:
+        return Refusal(401, intake.WRONG)
+    try:
+        found = intake.authenticate(
+            session, request.app.state.vault, rt.settings.channel, enterprise_id=carrier,
+            receipt_code=auth["receipt"], secret=auth["secret"], source=_source(request),
+            clock=rt.clock)
+    except DomainError as exc:
+        return Refusal(exc.status_code, exc.message)
+    if isinstance(found, intake.Refusal):
+        return Refusal(found.status_code, found.message)
+    return found
+
+
 @router.post("/follow", response_class=HTMLResponse)
 async def follow(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
@@ -94,23 +120,8 @@ async def follow(request: Request, session: SessionDep) -> HTMLResponse:
     _ = gettext_for(locale_of(request))
     rt = runtime(request)
     auth = {k: str(form.get(k, "")).strip() for k in ("receipt", "secret")}
-    # The receipt alone finds the report (GlobaLeaks-style); a receipt that names no
-    # report is a guess, counted against the source like a wrong code.
-    proof: ConsumerProof = request.app.state.consumer_proof
-    carrier = intake.carrier_of_receipt(session, auth["receipt"])
-    found: Any = proof.source_refusal(session, _source(request), rt.clock,
-                                      failed=carrier is None)
-    if found is None and carrier is None:
-        found = Refusal(401, intake.WRONG)
-    if found is None:
-        try:
-            found = intake.authenticate(
-                session, request.app.state.vault, rt.settings.channel, enterprise_id=carrier,
-                receipt_code=auth["receipt"], secret=auth["secret"], source=_source(request),
-                clock=rt.clock)
-        except DomainError as exc:
-            found = intake.Refusal(exc.status_code, exc.message)
-    if isinstance(found, intake.Refusal | Refusal):
+    found = _find_report(request, session, intake, auth)
+    if isinstance(found, Refusal):
         return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
                     status_code=found.status_code, available=True, carriers=carriers,
                     view=None, error=_(found.message), auth={})
