@@ -203,3 +203,15 @@ def test_a_deletion_request_says_what_it_does_and_asks_first(site: Site) -> None
                 DataSubjectRequest.subject_id == p.sender_subject_id))]
         assert kinds == ["deletion"]
     eventually(requested)
+
+
+def test_guessing_receipt_codes_is_locked_per_source(site: Site) -> None:
+    """Kept last: it locks this module's one source (127.0.0.1)."""
+    c = site.client()
+    t = csrf(c.get("/consumer/follow").text)
+    limit = site.rt.settings.web.consumer_attempts_per_source
+    statuses = [c.post("/consumer/follow", data={"csrf_token": t, "receipt": f"ABCD-EFGH-{i:04d}",
+                                                 "secret": "guess"}).status_code
+                for i in range(limit + 1)]
+    assert statuses[0] == 401
+    assert statuses[-1] == 429
