@@ -71,12 +71,12 @@ def create_app(rt: Runtime) -> FastAPI:
         app.include_router(r)
     # -- end channel and conduct --
     # -- incidents: plans, incidents, reports, inbox, notices, interventions --
-    from parcelguard.incidents.notify import local_notifiers
+    from parcelguard.incidents.notify import local_notifiers, sms_spool
     from parcelguard.incidents.router import router as incidents_router
 
     # The local notifiers record what they would send (masked); a deployment with an
     # SMS gateway chooses its own here (or in wiring, once it offers a notifier factory).
-    app.state.notifiers = local_notifiers(app.state.vault)
+    app.state.notifiers = local_notifiers(app.state.vault, spool=sms_spool(rt.settings.home))
     app.include_router(incidents_router)
     # -- end incidents --
     # -- web: portals for every role (docs/web.md) --

@@ -79,12 +79,14 @@ app.add_typer(monitor_app, name="monitor")
 # -- end monitor --
 # -- incidents: plans, drills, incidents, reports, inbox, notices, interventions --
 from parcelguard.incidents import cli as incidents_cli  # noqa: E402 - grouped with its wiring
-from parcelguard.incidents.notify import local_notifiers  # noqa: E402
+from parcelguard.incidents.notify import local_notifiers, sms_spool  # noqa: E402
 
 # The local notifiers record what they would send, masked (a wiring notifier factory
 # replaces this lambda once there is one).
 app.add_typer(incidents_cli.build_app(
-    notifiers_for=lambda settings: local_notifiers(vault_service(settings))), name="incidents")
+    notifiers_for=lambda settings: local_notifiers(vault_service(settings),
+                                                   spool=sms_spool(settings.home))),
+    name="incidents")
 # -- end incidents --
 # -- channel and conduct: reports, triangulation, police referrals, canaries, evaluations --
 from parcelguard.channel import cli as channel_cli  # noqa: E402 - grouped with its wiring

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -110,23 +109,24 @@ def test_subjects_export_erase_and_requests(home: Path, tmp_path: Path) -> None:
     people = {s: PartyIn(s, fake.name(), fake.phone_number(), fake.address(), fake.ssn())
               for s in ("sub-alice", "sub-bob")}
     _parcel(home, people)
-    out = tmp_path / "alice.json"
-    r = run(home, "subjects", "export", "-e", "ent-a", "-s", "sub-alice", "--out", str(out))
+    # The copy is the person's to collect on the consumer portal: the operator's
+    # command only registers the request and shows no PI.
+    r = run(home, "subjects", "export", "-e", "ent-a", "-s", "sub-alice")
     assert r.exit_code == 0, r.output
-    assert stat.S_IMODE(out.stat().st_mode) == 0o600
-    data = json.loads(out.read_text(encoding="utf-8"))
-    assert data["parcels"][0]["roles"]["sender"]["phone"] == people["sub-alice"].phone
-    assert people["sub-bob"].phone not in out.read_text(encoding="utf-8")
-    assert people["sub-alice"].phone not in r.output  # the PI went to the file only
-    again = run(home, "subjects", "export", "-e", "ent-a", "-s", "sub-alice", "--out", str(out))
-    assert again.exit_code == 2  # never overwrites
+    assert "/consumer/rights" in r.output
+    for value in (people["sub-alice"].name, people["sub-alice"].phone,
+                  people["sub-alice"].address):
+        assert value not in r.output
+    assert [p.name for p in tmp_path.iterdir()] == ["home"]  # nothing written out
+    again = run(home, "subjects", "export", "-e", "ent-a", "-s", "sub-alice")
+    assert again.exit_code == 0  # the open request is reused, not duplicated
 
     erase = run(home, "subjects", "erase", "-e", "ent-a", "-s", "sub-bob")
     assert erase.exit_code == 1  # deferred: the parcel is still being carried
     assert "still being delivered" in erase.stderr
     listed = json.loads(run(home, "subjects", "requests", "-e", "ent-a", "--json").stdout)
     assert sorted((i["subject_id"], i["kind"], i["status"]) for i in listed) == [
-        ("sub-alice", "access", "completed"), ("sub-bob", "deletion", "deferred")]
+        ("sub-alice", "access", "received"), ("sub-bob", "deletion", "deferred")]
     # the retry reuses the open request instead of opening a second one
     assert run(home, "subjects", "erase", "-e", "ent-a", "-s", "sub-bob").exit_code == 1
     assert len(json.loads(run(home, "subjects", "requests", "-e", "ent-a",

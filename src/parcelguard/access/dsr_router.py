@@ -1,11 +1,16 @@
-"""Fulfilling data-subject requests over HTTP (under /api/v1/dsr): the export, the
-correction and the erasure, which touch the person's PI. Opening and tracking the
-requests is ``consent/router.py``; the paths sit side by side."""
+"""Fulfilling data-subject requests over HTTP (under /api/v1/dsr): the correction and
+the erasure, which touch the person's PI. Opening and tracking the requests is
+``consent/router.py``; the paths sit side by side.
+
+There is deliberately no export route: a copy of a person's PI is handed to the
+person, on the consumer portal after they confirm with a code sent to their phone
+(``web/portals/consumer.py``), never to the staff member who handles the request.
+Staff who need a person's PI go through the gate (``/api/v1/pi``) with its purpose
+and assignment rules."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 
 from parcelguard.access import subject_requests
 from parcelguard.consent.schemas import CorrectionIn, RequestRead
@@ -14,16 +19,6 @@ from parcelguard.identity.http import PrincipalDep
 from parcelguard.vault.http import VaultDep
 
 router = APIRouter(prefix=API, tags=["consent"])
-
-
-@router.post("/dsr/{request_id}/access")
-def fulfil_access(request_id: str, principal: PrincipalDep, session: SessionDep,
-                  clock: ClockDep, vault: VaultDep) -> JSONResponse:
-    """Fulfil an access request: the person's own PI, decrypted, in the response only
-    (never stored or logged; ``Cache-Control: no-store``). Completes the request."""
-    export = subject_requests.fulfil_access(session, principal, vault,
-                                            request_id=request_id, clock=clock)
-    return JSONResponse(export.data, headers={"Cache-Control": "no-store"})
 
 
 @router.post("/dsr/{request_id}/correction")

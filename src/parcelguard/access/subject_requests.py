@@ -4,9 +4,11 @@ lifecycle) is ``consent.subject_requests``; fulfilment reads parcels and decrypt
 so it is PI access and lives here.
 
 * access: an export of the person's own PI, decrypted with `VaultService.open` and
-  returned to the caller only - never stored, logged or put in an event. Only the
-  fields of the person's own role are included: a recipient sees the recipient
-  fields of a parcel, never its sender's.
+  returned to the caller only - never stored, logged or put in an event. The one
+  caller is the consumer portal, inside the person's verified session: the copy goes
+  to the person, never to staff (tests/unit/test_decrypt_sites.py holds it there).
+  Only the fields of the person's own role are included: a recipient sees the
+  recipient fields of a parcel, never its sender's.
 * correction: re-seal one field with the new value under the person's key (and
   recompute its blind index when it is a phone number).
 * deletion: crypto-shred the person's keys with `VaultService.erase_subject`, unless
@@ -54,16 +56,21 @@ def _roles(parcel: Parcel, subject_id: str) -> list[str]:
 
 
 def _event(principal: Principal, ent: str, *, action: str, fields: list[str], count: int,
-           at: datetime, waybill_no: str | None = None) -> dict[str, Any]:
+           at: datetime, waybill_no: str | None = None,
+           by_subject: str | None = None) -> dict[str, Any]:
     actor = actor_of(principal)
+    # The person acting on their own data (self-service on the consumer portal) is the
+    # actor, not the portal's service account: the monitor must not see an employee.
+    actor_type = "consumer" if by_subject else "employee" if principal.account_id else "system"
     ev: dict[str, Any] = {
         "event_id": new_id("ev"), "kind": "access", "occurred_at": at.isoformat(),
-        "enterprise_id": ent, "actor_type": "employee" if principal.account_id else "system",
-        "actor_id": actor or "operator-cli", "action": action, "fields": sorted(set(fields)),
+        "enterprise_id": ent, "actor_type": actor_type,
+        "actor_id": by_subject or actor or "operator-cli", "action": action,
+        "fields": sorted(set(fields)),
         # The event contract has no data-subject-request purpose yet; customer service
         # is who handles them (flagged for the contract owners).
         "record_count": count, "purpose": "customer_service", "outcome": "allowed",
-        "channel": "api"}
+        "channel": "web" if by_subject else "api"}
     if waybill_no is not None:
         ev["waybill_no"] = waybill_no
     return ev
@@ -84,8 +91,10 @@ class SubjectExport:
 
 
 def fulfil_access(session: Session, principal: Principal, vault: VaultService, *,
-                  request_id: str, clock: Clock) -> SubjectExport:
-    """Decrypt and return the person's own PI (Art. 45) and complete the request."""
+                  request_id: str, clock: Clock, by_subject: bool = False) -> SubjectExport:
+    """Decrypt and return the person's own PI (Art. 45) and complete the request.
+    ``by_subject``: the verified person is fetching it themselves (the event names
+    them as the actor)."""
     now = clock.now()
     row, lc = begin_fulfilment(session, principal, request_id, DsrKind.ACCESS, now)
     ent, subject = row.enterprise_id, row.subject_id
@@ -120,7 +129,9 @@ def fulfil_access(session: Session, principal: Principal, vault: VaultService, *
     if items and not erased:
         record_events(session, [_event(principal, ent, action="export",
                                        fields=[f"{r}_{f}" for _, r, f in slots],
-                                       count=len(parcels), at=now)], clock_now=clock.now)
+                                       count=len(parcels), at=now,
+                                       by_subject=subject if by_subject else None)],
+                      clock_now=clock.now)
     return SubjectExport(export)
 
 
@@ -147,9 +158,10 @@ def _check_value(field: str, value: str) -> str:
 
 def fulfil_correction(session: Session, principal: Principal, vault: VaultService, *,
                       request_id: str, waybill_no: str, field: str, value: str,
-                      clock: Clock) -> DataSubjectRequest:
+                      clock: Clock, by_subject: bool = False) -> DataSubjectRequest:
     """Replace one of the person's own fields on one parcel (Art. 46). Everything is
-    checked before anything is written; the value is never stored in the clear."""
+    checked before anything is written; the value is never stored in the clear.
+    ``by_subject``: as for ``fulfil_access``."""
     if field not in CORRECTABLE:
         raise InvalidInput(f"field must be one of {', '.join(CORRECTABLE)}")
     cleaned = _check_value(field, value)
@@ -177,7 +189,9 @@ def fulfil_correction(session: Session, principal: Principal, vault: VaultServic
     save_lifecycle(row, lc, principal, now)
     session.flush()
     record_events(session, [_event(principal, ent, action="update", fields=[field], count=1,
-                                   at=now, waybill_no=waybill_no)], clock_now=clock.now)
+                                   at=now, waybill_no=waybill_no,
+                                   by_subject=subject if by_subject else None)],
+                  clock_now=clock.now)
     return row
 
 

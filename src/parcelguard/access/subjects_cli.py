@@ -4,17 +4,14 @@ administrator). Registered under the ``subjects`` sub-app of ``consent/cli.py`` 
 the wiring, next to ``subjects requests``.
 
 PI values are never put on the command line (shell history): a corrected value is
-prompted for without echo, and an export goes to a new file readable only by its
-owner. Bad input prints a clear error, exits with status 2 and changes nothing.
+prompted for without echo. A copy of the person's PI is never produced here: the
+person collects it on the consumer portal. Bad input prints a clear error, exits with
+status 2 and changes nothing.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -67,39 +64,17 @@ def subjects_erase(ctx: typer.Context, enterprise: EnterpriseOpt, subject: Subje
     out.print(f"erased ({rid}): {note}", markup=False, highlight=False)
 
 
-def subjects_export(
-    ctx: typer.Context, enterprise: EnterpriseOpt, subject: SubjectOpt,
-    out_path: Annotated[Path, typer.Option("--out", help="New file for the export (mode "
-                                           "0600), or '-' for standard output.")],
-    channel: ChannelOpt = "counter",
-) -> None:
-    """Export the person's own PI (access/copy request) as JSON, for them alone."""
-    to_stdout = str(out_path) == "-"
-    if not to_stdout and (out_path.exists() or not out_path.parent.is_dir()):
-        raise _fail(f"{out_path} exists or its directory does not; give a new file")
-    written = False
-    try:
-        with as_operator(ctx, enterprise) as (rt, session, principal):
-            rid = _open_or_reuse(session, principal, subject, DsrKind.ACCESS, channel, rt)
-            export = subject_requests.fulfil_access(session, principal, _vault(ctx),
-                                                    request_id=rid, clock=rt.clock)
-            body = json.dumps(export.data, ensure_ascii=False, indent=2) + "\n"
-            if not to_stdout:
-                # Written before the commit, removed if the commit fails: the request is
-                # never marked done without the export existing.
-                fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                written = True
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    fh.write(body)
-    except BaseException:
-        if written:
-            out_path.unlink(missing_ok=True)
-        raise
-    if to_stdout:
-        sys.stdout.write(body)
-    else:
-        err.print(f"export ({rid}) of {len(export.data['parcels'])} parcel record(s) "
-                  f"written to {out_path}", markup=False, highlight=False)
+def subjects_export(ctx: typer.Context, enterprise: EnterpriseOpt, subject: SubjectOpt,
+                    channel: ChannelOpt = "counter") -> None:
+    """Register an access (copy) request; the person collects the copy themselves.
+
+    The copy is shown to the person on the consumer portal (My PI rights) after they
+    confirm with a code sent to their phone; it is never written out or shown here."""
+    with as_operator(ctx, enterprise) as (rt, session, principal):
+        rid = _open_or_reuse(session, principal, subject, DsrKind.ACCESS, channel, rt)
+    out.print(f"access request {rid} is open. The person sees their copy on the consumer "
+              "portal (/consumer/rights) after confirming with the code sent to their phone; "
+              "staff never see it.", markup=False, highlight=False)
 
 
 def subjects_correct(

@@ -215,6 +215,17 @@ def _store_attachments(session: Session, vault: VaultService, report: ChannelRep
 # -- follow-up --------------------------------------------------------------------------
 
 
+def carrier_of_receipt(session: Session, receipt_code: str) -> str | None:
+    """The enterprise a receipt code was issued by, or None. Codes are unique across
+    enterprises (``_unused_code``), so a reporter needs only the code, as on
+    GlobaLeaks; the caller must throttle the None answers (they are guesses)."""
+    norm = receipts.normalise_receipt(receipt_code)
+    if norm is None:
+        return None
+    return session.scalar(select(ChannelReport.enterprise_id).where(
+        ChannelReport.receipt_code == norm))
+
+
 def authenticate(session: Session, vault: VaultService, settings: ChannelSettings, *,
                  enterprise_id: str, receipt_code: str, secret: str, source: str | None,
                  clock: Clock) -> ChannelReport | Refusal:

@@ -429,6 +429,21 @@ class WebSettings(BaseModel):
     demo_parcels: int = Field(
         20_000, ge=1_000, description="Parcels in the world `serve --demo` builds when no "
         "demo database exists yet.")
+    consumer_code_minutes: int = Field(
+        10, ge=1, le=60, description="Lifetime of the one-time code a consumer receives by "
+        "SMS to prove they are a party to a parcel (tracking details, PI rights).")
+    consumer_attempts_per_waybill: int = Field(
+        8, ge=1, description="Proof attempts (waybill + phone, or a code) on one waybill "
+        "within the window before it is locked; the lock is an event in the carrier's log.")
+    consumer_attempts_per_source: int = Field(
+        30, ge=1, description="Proof attempts from one source (keyed hash of its address) "
+        "within the window before the source is locked.")
+    consumer_attempts_global: int = Field(
+        2_000, ge=1, description="Proof attempts from everyone together within the window "
+        "before the portal stops sending codes (caps SMS spend and distributed guessing).")
+    consumer_window_minutes: int = Field(
+        60, ge=1, description="Window in which consumer proof attempts are counted; a lock "
+        "lasts as long.")
 # -- end web --
 
 

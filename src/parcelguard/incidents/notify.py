@@ -14,10 +14,13 @@ and send nothing. The wiring module chooses one per channel.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Protocol
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -110,6 +113,13 @@ class Delivery:
     destination: str | None = None  # masked
 
 
+class Message(Protocol):
+    """What a notifier sends: an incident notice, or any other text for the person
+    (a consumer's one-time code, see ``web/consumer_proof.py``)."""
+
+    def text(self) -> str: ...
+
+
 class Notifier(Protocol):
     """Sends one message to many people (gateways take batches) and answers one
     ``Delivery`` per addressee, in order."""
@@ -117,7 +127,7 @@ class Notifier(Protocol):
     channel: str
 
     def send(self, session: Session, to: Sequence[Addressee],
-             message: NoticeMessage) -> list[Delivery]: ...
+             message: Message) -> list[Delivery]: ...
 
 
 @dataclass(frozen=True)
@@ -137,14 +147,28 @@ class LocalSmsNotifier:
     vault: VaultService
     channel: str = "sms"
     outbox: list[OutboxItem] = field(default_factory=list)
+    # The simulated phone network: every message appended here (JSON lines, 0600) so
+    # other processes - a served app's workers, tests, an operator playing the
+    # consumer - read what the phone would show; a long-running server then keeps
+    # nothing in memory. None: ``outbox`` (memory) instead.
+    spool: Path | None = None
 
     def send(self, session: Session, to: Sequence[Addressee],
-             message: NoticeMessage) -> list[Delivery]:
+             message: Message) -> list[Delivery]:
         out: list[Delivery] = []
         text = message.text()
         for i in range(0, len(to), _BATCH):
             out += self._batch(session, to[i:i + _BATCH], text)
         return out
+
+    def _record(self, item: OutboxItem) -> None:
+        if self.spool is None:
+            self.outbox.append(item)
+            return
+        self.spool.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(self.spool, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "ab") as fh:
+            fh.write(orjson.dumps(asdict(item)) + b"\n")
 
     def _batch(self, session: Session, to: Sequence[Addressee], text: str) -> list[Delivery]:
         ids = [a.parcel_id for a in to]
@@ -163,7 +187,7 @@ class LocalSmsNotifier:
             for (i, a, _), phone in zip(group, phones, strict=True):
                 if phone:
                     masked = mask_phone(phone)
-                    self.outbox.append(OutboxItem(self.channel, masked, a.subject_id, text))
+                    self._record(OutboxItem(self.channel, masked, a.subject_id, text))
                     out[i] = Delivery("sent", masked)
             del phones  # the numbers live no longer than this call
         return out
@@ -178,7 +202,7 @@ class LocalEmailNotifier:
     outbox: list[OutboxItem] = field(default_factory=list)
 
     def send(self, session: Session, to: Sequence[Addressee],
-             message: NoticeMessage) -> list[Delivery]:
+             message: Message) -> list[Delivery]:
         del session, message
         return [Delivery("no_address") for _ in to]
 
@@ -192,16 +216,23 @@ class LocalInAppNotifier:
     outbox: list[OutboxItem] = field(default_factory=list)
 
     def send(self, session: Session, to: Sequence[Addressee],
-             message: NoticeMessage) -> list[Delivery]:
+             message: Message) -> list[Delivery]:
         del session
         text = message.text()
         self.outbox += [OutboxItem(self.channel, "in-app", a.subject_id, text) for a in to]
         return [Delivery("sent", "in-app") for _ in to]
 
 
-def local_notifiers(vault: VaultService) -> dict[str, Notifier]:
-    """The local implementation of every channel (the default the wiring picks)."""
-    return {"sms": LocalSmsNotifier(vault), "email": LocalEmailNotifier(),
+def sms_spool(home: Path) -> Path:
+    """Where the local SMS simulator records under the home (shared by every process
+    of one deployment)."""
+    return home / "simulator" / "sms.jsonl"
+
+
+def local_notifiers(vault: VaultService, *, spool: Path | None = None) -> dict[str, Notifier]:
+    """The local implementation of every channel (the default the wiring picks);
+    ``spool``: the file the simulated SMS network records into (see LocalSmsNotifier)."""
+    return {"sms": LocalSmsNotifier(vault, spool=spool), "email": LocalEmailNotifier(),
             "in_app": LocalInAppNotifier()}
 
 

@@ -67,7 +67,11 @@ def _check(p: ParcelIn, i: int) -> None:
     for role, party in (("sender", p.sender), ("recipient", p.recipient)):
         if not party.name.strip() or not party.address.strip():
             raise InvalidInput(f"parcel {i}: {role} name and address are required")
-        if len(normalize_phone(party.phone)) < 7:
+        try:
+            digits = normalize_phone(party.phone)
+        except ValueError:
+            digits = ""  # a letter or other stray character: the same refusal
+        if len(digits) < 7:
             raise InvalidInput(f"parcel {i}: {role} phone is not a phone number")
     if p.sender.id_number is not None and not is_valid_resident_id(p.sender.id_number):
         raise InvalidInput(f"parcel {i}: sender ID number fails the GB 11643 check")

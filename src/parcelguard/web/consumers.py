@@ -1,17 +1,13 @@
 """Who a consumer is, without an account: the portal acts for the carrier as its
-``web`` channel, and a person proves they are a party to a parcel with its waybill
-number and their phone number, checked against the parcel's keyed blind index (no
-decryption). The proof travels between the consumer's forms as a short-lived token
-signed with the process's key, never as PI in a URL."""
+``web`` channel. ``identify`` matches a waybill number and a phone number against the
+parcel's keyed blind index (no decryption); that match only decides where a one-time
+code is sent (``consumer_proof``), it proves nothing by itself."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,8 +20,6 @@ from parcelguard.vault.service import VaultService
 
 # The portal's actor id in consent records and DSRs: the web channel, not a person.
 PORTAL_ACTOR = "web-portal"
-_MAC_LEN = 32  # HMAC-SHA256
-TOKEN_MINUTES = 30  # long enough to fill a form, short enough that a shared screen expires
 
 
 def portal_principal(enterprise_id: str) -> Principal:
@@ -69,29 +63,6 @@ def identify(session: Session, vault: VaultService, *, waybill_no: str,
         return Party(parcel.enterprise_id, parcel.sender_subject_id, parcel.waybill_no,
                      "sender")
     return None
-
-
-def sign(key: bytes, party: Party, now: datetime) -> str:
-    exp = int((now + timedelta(minutes=TOKEN_MINUTES)).timestamp())
-    body = f"{party.enterprise_id}|{party.subject_id}|{party.waybill_no}|{party.role}|{exp}"
-    mac = hmac.new(key, body.encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(body.encode() + b"." + mac).decode()
-
-
-def unsign(key: bytes, token: str, now: datetime) -> Party | None:
-    try:
-        raw = base64.urlsafe_b64decode(token.encode())
-    except ValueError:
-        return None
-    # The MAC has a fixed length and may itself contain the separator byte.
-    body, sep, mac = raw[:-_MAC_LEN - 1], raw[-_MAC_LEN - 1:-_MAC_LEN], raw[-_MAC_LEN:]
-    good = hmac.new(key, body, hashlib.sha256).digest()
-    if sep != b"." or not hmac.compare_digest(mac, good):
-        return None
-    ent, subject, waybill, role, exp = body.decode().split("|")
-    if int(exp) < now.timestamp():
-        return None
-    return Party(ent, subject, waybill, role)
 
 
 def new_subject_id() -> str:

@@ -5,7 +5,6 @@ keeps its JSON errors)."""
 from __future__ import annotations
 
 import inspect
-import secrets
 from pathlib import Path
 from urllib.parse import quote
 
@@ -16,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import API
 from parcelguard.web import auth
+from parcelguard.web.consumer_proof import ConsumerProof, Limits, signing_key
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals import (
     auditor,
@@ -33,9 +33,12 @@ from parcelguard.web.security import headers_middleware
 
 def mount(app: FastAPI) -> None:
     """Add the portals to ``app`` (whose ``state`` already holds runtime and vault)."""
-    # Signs the short-lived consumer verification tokens; per process on purpose:
-    # a restart only asks consumers to verify again.
-    app.state.web_key = secrets.token_bytes(32)
+    # Consumers' one-time-code proof: its signing key lives in the home, shared by
+    # every worker; codes go out through the SMS notifier chosen by the app factory.
+    rt = app.state.runtime
+    app.state.consumer_proof = ConsumerProof(
+        signing_key(rt.settings.home), Limits.of(rt.settings.web),
+        notifier=app.state.notifiers["sms"], vault=app.state.vault)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
               name="static")
     app.middleware("http")(headers_middleware)

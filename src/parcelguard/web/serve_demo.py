@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from parcelguard.core.runtime import Runtime
+from parcelguard.incidents.notify import sms_spool
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import seed_cases
 from parcelguard.wiring import telephony, vault_service
@@ -52,7 +53,8 @@ def prepare(rt: Runtime, *, out: Path, console: Console, host: str, port: int) -
         table.add_row(login.role, f"{base}/{login.portal}", login.username, login.password,
                       login.totp_secret, demo.current_code(login, now))
     console.print(table)
-    console.print(f"consumers (no account): {base}/consumer")
+    console.print(f"consumers (no account): {base}/consumer; the one-time codes the "
+                  f"simulated phones receive: {sms_spool(drt.settings.home)}")
     console.print(f"courier's waybills today: {', '.join(prov.assigned)} (assigned), "
                   f"{prov.unassigned} (not theirs: the gate refuses it)")
     if cases.referral_id:

@@ -5,25 +5,39 @@ evaluations are in ``consumer_channel``."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
+from parcelguard.access import subject_requests as fulfilment
 from parcelguard.consent import service as consent
 from parcelguard.consent import subject_requests as dsr
+from parcelguard.consent.dsr import OPEN_STATUSES, DsrStatus
 from parcelguard.consent.notice import render_html
 from parcelguard.consent.repository import ConsentRepository
-from parcelguard.core.errors import DomainError
+from parcelguard.core.errors import DomainError, InvalidInput
 from parcelguard.core.http import SessionDep
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.models import Parcel
+from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.waybill.masking import mask_address, mask_name, mask_phone
 from parcelguard.web import consumers
+from parcelguard.web.consumer_proof import (
+    CODE_DIGITS,
+    SENT,
+    ConsumerProof,
+    Refusal,
+    party_of,
+    session_token,
+)
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.security import checked_form
@@ -95,6 +109,26 @@ def ship_form(request: Request, session: SessionDep, carrier: str | None = None)
 _PARTY_FIELDS = ("name", "phone", "address")
 
 
+_PHONE_ERRORS = {
+    "sender": "The sender's phone number is not valid: use digits (spaces, dashes and a "
+              "leading + are fine).",
+    "recipient": "The recipient's phone number is not valid: use digits (spaces, dashes and "
+                 "a leading + are fine)."}
+
+
+def _bad_phone(values: dict[str, str]) -> str | None:
+    """The message for the first unusable phone number typed, or None. Checked here
+    so the visitor gets the form back in their language with what they typed."""
+    for who in ("sender", "recipient"):
+        try:
+            ok = len(normalize_phone(values[f"{who}_phone"])) >= 7
+        except ValueError:
+            ok = False
+        if not ok:
+            return _PHONE_ERRORS[who]
+    return None
+
+
 @router.post("/ship", response_class=HTMLResponse)
 async def ship(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
@@ -109,6 +143,10 @@ async def ship(request: Request, session: SessionDep) -> HTMLResponse:
         return _ship_form(request, session, carrier, values=values, status_code=422,
                           error=_("Please read the privacy notice and tick the box to "
                                   "confirm before shipping."))
+    bad_phone = _bad_phone(values)
+    if bad_phone is not None:
+        return _ship_form(request, session, carrier, values=values, status_code=422,
+                          error=_(bad_phone))
     rt = runtime(request)
     chosen = [p for p in form.getlist("purpose") if isinstance(p, str)]
     sender, recipient = consumers.new_subject_id(), consumers.new_subject_id()
@@ -140,22 +178,73 @@ async def ship(request: Request, session: SessionDep) -> HTMLResponse:
                  masked=masked, purposes=chosen)
 
 
+# -- proving who one is ------------------------------------------------------------------
+
+
+def _source(request: Request) -> str | None:
+    # Only a keyed hash of it is kept, for the per-source throttle.
+    return request.client.host if request.client else None
+
+
+def _proof(request: Request) -> ConsumerProof:
+    proof: ConsumerProof = request.app.state.consumer_proof
+    return proof
+
+
+def _proven(request: Request, session: Session, form: FormData, *, action: str,
+                  title: str, start: str) -> consumers.Party | HTMLResponse:
+    """The party this form is from, or the page to show instead: the code form after
+    "waybill + phone", the same form again after a wrong code, the start form when the
+    session expired. ``start``: the template asking for waybill + phone."""
+    _ = gettext_for(locale_of(request))
+    rt = runtime(request)
+    proof = _proof(request)
+    token, challenge = form.get("token"), form.get("challenge")
+    if isinstance(token, str) and token:
+        party = party_of(proof.key, token, rt.clock.now())
+        if party is not None:
+            return party
+        return page(request, start, title=title, nav=NAV, status_code=403, result=None,
+                    error=_("This page expired. Confirm who you are again."))
+    if isinstance(challenge, str) and challenge:
+        found = proof.verify_code(session, challenge=challenge, code=str(form.get("code", "")),
+                                  source=_source(request), clock=rt.clock)
+        if isinstance(found, consumers.Party):
+            return found
+        return page(request, "consumer/code.html", title=title, nav=NAV,
+                    status_code=found.status_code, action=action, challenge=challenge,
+                    sent=None, error=_(found.message))
+    sent = proof.request_code(session, waybill_no=str(form.get("waybill_no", "")),
+                              phone=str(form.get("phone", "")), source=_source(request),
+                              clock=rt.clock)
+    if isinstance(sent, Refusal):
+        return page(request, start, title=title, nav=NAV, status_code=sent.status_code,
+                    result=None, error=_(sent.message))
+    return page(request, "consumer/code.html", title=title, nav=NAV, action=action,
+                challenge=sent, error=None, sent=_(SENT, n=CODE_DIGITS))
+
+
 # -- track ------------------------------------------------------------------------------
 
 
 def _steps(session: Session, enterprise_id: str, waybill_no: str) -> list[dict[str, Any]]:
-    import orjson
-
     leaves = session.scalars(select(LedgerEvent.leaf).where(
         LedgerEvent.enterprise_id == enterprise_id, LedgerEvent.waybill_no == waybill_no,
         LedgerEvent.kind == "parcel").order_by(LedgerEvent.seq))
-    from datetime import datetime
-
     steps = []
     for leaf in leaves:
         ev = orjson.loads(leaf)
         steps.append({"step": ev["step"], "at": datetime.fromisoformat(ev["occurred_at"])})
     return steps
+
+
+def parcel_state(session: Session, party: consumers.Party) -> dict[str, Any]:
+    """The parcel's status as the consumer sees it: the one place the portal reads a
+    parcel's state (to be switched to the parcel-state projection)."""
+    parcel = session.scalars(select(Parcel).where(Parcel.waybill_no == party.waybill_no)).one()
+    return {"status": parcel.status, "status_at": parcel.status_at,
+            "region": parcel.destination_region,
+            "steps": _steps(session, parcel.enterprise_id, parcel.waybill_no)}
 
 
 @router.get("/track", response_class=HTMLResponse)
@@ -166,35 +255,51 @@ def track_form(request: Request) -> HTMLResponse:
 @router.post("/track", response_class=HTMLResponse)
 async def track(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
-    waybill, phone = str(form.get("waybill_no", "")), str(form.get("phone", ""))
-    party = consumers.identify(session, request.app.state.vault, waybill_no=waybill,
-                               phone=phone)
-    if party is None:
-        _ = gettext_for(locale_of(request))
-        return page(request, "consumer/track.html", title="Track a parcel", nav=NAV,
-                    status_code=404, result=None,
-                    error=_("No parcel matches this waybill number and phone number."))
-    parcel = session.scalars(select(Parcel).where(Parcel.waybill_no == party.waybill_no)).one()
-    result = {"waybill_no": parcel.waybill_no, "status": parcel.status,
-              "status_at": parcel.status_at, "role": party.role,
-              "phone": mask_phone(phone), "region": parcel.destination_region,
-              "steps": _steps(session, parcel.enterprise_id, parcel.waybill_no)}
+    party = _proven(request, session, form, action="/consumer/track",
+                          title="Track a parcel", start="consumer/track.html")
+    if isinstance(party, HTMLResponse):
+        return party
+    now = runtime(request).clock.now()
+    result = {"waybill_no": party.waybill_no, "role": party.role,
+              "token": session_token(_proof(request).key, party, now),
+              **parcel_state(session, party)}
     return _view(request, "consumer/track.html", "Track a parcel", result=result, error=None)
 
 
 # -- PI rights ---------------------------------------------------------------------------
 
 
+def _purposes(status: consent.ConsentStatus, party: consumers.Party) -> list[dict[str, Any]]:
+    """The consent table as this party should read it. A recipient never acknowledges
+    the carrier's notice - the sender does, when shipping - yet the recipient's name,
+    phone and address are used to deliver: that rests on the shipping contract
+    (PIPL Art. 13(1)(2)), so "not acknowledged" means "allowed, to deliver to you"."""
+    rows = []
+    for p in status.purposes:
+        row = {"purpose": p.purpose, "basis": p.basis, "allowed": p.allowed, "note": None}
+        if party.role == "recipient" and p.purpose == "delivery" \
+                and p.reason == "not_acknowledged":
+            row |= {"allowed": True, "note": "needed to deliver the parcel sent to you"}
+        rows.append(row)
+    return rows
+
+
 def _rights(request: Request, session: Session, party: consumers.Party, *,
-            message: str | None = None, error: str | None = None) -> HTMLResponse:
+            message: str | None = None, error: str | None = None,
+            confirm_deletion: bool = False, export: dict[str, Any] | None = None,
+            status_code: int = 200) -> HTMLResponse:
     rt = runtime(request)
     now = rt.clock.now()
     status = consent.subject_status(session, party.enterprise_id, party.subject_id, now)
     requests_ = dsr.list_requests(session, consumers.portal_principal(party.enterprise_id),
                                   clock=rt.clock, subject_id=party.subject_id)
-    token = consumers.sign(request.app.state.web_key, party, now)
-    return _view(request, "consumer/rights.html", "My PI rights", party=party, token=token,
-                 status=status, requests=requests_, message=message, error=error)
+    token = session_token(_proof(request).key, party, now)
+    fields = [f"{party.role}_{f}" for f in ("name", "phone", "address")]
+    return page(request, "consumer/rights.html", title="My PI rights", nav=NAV,
+                status_code=status_code, party=party, token=token,
+                purposes=_purposes(status, party), requests=requests_, message=message,
+                error=error, confirm_deletion=confirm_deletion, export=export,
+                correctable=fields)
 
 
 @router.get("/rights", response_class=HTMLResponse)
@@ -202,37 +307,78 @@ def rights_form(request: Request) -> HTMLResponse:
     return _view(request, "consumer/rights_verify.html", "My PI rights", error=None)
 
 
+def _ask(request: Request, session: Session, party: consumers.Party,
+         form: FormData) -> HTMLResponse:
+    """A data-subject request from the verified person, fulfilled to them where it can
+    be at once: the copy is shown to them here (never to staff), a correction is
+    applied; a deletion is explained and confirmed first, then handled by the carrier
+    within the legal deadline."""
+    _ = gettext_for(locale_of(request))
+    rt = runtime(request)
+    vault = request.app.state.vault
+    principal = consumers.portal_principal(party.enterprise_id)
+    kind = str(form.get("kind", ""))
+    if kind == "deletion" and form.get("confirm") != "yes":
+        return _rights(request, session, party, confirm_deletion=True)
+    nested = session.begin_nested()  # a refused correction leaves no request behind
+    try:
+        # An access or correction request opened for the person elsewhere (at a
+        # counter, by phone) is the one fulfilled here; a second deletion is refused.
+        opened = [r for r in dsr.list_requests(session, principal, clock=rt.clock,
+                                               subject_id=party.subject_id)
+                  if r.kind == kind and DsrStatus(r.status) in OPEN_STATUSES]
+        if opened and kind != "deletion":
+            row = opened[0]
+        else:
+            row = dsr.open_request(session, principal, subject_id=party.subject_id,
+                                   kind=kind, channel="web", clock=rt.clock)
+        if kind == "access":
+            export = fulfilment.fulfil_access(session, principal, vault, request_id=row.id,
+                                              clock=rt.clock, by_subject=True)
+            nested.commit()
+            return _rights(request, session, party, export=export.data,
+                           message=_("Here is a copy of your information. It is shown "
+                                     "only to you and is not kept on this page."))
+        if kind == "correction":
+            field = str(form.get("field", ""))
+            if field not in {f"{party.role}_{f}" for f in ("name", "phone", "address")}:
+                raise InvalidInput("choose what to correct")
+            fulfilment.fulfil_correction(session, principal, vault, request_id=row.id,
+                                         waybill_no=party.waybill_no, field=field,
+                                         value=str(form.get("value", "")), clock=rt.clock,
+                                         by_subject=True)
+            nested.commit()
+            return _rights(request, session, party, message=_(
+                "Corrected. Reference: %(id)s", id=row.id))
+    except DomainError as exc:
+        nested.rollback()
+        return _rights(request, session, party, error=_(exc.message),
+                       status_code=exc.status_code)
+    nested.commit()
+    return _rights(request, session, party,
+                   message=_("Request received. Reference: %(id)s", id=row.id))
+
+
 @router.post("/rights", response_class=HTMLResponse)
 async def rights(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
+    party = _proven(request, session, form, action="/consumer/rights",
+                          title="My PI rights", start="consumer/rights_verify.html")
+    if isinstance(party, HTMLResponse):
+        return party
     _ = gettext_for(locale_of(request))
-    now = runtime(request).clock.now()
-    token = form.get("token")
-    if isinstance(token, str) and token:
-        party = consumers.unsign(request.app.state.web_key, token, now)
-    else:
-        party = consumers.identify(session, request.app.state.vault,
-                                   waybill_no=str(form.get("waybill_no", "")),
-                                   phone=str(form.get("phone", "")))
-    if party is None:
-        return page(request, "consumer/rights_verify.html", title="My PI rights", nav=NAV,
-                    status_code=403, error=_("We could not confirm that you are a party to "
-                                             "this parcel, or the page expired."))
     action = str(form.get("action", ""))
-    principal = consumers.portal_principal(party.enterprise_id)
-    rt = runtime(request)
-    try:
-        if action == "withdraw":
-            consent.withdraw_consent(session, principal, subject_id=party.subject_id,
+    if action == "request":
+        return _ask(request, session, party, form)
+    if action == "withdraw":
+        try:
+            consent.withdraw_consent(session, consumers.portal_principal(party.enterprise_id),
+                                     subject_id=party.subject_id,
                                      purpose=str(form.get("purpose", "")), channel="web",
-                                     clock=rt.clock)
-            return _rights(request, session, party, message=_("Consent withdrawn. It "
-                                                               "applies from now on."))
-        if action == "request":
-            row = dsr.open_request(session, principal, subject_id=party.subject_id,
-                                   kind=str(form.get("kind", "")), channel="web", clock=rt.clock)
-            return _rights(request, session, party,
-                           message=_("Request received. Reference: %(id)s", id=row.id))
-    except DomainError as exc:
-        return _rights(request, session, party, error=_(exc.message))
+                                     clock=runtime(request).clock)
+        except DomainError as exc:
+            return _rights(request, session, party, error=_(exc.message),
+                           status_code=exc.status_code)
+        return _rights(request, session, party,
+                       message=_("Consent withdrawn. It applies from now on."))
     return _rights(request, session, party)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import SessionDep
 from parcelguard.web import capabilities, consumers
+from parcelguard.web.consumer_proof import ConsumerProof, Refusal
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals.consumer import NAV
 from parcelguard.web.render import locale_of, page, runtime
@@ -81,6 +82,32 @@ def follow_form(request: Request, session: SessionDep) -> HTMLResponse:
                 carriers=consumers.enterprises(session), view=None, error=None, auth={})
 
 
+def _find_report(request: Request, session: Session, intake: Any,
+                 auth: dict[str, str]) -> Any:
+    """The report a receipt code and secret open, or a ``Refusal``. The receipt alone
+    finds its carrier (GlobaLeaks-style); a receipt that names no report is a guess,
+    counted against the source like a wrong proof."""
+    rt = runtime(request)
+    proof: ConsumerProof = request.app.state.consumer_proof
+    carrier = intake.carrier_of_receipt(session, auth["receipt"])
+    refused = proof.source_refusal(session, _source(request), rt.clock,
+                                   failed=carrier is None)
+    if refused is not None:
+        return refused
+    if carrier is None:
+        return Refusal(401, intake.WRONG)
+    try:
+        found = intake.authenticate(
+            session, request.app.state.vault, rt.settings.channel, enterprise_id=carrier,
+            receipt_code=auth["receipt"], secret=auth["secret"], source=_source(request),
+            clock=rt.clock)
+    except DomainError as exc:
+        return Refusal(exc.status_code, exc.message)
+    if isinstance(found, intake.Refusal):
+        return Refusal(found.status_code, found.message)
+    return found
+
+
 @router.post("/follow", response_class=HTMLResponse)
 async def follow(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
@@ -92,15 +119,9 @@ async def follow(request: Request, session: SessionDep) -> HTMLResponse:
                     error=None, auth={})
     _ = gettext_for(locale_of(request))
     rt = runtime(request)
-    auth = {k: str(form.get(k, "")).strip() for k in ("carrier", "receipt", "secret")}
-    try:
-        found = intake.authenticate(session, request.app.state.vault, rt.settings.channel,
-                                    enterprise_id=auth["carrier"], receipt_code=auth["receipt"],
-                                    secret=auth["secret"], source=_source(request),
-                                    clock=rt.clock)
-    except DomainError as exc:
-        found = intake.Refusal(exc.status_code, exc.message)
-    if isinstance(found, intake.Refusal):
+    auth = {k: str(form.get(k, "")).strip() for k in ("receipt", "secret")}
+    found = _find_report(request, session, intake, auth)
+    if isinstance(found, Refusal):
         return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
                     status_code=found.status_code, available=True, carriers=carriers,
                     view=None, error=_(found.message), auth={})
@@ -154,7 +175,9 @@ async def evaluate(token: str, request: Request, session: SessionDep) -> HTMLRes
     rating = str(form.get("rating", ""))
     try:
         conduct.submit_evaluation(session, token=token,
-                                  rating=int(rating) if rating.isdigit() else 0,
+                                  # ASCII digits only: "²".isdigit() is true, int("²") fails.
+                                  rating=int(rating) if rating.isascii() and rating.isdigit()
+                                  else 0,
                                   tags=[t for t in form.getlist("tag") if isinstance(t, str)],
                                   clock=runtime(request).clock)
     except DomainError as exc:

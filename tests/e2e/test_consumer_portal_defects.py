@@ -1,0 +1,217 @@
+"""Consumer and reporter portal defects of issue 17, each over HTTP on a served app:
+a letter in a phone number on /consumer/ship, a rating of "²", the whistleblower's
+receipt with the "wrong" carrier selected, and the rights page (a recipient's
+delivery, a correction with nothing to correct, a deletion that silently withdrew
+consents)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx2 as httpx
+import pytest
+from sqlalchemy import select
+
+from parcelguard.app import create_app
+from parcelguard.consent.models import DataSubjectRequest
+from parcelguard.core.runtime import Runtime
+from parcelguard.core.settings import Settings
+from parcelguard.identity import service as identity
+from parcelguard.logistics.models import Parcel
+from parcelguard.vault.blind_index import normalize_phone
+from parcelguard.web import demo
+from parcelguard.wiring import telephony, vault_service
+from tests.e2e.served import csrf, eventually, hidden, last_code, serve
+
+SHIP = {"sender_name": "王五", "sender_phone": "13700137000",
+        "sender_address": "杭州市西湖区示例路 5 号", "recipient_name": "赵六",
+        "recipient_phone": "13600136000", "recipient_address": "南京市鼓楼区示例街 9 号"}
+OTHER_CARRIER = "ent-second"
+
+
+@dataclass
+class Site:
+    rt: Runtime
+    prov: demo.Provisioned
+    base_url: str
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def client(self, lang: str = "en") -> httpx.Client:
+        c = httpx.Client(base_url=self.base_url, timeout=10, params={"lang": lang})
+        self.clients.append(c)
+        return c
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    home: Path = tmp_path_factory.mktemp("consumer-defects")
+    rt = Runtime(settings=Settings(home=home, database_url=f"sqlite:///{home / 'pg.db'}"))
+    with rt.db.unit_of_work() as uow:
+        prov = demo.provision(uow.session, vault_service(rt.settings), telephony(rt.settings),
+                              clock=rt.clock)
+        # Sorted after the demo carrier: not the one the report form selects first.
+        identity.create_organization(uow.session, org_id=OTHER_CARRIER, kind="enterprise",
+                                     name="Zz Second Express", clock=rt.clock)
+        uow.commit()
+    with serve(create_app(rt)) as base_url:
+        s = Site(rt, prov, base_url)
+        yield s
+        for c in s.clients:
+            c.close()
+    rt.close()
+
+
+def ship(site: Site, c: httpx.Client, **values: str) -> httpx.Response:
+    t = csrf(c.get("/consumer/ship", params={"carrier": site.prov.enterprise_id}).text)
+    return c.post("/consumer/ship", data={"csrf_token": t, "carrier": site.prov.enterprise_id,
+                                          "acknowledge": "yes", **SHIP, **values})
+
+
+def test_a_letter_in_a_phone_number_is_a_form_error_keeping_what_was_typed(site: Site) -> None:
+    r = ship(site, site.client("zh-CN"), recipient_phone="1360013600O", purpose="marketing")
+    assert r.status_code == 422
+    assert "收件人手机号码无效" in r.text  # in the visitor's language
+    assert 'value="1360013600O"' in r.text
+    assert 'value="南京市鼓楼区示例街 9 号"' in r.text
+    assert 'value="王五"' in r.text
+
+
+def test_a_rating_of_superscript_two_is_refused_clearly(site: Site) -> None:
+    c = site.client()
+    t = csrf(c.get("/consumer/evaluate/some-link").text)
+    r = c.post("/consumer/evaluate/some-link", data={"csrf_token": t, "rating": "²"})
+    assert r.status_code == 422
+    assert "Choose a rating from 1 to 5." in r.text
+
+
+def test_the_receipt_alone_opens_a_report_at_any_carrier(site: Site) -> None:
+    c = site.client("zh-CN")
+    t = csrf(c.get("/consumer/report").text)
+    filed = c.post("/consumer/report", data={
+        "csrf_token": t, "carrier": OTHER_CARRIER, "kind": "scam_call",
+        "body": "有人冒充快递客服打电话，说出了我的包裹信息。", "identity": "anonymous"})
+    assert filed.status_code == 200
+    receipt = re.search(r'id="receipt-code">([^<]+)<', filed.text)
+    secret = re.search(r'id="receipt-secret">([^<]+)<', filed.text)
+    assert receipt is not None
+    assert secret is not None
+    follow = c.get("/consumer/follow").text
+    # Round 1 posted the default (first) carrier with them and answered "wrong".
+    opened = c.post("/consumer/follow", data={"csrf_token": csrf(follow),
+                                              "carrier": site.prov.enterprise_id,
+                                              "receipt": receipt.group(1),
+                                              "secret": secret.group(1)})
+    assert opened.status_code == 200
+    assert 'id="report-status"' in opened.text
+    wrong = c.post("/consumer/follow", data={"csrf_token": csrf(follow),
+                                             "receipt": receipt.group(1), "secret": "nope"})
+    assert wrong.status_code == 401
+    assert "回执码或密码错误" in wrong.text
+    assert "the receipt code or the secret is wrong" not in wrong.text
+
+
+def _rights_page(site: Site, c: httpx.Client, waybill: str, phone: str,
+                 subject_id: str) -> str:
+    t = csrf(c.get("/consumer/rights").text)
+    asked = c.post("/consumer/rights", data={"csrf_token": t, "waybill_no": waybill,
+                                             "phone": phone})
+    page = c.post("/consumer/rights", data={
+        "csrf_token": t, "challenge": hidden(asked.text, "challenge"),
+        "code": last_code(site.rt.settings.home, subject_id)})
+    assert page.status_code == 200
+    return page.text
+
+
+def _shipped(site: Site) -> tuple[str, Parcel]:
+    r = ship(site, site.client(), purpose="marketing")
+    m = re.search(r'id="waybill-no">([A-Z0-9]+)<', r.text)
+    assert m is not None
+    found: list[Parcel] = []
+
+    def stored() -> None:
+        with site.rt.db.unit_of_work() as uow:
+            p = uow.session.scalars(select(Parcel).where(Parcel.waybill_no == m.group(1))).first()
+            assert p is not None, "the shipped parcel was never stored"
+            uow.session.expunge(p)
+            found.append(p)
+    eventually(stored)
+    return m.group(1), found[0]
+
+
+def _allowed(html: str, purpose: str) -> str:
+    row = re.search(rf"<tr><td>{purpose}</td><td>[^<]*</td><td>([^<]*)</td>", html)
+    assert row is not None, purpose
+    return row.group(1)
+
+
+def test_a_recipient_sees_delivery_allowed_for_a_parcel_sent_to_them(site: Site) -> None:
+    waybill, p = _shipped(site)
+    html = _rights_page(site, site.client(), waybill, SHIP["recipient_phone"],
+                        p.recipient_subject_id)
+    assert _allowed(html, "delivery").startswith("yes")
+
+
+def test_a_correction_says_what_to_correct_and_is_applied(site: Site) -> None:
+    waybill, p = _shipped(site)
+    c = site.client()
+    html = _rights_page(site, c, waybill, SHIP["recipient_phone"], p.recipient_subject_id)
+    assert 'name="field" value="recipient_address"' in html
+    assert 'name="value"' in html
+    done = c.post("/consumer/rights", data={
+        "csrf_token": csrf(html), "token": hidden(html, "token"), "action": "request",
+        "kind": "correction", "field": "recipient_phone", "value": "13600136001"})
+    assert done.status_code == 200
+
+    def corrected() -> None:
+        with site.rt.db.unit_of_work() as uow:
+            rows = list(uow.session.scalars(select(DataSubjectRequest).where(
+                DataSubjectRequest.subject_id == p.recipient_subject_id)))
+            assert [(r.kind, r.status) for r in rows] == [("correction", "completed")]
+            parcel = uow.session.get(Parcel, p.id)
+            assert parcel is not None
+            fresh, _ = vault_service(site.rt.settings).phone_indexes(
+                uow.session, p.enterprise_id, normalize_phone("13600136001"))
+            assert bytes(parcel.recipient_phone_bi or b"") == fresh
+    eventually(corrected)
+
+
+def test_a_deletion_request_says_what_it_does_and_asks_first(site: Site) -> None:
+    waybill, p = _shipped(site)
+    c = site.client()
+    html = _rights_page(site, c, waybill, SHIP["sender_phone"], p.sender_subject_id)
+    assert _allowed(html, "marketing") == "yes"
+    ask = {"csrf_token": csrf(html), "token": hidden(html, "token"), "action": "request",
+           "kind": "deletion"}
+    first = c.post("/consumer/rights", data=ask)
+    assert first.status_code == 200
+    assert "stops at once" in first.text
+    assert "Yes, delete my information" in first.text
+    assert _allowed(first.text, "marketing") == "yes"  # nothing changed yet
+    with site.rt.db.unit_of_work() as uow:
+        assert uow.session.scalars(select(DataSubjectRequest).where(
+            DataSubjectRequest.subject_id == p.sender_subject_id)).first() is None
+    confirmed = c.post("/consumer/rights", data={**ask, "confirm": "yes"})
+    assert confirmed.status_code == 200
+    assert _allowed(confirmed.text, "marketing") == "no"
+
+    def requested() -> None:
+        with site.rt.db.unit_of_work() as uow:
+            kinds = [r.kind for r in uow.session.scalars(select(DataSubjectRequest).where(
+                DataSubjectRequest.subject_id == p.sender_subject_id))]
+        assert kinds == ["deletion"]
+    eventually(requested)
+
+
+def test_guessing_receipt_codes_is_locked_per_source(site: Site) -> None:
+    """Kept last: it locks this module's one source (127.0.0.1)."""
+    c = site.client()
+    t = csrf(c.get("/consumer/follow").text)
+    limit = site.rt.settings.web.consumer_attempts_per_source
+    statuses = [c.post("/consumer/follow", data={"csrf_token": t, "receipt": f"ABCD-EFGH-{i:04d}",
+                                                 "secret": "guess"}).status_code
+                for i in range(limit + 1)]
+    assert statuses[0] == 401
+    assert statuses[-1] == 429
