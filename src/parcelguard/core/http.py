@@ -24,7 +24,12 @@ def runtime_dep(request: Request) -> Runtime:
 def session_dep(request: Request) -> Iterator[Session]:
     """One transaction per request: commit on success, roll back on error. Domain
     events a handler leaves in ``request.state.pending_events`` are published after
-    the commit."""
+    the commit.
+
+    Used with ``scope="function"`` (``SessionDep``): the commit runs when the path
+    operation returns and *before* the response is sent, so a failed commit is a 500
+    and nothing is acknowledged that is not stored. FastAPI's default scope for yield
+    dependencies ("request") would commit after the response has gone out."""
     with runtime_dep(request).db.unit_of_work() as uow:
         yield uow.session
         uow.pending_events.extend(getattr(request.state, "pending_events", ()))
@@ -36,5 +41,5 @@ def clock_dep(request: Request) -> Clock:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
-SessionDep = Annotated[Session, Depends(session_dep)]
+SessionDep = Annotated[Session, Depends(session_dep, scope="function")]
 ClockDep = Annotated[Clock, Depends(clock_dep)]

@@ -108,7 +108,8 @@ def _store_batch(db: Database, log: EventLog, batch: Lines, max_line_bytes: int)
 
 
 def log_sizes(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(LedgerHead.enterprise_id, LedgerHead.size)))
+    return {ent: size for ent, size in session.execute(
+        select(LedgerHead.enterprise_id, LedgerHead.size))}
 
 
 def count_events(session: Session, enterprise_id: str | None = None) -> int:

@@ -1,0 +1,97 @@
+"""A parcelguard home served by uvicorn on loopback, for tests that need real HTTP
+(a real socket, the real order of commit and response), not the in-process
+TestClient.
+
+``serve(rt)`` runs the app in a thread of the test process, so a test can reach the
+same engine (to inject a fault at the commit). ``small_world(rt)`` creates the
+supervision department, enterprises and an ingest API key for each.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from sqlalchemy import Engine, event
+
+from parcelguard.app import create_app
+from parcelguard.core.runtime import Runtime
+from parcelguard.identity import service as identity
+from parcelguard.identity.permissions import system_principal
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serve(rt: Runtime) -> Iterator[str]:
+    """The app for ``rt`` under uvicorn on 127.0.0.1; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(rt), host="127.0.0.1", port=port,
+                                           log_level="critical", ws="none", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the server did not start")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def small_world(rt: Runtime, enterprises: tuple[str, ...]) -> dict[str, str]:
+    """Enterprises with one ingest API key each; returns enterprise id -> key."""
+    keys = {}
+    with rt.db.unit_of_work() as uow:
+        identity.initialise(uow.session, clock=rt.clock)
+        for ent in enterprises:
+            identity.create_organization(uow.session, org_id=ent, kind="enterprise",
+                                         name=ent, clock=rt.clock)
+            keys[ent] = identity.issue_api_key(
+                uow.session, system_principal(identity.SUPERVISOR_ORG_ID), name="feeder",
+                role="ingest_client", clock=rt.clock, org_id=ent).secret
+        uow.commit()
+    return keys
+
+
+def parcel_event(event_id: str, enterprise: str) -> dict[str, Any]:
+    return {"event_id": event_id, "kind": "parcel", "occurred_at": "2026-11-11T08:00:00+08:00",
+            "enterprise_id": enterprise, "waybill_no": "SF1234567890128", "step": "created"}
+
+
+class CommitFault:
+    """Makes the next commit on ``engine`` fail, as a full disk fails it: the
+    statements ran, the transaction never became durable."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.armed = False
+        self.fired = 0
+
+    def __enter__(self) -> CommitFault:
+        event.listen(self.engine, "commit", self._on_commit)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "commit", self._on_commit)
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def _on_commit(self, _conn: Any) -> None:
+        if self.armed:
+            self.armed = False
+            self.fired += 1
+            raise OSError(28, "No space left on device")
