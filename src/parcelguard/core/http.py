@@ -31,6 +31,11 @@ def session_dep(request: Request) -> Iterator[Session]:
     and nothing is acknowledged that is not stored. FastAPI's default scope for yield
     dependencies ("request") would commit after the response has gone out."""
     with runtime_dep(request).db.unit_of_work() as uow:
+        # Begin here, in a worker thread: on SQLite this takes the write lock, waiting
+        # for it if another request holds it. Async routes run their statements on the
+        # event loop, which must never be the one waiting (it would stall every
+        # request, the lock holder's included, until the busy timeout).
+        uow.session.connection()
         yield uow.session
         uow.pending_events.extend(getattr(request.state, "pending_events", ()))
         uow.commit()
@@ -41,5 +46,10 @@ def clock_dep(request: Request) -> Clock:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
-SessionDep = Annotated[Session, Depends(session_dep, scope="function")]
+# As many requests hold a transaction at once as the engine's pool has connections
+# (SQLAlchemy's default: 5 + 10 overflow); the others wait for their turn without
+# taking a worker thread, so the threads the transactions' holders need stay free.
+MAX_TRANSACTIONS = 15
+SessionDep = Annotated[Session, Depends(session_dep, scope="function",
+                                        max_concurrency=MAX_TRANSACTIONS)]
 ClockDep = Annotated[Clock, Depends(clock_dep)]
