@@ -11,7 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +53,7 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
         # Data subjects with keys, so `keys rotate` has batches to write.
         vs = vault_service(rt.settings)
         vs.subject_keys(uow.session, vs.keyset(uow.session, "ent-d"),
-                        [f"subj-{i}" for i in range(1500)], create=True)
+                        [f"subj-{i}" for i in range(600)], create=True)
         uow.commit()
     with serve(rt) as url:
         yield Home(rt, path, url, keys, password)
@@ -70,8 +70,12 @@ def post_batches(url: str, key: str, ent: str, prefix: str, batches: int,
                        headers={"Authorization": f"Bearer {key}"}) as c:
         for b in range(batches):
             ids = [f"{prefix}-{b}-{i}" for i in range(size)]
-            r = c.post("/api/v1/events",
-                       content=orjson.dumps([parcel_event(i, ent) for i in ids]))
+            try:
+                r = c.post("/api/v1/events",
+                           content=orjson.dumps([parcel_event(i, ent) for i in ids]))
+            except httpx2.TransportError as exc:  # the server dropped the connection
+                errors.append(type(exc).__name__)
+                continue
             if r.status_code == 200 and r.json()["stored"] == size:
                 acked.extend(ids)
             else:
@@ -93,6 +97,7 @@ def failed_log_ins(url: str, attempts: int) -> list[int]:
     return statuses
 
 
+@pytest.mark.slow
 def test_16_concurrent_clients_all_succeed_and_store_each_event_once(home: Home) -> None:
     before = home.count("SELECT count(*) FROM ledger_events WHERE instr(leaf, ?) > 0",
                         b'"action":"login_failed"')
@@ -122,6 +127,7 @@ def cli(home: Path, *args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
                                                                tmp_path: Path) -> None:
     events = tmp_path / "events.jsonl"
@@ -137,8 +143,8 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     load = threading.Thread(target=api_load)
     load.start()
     ingest = cli(home.home, "ingest", str(events), "--batch-size", "500", "--json")
-    rotate = cli(home.home, "keys", "rotate", "--enterprise", "ent-d", "--batch", "100")
-    outputs = {name: p.communicate(timeout=300) + (p.returncode,)
+    rotate = cli(home.home, "keys", "rotate", "--enterprise", "ent-d", "--batch", "50")
+    outputs = {name: (*p.communicate(timeout=300), p.returncode)
                for name, p in (("ingest", ingest), ("rotate", rotate))}
     load.join(timeout=300)
     for name, (out, err, code) in outputs.items():
@@ -149,7 +155,6 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     assert [e for _, errs in results for e in errs] == []
     acked = sum(len(ids) for ids, _ in results)
     assert acked == 4 * 15 * 200
-    count: Callable[[str], int] = lambda like: home.count(  # noqa: E731
-        "SELECT count(*) FROM ledger_events WHERE event_id LIKE ?", like)
-    assert count("side%") == acked
-    assert count("file-%") == 12_000
+    like = "SELECT count(*) FROM ledger_events WHERE event_id LIKE ?"
+    assert home.count(like, "side%") == acked
+    assert home.count(like, "file-%") == 12_000
