@@ -9,13 +9,18 @@ supervision department, enterprises and an ingest API key for each.
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx2
 import uvicorn
 from sqlalchemy import Engine, event
 
@@ -95,3 +100,26 @@ class CommitFault:
             self.armed = False
             self.fired += 1
             raise OSError(28, "No space left on device")
+
+
+def start_serve(home: Path, database_url: str,
+                preexec: Callable[[], None] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`parcelguard serve` as a user runs it, in a process of its own; returns the
+    process (answering /health) and its base URL."""
+    port = free_port()
+    env = {**os.environ, "PARCELGUARD_HOME": str(home), "PARCELGUARD_DATABASE_URL": database_url}
+    proc = subprocess.Popen([sys.executable, "-m", "parcelguard", "serve", "--port", str(port)],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=preexec)  # noqa: PLW1509 - a test's own child
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx2.get(f"{url}/api/v1/health").status_code == 200:
+                return proc, url
+        except httpx2.TransportError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("parcelguard serve did not start")
+        time.sleep(0.1)
