@@ -4,6 +4,7 @@ that acknowledges nothing: no receipt code, no ``stored`` count, no row."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +68,31 @@ def test_a_report_whose_commit_fails_gets_no_receipt(served: Served) -> None:
     follow = httpx2.post(f"{served.url}/api/v1/channel/{ENT}/follow-up", json={
         "receipt_code": receipt["receipt_code"], "secret": receipt["secret"]})
     assert follow.status_code == 200
+
+
+def test_a_portal_report_whose_commit_fails_shows_no_receipt(served: Served) -> None:
+    reports = "SELECT count(*) FROM channel_reports"
+    before = served.count(reports)
+    form = {"carrier": ENT, "kind": "scam_call", "identity": "anonymous",
+            "body": "A caller quoted my parcel and asked for a code."}
+
+    def file_report(*, fail: bool) -> httpx2.Response:
+        with httpx2.Client(base_url=served.url) as c:
+            page = c.get("/consumer/report").text
+            m = re.search(r'name="csrf_token" value="([^"]+)"', page)
+            assert m is not None
+            if fail:
+                served.fault.arm()
+            return c.post("/consumer/report", data={**form, "csrf_token": m.group(1)})
+
+    r = file_report(fail=True)
+    assert r.status_code >= 500
+    assert "receipt-code" not in r.text
+    assert served.count(reports) == before
+    again = file_report(fail=False)
+    assert again.status_code == 200
+    assert "receipt-code" in again.text
+    assert served.count(reports) == before + 1
 
 
 def test_a_batch_whose_commit_fails_is_not_acknowledged(served: Served) -> None:
