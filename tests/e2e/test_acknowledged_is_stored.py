@@ -123,6 +123,7 @@ def test_kill_9_of_serve_never_loses_an_acknowledged_batch(database_url: str,
         assert not missing, f"trial {trial}: {len(missing)} acknowledged events lost"
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_answered_with_5xx_never_with_stored(tmp_path: Path) -> None:
     home = tmp_path / "home"
     database_url = f"sqlite:///{home / 'parcelguard.db'}"

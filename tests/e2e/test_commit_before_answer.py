@@ -109,6 +109,7 @@ def test_a_batch_whose_commit_fails_is_not_acknowledged(served: Served) -> None:
     assert served.count(events) == 500
 
 
+@pytest.mark.slow
 def test_a_40000_event_batch_is_visible_when_its_answer_arrives(served: Served) -> None:
     body = orjson.dumps([parcel_event(f"big-{i}", ENT) for i in range(40_000)])
     with httpx2.Client(base_url=served.url, timeout=120) as c:
