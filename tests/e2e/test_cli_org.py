@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.test_cli_ingest import parcel, run
 
 
+@pytest.mark.slow  # three CLI processes
 def test_org_list_shows_each_enterprise_with_its_log_size(tmp_path: Path) -> None:
     home = tmp_path / "home"
     src = tmp_path / "events.jsonl"
