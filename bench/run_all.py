@@ -16,6 +16,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 ORDER = ["bench_ingest", "bench_vault_core", "bench_merkle_core", "bench_ledger",
          "bench_monitor"]
+ORDER.append("bench_api_concurrency")  # needs the PostgreSQL server of the tests
 
 
 def main() -> int:

@@ -24,7 +24,7 @@ from parcelguard.logistics.models import Parcel
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.web import demo
 from parcelguard.wiring import telephony, vault_service
-from tests.e2e.served import csrf, eventually, hidden, last_code, serve
+from tests.e2e.served import csrf, hidden, last_code, serve
 
 SHIP = {"sender_name": "王五", "sender_phone": "13700137000",
         "sender_address": "杭州市西湖区示例路 5 号", "recipient_name": "赵六",
@@ -137,7 +137,7 @@ def _shipped(site: Site) -> tuple[str, Parcel]:
             assert p is not None, "the shipped parcel was never stored"
             uow.session.expunge(p)
             found.append(p)
-    eventually(stored)
+    stored()
     return m.group(1), found[0]
 
 
@@ -175,7 +175,7 @@ def test_a_correction_says_what_to_correct_and_is_applied(site: Site) -> None:
             fresh, _ = vault_service(site.rt.settings).phone_indexes(
                 uow.session, p.enterprise_id, normalize_phone("13600136001"))
             assert bytes(parcel.recipient_phone_bi or b"") == fresh
-    eventually(corrected)
+    corrected()
 
 
 def test_a_deletion_request_says_what_it_does_and_asks_first(site: Site) -> None:
@@ -202,7 +202,7 @@ def test_a_deletion_request_says_what_it_does_and_asks_first(site: Site) -> None
             kinds = [r.kind for r in uow.session.scalars(select(DataSubjectRequest).where(
                 DataSubjectRequest.subject_id == p.sender_subject_id))]
         assert kinds == ["deletion"]
-    eventually(requested)
+    requested()
 
 
 def test_guessing_receipt_codes_is_locked_per_source(site: Site) -> None:

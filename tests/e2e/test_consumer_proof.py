@@ -24,7 +24,7 @@ from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Parcel
 from parcelguard.web import demo
 from parcelguard.wiring import telephony, vault_service
-from tests.e2e.served import csrf, eventually, hidden, last_code, serve, texts_to
+from tests.e2e.served import csrf, hidden, last_code, serve, texts_to
 
 SENDER_PHONE = "13700137000"  # synthetic numbers (never printed)
 RECIPIENT_PHONE = "13600136017"
@@ -84,7 +84,7 @@ def parcel(site: Site, waybill: str) -> Parcel:
             assert row is not None, "the shipped parcel was never stored"
             uow.session.expunge(row)
             found.append(row)
-    eventually(stored)
+    stored()
     return found[0]
 
 
@@ -162,7 +162,7 @@ def test_phone_alone_cannot_withdraw_consent(site: Site) -> None:
         with site.rt.db.unit_of_work() as uow:
             assert not consent.consent_allows(uow.session, site.prov.enterprise_id, sender,
                                               "marketing", site.rt.clock.now())
-    eventually(withdrawn)
+    withdrawn()
 
 
 def test_guessing_the_phone_is_locked_and_the_carrier_sees_the_lock(site: Site) -> None:
@@ -193,7 +193,7 @@ def test_guessing_the_phone_is_locked_and_the_carrier_sees_the_lock(site: Site) 
                 LedgerEvent.waybill_no == waybill, LedgerEvent.kind == "access"))]
         assert [(e["action"], e["outcome"], e["purpose"]) for e in leaves] == [
             ("login_failed", "denied", "security")]
-    eventually(lock_recorded)
+    lock_recorded()
 
 
 def test_one_source_guessing_across_waybills_is_locked(site: Site) -> None:

@@ -26,7 +26,7 @@ from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.wiring import vault_service
-from tests.e2e.served import csrf, eventually, hidden, last_code, serve
+from tests.e2e.served import csrf, hidden, last_code, serve
 
 SENDER = PartyIn("sub-sender-1", "钱七", "13500135000", "上海市徐汇区示例路 1 号")
 RECIPIENT = PartyIn("sub-recip-1", "孙八", "13400134011", "成都市武侯区示例街 2 号 3 室")
@@ -103,4 +103,4 @@ def test_an_access_request_is_fulfilled_to_the_person_not_to_staff(site: Site) -
         # The person fetched their own copy: the log names them, not an employee.
         assert [(e["action"], e["actor_type"], e["actor_id"]) for e in events] == [
             ("export", "consumer", RECIPIENT.subject_id)]
-    eventually(completed)
+    completed()

@@ -65,9 +65,11 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets readers (the web UI, the monitor) work while ingest writes.
     cur.execute("PRAGMA journal_mode=WAL")
-    # NORMAL is durable across application crashes in WAL mode; only an OS crash
-    # can lose the last commits, which the idempotent ingest re-stores.
-    cur.execute("PRAGMA synchronous=NORMAL")
+    # FULL: a commit is on disk before it returns, so what the API acknowledged
+    # survives an OS crash or power loss too (NORMAL would lose the last commits,
+    # and a client that was answered "stored" never re-sends). One fsync per
+    # transaction; ingest batches are large, so it costs them little.
+    cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
@@ -82,11 +84,16 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(url, echo=echo)
         event.listen(engine, "connect", _sqlite_pragmas)
 
-        # pysqlite's own transaction handling defers BEGIN; issue it ourselves so a
-        # write batch holds the lock for its whole duration (no mid-batch SQLITE_BUSY).
+        # pysqlite's own transaction handling defers BEGIN; issue it ourselves, and
+        # IMMEDIATE: the write lock is taken up front, where busy_timeout makes a
+        # second writer wait. A deferred transaction that reads and then writes (a
+        # request touching api_keys.last_used_at, a batch checking duplicates) fails
+        # at once with "database is locked" when another writer committed in between,
+        # and no timeout helps. The price: a transaction that only reads queues
+        # behind the writer too (SQLite has a single writer either way).
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         @event.listens_for(engine, "connect")
         def _autocommit_off(dbapi_conn: Any, _record: Any) -> None:

@@ -4,10 +4,12 @@ the clock. Routers live in their domain packages and import these; the app facto
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import Clock
@@ -21,14 +23,47 @@ def runtime_dep(request: Request) -> Runtime:
     return rt
 
 
-def session_dep(request: Request) -> Iterator[Session]:
+# At most this many requests hold a transaction at once on PostgreSQL: the engine's
+# pool (SQLAlchemy's default, 5 + 10 overflow), so none waits for a connection in a
+# worker thread. SQLite has a single writer and every transaction there is one
+# (BEGIN IMMEDIATE, core/db.py): one at a time, the others queued in order here
+# rather than polling the file lock, which starves some of them.
+MAX_TRANSACTIONS = 15
+
+
+def _transactions(request: Request) -> anyio.Semaphore:
+    state = request.app.state
+    if getattr(state, "transactions", None) is None:
+        sqlite = runtime_dep(request).settings.database_url.startswith("sqlite")
+        state.transactions = anyio.Semaphore(1 if sqlite else MAX_TRANSACTIONS)
+    sem: anyio.Semaphore = state.transactions
+    return sem
+
+
+async def session_dep(request: Request) -> AsyncIterator[Session]:
     """One transaction per request: commit on success, roll back on error. Domain
     events a handler leaves in ``request.state.pending_events`` are published after
-    the commit."""
-    with runtime_dep(request).db.unit_of_work() as uow:
-        yield uow.session
-        uow.pending_events.extend(getattr(request.state, "pending_events", ()))
-        uow.commit()
+    the commit.
+
+    Used with ``scope="function"`` (``SessionDep``): the commit runs when the path
+    operation returns and *before* the response is sent, so a failed commit is a 500
+    and nothing is acknowledged that is not stored. (FastAPI's default scope for
+    yield dependencies, "request", commits after the response has gone out.)
+
+    The transaction begins and ends in worker threads: on SQLite beginning waits
+    for the write lock, which the event loop, where async routes run their
+    statements, must never do."""
+    async with _transactions(request):
+        uow = runtime_dep(request).db.unit_of_work()
+        try:
+            await run_in_threadpool(uow.session.connection)
+            yield uow.session
+            uow.pending_events.extend(getattr(request.state, "pending_events", ()))
+            await run_in_threadpool(uow.commit)
+        except BaseException as exc:
+            await run_in_threadpool(uow.__exit__, type(exc), exc, exc.__traceback__)
+            raise
+        await run_in_threadpool(uow.__exit__, None, None, None)
 
 
 def clock_dep(request: Request) -> Clock:
@@ -36,5 +71,5 @@ def clock_dep(request: Request) -> Clock:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
-SessionDep = Annotated[Session, Depends(session_dep)]
+SessionDep = Annotated[Session, Depends(session_dep, scope="function")]
 ClockDep = Annotated[Clock, Depends(clock_dep)]

@@ -108,7 +108,9 @@ def _store_batch(db: Database, log: EventLog, batch: Lines, max_line_bytes: int)
 
 
 def log_sizes(session: Session) -> dict[str, int]:
-    return dict(session.execute(select(LedgerHead.enterprise_id, LedgerHead.size)))
+    # .all(): a Result has .keys(), so dict(result) would take it for a mapping.
+    return dict(session.execute(select(LedgerHead.enterprise_id, LedgerHead.size))
+                .tuples().all())
 
 
 def count_events(session: Session, enterprise_id: str | None = None) -> int:

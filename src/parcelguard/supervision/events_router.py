@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from parcelguard.core.errors import InvalidInput
@@ -15,18 +17,26 @@ from parcelguard.ledger.ingest import EventLog
 router = APIRouter(prefix=API, tags=["events"])
 
 
+async def _raw_body(request: Request) -> bytes:
+    """The request body, read on the event loop before the transaction begins (the
+    first dependency solved), so a slow upload never holds the database."""
+    return await request.body()
+
+
 @router.post("/events")
-async def post_events(request: Request, principal: PrincipalDep,
-                      session: SessionDep) -> JSONResponse:
+def post_events(body: Annotated[bytes, Depends(_raw_body)], request: Request,
+                principal: PrincipalDep, session: SessionDep) -> JSONResponse:
     """Append a batch of events (a JSON array, or NDJSON with
     ``Content-Type: application/x-ndjson``) to the caller's enterprise log.
 
     Same rules as ``parcelguard ingest``: each bad event is reported by its 1-based
     position with a reason; good ones are stored; a re-sent event is a no-op.
-    200 when all were accepted, 422 when any was rejected."""
+    200 when all were accepted, 422 when any was rejected.
+
+    A plain ``def``: FastAPI runs it in its thread pool, so several batches are
+    stored at once (on PostgreSQL) instead of one at a time on the event loop."""
     rt = runtime_dep(request)
     principal.require("events:write")
-    body = await request.body()
     lines = _split_body(body, request.headers.get("content-type", ""),
                         rt.settings.api.max_batch_events)
 
