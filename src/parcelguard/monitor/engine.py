@@ -10,6 +10,7 @@ is cut into micro-batches or spread over workers (the Spark runner relies on it)
 from __future__ import annotations
 
 from parcelguard.core.settings import MonitorSettings
+from parcelguard.monitor.detectors import cumulative
 from parcelguard.monitor.detectors.access import (
     on_bulk,
     on_denied,
@@ -18,7 +19,6 @@ from parcelguard.monitor.detectors.access import (
     on_waybill_read,
     on_wide_scope,
 )
-from parcelguard.monitor.detectors import cumulative
 from parcelguard.monitor.detectors.accounts import on_login_source, on_source, on_timing
 from parcelguard.monitor.detectors.roster import on_roster
 from parcelguard.monitor.detectors.volume import PeerBook, on_volume
@@ -139,7 +139,7 @@ class SubjectEngine:
                           book=None if self.book_given else self.book, given=self.book)
         if action in ("export", "search") and ev.outcome == "allowed" and ev.record_count:
             on_bulk(ctx, st, ev, t)
-            cumulative.add(ctx, st, ev, t, action, float(ev.record_count))
+            cumulative.add(ctx, st, ev, t, counter=action, amount=float(ev.record_count))
         if kind == "employee" and st.role in self.wide_roles:
             on_wide_scope(ctx, st, ev, t)
 

@@ -34,7 +34,7 @@ def _thresholds(ctx: Ctx, counter: str) -> Sequence[float]:
     return s.cumulative_uncovered_reads
 
 
-def add(ctx: Ctx, st: SubjectState, ev: Ev, t: int, counter: str, amount: float) -> None:
+def add(ctx: Ctx, st: SubjectState, ev: Ev, t: int, *, counter: str, amount: float) -> None:
     """Count ``amount`` into the actor's counter; fire when a window reaches its
     threshold, else add evidence to the open episode (a day long)."""
     day = (t + ctx.offset_min * 60_000_000) // DAY_US
