@@ -213,6 +213,7 @@ class ExportDesk(GateBase):
                                fields=req.fields, decision=decision,
                                record_count=len(records), station_id=station)
         req.status, req.exported_at, req.exported_count = "exported", at, len(records)
+        req.event_id, req.exported_waybills = event_id, [r.waybill_no for r in records]
         self.session.flush()
         return ExportOutcome(decision, event_id, req.id, req.status, len(records),
                              req.needs_approval, req.expires_at,
