@@ -47,7 +47,9 @@ PI_ACTIONS = frozenset({"reveal", "search", "export", "print_label", "share"})
 # Who acts in the enterprise's service (Art. 5(8): halved thresholds).
 INSIDER_ACTORS = frozenset({"employee", "partner"})
 # The event contract's PI fields and the Art. 5 category a record exposing them is in.
-FIELD_CATEGORY: Mapping[str, DataCategory] = dict.fromkeys(("sender_name", "sender_phone", "sender_address", "sender_id_number", "recipient_name", "recipient_phone", "recipient_address"), DataCategory.OTHER)
+FIELD_CATEGORY: Mapping[str, DataCategory] = dict.fromkeys((
+    "sender_name", "sender_phone", "sender_address", "sender_id_number",
+    "recipient_name", "recipient_phone", "recipient_address"), DataCategory.OTHER)
 _CRIMINAL_ORDER = list(DataCategory)  # most sensitive first (the enum's order)
 
 
@@ -136,78 +138,94 @@ def category_of(fields: Iterable[str]) -> DataCategory:
     return min(cats, key=_CRIMINAL_ORDER.index)
 
 
-def compute(session: Session, enterprise_id: str, event_ids: Sequence[str]) -> Impact:
-    events = load_events(session, enterprise_id, event_ids)
-    imp = Impact(found_event_ids=[str(e["event_id"]) for e in events])
-    gate = _gate_exports(session, enterprise_id, [
-        str(e["event_id"]) for e in events
-        if e["kind"] == "access" and e.get("action") == "export" and not e.get("waybill_no")])
-    touched: dict[str, set[str]] = {}  # waybill -> parties whose PI leaked
-    record_cat: dict[str, DataCategory] = {}  # waybill -> most sensitive category exposed
-    counted: dict[str, list[str]] = {}
-    not_counted: Counter[str] = Counter()
-    unattributed: list[tuple[int, DataCategory, str]] = []  # (records, category, event)
-    fields: set[str] = set()
-    actors: set[str] = set()
-    times: list[str] = []
-    for ev in events:
-        times.append(str(ev["occurred_at"]))
+@dataclass
+class _Tally:
+    """The evidence events folded into distinct records (see the module docstring)."""
+
+    gate: dict[str, list[str]]  # export event id -> waybills the gate returned
+    touched: dict[str, set[str]] = field(default_factory=dict)  # waybill -> parties
+    record_cat: dict[str, DataCategory] = field(default_factory=dict)
+    counted: dict[str, list[str]] = field(default_factory=dict)
+    not_counted: Counter[str] = field(default_factory=Counter)
+    unattributed: list[tuple[int, DataCategory, str]] = field(default_factory=list)
+    fields: set[str] = field(default_factory=set)
+    actors: set[str] = field(default_factory=set)
+    insider: bool = False
+
+    def add(self, ev: Mapping[str, object]) -> None:
         if ev["kind"] != "access":
-            not_counted["carrier scan" if ev["kind"] == "parcel" else "roster change"] += 1
-            continue
-        actors.add(str(ev["actor_id"]))
-        if ev.get("actor_type") in INSIDER_ACTORS:
-            imp.insider = True
-        if ev.get("outcome") != "allowed":
-            not_counted["denied"] += 1
-            continue
+            self.not_counted["carrier scan" if ev["kind"] == "parcel" else "roster"] += 1
+            return
+        self.actors.add(str(ev["actor_id"]))
+        self.insider = self.insider or ev.get("actor_type") in INSIDER_ACTORS
         ev_fields = [str(f) for f in ev.get("fields") or []]  # type: ignore[attr-defined]
-        if ev.get("action") not in PI_ACTIONS or not ev_fields:
-            not_counted["no PI fields exposed"] += 1
-            continue
-        fields.update(ev_fields)
+        if ev.get("outcome") != "allowed":
+            self.not_counted["denied"] += 1
+        elif ev.get("action") not in PI_ACTIONS or not ev_fields:
+            self.not_counted["no PI fields exposed"] += 1
+        else:
+            self._records(ev, ev_fields)
+
+    def _records(self, ev: Mapping[str, object], ev_fields: list[str]) -> None:
+        self.fields.update(ev_fields)
         eid, cat = str(ev["event_id"]), category_of(ev_fields)
         parties = {f.partition("_")[0] for f in ev_fields}
         wb = ev.get("waybill_no")
-        waybills = [wb] if isinstance(wb, str) else gate.get(eid)
+        waybills = [wb] if isinstance(wb, str) else self.gate.get(eid)
         if waybills is None:
             n = int(ev.get("record_count") or 0)  # type: ignore[call-overload]
-            unattributed.append((n, cat, eid))
-            continue
+            self.unattributed.append((n, cat, eid))
+            return
         new = False
         for w in waybills:
-            if w not in touched:
+            if w not in self.touched:
                 new = True
-                touched[w], record_cat[w] = set(parties), cat
+                self.touched[w], self.record_cat[w] = set(parties), cat
                 continue
-            touched[w].update(parties)
-            if _CRIMINAL_ORDER.index(cat) < _CRIMINAL_ORDER.index(record_cat[w]):
-                record_cat[w], new = cat, True
+            self.touched[w].update(parties)
+            if _CRIMINAL_ORDER.index(cat) < _CRIMINAL_ORDER.index(self.record_cat[w]):
+                self.record_cat[w], new = cat, True
         if new:
-            counted.setdefault(cat.value, []).append(eid)
+            self.counted.setdefault(cat.value, []).append(eid)
+
+    def by_category(self) -> Counter[str]:
+        """Distinct records certain from the evidence: the attributed ones, or the
+        largest unattributed export if it alone is more (its records are distinct
+        among themselves; overlaps with the rest cannot be ruled out)."""
+        by_cat: Counter[str] = Counter(c.value for c in self.record_cat.values())
+        if self.unattributed:
+            n, cat, eid = max(self.unattributed, key=lambda u: u[0])
+            if n > by_cat[cat.value]:
+                by_cat[cat.value] = n
+                self.counted.setdefault(cat.value, []).append(eid)
+        return by_cat
+
+
+def compute(session: Session, enterprise_id: str, event_ids: Sequence[str]) -> Impact:
+    events = load_events(session, enterprise_id, event_ids)
+    imp = Impact(found_event_ids=[str(e["event_id"]) for e in events])
+    tally = _Tally(_gate_exports(session, enterprise_id, [
+        str(e["event_id"]) for e in events
+        if e["kind"] == "access" and e.get("action") == "export" and not e.get("waybill_no")]))
+    for ev in events:
+        tally.add(ev)
+    touched = tally.touched
     parcels, population = _holdings(session, enterprise_id)
     people = _subjects(session, enterprise_id, touched)
-    by_cat: Counter[str] = Counter(c.value for c in record_cat.values())
-    bulk = sum(n for n, _, _ in unattributed)
-    if unattributed:
-        # certain: the largest single export's records (distinct among themselves),
-        # beyond those already counted only if it is larger than them
-        n, cat, eid = max(unattributed, key=lambda u: u[0])
-        extra = max(0, n - by_cat[cat.value])
-        if extra:
-            by_cat[cat.value] += extra
-            counted.setdefault(cat.value, []).append(eid)
+    by_cat = tally.by_category()
+    bulk = sum(n for n, _, _ in tally.unattributed)
     imp.unattributed_records = bulk
     imp.records = len(touched) + (min(bulk, max(0, parcels - len(touched))) if parcels
                                   else bulk)
     imp.people = len(people) + (min(bulk, max(0, population - len(people))) if bulk else 0)
-    imp.data_types = sorted(fields)
+    imp.data_types = sorted(tally.fields)
     imp.waybills = sorted(touched)
     imp.records_by_category = {k: v for k, v in sorted(by_cat.items()) if v}
-    imp.counted, imp.not_counted = counted, dict(sorted(not_counted.items()))
-    imp.actor_ids = sorted(actors)
+    imp.counted, imp.not_counted = tally.counted, dict(sorted(tally.not_counted.items()))
+    imp.actor_ids = sorted(tally.actors)
+    imp.insider = tally.insider
+    times = sorted(datetime.fromisoformat(str(e["occurred_at"]).upper().replace("Z", "+00:00"))
+                   for e in events)
     if times:
-        parsed = sorted(datetime.fromisoformat(t.upper().replace("Z", "+00:00"))
-                        for t in times)
-        imp.first_at, imp.last_at = parsed[0].astimezone(UTC), parsed[-1].astimezone(UTC)
+        imp.first_at, imp.last_at = times[0].astimezone(UTC), times[-1].astimezone(UTC)
     return imp
