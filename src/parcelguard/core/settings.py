@@ -139,13 +139,14 @@ class MonitorSettings(BaseModel):
         "days. Slicing an export into small pieces adds up: the week and month reach the "
         "insider criminal figure (2,500 'other' records) at most.")
     cumulative_search_records: list[int] = Field(
-        default_factory=lambda: [2_500, 5_000, 10_000],
+        default_factory=lambda: [2_500, 2_500, 10_000],
         description="cumulative_access: records returned by one actor's searches within 1, "
-        "7 and 30 days (above the busiest sorting hub's searches, tuned on seed 7).")
+        "7 and 30 days: a day or a week reaching the insider criminal figure (2,500), a "
+        "month at four times it (benign peaks: ~160 a day on simulator seed 7).")
     cumulative_uncovered_reads: list[float] = Field(
         default_factory=lambda: [8.0, 20.0, 40.0],
-        description="cumulative_access: weighted reveals/prints/shares with no covering "
-        "assignment or honoured work (allowed 1, denied 0.5) within 1, 7 and 30 days: "
+        description="cumulative_access: allowed reveals/prints/shares with no covering "
+        "assignment or honoured work within 1, 7 and 30 days (refused ones leak nothing): "
         "a few an hour all day stays under unassigned_access's hourly window, not here.")
     wide_scope_roles: list[str] = Field(
         default_factory=lambda: ["warehouse", "sorter"],

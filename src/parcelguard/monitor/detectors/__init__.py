@@ -42,7 +42,7 @@ _ALL = (
              "criminal threshold: the insider figure)."),
     Detector("cumulative_access", 0.6, "actor",
              "Slow abuse: records exported (cumulative_export_records), records searched "
-             "(cumulative_search_records) or weighted uncovered waybill reads "
+             "(cumulative_search_records) or allowed uncovered waybill reads "
              "(cumulative_uncovered_reads) by one actor reach their threshold within 1, 7 "
              "or 30 days, however thinly sliced."),
     Detector("after_leaving", 0.9, "actor",

@@ -1,7 +1,7 @@
 """cumulative_access: slow abuse, below every single-day and single-hour threshold.
 
 Per actor, three counters are kept in local-day buckets for 30 days: records
-exported, records returned by searches, and weighted waybill reads no assignment or
+exported, records returned by searches, and allowed waybill reads no assignment or
 honoured work covered. Each has a threshold per window (1, 7 and 30 days, the
 ``cumulative_*`` settings); the first window to reach its threshold fires. Exports
 are counted from the first record (each export event is evidence a court counts);
@@ -22,7 +22,7 @@ WINDOW_DAYS = (1, 7, 30)
 _KEEP_DAYS = WINDOW_DAYS[-1]
 _IDS_CAP = 2_000  # evidence ids kept per counter (an alert keeps evidence_cap of them)
 _WHAT = {"export": "exported {n:,.0f} records", "search": "searched {n:,.0f} records",
-         "uncovered": "read {n:g} waybills (weighted) no assignment covered"}
+         "uncovered": "read {n:g} waybills no assignment covered"}
 
 
 def _thresholds(ctx: Ctx, counter: str) -> Sequence[float]:
