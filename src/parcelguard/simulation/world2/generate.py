@@ -108,7 +108,7 @@ class _Gen:
         return self._emit(t, {"kind": "parcel", "waybill_no": wb, "step": step,
                               "station_id": station, **kw})
 
-    def assign(self, t: int, wb: str, who: Person, purpose: str | None, hours: float,
+    def assign(self, t: int, wb: str, who: Person, *, purpose: str | None, hours: float,
                station: str | None) -> None:
         until = datetime.fromtimestamp(t + int(hours * H), UTC).astimezone(CST).isoformat()
         self.parcel(t, wb, "assigned", station, assignee_id=who.id,
@@ -170,7 +170,7 @@ class _Gen:
         self.access(t, who, "login", channel=channel)
 
 
-def _person(g: _Gen, pid: str, role: str, station: str | None, shift: tuple[int, int],
+def _person(g: _Gen, pid: str, role: str, *, station: str | None, shift: tuple[int, int],
             net: str) -> Person:
     p = Person(pid, role, station, shift, f"dev-{pid}", net)
     p.days_off = {d for d in range(g.p.days) if g.rng.random() < 0.12}
@@ -187,18 +187,20 @@ def _staff(g: _Gen) -> dict[str, list[Person]]:
                    else f"w2-out-{o:02d}")
         for c in range(p.couriers_per_outlet):
             shift = (7, 15) if c % 2 == 0 else (12, 20)
-            out["courier"].append(_person(g, f"w2c-{o:02d}-{c:02d}", "courier", station, shift,
-                                          f"10.{60 + o}.{c}"))
+            out["courier"].append(_person(g, f"w2c-{o:02d}-{c:02d}", "courier",
+                                          station=station, shift=shift,
+                                          net=f"10.{60 + o}.{c}"))
     for s in range(p.sorters):
-        out["sorter"].append(_person(g, f"w2s-{s:02d}", "sorter", HUB, (22, 30), "172.20.1"))
+        out["sorter"].append(_person(g, f"w2s-{s:02d}", "sorter", station=HUB,
+                                     shift=(22, 30), net="172.20.1"))
     for a in range(p.cs_agents):
         shift = (8, 16) if a % 2 == 0 else (13, 21)
-        out["customer_service"].append(_person(g, f"w2cs-{a:02d}", "customer_service", None,
-                                               shift, "172.21.1"))
+        out["customer_service"].append(_person(g, f"w2cs-{a:02d}", "customer_service",
+                                               station=None, shift=shift, net="172.21.1"))
     for i in range(2):
-        out["security"].append(_person(g, f"w2sec-{i}", "security", HUB, (9, 18), "172.22.1"))
-        out["admin"].append(_person(g, f"w2adm-{i}", "admin", HUB, (9, 18), "172.22.2"))
-        out["it"].append(_person(g, f"w2it-{i}", "it", HUB, (9, 18), "172.22.3"))
+        for role, key, net in (("security", "sec", 1), ("admin", "adm", 2), ("it", "it", 3)):
+            out[role].append(_person(g, f"w2{key}-{i}", role, station=HUB, shift=(9, 18),
+                                     net=f"172.22.{net}"))
     for people in out.values():
         for who in people:
             g.roster(t, who)
@@ -208,84 +210,105 @@ def _staff(g: _Gen) -> dict[str, list[Person]]:
 # -- benign work -------------------------------------------------------------------------
 
 
+@dataclass
+class _Days:
+    """Who has a heavy day or overtime on which day (look-alikes)."""
+
+    heavy: set[tuple[int, str]]
+    overtime: set[tuple[int, str]]
+
+
+def _pickup(g: _Gen, picker: Person, wb: str, origin: str, day: int) -> int:
+    """Created and picked up at the outlet: half by the outlet's courier at the
+    counter (pickup is their work at their station), half on an assigned pickup."""
+    t = g.in_shift(picker, day)
+    g.parcel(t - 20 * MIN, wb, "created", origin,
+             destination_region=f"3101{g.rng.randint(10, 20):02d}")
+    if g.rng.random() < 0.5:
+        g.parcel(t, wb, "picked_up", origin)
+        g.access(t + 30, picker, "print_label", wb=wb, fields=WAYBILL_FIELDS, purpose="pickup")
+    else:
+        g.assign(t - 5 * MIN, wb, picker, purpose="pickup", hours=4, station=origin)
+        g.access(t, picker, "reveal", wb=wb, fields=("sender_phone",), purpose="pickup")
+        g.parcel(t + 60, wb, "picked_up", origin)
+    g.parcel(t + 2 * H, wb, "departed", origin)
+    return t
+
+
+def _sort(g: _Gen, sorters: list[Person], wb: str, day: int) -> None:
+    """Night sorting at the hub; a damaged label makes the sorter read the address
+    (sometimes on a sorting assignment, sometimes as the station's own work)."""
+    sorter = g.rng.choice(sorters)
+    ts = g.at(day, 22.3 + g.rng.random() * 7.2)
+    g.parcel(ts - 10 * MIN, wb, "arrived", HUB)
+    if g.rng.random() < 0.3:
+        if g.rng.random() < 0.5:
+            g.assign(ts - 60, wb, sorter, purpose="sorting", hours=2, station=HUB)
+        g.access(ts, sorter, "reveal", wb=wb, fields=("recipient_address",),
+                 purpose="sorting", channel="web")
+    g.parcel(ts + 5 * MIN, wb, "departed", HUB)
+
+
+def _deliver(g: _Gen, courier: Person, wb: str, *, dest: str, day: int, days: _Days,
+             look: dict[str, Truth]) -> int:
+    extra = 4.0 if (day, courier.id) in days.overtime else 0.0
+    td = g.in_shift(courier, day, extra)
+    g.parcel(td - 90 * MIN, wb, "arrived", dest)
+    tr = look["overtime_courier"] if extra else (
+        look["heavy_human_day"] if (day, courier.id) in days.heavy else None)
+    if tr is not None and courier.id not in tr.actors:
+        tr.actors.append(courier.id)
+    g.assign(td - 80 * MIN, wb, courier, purpose="delivery", hours=10 + extra, station=dest)
+    if g.rng.random() < 0.7:
+        g.access(td, courier, "reveal", wb=wb, fields=("recipient_phone",), purpose="delivery")
+    if g.rng.random() < 0.05:  # a call-back after the window: refused
+        g.access(td + int((11 + extra) * H), courier, "reveal", wb=wb,
+                 fields=("recipient_phone",), purpose="delivery", outcome="denied")
+    g.parcel(td + 20 * MIN, wb, "delivered", dest)
+    return td + 20 * MIN
+
+
+def _heavy_round(g: _Gen, c: Person, day: int, look: dict[str, Truth]) -> None:
+    """A heavy but human day: a second round of 120 assigned deliveries."""
+    for _ in range(120):
+        wb = g.new_wb()
+        td = g.in_shift(c, day, 2.0)
+        g.parcel(td - 2 * H, wb, "arrived", c.station)
+        g.assign(td - 100 * MIN, wb, c, purpose="delivery", hours=12, station=c.station)
+        g.access(td, c, "reveal", wb=wb, fields=("recipient_phone",), purpose="delivery",
+                 truth=look["heavy_human_day"])
+        g.parcel(td + 15 * MIN, wb, "delivered", c.station)
+
+
 def _parcels(g: _Gen, staff: dict[str, list[Person]],
              look: dict[str, Truth]) -> list[tuple[str, str, int]]:
-    """Every parcel's life: created and picked up at an outlet, sorted at night at the
-    hub, delivered by a courier of the destination outlet. Returns (waybill, outlet,
-    delivered at) for customer service to work on."""
+    """Every parcel's life: picked up at an outlet, sorted that night at the hub,
+    delivered the next day by a courier of the destination outlet. Returns
+    (waybill, outlet, delivered at) for customer service to work on."""
     p, rng = g.p, g.rng
-    couriers = staff["courier"]
     by_outlet: dict[str, list[Person]] = {}
-    for c in couriers:
+    for c in staff["courier"]:
         by_outlet.setdefault(c.station or "", []).append(c)
     outlets = sorted(by_outlet)
-    heavy = {(rng.randrange(p.days), rng.choice(couriers).id) for _ in range(3)}
-    overtime = {(rng.randrange(p.days), rng.choice(couriers).id) for _ in range(4)}
+    days = _Days({(rng.randrange(p.days), rng.choice(staff["courier"]).id) for _ in range(3)},
+                 {(rng.randrange(p.days), rng.choice(staff["courier"]).id) for _ in range(4)})
     done: list[tuple[str, str, int]] = []
     for day in range(p.days):
         for origin in outlets:
             pickers = [c for c in by_outlet[origin] if day not in c.days_off]
             for _ in range(p.parcels_per_outlet_day):
                 wb, dest = g.new_wb(), rng.choice(outlets)
-                picker = rng.choice(pickers)
-                t = g.in_shift(picker, day)
-                g.parcel(t - 20 * MIN, wb, "created", origin,
-                         destination_region=f"3101{rng.randint(10, 20):02d}")
-                if rng.random() < 0.5:  # pickup by role and place, no assignment
-                    g.parcel(t, wb, "picked_up", origin)
-                    g.access(t + 30, picker, "print_label", wb=wb, fields=WAYBILL_FIELDS,
-                             purpose="pickup")
-                else:
-                    g.assign(t - 5 * MIN, wb, picker, "pickup", 4, origin)
-                    g.access(t, picker, "reveal", wb=wb, fields=("sender_phone",),
-                             purpose="pickup")
-                    g.parcel(t + 60, wb, "picked_up", origin)
-                g.parcel(t + 2 * H, wb, "departed", origin)
-                night = day  # sorted that night at the hub
-                sorter = rng.choice(staff["sorter"])
-                ts = g.at(night, 22.3 + rng.random() * 7.2)
-                g.parcel(ts - 10 * MIN, wb, "arrived", HUB)
-                if rng.random() < 0.3:  # a damaged label: the sorter reads the address
-                    if rng.random() < 0.5:
-                        g.assign(ts - 60, wb, sorter, "sorting", 2, HUB)
-                    g.access(ts, sorter, "reveal", wb=wb, fields=("recipient_address",),
-                             purpose="sorting", channel="web")
-                g.parcel(ts + 5 * MIN, wb, "departed", HUB)
-                ddays = day + 1
-                if ddays >= p.days:
+                _pickup(g, rng.choice(pickers), wb, origin, day)
+                _sort(g, staff["sorter"], wb, day)
+                if day + 1 >= p.days:
                     continue
-                crew = [c for c in by_outlet[dest] if ddays not in c.days_off] or by_outlet[dest]
-                courier = rng.choice(crew)
-                extra = 4.0 if (ddays, courier.id) in overtime else 0.0
-                td = g.in_shift(courier, ddays, extra)
-                g.parcel(td - 90 * MIN, wb, "arrived", dest)
-                tr = look["overtime_courier"] if extra else (
-                    look["heavy_human_day"] if (ddays, courier.id) in heavy else None)
-                if tr is not None and courier.id not in tr.actors:
-                    tr.actors.append(courier.id)
-                g.assign(td - 80 * MIN, wb, courier, "delivery", 10 + extra, dest)
-                if rng.random() < 0.7:
-                    g.access(td, courier, "reveal", wb=wb, fields=("recipient_phone",),
-                             purpose="delivery")
-                if rng.random() < 0.05:  # a call-back after the window: denied
-                    g.access(td + 11 * H + extra * H, courier, "reveal", wb=wb,
-                             fields=("recipient_phone",), purpose="delivery",
-                             outcome="denied")
-                g.parcel(td + 20 * MIN, wb, "delivered", dest)
-                done.append((wb, dest, td + 20 * MIN))
-        # heavy days: those couriers get a second round of parcels the same day
-        for hday, cid in heavy:
-            if hday != day:
-                continue
-            c = g.people[cid]
-            for _ in range(120):
-                wb = g.new_wb()
-                td = g.in_shift(c, day, 2.0)
-                g.parcel(td - 2 * H, wb, "arrived", c.station)
-                g.assign(td - 100 * MIN, wb, c, "delivery", 12, c.station)
-                g.access(td, c, "reveal", wb=wb, fields=("recipient_phone",),
-                         purpose="delivery", truth=look["heavy_human_day"])
-                g.parcel(td + 15 * MIN, wb, "delivered", c.station)
+                crew = ([c for c in by_outlet[dest] if day + 1 not in c.days_off]
+                        or by_outlet[dest])
+                done.append((wb, dest, _deliver(g, rng.choice(crew), wb, dest=dest,
+                                                day=day + 1, days=days, look=look)))
+        for hday, cid in days.heavy:
+            if hday == day:
+                _heavy_round(g, g.people[cid], day, look)
     return done
 
 
@@ -315,7 +338,7 @@ def _customer_service(g: _Gen, staff: dict[str, list[Person]],
                 wb = rng.choice(pool)
                 t = g.in_shift(a, day)
                 complaint = rng.random() < (0.6 if day in spikes else 0.25)
-                g.assign(t - 2 * MIN, wb, a, "customer_service", 8, None)
+                g.assign(t - 2 * MIN, wb, a, purpose="customer_service", hours=8, station=None)
                 purpose = "complaint_handling" if complaint else "customer_service"
                 g.access(t, a, "reveal", wb=wb, fields=("recipient_name", "recipient_phone"),
                          purpose=purpose, channel="web", truth=tr)
@@ -340,6 +363,18 @@ def _office(g: _Gen, staff: dict[str, list[Person]], delivered: list[tuple[str, 
             for _ in range(rng.randint(1, 4)):
                 g.access(g.in_shift(sec, day), sec, "search", records=rng.randint(1, 30),
                          purpose="security", channel="web")
+    _reviews(g, staff, pool, look)
+    _partner(g, look)
+    for who in staff["courier"] + staff["sorter"]:
+        for day in range(p.days):
+            if day not in who.days_off:
+                g.login(who, day, "pda" if who.role == "courier" else "web")
+
+
+def _reviews(g: _Gen, staff: dict[str, list[Person]], pool: list[str],
+             look: dict[str, Truth]) -> None:
+    """Security, audit and approved exports: reads by role, not by assignment."""
+    p, rng = g.p, g.rng
     # an investigation: a security officer goes through 40 waybills of one route
     sec = staff["security"][0]
     day = rng.randrange(2, p.days)
@@ -374,7 +409,11 @@ def _office(g: _Gen, staff: dict[str, list[Person]], delivered: list[tuple[str, 
     look["device_change"].actors.append(c.id)
     look["device_change"].start = g.at(day, c.shift[0])
     look["device_change"].end = g.at(day, c.shift[1])
-    # the partner prints its own customers' labels all day
+
+
+def _partner(g: _Gen, look: dict[str, Truth]) -> None:
+    """The e-commerce partner prints its own customers' labels all day."""
+    p, rng = g.p, g.rng
     tr = look["partner_labels"]
     tr.actors.append("w2-partner-shop")
     for day in range(p.days):
@@ -385,10 +424,6 @@ def _office(g: _Gen, staff: dict[str, list[Person]], delivered: list[tuple[str, 
             g.access(t, "w2-partner-shop", "print_label", actor_type="partner", wb=wb,
                      fields=WAYBILL_FIELDS, purpose="pickup", channel="api",
                      device=None, ip="203.0.113.40", truth=tr)
-    for who in staff["courier"] + staff["sorter"]:
-        for day in range(p.days):
-            if day not in who.days_off:
-                g.login(who, day, "pda" if who.role == "courier" else "web")
 
 
 # -- abuse ------------------------------------------------------------------------------
@@ -396,7 +431,8 @@ def _office(g: _Gen, staff: dict[str, list[Person]], delivered: list[tuple[str, 
 
 def _abuse(g: _Gen, staff: dict[str, list[Person]],
            delivered: list[tuple[str, str, int]]) -> None:
-    p, rng = g.p, g.rng
+    """Insiders reading what is not theirs, slowly."""
+    rng = g.rng
     by_outlet: dict[str, list[str]] = {}
     for wb, dest, _ in delivered:
         by_outlet.setdefault(dest, []).append(wb)
@@ -425,6 +461,17 @@ def _abuse(g: _Gen, staff: dict[str, list[Person]],
                 g.access(g.at(day, hour + rng.random()), f, "reveal", wb=rng.choice(others),
                          fields=WAYBILL_FIELDS, purpose="delivery", truth=tr)
 
+    _abuse_bulk(g, staff, delivered)
+
+
+def _abuse_bulk(g: _Gen, staff: dict[str, list[Person]],
+                delivered: list[tuple[str, str, int]]) -> None:
+    """Bulk taken in slices, each below every single-day threshold."""
+    p, rng = g.p, g.rng
+    couriers = staff["courier"]
+    by_outlet: dict[str, list[str]] = {}
+    for wb, dest, _ in delivered:
+        by_outlet.setdefault(dest, []).append(wb)
     # 3. export slicing: 50 exports of 20 records a day for five days
     it = staff["it"][0]
     tr = g.truth("scenario", "export_slicing", [it.id])
@@ -465,7 +512,8 @@ def _abuse(g: _Gen, staff: dict[str, list[Person]],
                          station=None, truth=tr)
 
     # 7. a courier who left: the account keeps reading waybills
-    gone = rng.choice([x for x in couriers if x not in (c, f)])
+    taken = {a for t in g.truths for a in t.actors}
+    gone = rng.choice([x for x in couriers if x.id not in taken])
     day = min(6, p.days - 1)
     g._emit(g.at(day, 6), {"kind": "employee", "employee_id": gone.id, "change": "left"})
     tr = g.truth("scenario", "after_leaving", [gone.id])
