@@ -381,7 +381,7 @@ def _reviews(g: _Gen, staff: dict[str, list[Person]], pool: list[str],
     t = g.at(day, 10)
     tr = look["security_investigation"]
     tr.actors.append(sec.id)
-    for wb in rng.sample(pool, 40):
+    for wb in rng.sample(pool, min(40, len(pool))):
         t += rng.randint(30, 240)
         g.access(t, sec, "reveal", wb=wb, fields=WAYBILL_FIELDS, purpose="security",
                  channel="web", truth=tr)
@@ -391,7 +391,7 @@ def _reviews(g: _Gen, staff: dict[str, list[Person]], pool: list[str],
     t = g.at(day, 14)
     tr = look["audit_sample"]
     tr.actors.append(adm.id)
-    for wb in rng.sample(pool, 60):
+    for wb in rng.sample(pool, min(60, len(pool))):
         t += rng.randint(20, 200)
         g.access(t, adm, "reveal", wb=wb, fields=WAYBILL_FIELDS, purpose="audit",
                  channel="web", truth=tr)
