@@ -37,6 +37,7 @@ from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.wiring import vault_service
 
+pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery staple 42"
 WAYBILLS = [make_waybill_no("SF", i) for i in range(1, 61)]
 SLICES = [WAYBILLS[i:i + 20] for i in range(0, 60, 20)]
