@@ -23,6 +23,7 @@ import os
 import tempfile
 import time
 import tracemalloc
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,8 @@ def _row(world: str, role: str, seed: int, events: Path, truth: Path,
            "median_ttd_minutes": None if ev.mttd_minutes is None else round(ev.mttd_minutes, 2),
            "alerts": ev.alerts, "subjects": ev.units, "missed": ev.missed,
            "false_alerts": ev.false_alerts,
+           "alerts_by_detector": dict(sorted(Counter(
+               a["detector"] for a in load_alerts(alerts)).items())),
            "lookalikes": len({x["lookalike"] for x in doc.get("lookalikes", [])}) or None,
            "lookalikes_flagged": flagged if "lookalikes" in doc else None,
            "ttd_minutes": {k: round(v, 1) for k, v in ev.ttd_minutes.items()}}

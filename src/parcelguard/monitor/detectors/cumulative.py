@@ -50,6 +50,8 @@ def add(ctx: Ctx, st: SubjectState, ev: Ev, t: int, *, counter: str, amount: flo
     if evidence(ctx, st, NAME, t, ev.event_id, window_us=DAY_US):
         return
     thresholds = _thresholds(ctx, counter)
+    if counter != "export" and sum(n for _, n in buckets) * 2 < min(thresholds):
+        return  # every window is under half its threshold (the common case: a sorter)
     sums = [sum(n for d, n in buckets if d > day - w) for w in WINDOW_DAYS]
     share = max(n / thr for n, thr in zip(sums, thresholds, strict=True))
     ids = st.cum_ids.get(counter)
