@@ -174,7 +174,7 @@ def state_size(path: Path) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seeds", type=int, nargs="+", default=[7, 11],
+    ap.add_argument("--seeds", type=int, nargs="*", default=[7, 11],
                     help="simulator seeds looked at in tuning (7 tuned, 11 checked)")
     ap.add_argument("--untouched-seeds", type=int, nargs="*", default=[303],
                     help="simulator seeds never looked at in tuning")
