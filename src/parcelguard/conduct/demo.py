@@ -73,6 +73,8 @@ def run(session: Session, deliveries: Sequence[Delivery], *,
                    "couriers_evaluated": len({d.courier_id for d in deliveries}),
                    "leak_signals": len(signals), "rewards": kinds["reward"],
                    "warnings": kinds["warning"], "training": kinds["training"],
-                   "suspensions": kinds["suspension"], "referrals": kinds["police_referral"],
+                   "suspensions": kinds["suspension"], "reviews": kinds["review"],
+                   "referrals": kinds["police_referral"],
+                   "employees_with_evidence_links": sorted({s[1] for s in signals}),
                    "referred_employees": sorted(r.employee_id for r in out.referrals)}
     return out
