@@ -5,6 +5,9 @@ flags no look-alike."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -69,3 +72,26 @@ def test_the_monitor_catches_the_abuse_and_flags_no_look_alike(
     benign = {a for x in doc["lookalikes"] for a in x["actors"]} - abusers
     flagged = [a["detector"] for a in load_alerts(alerts) if a["subject_id"] in benign]
     assert flagged == []
+
+
+@pytest.mark.slow
+def test_the_cli_writes_a_world_that_monitor_evaluate_scores(tmp_path: Path) -> None:
+    """The outside evaluator's path: `parcelguard world2`, `monitor replay`,
+    `monitor evaluate` (real subprocesses)."""
+    env = {**os.environ, "PARCELGUARD_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str) -> str:
+        r = subprocess.run([sys.executable, "-m", "parcelguard", *args], env=env,
+                           capture_output=True, text=True, timeout=300, check=False)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    out = tmp_path / "w2"
+    cli("world2", "--out", str(out), "--seed", "4", "--days", "8", "--parcels", "15")
+    cli("monitor", "replay", str(out / "events.jsonl"), "--alerts-out",
+        str(out / "alerts.jsonl"))
+    report = cli("monitor", "evaluate", "--alerts", str(out / "alerts.jsonl"), "--truth",
+                 str(out / "truth.json"))
+    assert "recall" in report
+    got = evaluate_files(out / "alerts.jsonl", out / "truth.json")
+    assert got.missed == []
