@@ -1,9 +1,9 @@
 """The criminal count behind a police referral (SPC/SPP 2017 interpretation, Art. 5),
 as an operator reaches it: events ingested with `parcelguard ingest`, an incident
 opened with `parcelguard incidents open --evidence ...` (real subprocesses), then the
-incident's referral basis read from the database. (The referral package built from
-that proposal is tested in tests/integration/incidents/test_criminal_referral_db.py:
-how the proposal travels to the channel is the outbox's.)
+incident's referral basis read from the database. (How the proposal travels to the
+channel's referral is the outbox's: the channel builds its package from the same
+record counts.)
 
 Threshold table: "other" (waybill) records at N-1 and N for insiders (an employee
 of a franchise outlet, a partner: half, 2,500) and outsiders (5,000); duplicates
