@@ -308,6 +308,25 @@ def demo(
 
 
 @app.command()
+def world2(
+    out: Annotated[Path, typer.Option(help="Output directory (events.jsonl, truth.json).")]
+    = Path("world2-out"),
+    seed: Annotated[int, typer.Option(help="World seed (deterministic).")] = 1,
+    days: Annotated[int, typer.Option(help="Days generated (at least 8).", min=8)] = 10,
+    parcels: Annotated[int, typer.Option(help="Parcels per outlet and day.")] = 450,
+) -> None:
+    """Generate the second, independent world (simulation/world2): contract-valid
+    events and a ground truth of abuse and benign look-alikes that `monitor evaluate`
+    reads."""
+    from parcelguard.simulation.world2 import Params, generate, write
+
+    out.mkdir(parents=True, exist_ok=True)
+    n = write(generate(Params(seed=seed, days=days, parcels_per_outlet_day=parcels)),
+              out / "events.jsonl", out / "truth.json")
+    console.print(f"{n:,} events in {out / 'events.jsonl'}, truth in {out / 'truth.json'}")
+
+
+@app.command()
 def serve(
     ctx: typer.Context,
     host: str = "127.0.0.1",

@@ -1,8 +1,9 @@
 """Bulk export: request -> (second person's approval) -> run once, then it is gone.
 
 GB/T 35273-2020 §7 asks for internal approval before bulk copying or downloading PI.
-Here an export of more than ``EXPORT_APPROVAL_THRESHOLD`` records waits for a
-second person (a different account and employee with ``pi:approve_export``); the
+Here an export that takes the requester past ``EXPORT_APPROVAL_THRESHOLD`` records
+exported without approval in ``EXPORT_CUMULATIVE_WINDOW`` (so slices add up) waits
+for a second person (a different account and employee with ``pi:approve_export``); the
 approver sees how many records it will return, and the run returns at most that
 many. An approval lapses after ``EXPORT_APPROVAL_TTL``.
 
@@ -24,6 +25,7 @@ from parcelguard.access.models import ExportRequest
 from parcelguard.access.policy import (
     EXPORT_APPROVAL_THRESHOLD,
     EXPORT_APPROVAL_TTL,
+    EXPORT_CUMULATIVE_WINDOW,
     EXPORT_MAX_RECORDS,
     Actor,
     Allowed,
@@ -145,7 +147,9 @@ class ExportDesk(GateBase):
         if not decision.allowed or emp is None:
             return self._deny(caller, at, decision, purpose=purpose, fields=fields,
                               station=station)
-        needs = count > EXPORT_APPROVAL_THRESHOLD
+        unapproved = self.repo(caller).unapproved_export_records(
+            emp.id, since=at - EXPORT_CUMULATIVE_WINDOW, now=at)
+        needs = count + unapproved > EXPORT_APPROVAL_THRESHOLD
         req = ExportRequest(
             id=new_id("exp"), enterprise_id=caller.enterprise_id,
             requester_employee_id=emp.id, requester_account_id=caller.account_id,
@@ -209,6 +213,7 @@ class ExportDesk(GateBase):
                                fields=req.fields, decision=decision,
                                record_count=len(records), station_id=station)
         req.status, req.exported_at, req.exported_count = "exported", at, len(records)
+        req.event_id, req.exported_waybills = event_id, [r.waybill_no for r in records]
         self.session.flush()
         return ExportOutcome(decision, event_id, req.id, req.status, len(records),
                              req.needs_approval, req.expires_at,

@@ -44,9 +44,14 @@ class ExportRequest(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     exported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     exported_count: Mapped[int | None] = mapped_column(Integer)
+    # The run's access event and the waybills it returned: an export event carries a
+    # count only, and the criminal count de-duplicates records across exports.
+    event_id: Mapped[str | None] = mapped_column(String(64))
+    exported_waybills: Mapped[list[str] | None] = mapped_column(JSON)
 
     __table_args__ = (
         Index("ix_access_export_requests_status", "enterprise_id", "status", "requested_at"),
+        Index("ix_access_export_requests_event_id", "enterprise_id", "event_id"),
     )
 
 

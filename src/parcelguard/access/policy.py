@@ -90,6 +90,10 @@ ASSIGNMENT_PURPOSE: Final[Mapping[str, str]] = {
 # who sell data reach the criminal threshold at half the SPC/SPP 2017 figures, i.e.
 # 25 records of location data; anything above 20 records needs a second person.
 EXPORT_APPROVAL_THRESHOLD: Final = 20
+# The threshold counts cumulatively: records a requester exported (or may export)
+# without approval in this window count towards it, so slicing a bulk export into
+# 20-record pieces needs approval from the second piece on.
+EXPORT_CUMULATIVE_WINDOW: Final = timedelta(days=7)
 # One export never exceeds half the 5,000 "other records" threshold for insiders
 # (SPC/SPP 2017 Art. 5): a single approval cannot authorise that much.
 EXPORT_MAX_RECORDS: Final = 2_500
@@ -349,7 +353,8 @@ def approval_refusal(state: ExportState, *, permitted: bool, approver_account_id
                      approver_employee_id: str | None, approver: Actor | None) -> Denied | None:
     """Why this caller may not decide on this export request. The second person must
     be a different account *and* a different employee (two accounts of one person
-    are still one person), and approving is a person's act: API keys cannot."""
+    are still one person), an active employee whose background check passed, and
+    approving is a person's act: API keys cannot."""
     if not permitted:
         return deny("no_permission")
     same_account = approver_account_id is not None \
@@ -358,8 +363,9 @@ def approval_refusal(state: ExportState, *, permitted: bool, approver_account_id
         return deny("self_approval")
     if approver_account_id is None:
         return deny("approver_not_allowed")
-    if approver_employee_id is not None and (
-            approver is None or approver.status != "active"
+    # The second person is a vetted employee: an account with no roster record (a bare
+    # admin login) has no background check and cannot vouch for a bulk copy.
+    if (approver_employee_id is None or approver is None or approver.status != "active"
             or approver.background_check != "passed" or approver.suspended):
         return deny("approver_not_allowed")
     if state.status != "pending":

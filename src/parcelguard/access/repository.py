@@ -177,6 +177,20 @@ class AccessRepository:
         return list(self.session.scalars(stmt.order_by(ExportRequest.requested_at.desc())
                                          .limit(limit)))
 
+    def unapproved_export_records(self, employee_id: str, *, since: datetime,
+                                  now: datetime) -> int:
+        """Records the employee exported, or may still export, without anyone's
+        approval since ``since`` (a below-threshold request that lapsed unrun counts
+        for nothing)."""
+        n = self.session.scalar(select(func.coalesce(func.sum(func.coalesce(
+            ExportRequest.exported_count, ExportRequest.record_count)), 0)).where(
+            ExportRequest.enterprise_id == self.enterprise_id,
+            ExportRequest.requester_employee_id == employee_id,
+            ExportRequest.needs_approval.is_(False), ExportRequest.requested_at > since,
+            or_(ExportRequest.status == "exported",
+                (ExportRequest.status == "approved") & (ExportRequest.expires_at > now))))
+        return int(n or 0)
+
     def break_glass(self, record_id: str) -> BreakGlassRecord | None:
         row = self.session.get(BreakGlassRecord, record_id)
         return row if row is not None and row.enterprise_id == self.enterprise_id else None

@@ -6,12 +6,14 @@
 - 5,000 other records (waybill records: name + phone + address);
 - or 5,000 RMB of gains.
 
-Insiders who sell data obtained through their job reach the threshold at half these
-figures; ten times a figure is "especially serious".
+Insiders (staff of the carrier, its outlets and franchisees, and partners acting in
+its service) reach the threshold at half these figures; ten times a figure is
+"especially serious". Counts are distinct records (incidents.impact counts them).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -39,7 +41,8 @@ class ThresholdCheck:
         return {"category": self.category, "count": self.count, "threshold": self.threshold,
                 "applied": self.applied, "reached": self.reached,
                 "especially_serious": self.especially_serious,
-                "share_of_threshold": round(self.count / self.applied, 4)}
+                # cut, not rounded: 24,999 of 25,000 must not read as 1.0
+                "share_of_threshold": math.floor(self.count / self.applied * 10_000) / 10_000}
 
 
 def assess(counts: Mapping[str, int], *, insider: bool) -> list[ThresholdCheck]:

@@ -84,15 +84,23 @@ def build_app(*, refer: Refer | None = None) -> typer.Typer:
 
     @app.command()
     def run(ctx: typer.Context, enterprise: EntOpt) -> None:
-        """Apply the rules; police-referral decisions are forwarded to the police."""
+        """Apply the rules; a police referral is only proposed (see confirm-referral)."""
         with _tx(ctx) as (rt, session):
             rnd = service.apply_rules(session, enterprise_id=enterprise, now=rt.clock.now(),
                                       settings=rt.settings.conduct, by="cli", clock=rt.clock)
-            referred = [refer(session, rt, ev) for ev in rnd.events
-                        if isinstance(ev, ConductReferralRequested) and refer is not None]
         _dump({"decisions": [{"id": d.id, "employee_id": d.employee_id, "kind": d.kind,
-                              "rule": d.rule} for d in rnd.decisions],
-               "referrals": referred})
+                              "status": d.status, "rule": d.rule} for d in rnd.decisions]})
+
+    @app.command("confirm-referral")
+    def confirm_referral(ctx: typer.Context, decision_id: str, enterprise: EntOpt) -> None:
+        """A person's decision: send a proposed police referral (it must rest on an
+        evidence link) to the police."""
+        with _tx(ctx) as (rt, session):
+            ev = service.confirm_referral(session, _staff(enterprise), decision_id,
+                                          clock=rt.clock)
+            referral = refer(session, rt, ev) if refer is not None else None
+        _dump({"decision_id": decision_id, "evidence_links": ev.figures["evidence_links"],
+               "referral": referral})
 
     @app.command()
     def decisions(ctx: typer.Context, enterprise: EntOpt,

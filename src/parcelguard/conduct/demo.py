@@ -18,6 +18,7 @@ from parcelguard.conduct import service
 from parcelguard.conduct.events import ConductReferralRequested
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.settings import ConductSettings
+from parcelguard.identity.permissions import Principal
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,17 @@ def run(session: Session, deliveries: Sequence[Delivery], *,
         rnd = service.apply_rules(session, enterprise_id=ent, now=now, settings=settings,
                                   by="demo-conduct", clock=clock)
         kinds.update(d.kind for d in rnd.decisions)
-        out.referrals += [e for e in rnd.events if isinstance(e, ConductReferralRequested)]
+        # the rules only propose a police referral; in the demo the security officer
+        # confirms each one (each rests on an evidence link: an alert or a canary hit)
+        officer = Principal(ent, "enterprise", "security_officer", account_id="demo-officer")
+        out.referrals += [service.confirm_referral(session, officer, d.id, clock=clock)
+                          for d in rnd.decisions if d.kind == "police_referral"]
     out.figures = {"evaluations": len(deliveries), "privacy_tagged": tagged,
                    "couriers_evaluated": len({d.courier_id for d in deliveries}),
                    "leak_signals": len(signals), "rewards": kinds["reward"],
                    "warnings": kinds["warning"], "training": kinds["training"],
-                   "suspensions": kinds["suspension"], "referrals": kinds["police_referral"],
+                   "suspensions": kinds["suspension"], "reviews": kinds["review"],
+                   "referrals": kinds["police_referral"],
+                   "employees_with_evidence_links": sorted({s[1] for s in signals}),
                    "referred_employees": sorted(r.employee_id for r in out.referrals)}
     return out

@@ -71,7 +71,8 @@ class ConductSignal(Base):
 
 class ConductDecision(Base):
     """A reward or sanction. ``kind``: reward | warning | training | suspension |
-    police_referral. ``status``: active | appealed | upheld | overturned."""
+    police_referral | review. ``status``: active | appealed | upheld | overturned, and
+    proposed for a police referral no person has confirmed yet."""
 
     __tablename__ = "conduct_decisions"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)

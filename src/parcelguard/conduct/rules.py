@@ -2,10 +2,14 @@
 
 The rules (parameters in ``ConductSettings``), strongest first:
 
-- police_referral: repeated low ratings *and* a sign of leakage (a privacy tag from a
-  recipient, or a monitor alert or canary hit about the employee). Low ratings alone
-  are a service problem; a leak sign alone is for the monitor and incidents; both
-  together are what the court cases looked like from the doorstep.
+- police_referral (proposed): repeated low ratings *and* an evidence link about the
+  employee: a monitor alert, an access anomaly (canary hit) or a leak cluster from
+  the channel. Ratings and consumers' tags are opinions, not evidence: without a
+  link they call for a review, never the police. A proposed referral goes to the
+  police only once a person with ``conduct:manage`` confirms it
+  (``service.confirm_referral``).
+- review: repeated low ratings with privacy tags but no evidence link: a supervisor
+  looks into it (the monitor may yet find something).
 - suspension: several privacy tags: PI access is suspended until reviewed.
 - warning (+ training): a low mean over enough evaluations, or any privacy tag;
   privacy tags add privacy training.
@@ -27,7 +31,8 @@ PRIVACY_TAGS: Final = ("personal_phone_call", "label_exposed", "unnecessary_info
 SERVICE_TAGS: Final = ("on_time", "polite", "careful_handling", "late", "rude", "damaged",
                        "left_without_notice")
 TAGS: Final = (*PRIVACY_TAGS, *SERVICE_TAGS)
-DECISION_KINDS: Final = ("reward", "warning", "training", "suspension", "police_referral")
+DECISION_KINDS: Final = ("reward", "review", "warning", "training", "suspension",
+                          "police_referral")
 SANCTIONS: Final = frozenset({"warning", "training", "suspension", "police_referral"})
 MAX_TAGS = 8
 
@@ -89,11 +94,15 @@ class Verdict:
 def decide(w: Window, s: ConductSettings) -> list[Verdict]:
     """What the window calls for (several sanctions can apply at once)."""
     out: list[Verdict] = []
-    if w.low >= s.referral_low_ratings and (w.privacy_tags or w.leak_signals):
+    if w.low >= s.referral_low_ratings and w.leak_signals:
         out.append(Verdict("police_referral",
                            f"{w.low} low ratings (<= {s.low_rating}) with "
-                           f"{w.privacy_tags} privacy-tagged evaluations and "
-                           f"{w.leak_signals} leak signals in the window"))
+                           f"{w.leak_signals} evidence links (alerts, access anomalies, "
+                           f"leak clusters) in the window"))
+    elif w.low >= s.referral_low_ratings and w.privacy_tags:
+        out.append(Verdict("review", f"{w.low} low ratings (<= {s.low_rating}) with "
+                           f"{w.privacy_tags} privacy-tagged evaluations and no evidence "
+                           "link: review, not a police matter"))
     if w.privacy_tags >= s.suspension_privacy_tags:
         out.append(Verdict("suspension", f"{w.privacy_tags} privacy-tagged evaluations "
                            f"(>= {s.suspension_privacy_tags}) in the window"))

@@ -165,18 +165,45 @@ def apply_rules(session: Session, *, enterprise_id: str, now: datetime,
                         verdict=verdict, w=w, by=by, clock=clock, now=now)
             out.decisions.append(d)
             out.events.append(DecisionRecorded(d.id, enterprise_id, emp, d.kind, now))
-            if d.kind == "police_referral":
-                out.events.append(ConductReferralRequested(
-                    d.id, enterprise_id, emp, verdict.rule, w.as_dict()))
     return out
+
+
+def confirm_referral(session: Session, principal: Principal, decision_id: str, *,
+                     clock: Clock) -> ConductReferralRequested:
+    """A person decides that a proposed police referral goes to the police. The
+    referral carries its evidence links (the signals behind it); it is refused when
+    none is left in the window (a referral never rests on ratings alone)."""
+    principal.require("conduct:manage")
+    d = session.scalars(_decisions(principal).where(ConductDecision.id == decision_id)
+                        .with_for_update()).first()
+    if d is None or d.kind != "police_referral":
+        raise NotFound(f"no proposed police referral {decision_id}")
+    if d.status != "proposed":
+        raise Conflict(f"the referral is {d.status}")
+    links = [f"{src}:{ref}" for src, ref in session.execute(
+        select(ConductSignal.source, ConductSignal.ref).where(
+            ConductSignal.enterprise_id == d.enterprise_id,
+            ConductSignal.employee_id == d.employee_id, ConductSignal.at <= d.decided_at)
+        .order_by(ConductSignal.at))]
+    if not links:
+        raise InvalidInput("a police referral needs an evidence link (an alert, an access "
+                           "anomaly or a leak cluster); ratings alone lead to review")
+    d.status = "active"
+    d.decided_by = (principal.account_id or "staff")[:64]
+    d.decided_at = clock.now()
+    session.flush()
+    return ConductReferralRequested(d.id, d.enterprise_id, d.employee_id, d.rule,
+                                    {**d.figures, "evidence_links": links})
 
 
 def _record(session: Session, *, enterprise_id: str, employee_id: str,
             verdict: rules.Verdict, w: rules.Window, now: datetime, by: str,
             clock: Clock) -> ConductDecision:
+    # a police referral is only proposed by the rules: a person confirms it
+    status = "proposed" if verdict.kind == "police_referral" else "active"
     d = ConductDecision(id=new_id("cdc"), enterprise_id=enterprise_id, employee_id=employee_id,
                         kind=verdict.kind, rule=verdict.rule[:200], figures=w.as_dict(),
-                        status="active", decided_at=now, decided_by=by)
+                        status=status, decided_at=now, decided_by=by)
     if verdict.kind == "suspension":
         sus = suspensions.suspend(session, enterprise_id=enterprise_id,
                                   reason=f"conduct: {verdict.rule}"[:500], by=by, clock=clock,

@@ -134,6 +134,21 @@ class MonitorSettings(BaseModel):
         description="bulk_access: records exported or searched in 24 h. 2,500 is "
         "half of the 5,000 'other records' criminal threshold, the insider figure (SPC/SPP "
         "2017 interpretation, Art. 5).")
+    cumulative_export_records: list[int] = Field(
+        default_factory=lambda: [1_000, 2_500, 2_500],
+        description="cumulative_access: records exported by one actor within 1, 7 and 30 "
+        "days. Slicing an export into small pieces adds up: the week and month reach the "
+        "insider criminal figure (2,500 'other' records) at most.")
+    cumulative_search_records: list[int] = Field(
+        default_factory=lambda: [2_500, 2_500, 10_000],
+        description="cumulative_access: records returned by one actor's searches within 1, "
+        "7 and 30 days: a day or a week reaching the insider criminal figure (2,500), a "
+        "month at four times it (benign peaks: ~160 a day on simulator seed 7).")
+    cumulative_uncovered_reads: list[float] = Field(
+        default_factory=lambda: [8.0, 20.0, 40.0],
+        description="cumulative_access: allowed reveals/prints/shares with no covering "
+        "assignment or honoured work within 1, 7 and 30 days (refused ones leak nothing): "
+        "a few an hour all day stays under unassigned_access's hourly window, not here.")
     wide_scope_roles: list[str] = Field(
         default_factory=lambda: ["warehouse", "sorter"],
         description="wide_scope_query: roles whose job never needs free-form search at "

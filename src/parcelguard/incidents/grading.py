@@ -17,14 +17,17 @@ Criminal thresholds (SPC/SPP 2017 interpretation on infringing citizens' PI, Art
   (7) >= 5,000 RMB illegal gains;
   (8) insiders providing PI obtained in their job: half of items (3)-(7).
 Ten times a standard is "especially serious" (para. 2). Waybill records (name, phone,
-address) are "other" records; parcel tracks are location data (DOMAIN.md).
+address) are "other" records; a parcel's track is location data only when it was
+illegally provided or obtained, never the carrier's own scan events (DOMAIN.md).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from typing import Final
 
 
@@ -123,13 +126,23 @@ class CriminalAssessment:
     basis: str
 
 
-def _threshold(category: DataCategory, insider: bool) -> float:
-    return CRIMINAL_RECORDS[category] * (INSIDER_FACTOR if insider else 1.0)
+def _threshold(category: DataCategory, insider: bool) -> Fraction:
+    return CRIMINAL_RECORDS[category] * (Fraction(INSIDER_FACTOR) if insider else Fraction(1))
+
+
+def _num(x: Fraction) -> str:
+    """An exact figure: an integer as is, else its value cut (not rounded) at 4
+    decimals with an ellipsis, so 24,999/2,500 never reads as 10."""
+    if x.denominator == 1:
+        return f"{x.numerator:,}"
+    cut = math.floor(x * 10_000) / 10_000
+    return f"{cut:,.4f}..."
 
 
 def assess_criminal(records: Mapping[DataCategory | str, int], *, insider: bool,
                     gains_rmb: float = 0.0) -> CriminalAssessment:
-    """Weigh records by category (and any known illegal gains) against Art. 5."""
+    """Weigh distinct records by category (and any known illegal gains) against Art. 5.
+    Decisions are taken on exact fractions; the basis states the exact figures."""
     counts: dict[DataCategory, int] = {}
     for key, n in records.items():
         if n < 0:
@@ -139,17 +152,32 @@ def assess_criminal(records: Mapping[DataCategory | str, int], *, insider: bool,
             counts[cat] = counts.get(cat, 0) + n
     if gains_rmb < 0:
         raise ValueError("gains cannot be negative")
-    ratio = sum(n / _threshold(c, insider) for c, n in counts.items())
-    gains_limit = CRIMINAL_GAINS_RMB * (INSIDER_FACTOR if insider else 1.0)
-    ratio = max(ratio, gains_rmb / gains_limit)
-    who = "insider: half thresholds, Art. 5(8)" if insider else "Art. 5(3)-(7)"
-    parts = [f"{n:,} {c.value} records (threshold {_threshold(c, insider):,.0f})"
-             for c, n in sorted(counts.items())]
+    share = sum((Fraction(n) / _threshold(c, insider) for c, n in counts.items()), Fraction(0))
+    gains_limit = CRIMINAL_GAINS_RMB * (Fraction(INSIDER_FACTOR) if insider else Fraction(1))
+    gains_share = Fraction(gains_rmb) / gains_limit
+    ratio = max(share, gains_share)
+    who = ("insider (staff, outlets, franchisees and partners in the enterprise's service): "
+           "half thresholds, Art. 5(8)") if insider else "Art. 5(3)-(7)"
+    parts = [f"{n:,} distinct {c.value} records against a threshold of "
+             f"{_num(_threshold(c, insider))}" for c, n in sorted(counts.items())]
     if gains_rmb:
-        parts.append(f"{gains_rmb:,.0f} RMB gains (threshold {gains_limit:,.0f})")
-    basis = f"{'; '.join(parts) or 'no records'} -> {ratio:.2f} of the standard ({who})"
-    return CriminalAssessment(crossed=ratio >= 1.0,
+        parts.append(f"{gains_rmb:,.2f} RMB gains against {_num(gains_limit)}")
+    if len(counts) == 1 and not gains_rmb:
+        ((cat, n),) = counts.items()
+        thr = _threshold(cat, insider)
+        serious = thr * ESPECIALLY_SERIOUS_FACTOR
+        verdict = (f"{'reached' if n >= thr else 'not reached'} ({n:,} "
+                   f"{'>=' if n >= thr else '<'} {_num(thr)}); especially serious "
+                   f"{'reached' if n >= serious else 'not reached'} ({n:,} "
+                   f"{'>=' if n >= serious else '<'} {_num(serious)})")
+    else:
+        verdict = (f"combined share of the thresholds {_num(ratio)} ("
+                   f"{'reached' if ratio >= 1 else 'not reached'} at 1; especially serious "
+                   f"{'reached' if ratio >= ESPECIALLY_SERIOUS_FACTOR else 'not reached'} "
+                   f"at {ESPECIALLY_SERIOUS_FACTOR})")
+    basis = f"{'; '.join(parts) or 'no records'}: {verdict} [{who}]"
+    return CriminalAssessment(crossed=ratio >= 1,
                               especially_serious=ratio >= ESPECIALLY_SERIOUS_FACTOR,
-                              insider=insider, ratio=round(ratio, 4),
+                              insider=insider, ratio=math.floor(ratio * 10_000) / 10_000,
                               records={c.value: n for c, n in sorted(counts.items())},
                               basis=basis)

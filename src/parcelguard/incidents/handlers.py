@@ -37,6 +37,7 @@ DETECTOR_CATEGORY: Final[dict[str, Category]] = {
     "volume_spike": Category.INSIDER_ABUSE,
     "wide_scope_query": Category.INSIDER_ABUSE,
     "bulk_access": Category.INSIDER_ABUSE,
+    "cumulative_access": Category.INSIDER_ABUSE,
     "after_leaving": Category.INSIDER_ABUSE,
     "unvetted_access": Category.INSIDER_ABUSE,
     "label_reprint_burst": Category.INSIDER_ABUSE,

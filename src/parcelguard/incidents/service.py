@@ -27,7 +27,7 @@ from parcelguard.incidents import timeline as tl
 from parcelguard.incidents.deadlines import DeadlinePolicy
 from parcelguard.incidents.events import IncidentOpened, ProposePoliceReferral
 from parcelguard.incidents.grading import Grade, GradeThresholds, assess_criminal, grade_for
-from parcelguard.incidents.impact import compute
+from parcelguard.incidents.impact import Impact, compute
 from parcelguard.incidents.model import (
     DEFAULT_CAUSE,
     OPEN_STATES,
@@ -155,7 +155,7 @@ def open_incident(session: Session, req: OpenRequest, *, actor: str,
     _assign_tasks(session, inc, settings)
     events: list[object] = [IncidentOpened(inc.id, inc.enterprise_id, inc.category,
                                            inc.grade, inc.source, inc.detected_at)]
-    events += _police_check(session, inc, at=req.detected_at, waybills=imp.waybills)
+    events += _police_check(session, inc, at=req.detected_at, imp=imp)
     session.flush()
     return Opened(inc, created=True, events=events)
 
@@ -208,7 +208,7 @@ def add_evidence(session: Session, inc: Incident, event_ids: Sequence[str], *, a
         reports.draft_initial(session, inc, org_name=org.name if org else inc.enterprise_id,
                               policy=policy_of(settings), now=at)
     session.flush()
-    return _police_check(session, inc, at=at, waybills=imp.waybills)
+    return _police_check(session, inc, at=at, imp=imp)
 
 
 def add_evidence_as(session: Session, principal: Principal, *, incident_id: str,
@@ -221,21 +221,28 @@ def add_evidence_as(session: Session, principal: Principal, *, incident_id: str,
 
 
 def _police_check(session: Session, inc: Incident, *, at: datetime,
-                  waybills: Sequence[str]) -> list[object]:
-    """Propose a police referral once the evidence crosses Art. 5 (insiders at half)."""
+                  imp: Impact) -> list[object]:
+    """Propose a police referral once the evidence crosses Art. 5 (insiders at half).
+    The basis names how many events each figure was counted from and what was left
+    out; the timeline entry lists those events, so each number traces back to them."""
     if inc.police_proposed_at is not None:
         return []
     a = assess_criminal(inc.records_by_category, insider=inc.insider)
     if not a.crossed:
         return []
-    inc.police_proposed_at, inc.police_basis = at, a.basis[:500]
+    sources = "; ".join(f"{cat}: counted from {len(ids):,} events"
+                        for cat, ids in sorted(imp.counted.items()))
+    left_out = ", ".join(f"{n:,} {why}" for why, n in imp.not_counted.items())
+    basis = f"{a.basis}. {sources}" + (f"; not counted: {left_out}" if left_out else "")
+    inc.police_proposed_at, inc.police_basis = at, basis[:500]
     tl.record(session, inc.id, at=at, actor="system:incidents", action="police_proposed",
-              ratio=a.ratio, insider=a.insider, especially_serious=a.especially_serious)
+              ratio=a.ratio, insider=a.insider, especially_serious=a.especially_serious,
+              records=dict(a.records), counted=imp.counted, not_counted=imp.not_counted)
     return [ProposePoliceReferral(
         incident_id=inc.id, enterprise_id=inc.enterprise_id, insider=a.insider,
-        especially_serious=a.especially_serious, ratio=a.ratio, basis=a.basis,
+        especially_serious=a.especially_serious, ratio=a.ratio, basis=basis[:500],
         evidence_event_ids=tuple(inc.evidence_event_ids), actor_ids=tuple(inc.actor_ids),
-        waybills=tuple(waybills), proposed_at=at, records=dict(a.records))]
+        waybills=tuple(imp.waybills), proposed_at=at, records=dict(a.records))]
 
 
 def _assign_tasks(session: Session, inc: Incident, settings: IncidentSettings) -> None:

@@ -10,6 +10,7 @@ is cut into micro-batches or spread over workers (the Spark runner relies on it)
 from __future__ import annotations
 
 from parcelguard.core.settings import MonitorSettings
+from parcelguard.monitor.detectors import cumulative
 from parcelguard.monitor.detectors.access import (
     on_bulk,
     on_denied,
@@ -21,6 +22,7 @@ from parcelguard.monitor.detectors.access import (
 from parcelguard.monitor.detectors.accounts import on_login_source, on_source, on_timing
 from parcelguard.monitor.detectors.roster import on_roster
 from parcelguard.monitor.detectors.volume import PeerBook, on_volume
+from parcelguard.monitor.forms import honoured
 from parcelguard.monitor.model import (
     DAY_US,
     HOUR_US,
@@ -107,6 +109,8 @@ class SubjectEngine:
         action = ev.action
         if st.left or st.check in _UNVETTED:
             on_status(ctx, st, ev, t)
+        if annot is not None and not annot.covered and honoured(st.role, ev.purpose, annot):
+            annot = Annot(True, annot.station_match, annot.reprints)
         if annot is not None and (not annot.covered or annot.reprints >= 2):
             on_waybill_read(ctx, st, ev, t, annot)  # (covered first prints need nothing)
         if kind == "external":
@@ -135,6 +139,7 @@ class SubjectEngine:
                           book=None if self.book_given else self.book, given=self.book)
         if action in ("export", "search") and ev.outcome == "allowed" and ev.record_count:
             on_bulk(ctx, st, ev, t)
+            cumulative.add(ctx, st, ev, t, counter=action, amount=float(ev.record_count))
         if kind == "employee" and st.role in self.wide_roles:
             on_wide_scope(ctx, st, ev, t)
 

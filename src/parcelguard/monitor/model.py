@@ -42,6 +42,7 @@ class Ev(msgspec.Struct, gc=False, kw_only=True):
     waybill_no: str | None = None
     record_count: int = 0
     outcome: str | None = None
+    purpose: str | None = None
     device_id: str | None = None
     ip: str | None = None
     station_id: str | None = None

@@ -60,6 +60,9 @@ class SubjectState(msgspec.Struct, gc=False, kw_only=True):
     peak_day: int = -1
     peak: int = 0
     hist: list[int] = msgspec.field(default_factory=list)
+    # cumulative_access: counter -> (local day, sum) for 30 days; recent evidence ids
+    cum: dict[str, list[tuple[int, float]]] = msgspec.field(default_factory=dict)
+    cum_ids: dict[str, list[tuple[int, str]]] = msgspec.field(default_factory=dict)
 
 
 state_encoder = msgspec.msgpack.Encoder()

@@ -77,17 +77,21 @@ class WaybillIndex:
         when something is added (a waybill is forgotten a lookback after that).
         One lookup per event: this runs for a third of the stream."""
         wb, station = ev.waybill_no, ev.station_id
-        if not wb or not station or ev.step not in STATION_STEPS:
+        assigned = ev.step == "assigned" and ev.assignee_id
+        # An assignment grants access whatever its purpose and whether or not it names
+        # a station (customer service works waybills from no station at all).
+        if not wb or not (station or assigned) or ev.step not in STATION_STEPS:
             return
         ent = ev.enterprise_id
         by_wb = self.states.get(ent)
         if by_wb is None:
             by_wb = self.states[ent] = {}
         st = by_wb.get(wb)
-        assigned = ev.step == "assigned" and ev.assignee_id
         if st is None or t - st.last_us > self.lookback_us:
             # new, or forgotten whether or not expire() ran yet
-            st = by_wb[wb] = WaybillState(t, [station])
+            st = by_wb[wb] = WaybillState(t, [station] if station else [])
+        elif not station:
+            st.last_us = max(st.last_us, t)
         elif station in st.stations:
             if not assigned:
                 return

@@ -74,7 +74,9 @@ def test_the_demo_ranks_every_injected_actor_first(session: Session, world: Worl
     co = figures["conduct"]
     assert co["rewards"] > 0
     assert co["warnings"] > 0
-    assert co["referrals"] > 0
+    # a referral rests on an evidence link (issue 15); ratings alone lead to review
+    assert co["referrals"] + co["reviews"] > 0
+    assert set(co["referred_employees"]) <= set(co["employees_with_evidence_links"])
     assert co["referrals_sent_to_police"] == co["referrals"]
     text = orjson.dumps(figures).decode()
     assert all(p.phone not in text and p.name not in text for p in world.people[:200])

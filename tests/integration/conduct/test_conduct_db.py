@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from parcelguard.access.repository import AccessRepository
@@ -14,7 +15,8 @@ from parcelguard.channel import referrals
 from parcelguard.channel.events import ReferConductFinding
 from parcelguard.conduct import service
 from parcelguard.conduct.events import ConductReferralRequested
-from parcelguard.core.errors import Conflict, InvalidInput, NotFound
+from parcelguard.conduct.models import ConductSignal
+from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import Principal
 from tests.integration.channel.channel_world import COURIERS, ENT, POLICE, World, make_world
@@ -89,7 +91,15 @@ def test_rewards_warnings_suspensions_and_referrals(world: World) -> None:
     repo = AccessRepository(world.session, ENT)
     assert repo.suspended(employee_id=tagged, api_key_id=None, at=world.clock.now())
     assert _run(world).decisions == []  # nothing is decided twice in one window
-    [ask] = [e for e in rnd.events if isinstance(e, ConductReferralRequested)]
+    # the rules only propose; nothing goes to the police until a person confirms
+    assert not [e for e in rnd.events if isinstance(e, ConductReferralRequested)]
+    [proposed] = [d for d in rnd.decisions if d.kind == "police_referral"]
+    assert proposed.status == "proposed"
+    ask = service.confirm_referral(world.session, world.staff(), proposed.id, clock=world.clock)
+    assert proposed.status == "active"
+    assert ask.figures["evidence_links"] == ["monitor_alert:alr-123"]
+    with pytest.raises(Conflict):
+        service.confirm_referral(world.session, world.staff(), proposed.id, clock=world.clock)
     ref = referrals.refer_conduct(world.session, world.deps, ReferConductFinding(
         enterprise_id=ask.enterprise_id, decision_id=ask.decision_id,
         employee_id=ask.employee_id, reason=ask.reason, figures=ask.figures,
@@ -124,3 +134,25 @@ def test_an_overturned_suspension_is_lifted(world: World) -> None:
     repo = AccessRepository(world.session, ENT)
     assert not repo.suspended(employee_id=tagged, api_key_id=None, at=world.clock.now())
     assert [a.status for a in service.appeals(world.session, world.staff())] == ["overturned"]
+
+
+def test_a_referral_without_an_evidence_link_cannot_be_confirmed(world: World) -> None:
+    """Ratings and a consumer's tag lead to review; even a referral proposed on a
+    signal cannot go to the police once no evidence link stands behind it."""
+    tagged, bad = COURIERS[1], COURIERS[2]
+    _rate(world, tagged, [(1, ["data_misuse"]), (2, []), (1, [])])
+    rnd = _run(world)
+    assert {(d.employee_id, d.kind) for d in rnd.decisions} >= {(tagged, "review")}
+    assert (tagged, "police_referral") not in {(d.employee_id, d.kind) for d in rnd.decisions}
+    _rate(world, bad, [(1, []), (1, []), (1, [])])
+    service.note_signal(world.session, enterprise_id=ENT, employee_id=bad, source="canary",
+                        ref="cny-1", severity="critical", at=world.clock.now())
+    [proposed] = [d for d in _run(world).decisions if d.kind == "police_referral"]
+    with pytest.raises(PermissionDenied):
+        service.confirm_referral(world.session, world.staff("courier"), proposed.id,
+                                 clock=world.clock)
+    # the signal is withdrawn (e.g. the alert was a false positive and purged)
+    world.session.execute(delete(ConductSignal).where(ConductSignal.employee_id == bad))
+    with pytest.raises(InvalidInput, match="evidence link"):
+        service.confirm_referral(world.session, world.staff(), proposed.id, clock=world.clock)
+    assert proposed.status == "proposed"

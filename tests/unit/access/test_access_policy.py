@@ -146,6 +146,7 @@ def test_export_runs_need_approval_and_lapse() -> None:
     ({"approver": replace(COURIER, status="left")}, "approver_not_allowed"),
     ({"approver": replace(COURIER, suspended=True)}, "approver_not_allowed"),
     ({"approver": None}, "approver_not_allowed"),
+    ({"approver": replace(COURIER, background_check="pending")}, "approver_not_allowed"),
 ])
 def test_approval_refusals(kw: dict[str, object], expected: str) -> None:
     args: dict[str, object] = {"permitted": True, "approver_account_id": "acc-2",
@@ -158,9 +159,13 @@ def test_approval_refusals(kw: dict[str, object], expected: str) -> None:
     assert approval_refusal(done, **args).reason == "not_pending"  # type: ignore[arg-type,union-attr]
 
 
-def test_an_admin_account_without_an_employee_may_approve() -> None:
-    assert approval_refusal(PENDING, permitted=True, approver_account_id="acc-admin",
-                            approver_employee_id=None, approver=None) is None
+def test_an_account_without_a_vetted_employee_may_not_approve() -> None:
+    """Issue 15: an admin account with no employee record or background check could
+    approve a bulk export."""
+    refusal = approval_refusal(PENDING, permitted=True, approver_account_id="acc-admin",
+                               approver_employee_id=None, approver=None)
+    assert refusal is not None
+    assert refusal.reason == "approver_not_allowed"
 
 
 @pytest.mark.parametrize(("text", "expected"), [

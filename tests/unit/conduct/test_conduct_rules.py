@@ -38,11 +38,19 @@ def test_repeated_privacy_tags_suspend() -> None:
     assert kinds(evals) == ["suspension", "warning", "training"]
 
 
-def test_low_ratings_with_a_leak_sign_are_referred_to_the_police() -> None:
+def test_low_ratings_with_an_evidence_link_are_proposed_for_the_police() -> None:
     low = [(1, ["rude"])] * 5
     assert kinds(low) == ["warning"]  # low ratings alone: a service problem
     assert kinds(low, signals=1)[0] == "police_referral"
-    assert kinds([(1, ["data_misuse"])] + [(2, [])] * 2)[0] == "police_referral"
+
+
+def test_ratings_and_tags_without_evidence_lead_to_review_not_the_police() -> None:
+    """Issue 15: a courier was referred on low ratings plus one consumer tag, with no
+    evidence event at all."""
+    got = kinds([(1, ["data_misuse"])] + [(2, [])] * 2)
+    assert "police_referral" not in got
+    assert got[0] == "review"
+    assert kinds([(1, ["data_misuse"])] + [(2, [])] * 2, signals=1)[0] == "police_referral"
 
 
 def test_evaluations_are_checked() -> None:

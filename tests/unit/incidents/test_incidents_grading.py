@@ -120,3 +120,26 @@ def test_bad_input_is_refused() -> None:
         assess_criminal({"other": -1}, insider=False)
     with pytest.raises(ValueError, match="passport"):
         assess_criminal({"passport": 1}, insider=False)
+
+
+@pytest.mark.parametrize(("category", "threshold"), TIERS, ids=str)
+def test_especially_serious_at_ten_times_exactly(category: DataCategory,
+                                                 threshold: int) -> None:
+    for insider, factor in ((False, 1), (True, 2)):
+        line = threshold * 10 // factor
+        below = assess_criminal({category: line - 1}, insider=insider)
+        at = assess_criminal({category: line}, insider=insider)
+        assert (below.especially_serious, at.especially_serious) == (False, True)
+
+
+def test_the_basis_states_exact_figures_never_rounded_up() -> None:
+    """Issue 15: 24,999 insider records read "10.00 of the standard"."""
+    got = assess_criminal({"other": 24_999}, insider=True)
+    assert not got.especially_serious
+    assert "24,999 distinct other records against a threshold of 2,500" in got.basis
+    assert "especially serious not reached (24,999 < 25,000)" in got.basis
+    assert "10.00" not in got.basis
+    assert got.ratio < 10
+    mixed = assess_criminal({"other": 2_499, "location": 24}, insider=False)
+    assert not mixed.crossed  # 2,499/5,000 + 24/50 = 0.9798
+    assert "combined share of the thresholds 0.9798..." in mixed.basis

@@ -43,20 +43,23 @@ class Stream:
                **fields: Any) -> str:
         return self._add(at, "parcel", waybill_no=wb, step=step, station_id=station, **fields)
 
-    def assign(self, at: datetime, wb: str, emp: str, *, station: str = "st-1",
-               hours: int = 8) -> str:
-        until = (at + timedelta(hours=hours)).isoformat(timespec="seconds")
+    def assign(self, at: datetime, wb: str, emp: str, *, station: str | None = "st-1",
+               hours: int | None = 8, purpose: str | None = "delivery") -> str:
+        until = None if hours is None else (at + timedelta(hours=hours)).isoformat(
+            timespec="seconds")
         return self.parcel(at, wb, "assigned", station, assignee_id=emp,
-                           assignment_purpose="delivery", assignment_until=until)
+                           assignment_purpose=purpose, assignment_until=until)
 
     def access(self, at: datetime, actor: str, action: str = "reveal", *,
-               wb: str | None = None, actor_type: str = "employee", station: str = "st-1",
+               wb: str | None = None, actor_type: str = "employee",
+               station: str | None = "st-1",
                outcome: str = "allowed", records: int = 1, device: str | None = "pda-1",
-               ip: str | None = "100.64.0.1", channel: str = "pda") -> str:
+               ip: str | None = "100.64.0.1", channel: str = "pda",
+               purpose: str = "delivery") -> str:
         fields = [] if action in ("login", "login_failed", "search") else ["recipient_phone"]
         return self._add(at, "access", actor_type=actor_type, actor_id=actor,
                          station_id=station, action=action, fields=fields, waybill_no=wb,
-                         record_count=records, purpose="delivery", outcome=outcome,
+                         record_count=records, purpose=purpose, outcome=outcome,
                          device_id=device, ip=ip, channel=channel)
 
     def events(self) -> tuple[list[Ev], list[int]]:

@@ -40,6 +40,11 @@ _ALL = (
              "One export or search above bulk_single_records (what approval covers), or "
              "bulk_daily_records exported or searched in 24 h (half the 5,000-record "
              "criminal threshold: the insider figure)."),
+    Detector("cumulative_access", 0.6, "actor",
+             "Slow abuse: records exported (cumulative_export_records), records searched "
+             "(cumulative_search_records) or allowed uncovered waybill reads "
+             "(cumulative_uncovered_reads) by one actor reach their threshold within 1, 7 "
+             "or 30 days, however thinly sliced."),
     Detector("after_leaving", 0.9, "actor",
              "Any access under an employee's account after their `left` roster event."),
     Detector("unvetted_access", 0.75, "actor",

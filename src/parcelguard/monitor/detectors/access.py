@@ -4,7 +4,7 @@ should have none (left, unvetted)."""
 
 from __future__ import annotations
 
-from parcelguard.monitor.detectors import base
+from parcelguard.monitor.detectors import base, cumulative
 from parcelguard.monitor.model import DAY_US, PI_ACTIONS, Annot, Ev
 from parcelguard.monitor.state import Ctx, SubjectState, evidence, fire, signal
 
@@ -17,6 +17,8 @@ def on_waybill_read(ctx: Ctx, st: SubjectState, ev: Ev, t: int, a: Annot) -> Non
     win_us = ctx.minutes(s.unassigned_window_minutes)
     if not a.covered:
         w = 1.0 if ev.outcome == "allowed" else 0.5
+        if ev.outcome == "allowed":  # a refused read leaks nothing (bursts: denial_burst)
+            cumulative.add(ctx, st, ev, t, counter="uncovered", amount=1.0)
         if a.station_match is False:
             signal(ctx, st, "out_of_station_access", t, ev.event_id, weight=w, window_us=win_us,
                    threshold=s.out_of_station_threshold, base=base("out_of_station_access"),
