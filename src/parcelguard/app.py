@@ -11,7 +11,6 @@ from parcelguard.consent.router import router as consent_router
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import API, SessionDep
 from parcelguard.core.runtime import Runtime
-from parcelguard.identity.router import router as identity_router
 from parcelguard.supervision.events_router import router as events_router
 from parcelguard.supervision.router import router as checkpoint_router
 from parcelguard.wiring import register_handlers, vault_service
@@ -37,7 +36,7 @@ def create_app(rt: Runtime) -> FastAPI:
         session.connection()
         return {"status": "ok"}
 
-    for router in (identity_router, events_router, checkpoint_router, consent_router):
+    for router in (events_router, checkpoint_router, consent_router):
         app.include_router(router)
     # -- waybill: masking, counts, tokens, bindings (no PI) --
     from parcelguard.waybill.router import router as waybill_router

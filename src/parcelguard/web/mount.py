@@ -59,6 +59,7 @@ def mount(app: FastAPI) -> None:
         return page(request, "home.html", title="parcelguard portals")
 
     app.include_router(auth.router)
+    app.include_router(auth.api_router)  # POST /api/v1/sessions: the same log-in flow
     for module in (consumer, consumer_channel, courier, enterprise, enterprise_staff,
                    supervisor, police, auditor):
         app.include_router(module.router)
