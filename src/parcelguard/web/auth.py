@@ -234,11 +234,11 @@ async def login(request: Request, session: SessionDep) -> Response:
                       code=str(form.get("code", ""))[:MAX_CODE], kind="portal")
     if out.account is None or out.session_token is None:
         error = None if out.enrol and not form.get("code") else out.reason
-        response = page(request, "login.html", status_code=out.status, title="Staff log-in",
-                        error=error, enrol=out.enrol, username=username)
+        refused = page(request, "login.html", status_code=out.status, title="Staff log-in",
+                       error=error, enrol=out.enrol, username=username)
         if out.retry_after:
-            response.headers["Retry-After"] = str(out.retry_after)
-        return response
+            refused.headers["Retry-After"] = str(out.retry_after)
+        return refused
     rt = runtime(request)
     portal = PORTAL_OF_ROLE.get(out.account.role, "")
     response = redirect(request, f"/{portal}" if portal else "/")
