@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import API
-from parcelguard.web import auth
+from parcelguard.web import auth, docs
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals import (
     auditor,
@@ -60,6 +60,7 @@ def mount(app: FastAPI) -> None:
 
     app.include_router(auth.router)
     app.include_router(auth.api_router)  # POST /api/v1/sessions: the same log-in flow
+    docs.mount(app)  # /docs without a CDN
     for module in (consumer, consumer_channel, courier, enterprise, enterprise_staff,
                    supervisor, police, auditor):
         app.include_router(module.router)
