@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from parcelguard.consent.router import router as consent_router
 from parcelguard.core.errors import DomainError
-from parcelguard.core.http import API, BodyLimit, SessionDep
+from parcelguard.core.http import API, SessionDep
 from parcelguard.core.runtime import Runtime
 from parcelguard.supervision.events_router import router as events_router
 from parcelguard.supervision.router import router as checkpoint_router
@@ -22,17 +22,17 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    # /docs is the self-hosted page of web/docs.py (FastAPI's loads Swagger from a CDN)
+    # /docs is the self-hosted page of web/docs.py (FastAPI's loads Swagger from a CDN);
+    # a body over the limit is a 413 before anything reads it (Content-Length) or as
+    # soon as a streamed one passes it.
     app = FastAPI(title="parcelguard", version="0.1.0", docs_url=None, redoc_url=None,
+                  max_body_size=rt.settings.http.max_body_bytes,
                   description="Protection and pluralistic supervision of personal "
                   "information in parcel logistics.")
     app.state.runtime = rt
     app.state.vault = vault_service(rt.settings)
     register_handlers(rt)
     app.add_exception_handler(DomainError, _domain_error)
-    # -- auth: bodies over the limit are refused before anything reads them --
-    app.add_middleware(BodyLimit, max_bytes=rt.settings.http.max_body_bytes)
-    # -- end auth --
 
     @app.get(f"{API}/health", tags=["health"])
     def health(session: SessionDep) -> dict[str, str]:
