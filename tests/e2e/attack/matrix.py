@@ -112,7 +112,8 @@ def path_values(world: AttackWorld) -> dict[str, str]:
     return {"enterprise_id": world.enterprise_id, "incident_id": world.cases.incident_id or "",
             "referral_id": world.cases.referral_id or "",
             "engagement_id": world.cases.engagement_id or "", "period": "2026-11",
-            "waybill_no": world.prov.assigned[0], "employee_id": world.prov.courier_employee_id}
+            "waybill_no": world.prov.assigned[0], "employee_id": world.prov.courier_employee_id,
+            "version": "1"}
 
 
 # -- smallest accepted bodies, from the OpenAPI schema -------------------------------------
@@ -258,7 +259,7 @@ def observed(answers: list[Answer], people: dict[str, Principal]) -> str:
         return PUBLIC
     if route.is_api:
         roles = sorted({people[a.principal].role or "" for a in answers
-                        if people[a.principal].bearer and a.status not in (401, 403)
+                        if people[a.principal].bearer and a.status not in (401, 403, 404)
                         and not people[a.principal].other_tenant} - {""})
         return " ".join(roles)
     portals = {PORTAL_OF_ROLE.get(people[a.principal].role or "") for a in answers

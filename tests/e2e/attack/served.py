@@ -41,6 +41,14 @@ class Served:
     home: Path
     log: Path
     env: dict[str, str]
+    pid: int
+
+    def rss_bytes(self) -> int:
+        """The server process's resident memory."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        raise RuntimeError("no VmRSS")
 
     def client(self, **kwargs: object) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=60, **kwargs)  # type: ignore[arg-type]
@@ -84,7 +92,7 @@ def served(tmp: Path, provision: Callable[[Runtime], T], *,
             if time.monotonic() > deadline:
                 raise RuntimeError("parcelguard serve did not answer within 60 s")
             time.sleep(0.1)
-        yield Served(base, home, log, full_env), made
+        yield Served(base, home, log, full_env, proc.pid), made
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
