@@ -241,15 +241,16 @@ def judge(a: Answer, p: Principal, expected: str | frozenset[str],
         elif s < 300 or s == 401:
             yield f"{r.key} as {p.name}: {s}, but the role is not allowed"
         return
-    portal = expected.removeprefix("portal:") if isinstance(expected, str) else ""
+    assert isinstance(expected, str)
+    portal, *roles = expected.removeprefix("portal:").split()
     if p.cookie is None or p.role is None:
         if not to_login(a):
             yield f"{r.key} as {p.name}: {s}, expected a redirect to /login"
-    elif PORTAL_OF_ROLE.get(p.role) == portal:
+    elif PORTAL_OF_ROLE.get(p.role) == portal and (not roles or p.role in roles):
         if to_login(a) or s == 403:
-            yield f"{r.key} as {p.name}: {s} {a.location}, but it is this role's portal"
+            yield f"{r.key} as {p.name}: {s} {a.location}, but the role may use it"
     elif s != 403:
-        yield f"{r.key} as {p.name}: {s}, expected 403 (another role's portal)"
+        yield f"{r.key} as {p.name}: {s}, expected 403 (not this role's page)"
 
 
 def observed(answers: list[Answer], people: dict[str, Principal]) -> str:
@@ -262,7 +263,9 @@ def observed(answers: list[Answer], people: dict[str, Principal]) -> str:
                         if people[a.principal].bearer and a.status not in (401, 403, 404)
                         and not people[a.principal].other_tenant} - {""})
         return " ".join(roles)
-    portals = {PORTAL_OF_ROLE.get(people[a.principal].role or "") for a in answers
-               if people[a.principal].cookie and people[a.principal].role
-               and a.status != 403 and not to_login(a)}
-    return "portal:" + "|".join(sorted(p for p in portals if p))
+    staff = [(people[a.principal].role or "", a) for a in answers
+             if people[a.principal].cookie and people[a.principal].role]
+    passed = {role for role, a in staff if a.status != 403 and not to_login(a)}
+    portals = sorted({PORTAL_OF_ROLE.get(role, "") for role in passed} - {""})
+    refused = {role for role, _ in staff if PORTAL_OF_ROLE.get(role) in portals} - passed
+    return f"portal:{'|'.join(portals)}" + (f" {' '.join(sorted(passed))}" if refused else "")
