@@ -104,12 +104,16 @@ def test_authorisation_matrix(suite: Suite, capsys: pytest.CaptureFixture[str]) 
     assert not problems, f"{len(problems)} wrong answers:\n" + "\n".join(problems[:80])
 
 
-def _staff_headers(suite: Suite, role: str, step: int) -> dict[str, str]:
+def _staff_headers(suite: Suite, role: str) -> dict[str, str]:
+    """An API session of ``role``'s person. A code is good once: when this step's was
+    used already (another log-in moments ago), the authenticator's next one is."""
     person = suite.world.people[role]
     with suite.srv.client() as c:
-        r = api_login(c, person.username, person.password, person.code(step))
-        assert r.status_code == 200, r.text
-        return {"Authorization": f"Bearer {r.json()['token']}"}
+        for step in (0, 1):
+            r = api_login(c, person.username, person.password, person.code(step))
+            if r.status_code == 200:
+                return {"Authorization": f"Bearer {r.json()['token']}"}
+    raise AssertionError(r.text)
 
 
 def test_anonymous_channels_leave_no_address_or_token_in_the_log(suite: Suite) -> None:
@@ -133,11 +137,11 @@ def test_anonymous_channels_leave_no_address_or_token_in_the_log(suite: Suite) -
         token = secrets.token_urlsafe(24)
         suite.secrets.append(token)
         assert c.get(f"/consumer/evaluate/{token}?lang=en").status_code < 500
-    courier = _staff_headers(suite, "courier", 2)
+    courier = _staff_headers(suite, "courier")
     qr = secrets.token_urlsafe(24)
     suite.secrets.append(qr)
     with suite.srv.client(headers=courier) as c:
-        assert c.get(f"/api/v1/waybill/tokens/{qr}").status_code in (403, 404)
+        assert c.get(f"/api/v1/waybill/tokens/{qr}").status_code in (403, 404, 422)
     log = suite.srv.log_text()
     access = [line for line in log.splitlines() if ' - "' in line]
     assert any("/consumer/evaluate/<redacted>?<redacted>" in line for line in access)
@@ -193,7 +197,7 @@ def test_docs_come_from_this_origin(suite: Suite) -> None:
 
 
 def test_former_server_errors_are_clear_refusals(suite: Suite) -> None:
-    admin = _staff_headers(suite, "supervisor_admin", 2)
+    admin = _staff_headers(suite, "supervisor_admin")
     with suite.srv.client(headers=admin) as c:
         r = c.get("/api/v1/transparency/no-such-enterprise/2026-11/budget")
         assert r.status_code == 404, r.text
@@ -212,8 +216,8 @@ def _db(suite: Suite) -> Session:
 def test_fuzzing_the_openapi_schema_finds_no_server_error(suite: Suite, tmp_path: Path) -> None:
     """schemathesis over every API operation, as the demo enterprise's administrator
     and as the supervision department: bounded examples, a fixed seed, no 5xx."""
-    for role, step in (("enterprise_admin", 3), ("supervisor_admin", 3)):
-        auth = _staff_headers(suite, role, step)["Authorization"]
+    for role in ("enterprise_admin", "supervisor_admin"):
+        auth = _staff_headers(suite, role)["Authorization"]
         run = subprocess.run(
             [sys.executable, "-m", "schemathesis.cli", "run",
              f"{suite.srv.base_url}/openapi.json", "--checks", "not_a_server_error",
