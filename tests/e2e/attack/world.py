@@ -65,6 +65,8 @@ def build(rt: Runtime) -> AttackWorld:
                    "police": demo.POLICE_ORG, "auditor": demo.AUDITOR_ORG}
     for role, (kind, _) in sorted(ROLES.items()):
         if role not in people and role != "ingest_client":  # machines have keys
+            if kind not in org_of_kind:  # a kind of organisation the demo has none of
+                org_of_kind[kind] = make_org(rt, f"{kind}-atk", kind)
             people[role] = make_person(rt, org_id=org_of_kind[kind], username=f"{role}.atk",
                                        role=role)
     make_org(rt, RIVAL)
