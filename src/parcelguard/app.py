@@ -11,7 +11,6 @@ from parcelguard.consent.router import router as consent_router
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import API, SessionDep
 from parcelguard.core.runtime import Runtime
-from parcelguard.identity.router import router as identity_router
 from parcelguard.supervision.events_router import router as events_router
 from parcelguard.supervision.router import router as checkpoint_router
 from parcelguard.wiring import register_handlers, vault_service
@@ -23,7 +22,11 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    app = FastAPI(title="parcelguard", version="0.1.0",
+    # /docs is the self-hosted page of web/docs.py (FastAPI's loads Swagger from a CDN);
+    # a body over the limit is a 413 before anything reads it (Content-Length) or as
+    # soon as a streamed one passes it.
+    app = FastAPI(title="parcelguard", version="0.1.0", docs_url=None, redoc_url=None,
+                  max_body_size=rt.settings.http.max_body_bytes,
                   description="Protection and pluralistic supervision of personal "
                   "information in parcel logistics.")
     app.state.runtime = rt
@@ -37,7 +40,7 @@ def create_app(rt: Runtime) -> FastAPI:
         session.connection()
         return {"status": "ok"}
 
-    for router in (identity_router, events_router, checkpoint_router, consent_router):
+    for router in (events_router, checkpoint_router, consent_router):
         app.include_router(router)
     # -- waybill: masking, counts, tokens, bindings (no PI) --
     from parcelguard.waybill.router import router as waybill_router

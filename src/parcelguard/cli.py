@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -15,6 +16,7 @@ from rich.table import Table
 from parcelguard.consent.cli import build_subjects_app, consent_app
 from parcelguard.core.db import upgrade
 from parcelguard.core.errors import DomainError
+from parcelguard.core.files import PRIVATE_UMASK
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings, SettingsError, load_settings
 from parcelguard.identity import service as identity
@@ -114,6 +116,7 @@ def _runtime(ctx: typer.Context) -> Runtime:
 
 @app.callback()
 def _main(ctx: typer.Context) -> None:
+    os.umask(PRIVATE_UMASK)  # whatever the CLI writes is 0600/0700 (core/files.py)
     try:
         settings = load_settings()
     except SettingsError as exc:
@@ -352,7 +355,10 @@ def serve(
         rt = prepare(rt, out=out, console=console, host=host, port=port)
         ctx.call_on_close(rt.close)
     # -- end web --
-    uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+    # auth: trusted proxies, an access log without client addresses or tokens
+    from parcelguard.web.serving import uvicorn_config
+
+    uvicorn.Server(uvicorn_config(create_app(rt), rt.settings, host=host, port=port)).run()
 
 
 def main() -> None:

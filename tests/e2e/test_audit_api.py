@@ -31,6 +31,7 @@ from parcelguard.logistics.rules import Window
 from parcelguard.supervision.witness import witness_enterprise
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.wiring import vault_service
+from tests.e2e.staff_login import api_login
 
 PASSWORD = "correct horse battery staple 42"
 T0 = datetime(2026, 10, 2, 9, tzinfo=PERIOD_TZ)
@@ -45,10 +46,7 @@ class Api:
     waybills: dict[str, list[str]]
 
     def login(self, username: str) -> dict[str, str]:
-        r = self.client.post("/api/v1/sessions", json={"username": username,
-                                                        "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        return {"Authorization": f"Bearer {r.json()['token']}"}
+        return api_login(self.client, username, PASSWORD)
 
 
 def _world(rt: Runtime, clock: ManualClock) -> tuple[list[str], dict[str, list[str]]]:

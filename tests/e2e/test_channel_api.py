@@ -19,6 +19,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ledger.signing import registered_verifier
 from parcelguard.vault.http import vault_dep
+from tests.e2e.staff_login import api_login
 from tests.integration.channel.channel_world import (
     ENT,
     INSIDER,
@@ -45,9 +46,7 @@ class Api:
 
 
 def _login(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/sessions", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+    return api_login(client, username, PASSWORD)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from parcelguard.vault.facade import Vault
 from parcelguard.vault.http import vault_dep
 from parcelguard.vault.kms import InMemoryKms
 from parcelguard.vault.service import VaultService
+from tests.e2e.staff_login import api_login
 
 T0 = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
 PASSWORD = "correct horse battery staple 42"
@@ -54,9 +55,7 @@ class Api:
 
 
 def _login(client: TestClient, username: str) -> dict[str, str]:
-    r = client.post("/api/v1/sessions", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return {"Authorization": f"Bearer {r.json()['token']}"}
+    return api_login(client, username, PASSWORD)
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ from parcelguard.vault.http import vault_dep
 from parcelguard.vault.kms import InMemoryKms
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill.partner_payload import LAST_MILE_FIELDS, generate_keypair
+from tests.e2e.staff_login import api_login
 from tests.unit.waybill.pdf_text import page_text
 
 T0 = datetime(2026, 11, 11, 9, tzinfo=UTC)
@@ -98,13 +99,10 @@ def api(settings: Settings) -> Iterator[Api]:
     app = create_app(rt)
     app.dependency_overrides[vault_dep] = lambda: vault
     with TestClient(app) as client:
-        tokens = {emp: client.post("/api/v1/sessions", json={
-            "username": emp, "password": PASSWORD}).json()["token"]
-            for emp in ("emp-c1", "emp-c2", "emp-admin")}
+        tokens = {emp: api_login(client, emp, PASSWORD)
+                  for emp in ("emp-c1", "emp-c2", "emp-admin")}
         yield Api(client, clock, {"Authorization": f"Bearer {key}"},
-                  {"Authorization": f"Bearer {tokens['emp-c1']}"},
-                  {"Authorization": f"Bearer {tokens['emp-c2']}"},
-                  {"Authorization": f"Bearer {tokens['emp-admin']}"}, people[1], assignment_id,
+                  tokens["emp-c1"], tokens["emp-c2"], tokens["emp-admin"], people[1], assignment_id,
                   rt)
     rt.close()
 

@@ -49,14 +49,22 @@ def test_password_login_and_sessions(session: Session, clock: ManualClock,
     acc = identity.authenticate(session, username="alice", password="correct horse battery",
                                 clock=clock)
     assert acc.password_hash.startswith("$argon2id$")
-    issued = identity.start_session(session, account=acc, clock=clock,
+    issued = identity.start_session(session, account=acc, clock=clock, kind="api",
                                     lifetime=timedelta(hours=1))
-    assert identity.resolve_session(session, token=issued.secret, clock=clock).org_id == "ent-a"
+    assert identity.resolve_session(session, token=issued.secret, clock=clock,
+                                    kind="api").org_id == "ent-a"
+    # an API session token is no portal session, and the other way round
+    with pytest.raises(Unauthenticated, match="not a portal session"):
+        identity.resolve_session(session, token=issued.secret, clock=clock, kind="portal")
+    cookie = identity.start_session(session, account=acc, clock=clock, kind="portal",
+                                    lifetime=timedelta(hours=1))
+    with pytest.raises(Unauthenticated, match="not an API session"):
+        identity.resolve_session(session, token=cookie.secret, clock=clock, kind="api")
     # only the token's hash is stored
     assert session.get(LoginSession, issued.secret) is None
     clock.advance(timedelta(hours=2))
     with pytest.raises(Unauthenticated, match="expired"):
-        identity.resolve_session(session, token=issued.secret, clock=clock)
+        identity.resolve_session(session, token=issued.secret, clock=clock, kind="api")
 
 
 def test_api_keys_are_shown_once_and_stored_hashed(session: Session, clock: ManualClock,

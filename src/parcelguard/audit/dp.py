@@ -124,16 +124,20 @@ def months_of(period: Period) -> list[str]:
 
 
 def budgets(session: Session, enterprise_id: str, months: list[str], *, total: float,
-            now: datetime) -> list[AuditDpBudget]:
-    """The months' budget rows, created with ``total`` on first use."""
+            now: datetime, create: bool = True) -> list[AuditDpBudget]:
+    """The months' budget rows, created with ``total`` on first use (with ``create``;
+    without, months never charged come back as unsaved full budgets: reading the
+    budget writes nothing)."""
     rows = {b.period: b for b in session.scalars(select(AuditDpBudget).where(
         AuditDpBudget.enterprise_id == enterprise_id, AuditDpBudget.period.in_(months)))}
     for month in months:
         if month not in rows:
             rows[month] = AuditDpBudget(enterprise_id=enterprise_id, period=month, total=total,
                                         spent=0.0, updated_at=now)
-            session.add(rows[month])
-    session.flush()
+            if create:
+                session.add(rows[month])
+    if create:
+        session.flush()
     return [rows[m] for m in months]
 
 

@@ -111,9 +111,12 @@ def _complaints(session: Session, enterprise_id: str, period: Period,
     return out
 
 
-def _may_publish(principal: Principal, enterprise_id: str) -> None:
+def _may_publish(session: Session, principal: Principal, enterprise_id: str) -> None:
     principal.require("transparency:publish")
     if principal.org_id != enterprise_id and not principal.can("audit:read_all"):
+        raise NotFound(f"no enterprise {enterprise_id}")
+    org = session.get(Organization, enterprise_id)
+    if org is None or org.kind != "enterprise":
         raise NotFound(f"no enterprise {enterprise_id}")
 
 
@@ -123,7 +126,7 @@ def publish(session: Session, principal: Principal, enterprise_id: str, period: 
     """Publish the enterprise's report for ``period`` (whole calendar months),
     spending ``epsilon`` (default: the per-report setting) of each month's budget;
     refused (409) beyond it."""
-    _may_publish(principal, enterprise_id)
+    _may_publish(session, principal, enterprise_id)
     org = session.get(Organization, enterprise_id)
     if org is None or org.kind != "enterprise":
         raise NotFound(f"no enterprise {enterprise_id}")
@@ -193,8 +196,8 @@ def releases(session: Session, enterprise_id: str) -> list[AuditDpRelease]:
 def budget(session: Session, principal: Principal, enterprise_id: str, period: Period, *,
            settings: AuditSettings, clock: Clock) -> list[dict[str, Any]]:
     """Each month's budget: total, spent and remaining epsilon."""
-    _may_publish(principal, enterprise_id)
+    _may_publish(session, principal, enterprise_id)
     rows = dp.budgets(session, enterprise_id, dp.months_of(period),
-                      total=settings.dp_budget_per_period, now=clock.now())
+                      total=settings.dp_budget_per_period, now=clock.now(), create=False)
     return [{"month": b.period, "total": b.total, "spent": round(b.spent, 6),
              "remaining": round(max(b.total - b.spent, 0.0), 6)} for b in rows]

@@ -47,7 +47,7 @@ from parcelguard.channel.schemas import (
 )
 from parcelguard.channel.triangulate import rank_leak_sources
 from parcelguard.core.errors import InvalidInput, NotFound, PermissionDenied
-from parcelguard.core.http import API, ClockDep, SessionDep, runtime_dep
+from parcelguard.core.http import API, ClockDep, Offset, SessionDep, runtime_dep
 from parcelguard.core.settings import ChannelSettings
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.identity.permissions import Principal
@@ -146,7 +146,7 @@ def follow_up_message(enterprise_id: str, *, body: FollowMessageIn, request: Req
 def list_reports(principal: PrincipalDep, *, session: SessionDep, clock: ClockDep,
                  status: str | None = None, overdue: bool = False,
                  limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> list[dict[str, Any]]:
+                 offset: Offset = 0) -> list[dict[str, Any]]:
     """The enterprise's reports, newest first; reporters appear by pseudonym."""
     return [asdict(r) for r in service.list_reports(
         session, principal, now=clock.now(), status=status, overdue_only=overdue, limit=limit,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
 from parcelguard.consent import service, subject_requests
@@ -33,7 +33,7 @@ from parcelguard.consent.schemas import (
     WithdrawIn,
 )
 from parcelguard.core.errors import InvalidInput
-from parcelguard.core.http import API, ClockDep, SessionDep
+from parcelguard.core.http import API, MAX_INT64, ClockDep, SessionDep
 from parcelguard.identity.http import PrincipalDep
 
 router = APIRouter(prefix=API, tags=["consent"])
@@ -95,8 +95,9 @@ def current_notice(principal: PrincipalDep, session: SessionDep, locale: Locale 
 
 
 @router.get("/consent/notice/versions/{version}")
-def notice_version(version: int, principal: PrincipalDep, session: SessionDep,
-                   locale: Locale = "zh-CN", fmt: Format = "html") -> Response:
+def notice_version(version: Annotated[int, Path(ge=1, le=MAX_INT64)], principal: PrincipalDep,
+                   session: SessionDep, locale: Locale = "zh-CN", fmt: Format = "html"
+                   ) -> Response:
     """One notice version as it was published (content verified against its hash)."""
     return _show(session, principal, version, locale, fmt)
 

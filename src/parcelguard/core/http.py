@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,10 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.runtime import Runtime
 
 API = "/api/v1"
+# Databases store 64-bit integers: a larger number in a query or path is a 422 here,
+# not an overflow (500) in the driver.
+MAX_INT64 = 2**63 - 1
+Offset = Annotated[int, Query(ge=0, le=MAX_INT64, description="Rows to skip.")]
 
 
 def runtime_dep(request: Request) -> Runtime:
@@ -73,3 +77,4 @@ def clock_dep(request: Request) -> Clock:
 RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
 SessionDep = Annotated[Session, Depends(session_dep, scope="function")]
 ClockDep = Annotated[Clock, Depends(clock_dep)]
+

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from parcelguard.core.clock import Clock, SystemClock
 from parcelguard.core.db import Database
+from parcelguard.core.files import private_home
 from parcelguard.core.settings import Settings
 
 
@@ -23,7 +24,7 @@ class Runtime:
     @property
     def db(self) -> Database:
         if self._db is None:
-            self.settings.home.mkdir(parents=True, exist_ok=True)
+            private_home(self.settings.home, self.settings.database_url)
             self._db = Database(self.settings)
             if self.on_open is not None:
                 self.on_open(self)

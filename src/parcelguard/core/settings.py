@@ -462,6 +462,41 @@ class WebSettings(BaseModel):
 # -- end web --
 
 
+# -- auth: staff log-in lock-out, HTTP hygiene (docs/security.md) --
+class LoginSettings(BaseModel):
+    """Staff log-in (portal and API): lock-out with back-off per username and per
+    source address. Unknown usernames are counted and locked like real ones."""
+
+    account_failures: int = Field(
+        5, ge=1, description="Failed log-ins (wrong password or code) for one username "
+        "within the window that lock the username.")
+    source_failures: int = Field(
+        30, ge=1, description="Failed log-ins from one source address within the window "
+        "that lock the source (higher than per username: offices share an address).")
+    window_minutes: int = Field(
+        15, ge=1, description="Window in which failed log-ins are counted.")
+    lockout_seconds: int = Field(
+        60, ge=1, description="First lock's length; each further lock of the same key "
+        "doubles it (back-off), up to max_lockout_minutes.")
+    max_lockout_minutes: int = Field(
+        60, ge=1, description="Longest lock.")
+
+
+class HttpSettings(BaseModel):
+    """What the HTTP server trusts and accepts."""
+
+    forwarded_allow_ips: list[str] = Field(
+        default_factory=list, description="Addresses (or CIDR ranges) of reverse proxies "
+        "whose X-Forwarded-For / X-Forwarded-Proto headers are trusted. Empty: none, the "
+        "client address is the TCP peer (a client cannot choose its own throttling key).")
+    max_body_bytes: int = Field(
+        48 * 1024 * 1024, ge=64 * 1024, description="Largest request body, refused (413) "
+        "from its Content-Length or as soon as the streamed body passes it, before "
+        "anything parses it. The default fits a channel report with five 5 MiB "
+        "attachments (base64) and a large events batch.")
+# -- end auth --
+
+
 # -- audit: engagements, scorecards, transparency reports (docs/audit.md) --
 class AuditSettings(BaseModel):
     """Third-party audits and the public transparency reports."""
@@ -529,6 +564,8 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(  # audit
         default_factory=AuditSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]  # web
+    login: LoginSettings = Field(default_factory=LoginSettings)  # type: ignore[arg-type]  # auth
+    http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]  # auth
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -21,7 +21,7 @@ def principal_dep(request: Request, session: SessionDep) -> Principal:
         raise Unauthenticated("send 'Authorization: Bearer <API key or session token>'")
     if token.startswith(identity.API_KEY_PREFIX):
         return identity.authenticate_api_key(session, secret=token, clock=rt.clock)
-    return identity.resolve_session(session, token=token, clock=rt.clock)
+    return identity.resolve_session(session, token=token, clock=rt.clock, kind="api")
 
 
 PrincipalDep = Annotated[Principal, Depends(principal_dep)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from argon2 import PasswordHasher
@@ -23,8 +24,22 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-def needs_rehash(stored_hash: str) -> bool:
-    return _hasher.check_needs_rehash(stored_hash)
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def verify_nothing(password: str) -> None:
+    """Spend the time of a real verification on a username that has no account, so
+    the answer's timing does not tell which usernames exist."""
+    verify_password(_dummy_hash(), password)
+
+
+def upgraded_hash(stored_hash: str, password: str) -> str | None:
+    """A new hash of a just-verified password when the stored one was made with older
+    parameters (or another variant); None when it is current. Log-in is the only time
+    the plaintext is at hand, so this is where hashes follow the parameters."""
+    return _hasher.hash(password) if _hasher.check_needs_rehash(stored_hash) else None
 
 
 def generate_password() -> str:

@@ -7,6 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,11 +23,20 @@ from parcelguard.identity.models import (
     LoginSession,
     Organization,
 )
-from parcelguard.identity.passwords import generate_password, hash_password, verify_password
+from parcelguard.identity.passwords import (
+    generate_password,
+    hash_password,
+    upgraded_hash,
+    verify_nothing,
+    verify_password,
+)
 from parcelguard.identity.permissions import Principal, check_role_for_org
 
 ORG_ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 API_KEY_PREFIX = "pgk_"
+# Log-in session tokens carry their kind in the secret itself (so in its hash): an API
+# session token is never a portal cookie and a portal cookie never an API bearer.
+SESSION_PREFIXES: Final = {"api": "pgs_", "portal": "pgw_"}
 REGION_RE = re.compile(r"^\d{6}$")
 
 
@@ -112,8 +122,14 @@ def authenticate(session: Session, *, username: str, password: str, clock: Clock
     """The account for a username and password; one message for every failure so
     the answer never tells which usernames exist."""
     acc = repo.find_account_by_username(session, username)
-    if acc is None or not acc.active or not verify_password(acc.password_hash, password):
+    if acc is None or not acc.active:
+        verify_nothing(password)  # same time as a real account's wrong password
         raise Unauthenticated("wrong username or password")
+    if not verify_password(acc.password_hash, password):
+        raise Unauthenticated("wrong username or password")
+    upgraded = upgraded_hash(acc.password_hash, password)
+    if upgraded is not None:
+        acc.password_hash = upgraded
     acc.last_login_at = clock.now()
     return acc
 
@@ -124,9 +140,14 @@ class IssuedSecret:
     secret: str  # shown once
 
 
+SessionKind = Literal["api", "portal"]
+
+
 def start_session(session: Session, *, account: Account, clock: Clock,
-                  lifetime: timedelta) -> IssuedSecret:
-    token = secrets.token_urlsafe(32)
+                  lifetime: timedelta, kind: SessionKind) -> IssuedSecret:
+    """A log-in session of one kind: ``api`` (a bearer token) or ``portal`` (the
+    staff cookie). Only call this after both factors were checked."""
+    token = SESSION_PREFIXES[kind] + secrets.token_urlsafe(32)
     now = clock.now()
     session.add(LoginSession(id=_sha256(token), account_id=account.id, created_at=now,
                              expires_at=now + lifetime))
@@ -134,7 +155,13 @@ def start_session(session: Session, *, account: Account, clock: Clock,
     return IssuedSecret(id=_sha256(token), secret=token)
 
 
-def resolve_session(session: Session, *, token: str, clock: Clock) -> Principal:
+def resolve_session(session: Session, *, token: str, clock: Clock,
+                    kind: SessionKind) -> Principal:
+    """The principal of a live session token of the given kind; anything else (a
+    token of the other kind, an API key, an expired session) is Unauthenticated."""
+    if not token.startswith(SESSION_PREFIXES[kind]):
+        raise Unauthenticated("not an API session token" if kind == "api"
+                              else "not a portal session token")
     ls = repo.find_session(session, _sha256(token))
     if ls is None or ls.revoked_at is not None or ls.expires_at <= clock.now():
         raise Unauthenticated("session expired or unknown; log in again")

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from parcelguard.core.errors import InvalidInput
-from parcelguard.core.http import API, ClockDep, RuntimeDep, SessionDep
+from parcelguard.core.http import API, ClockDep, Offset, RuntimeDep, SessionDep
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.incidents import (
     forwards,
@@ -312,7 +312,7 @@ def list_incidents(*, principal: PrincipalDep, session: SessionDep,
                    enterprise_id: str | None = None, state: str | None = None,
                    grade: str | None = None, category: str | None = None,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                   offset: Annotated[int, Query(ge=0)] = 0) -> list[IncidentRead]:
+                   offset: Offset = 0) -> list[IncidentRead]:
     """Incidents, newest first: the caller's, or every enterprise's for supervision."""
     flt = views.IncidentFilter(enterprise_id=enterprise_id, state=state, grade=grade,
                                category=category, limit=limit, offset=offset)

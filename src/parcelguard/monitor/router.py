@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from parcelguard.core.http import API, ClockDep, SessionDep
+from parcelguard.core.http import API, ClockDep, Offset, SessionDep
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.monitor import service
 from parcelguard.monitor.schemas import AlertRead
@@ -26,7 +26,7 @@ def list_alerts(
     severity: Annotated[str | None, Query(description="low, medium, high or critical")]
     = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[AlertRead]:
     """Alerts, newest first: the caller's enterprise's, or every enterprise's for the
     supervision department (``alerts:read_all``)."""

@@ -14,19 +14,22 @@ from datetime import datetime, timedelta
 from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from parcelguard.access.caller import clean_ip
 from parcelguard.core.errors import DomainError, PermissionDenied, Unauthenticated
-from parcelguard.core.http import SessionDep
+from parcelguard.core.http import API, SessionDep
 from parcelguard.core.ids import new_id
+from parcelguard.identity import lockout
 from parcelguard.identity import repository as identity_repo
 from parcelguard.identity import service as identity
 from parcelguard.identity.models import Account, Organization
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.ingest import record_events
 from parcelguard.web import totp
+from parcelguard.web.models import WebTotp
 from parcelguard.web.render import page, redirect, runtime
 from parcelguard.web.security import checked_form, set_cookie
 
@@ -78,7 +81,8 @@ def staff_dep(request: Request, session: SessionDep) -> Staff:
     if not token:
         raise LoginRequired("log in first")
     try:
-        principal = identity.resolve_session(session, token=token, clock=runtime(request).clock)
+        principal = identity.resolve_session(session, token=token, clock=runtime(request).clock,
+                                             kind="portal")
     except Unauthenticated:
         raise LoginRequired("session expired") from None
     staff = _staff(session, principal)
@@ -110,10 +114,40 @@ AuditorStaff = Annotated[Staff, Depends(_portal("auditor"))]
 
 
 router = APIRouter(include_in_schema=False)
+api_router = APIRouter(prefix=API, tags=["identity"])
+
+
+# Longer inputs are cut before hashing: nobody's password is a megabyte, and Argon2
+# over one would be a cheap way to burn the server's CPU.
+MAX_USERNAME: Final = 100
+MAX_PASSWORD: Final = 1024
+MAX_CODE: Final = 12
+
+
+@dataclass(frozen=True)
+class LoginOutcome:
+    """What one log-in attempt came to: a session, or why not (the same reason for an
+    unknown username as for a wrong password)."""
+
+    status: int  # 200, 401 or 429
+    reason: str  # ok | wrong_credentials | wrong_code | no_second_factor | locked
+    account: Account | None = None
+    session_token: str | None = None
+    retry_after: int | None = None
+    enrol: dict[str, str] | None = None
+
+
+def _limits(request: Request) -> lockout.LoginLimits:
+    s = runtime(request).settings.login
+    return lockout.LoginLimits(
+        account_failures=s.account_failures, source_failures=s.source_failures,
+        window=timedelta(minutes=s.window_minutes),
+        lockout=timedelta(seconds=s.lockout_seconds),
+        max_lockout=timedelta(minutes=s.max_lockout_minutes))
 
 
 def _record_login(session: Session, acc: Account, request: Request, *, ok: bool,
-                  at: datetime) -> None:
+                  at: datetime, channel: str) -> None:
     org = session.get(Organization, acc.org_id)
     if org is None or org.kind != "enterprise":
         return  # only enterprises have a log; the regulator's staff are not supervised here
@@ -122,9 +156,66 @@ def _record_login(session: Session, acc: Account, request: Request, *, ok: bool,
         "enterprise_id": org.id, "actor_type": "employee" if acc.employee_id else "system",
         "actor_id": acc.employee_id or acc.id, "action": "login" if ok else "login_failed",
         "fields": [], "record_count": 0, "purpose": "other",
-        "outcome": "allowed" if ok else "denied", "channel": "web",
+        "outcome": "allowed" if ok else "denied", "channel": channel,
         "ip": clean_ip(request.client.host if request.client else None)}],
         clock_now=lambda: at)
+
+
+def staff_login(session: Session, request: Request, *, username: str, password: str,
+                code: str, kind: identity.SessionKind) -> LoginOutcome:
+    """The one log-in of people, for the portal form (``kind="portal"``) and the API
+    (``kind="api"``): lock-out check, password, TOTP code, then a session of that kind.
+
+    Every failure counts against the username and the source address and, for an
+    enterprise account, is a ``login_failed`` access event in its log. On the API a
+    second factor must already be enrolled (that happens at the portal's first log-in).
+    """
+    rt = runtime(request)
+    now = rt.clock.now()
+    source = clean_ip(request.client.host if request.client else None)
+    channel = "api" if kind == "api" else "web"
+    known = identity_repo.find_account_by_username(session, username)
+
+    def failed(reason: str, *, count: bool = True, retry_after: int | None = None,
+               enrol: dict[str, str] | None = None) -> LoginOutcome:
+        if count:
+            lockout.record_failure(session, username=username, source=source, now=now,
+                                   limits=_limits(request))
+        if known is not None:
+            _record_login(session, known, request, ok=False, at=now, channel=channel)
+        return LoginOutcome(429 if reason == "locked" else 401, reason,
+                            retry_after=retry_after, enrol=enrol)
+
+    wait = lockout.locked_for(session, username=username, source=source, now=now)
+    if wait is not None:
+        return failed("locked", count=False, retry_after=max(1, int(wait.total_seconds())))
+    try:
+        acc = identity.authenticate(session, username=username, password=password,
+                                    clock=rt.clock)
+    except Unauthenticated:
+        return failed("wrong_credentials")
+    kms = request.app.state.vault.vault.kms
+    if kind == "api":
+        row = session.get(WebTotp, acc.id)
+        if row is None or row.confirmed_at is None:
+            return failed("no_second_factor", count=False)
+        enrolment = None
+    else:
+        enrolment = totp.enrol(session, kms, account_id=acc.id, at=now)
+    if not totp.verify(session, kms, account_id=acc.id, code=code, at=now,
+                       drift_steps=rt.settings.web.totp_drift_steps):
+        enrol = None
+        if enrolment is not None and not enrolment.confirmed:
+            # first portal log-in: show the secret so the person can set up the app
+            enrol = {"secret": enrolment.secret, "uri": totp.provisioning_uri(
+                enrolment.secret, username=acc.username, issuer=rt.settings.web.totp_issuer)}
+        return failed("wrong_code", enrol=enrol)
+    lockout.record_success(session, username=username)
+    _record_login(session, acc, request, ok=True, at=now, channel=channel)
+    hours = rt.settings.api.session_hours if kind == "api" else rt.settings.web.session_hours
+    issued = identity.start_session(session, account=acc, clock=rt.clock, kind=kind,
+                                    lifetime=timedelta(hours=hours))
+    return LoginOutcome(200, "ok", account=acc, session_token=issued.secret)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -137,39 +228,58 @@ def login_form(request: Request) -> HTMLResponse:
 @router.post("/login", response_class=HTMLResponse)
 async def login(request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
-    username, password = str(form.get("username", "")), str(form.get("password", ""))
-    code = str(form.get("code", ""))
+    username = str(form.get("username", ""))[:MAX_USERNAME]
+    out = staff_login(session, request, username=username,
+                      password=str(form.get("password", ""))[:MAX_PASSWORD],
+                      code=str(form.get("code", ""))[:MAX_CODE], kind="portal")
+    if out.account is None or out.session_token is None:
+        error = None if out.enrol and not form.get("code") else out.reason
+        refused = page(request, "login.html", status_code=out.status, title="Staff log-in",
+                       error=error, enrol=out.enrol, username=username)
+        if out.retry_after:
+            refused.headers["Retry-After"] = str(out.retry_after)
+        return refused
     rt = runtime(request)
-    now = rt.clock.now()
-    kms = request.app.state.vault.vault.kms
-    try:
-        acc = identity.authenticate(session, username=username, password=password,
-                                    clock=rt.clock)
-    except Unauthenticated:
-        known = identity_repo.find_account_by_username(session, username)
-        if known is not None:
-            _record_login(session, known, request, ok=False, at=now)
-        return page(request, "login.html", status_code=401, title="Staff log-in",
-                    error="wrong_credentials", enrol=None, username=username)
-    enrolment = totp.enrol(session, kms, account_id=acc.id, at=now)
-    if not totp.verify(session, kms, account_id=acc.id, code=code, at=now,
-                       drift_steps=rt.settings.web.totp_drift_steps):
-        _record_login(session, acc, request, ok=False, at=now)
-        enrol = None
-        if not enrolment.confirmed:  # first log-in: show the secret to set up the app
-            enrol = {"secret": enrolment.secret, "uri": totp.provisioning_uri(
-                enrolment.secret, username=acc.username, issuer=rt.settings.web.totp_issuer)}
-        return page(request, "login.html", status_code=401, title="Staff log-in",
-                    error=None if enrol and not code else "wrong_code", enrol=enrol,
-                    username=username)
-    _record_login(session, acc, request, ok=True, at=now)
-    issued = identity.start_session(session, account=acc, clock=rt.clock,
-                                    lifetime=timedelta(hours=rt.settings.web.session_hours))
-    portal = PORTAL_OF_ROLE.get(acc.role, "")
+    portal = PORTAL_OF_ROLE.get(out.account.role, "")
     response = redirect(request, f"/{portal}" if portal else "/")
     set_cookie(response, request, rt.settings.web.cookie_secure, SESSION_COOKIE,
-               issued.secret, max_age=rt.settings.web.session_hours * 3600)
+               out.session_token, max_age=rt.settings.web.session_hours * 3600)
     return response
+
+
+class LoginIn(BaseModel):
+    username: str = Field(max_length=MAX_USERNAME)
+    password: str = Field(max_length=MAX_PASSWORD)
+    code: str = Field(max_length=MAX_CODE, description="The current TOTP code (6 digits) "
+                      "of the authenticator enrolled at the first portal log-in.")
+
+
+class SessionOut(BaseModel):
+    token: str
+    org_id: str
+    role: str
+
+
+@api_router.post("/sessions", response_model=SessionOut, responses={
+    401: {"description": "wrong username, password or code; or no second factor enrolled"},
+    429: {"description": "too many failed log-ins for this username or from this "
+                         "address; see Retry-After"}})
+def api_login(body: LoginIn, request: Request, session: SessionDep) -> Response:
+    """Log a person in with username, password and TOTP code; returns a bearer session
+    token for the API (not usable as a portal cookie). Machines use API keys."""
+    out = staff_login(session, request, username=body.username, password=body.password,
+                      code=body.code, kind="api")
+    if out.account is None or out.session_token is None:
+        detail = {"wrong_credentials": "wrong username or password",
+                  "wrong_code": "wrong or already used one-time code",
+                  "no_second_factor": "no second factor enrolled: log in once at the "
+                                      "portal (/login) to set up the authenticator",
+                  "locked": "too many failed log-ins; retry later"}[out.reason]
+        headers = {"Retry-After": str(out.retry_after)} if out.retry_after else None
+        return JSONResponse({"error": "locked" if out.status == 429 else "unauthenticated",
+                             "detail": detail}, status_code=out.status, headers=headers)
+    return JSONResponse(SessionOut(token=out.session_token, org_id=out.account.org_id,
+                                   role=out.account.role).model_dump())
 
 
 @router.post("/logout")

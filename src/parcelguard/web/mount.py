@@ -14,7 +14,7 @@ from fastapi.staticfiles import StaticFiles
 
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import API
-from parcelguard.web import auth
+from parcelguard.web import auth, docs
 from parcelguard.web.consumer_proof import ConsumerProof, Limits, signing_key
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals import (
@@ -62,6 +62,8 @@ def mount(app: FastAPI) -> None:
         return page(request, "home.html", title="parcelguard portals")
 
     app.include_router(auth.router)
+    app.include_router(auth.api_router)  # POST /api/v1/sessions: the same log-in flow
+    docs.mount(app)  # /docs without a CDN
     for module in (consumer, consumer_channel, courier, enterprise, enterprise_staff,
                    supervisor, police, auditor):
         app.include_router(module.router)
