@@ -35,6 +35,8 @@ from stdnum.cn import ric
 # ids of an event (a pattern per field made decoding four times slower).
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 ID_RE = re.compile(ID_PATTERN)
+ID_RULE = ("1-64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit, "
+           "and never a phone or ID number")
 Id = Annotated[str, Meta(min_length=1, max_length=64)]
 OptId = Id | None | UnsetType
 REGION_RE = re.compile(r"^[0-9]{6}$")
@@ -156,6 +158,14 @@ def pi_like_id(value: str) -> str | None:
         if ric.calc_check_digit(candidate) == candidate[17] and _born(candidate):
             return "a resident ID number"
     return None
+
+
+def is_contract_id(value: str) -> bool:
+    """True when ``value`` may stand as an id in an event: the id pattern, not PI.
+    For the edges that take ids from people (a hire, a device header), so a value
+    the ledger would refuse is refused there, with a message, before anything is
+    written."""
+    return bool(ID_RE.match(value)) and pi_like_id(value) is None
 
 
 def _born(number: str) -> bool:

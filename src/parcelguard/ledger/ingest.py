@@ -31,6 +31,7 @@ from parcelguard.core.bulk import bulk_insert
 from parcelguard.ledger.contract import (
     ID_PATTERN,
     ID_RE,
+    ID_RULE,
     REGION_RE,
     RFC3339_RE,
     AccessEvent,
@@ -85,8 +86,7 @@ class BatchResult:
 
 
 _PATTERN_RULES = {
-    ID_PATTERN: "Expected an id: 1-64 letters, digits, '.', '_', ':' or '-', starting "
-                "with a letter or digit",
+    ID_PATTERN: f"Expected an id: {ID_RULE}",
     "^[0-9]{6}$": "Expected a 6-digit region code",
     "^[0-2][0-9]:[0-5][0-9]$": "Expected HH:MM",
 }
