@@ -59,4 +59,4 @@ HOSTILE: dict[str, tuple[bytes, str]] = {
 }
 
 # Strings that must never reach the ledger from the lines above.
-SECRETS = (PHONE.encode(), ID_NUMBER.encode(), b"Zhang San", b"1e400")
+SECRETS = (PHONE.encode(), ID_NUMBER.encode(), b"Zhang San")
