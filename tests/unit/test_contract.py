@@ -14,13 +14,14 @@ import orjson
 import pytest
 from stdnum.cn import ric
 
+from parcelguard.core.canonical import canonical_json
 from parcelguard.ledger.contract import (
     AccessEvent,
     EmployeeEvent,
     ParcelEvent,
     event_schema_bytes,
 )
-from parcelguard.ledger.ingest import Decoded, Rejected, decode_event
+from parcelguard.ledger.ingest import Decoded, Rejected, decode_event, decode_stored_leaf
 from tests.conftest import REPO, SHARED, contract_schema
 
 VALID = [
@@ -161,3 +162,13 @@ def test_the_published_schema_is_the_shared_contract_byte_for_byte() -> None:
     assert shipped.read_bytes() == shared
     assert event_schema_bytes() == shared
     assert orjson.loads(shared)["$id"].endswith("#v2")
+
+
+def test_leaves_stored_under_v1_with_extension_fields_still_verify() -> None:
+    # v1 kept extension fields in the leaf (interventions wrote seven); the ledger
+    # cannot drop them, so `ledger verify` reads such leaves by their contract fields.
+    v1_leaf = canonical_json({**VALID[1], "intervention": "block_device", "target_id": "d1"})
+    assert isinstance(decode_event(1, v1_leaf), Rejected)  # never accepted anew
+    stored = decode_stored_leaf(1, v1_leaf)
+    assert isinstance(stored, Decoded)
+    assert (stored.event_id, stored.kind, stored.leaf) == ("a2", "access", v1_leaf)
