@@ -61,7 +61,7 @@ MUTATIONS: list[tuple[str, object]] = [
     ("waybill_no", "SF/123"), ("station_id", "s" * 65), ("device_id", "pda 1"),
     ("assignee_id", "emp@1"), ("employee_id", "emp#1"), ("enterprise_id", "ent a"),
     ("destination_region", "31010"), ("destination_region", "31010x"), ("ip", "1" * 46),
-    ("recipient_phone", "x"), ("note", None), ("kind", None),
+    ("recipient_phone", "x"), ("note", None), ("kind", None), ("actor_id", "emp\nx"),
 ]
 _ID_BASE = "11010519491231002"
 ID_NUMBER = _ID_BASE + ric.calc_check_digit(_ID_BASE + "0")  # it skips the last char
@@ -75,6 +75,9 @@ BEYOND_SCHEMA: list[tuple[str, object, str]] = [
     ("employee_id", ID_NUMBER, "looks like a resident ID number"),
     ("assignee_id", ID_NUMBER, "looks like a resident ID number"),
     ("record_count", 2**63, "<= 9223372036854775807"),
+    # Python's `$` (jsonschema's) also matches before a final newline; ECMA-262's not
+    ("event_id", "a1\n", "Expected an id"),
+    ("destination_region", "310104\n", "Expected a 6-digit region code"),
 ]
 
 

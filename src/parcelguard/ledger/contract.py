@@ -165,7 +165,7 @@ def is_contract_id(value: str) -> bool:
     For the edges that take ids from people (a hire, a device header), so a value
     the ledger would refuse is refused there, with a message, before anything is
     written."""
-    return bool(ID_RE.match(value)) and pi_like_id(value) is None
+    return bool(ID_RE.fullmatch(value)) and pi_like_id(value) is None
 
 
 def _born(number: str) -> bool:

@@ -227,11 +227,19 @@ def _bad_time(line_no: int, where: str) -> Rejected:
                              f"- at `{where}`")
 
 
-# All the ids of an event, one per line, when each starts with a letter: the id
-# pattern, and no room for a phone or ID number (see contract.pi_like_id). One regex
-# call per event; absent ids format as "None" or "UNSET", which pass. Anything else
-# (a bad id, or one starting with a digit) takes the field-by-field look.
-_LETTER_IDS = re.compile(r"[A-Za-z][A-Za-z0-9._:-]*(?:\n[A-Za-z][A-Za-z0-9._:-]*)*").fullmatch
+
+
+def _letter_ids(n: int) -> Callable[[str], object]:
+    """A matcher for the ``n`` ids of an event, one per line, when each starts with a
+    letter: the id pattern, and no room for a phone or ID number (see
+    contract.pi_like_id). One regex call per event; absent ids format as "None" or
+    "UNSET", which pass; an id holding a newline makes one line too many. Anything
+    else (a bad id, or one starting with a digit) takes the field-by-field look."""
+    one = r"[A-Za-z][A-Za-z0-9._:-]*"
+    return re.compile(f"{one}(?:\n{one}){{{n - 1}}}").fullmatch
+
+
+_ACCESS_IDS, _PARCEL_IDS, _EMPLOYEE_IDS = _letter_ids(6), _letter_ids(5), _letter_ids(4)
 
 _ID_FIELDS: dict[type, tuple[str, ...]] = {
     AccessEvent: ("event_id", "enterprise_id", "actor_id", "station_id", "waybill_no",
@@ -246,7 +254,7 @@ def _bad_id(line_no: int, ev: Event) -> Rejected | None:
         value = getattr(ev, name)
         if not isinstance(value, str):
             continue
-        if not ID_RE.match(value):
+        if not ID_RE.fullmatch(value):
             return Rejected(line_no, "does not match the event contract: "
                                      f"{_PATTERN_RULES[ID_PATTERN]} - at `$.{name}`")
         if what := pi_like_id(value):
@@ -259,13 +267,13 @@ def _beyond_types(line_no: int, ev: Event) -> Rejected | None:
     """The contract's rules the decoder's types do not check: id patterns and PI,
     the region code, the assignment's end as a calendar time."""
     if isinstance(ev, AccessEvent):
-        ids = (f"{ev.event_id}\n{ev.enterprise_id}\n{ev.actor_id}\n{ev.station_id}\n"
-               f"{ev.waybill_no}\n{ev.device_id}")
+        ok = _ACCESS_IDS(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.actor_id}\n"
+                         f"{ev.station_id}\n{ev.waybill_no}\n{ev.device_id}")
     elif isinstance(ev, ParcelEvent):
-        ids = (f"{ev.event_id}\n{ev.enterprise_id}\n{ev.waybill_no}\n{ev.station_id}\n"
-               f"{ev.assignee_id}")
+        ok = _PARCEL_IDS(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.waybill_no}\n"
+                         f"{ev.station_id}\n{ev.assignee_id}")
         region = ev.destination_region
-        if isinstance(region, str) and not REGION_RE.match(region):
+        if isinstance(region, str) and not REGION_RE.fullmatch(region):
             return Rejected(line_no, "does not match the event contract: "
                                      f"{_PATTERN_RULES['^[0-9]{6}$']} - at `$.destination_region`")
         if isinstance(ev.assignment_until, str):
@@ -274,8 +282,9 @@ def _beyond_types(line_no: int, ev: Event) -> Rejected | None:
             except ValueError:
                 return _bad_time(line_no, "$.assignment_until")
     else:
-        ids = f"{ev.event_id}\n{ev.enterprise_id}\n{ev.employee_id}\n{ev.station_id}"
-    return None if _LETTER_IDS(ids) else _bad_id(line_no, ev)
+        ok = _EMPLOYEE_IDS(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.employee_id}\n"
+                           f"{ev.station_id}")
+    return None if ok else _bad_id(line_no, ev)
 
 
 def _finish(line_no: int, ev: Event, leaf: bytes, us: int) -> Decoded | Rejected:
