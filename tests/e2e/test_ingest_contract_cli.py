@@ -131,3 +131,12 @@ def test_parquet_rows_outside_the_contract_are_rejected(tmp_path: Path) -> None:
     stored, leaves = _ledger(tmp_path / "home")
     assert stored == {"ok0", "ok3"}
     assert PHONE.encode() not in leaves
+
+
+def test_a_damaged_parquet_file_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
+    src = tmp_path / "ev.parquet"
+    src.write_bytes(b"PAR1 not really parquet")
+    r = run(tmp_path / "home", "ingest", str(src))
+    assert r.returncode == 2
+    assert "Parquet file unreadable" in r.stderr
+    assert "Traceback" not in r.stderr

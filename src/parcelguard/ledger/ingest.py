@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.bulk import bulk_insert
 from parcelguard.core.canonical import canonical_json, parse_json
+from parcelguard.core.errors import InvalidInput
 from parcelguard.ledger.contract import (
     ID_PATTERN,
     ID_RE,
@@ -348,20 +349,27 @@ def read_parquet(path: Path, *, batch_size: int) -> Iterator[Lines]:
     """Batches of Parquet rows as JSON. Parquet cannot tell an absent field from a
     null one, so null columns are treated as absent. A row JSON cannot hold (bytes,
     nesting past orjson's limit, a non-finite number) is a rejected row."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     row_no = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
-        out: Lines = []
-        for row in batch.to_pylist():
-            row_no += 1
-            doc = {k: v for k, v in row.items() if v is not None}
-            try:
-                out.append((row_no, orjson.dumps(
-                    doc, option=orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS)))
-            except orjson.JSONEncodeError:
-                out.append((row_no, "row cannot be represented as a JSON event"))
-        yield out
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+        for batch in batches:
+            out: Lines = []
+            for row in batch.to_pylist():
+                row_no += 1
+                doc = {k: v for k, v in row.items() if v is not None}
+                try:
+                    out.append((row_no, orjson.dumps(
+                        doc, option=orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS)))
+                except orjson.JSONEncodeError:
+                    out.append((row_no, "row cannot be represented as a JSON event"))
+            yield out
+    except (pa.ArrowException, OSError) as exc:
+        # What was yielded before is stored; the rest of a damaged file cannot be read.
+        raise InvalidInput(f"Parquet file unreadable after row {row_no}: "
+                           f"{type(exc).__name__}") from None
 
 
 def read_events_file(path: Path, *, max_line_bytes: int, batch_size: int) -> Iterator[Lines]:
