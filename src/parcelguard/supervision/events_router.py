@@ -93,12 +93,14 @@ def _array_elements(body: bytes) -> list[bytes]:
     rejected event and its size is held to the same line limit."""
     try:
         return [bytes(raw) for raw in _ARRAY.decode(body)]
-    except msgspec.ValidationError:
-        raise InvalidInput("body must be a JSON array of events") from None
-    except msgspec.DecodeError:
-        raise InvalidInput("body is not JSON; send an array of events or NDJSON") from None
+    except msgspec.DecodeError:  # malformed, or not an array (its ValidationError)
+        raise InvalidInput(_NOT_AN_ARRAY) from None
     except RecursionError:  # an element nested deeper than the parser goes
         return _split_deep_array(body)
+
+
+_NOT_AN_ARRAY = ("body is not JSON of the right shape: send a JSON array of events, or "
+                 "NDJSON with Content-Type: application/x-ndjson")
 
 
 # Strings (whose brackets and commas do not count), runs of openers, runs of closers,
@@ -109,7 +111,7 @@ _TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]+|[\]}]+|,')
 def _split_deep_array(body: bytes) -> list[bytes]:
     text = body.strip()
     if text[:1] != b"[" or text[-1:] != b"]":
-        raise InvalidInput("body must be a JSON array of events")
+        raise InvalidInput(_NOT_AN_ARRAY)
     elements: list[bytes] = []
     depth, start = 0, 1
     for m in _TOKENS.finditer(text, 1, len(text) - 1):
