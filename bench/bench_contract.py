@@ -16,6 +16,7 @@ import argparse
 import gc
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -28,11 +29,11 @@ from parcelguard.simulation.world import build_world
 OUT = Path(__file__).parent / "out"
 
 
-def _best_cpu_us(fn: object, n: int, rounds: int = 5) -> float:
+def _best_cpu_us(fn: Callable[[], object], n: int, rounds: int = 5) -> float:
     best = float("inf")
     for _ in range(rounds):
         started = time.process_time()
-        fn()  # type: ignore[operator]
+        fn()
         best = min(best, time.process_time() - started)
     return best / n * 1e6
 
