@@ -66,8 +66,8 @@ MUTATIONS: list[tuple[str, object]] = [
 _ID_BASE = "11010519491231002"
 ID_NUMBER = _ID_BASE + ric.calc_check_digit(_ID_BASE + "0")  # it skips the last char
 # What the contract says in prose and the schema cannot express: an id is never a
-# mobile number or a resident ID number; and counts end at 2^63 - 1 (RFC 8785 and SQL
-# BIGINT). The schema's validator accepts these; ingest must not.
+# mobile number or a resident ID number; counts end at 2^63 - 1 (SQL BIGINT); an id
+# ends at its last character. The schema's validator accepts these; ingest must not.
 BEYOND_SCHEMA: list[tuple[str, object, str]] = [
     ("waybill_no", "13812345678", "looks like a mobile number"),
     ("actor_id", "8613812345678", "looks like a mobile number"),
