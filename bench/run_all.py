@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
+# bench_api_concurrency needs the PostgreSQL server of the tests
 ORDER = ["bench_ingest", "bench_vault_core", "bench_merkle_core", "bench_ledger",
-         "bench_monitor"]
-ORDER.append("bench_api_concurrency")  # needs the PostgreSQL server of the tests
+         "bench_monitor", "bench_contract", "bench_api_concurrency"]
 
 
 def main() -> int:

@@ -168,11 +168,12 @@ def ingest(
         raise _fail(f"no such file: {file}")
     rejects_path = rejects or file.with_name(file.name + ".rejects.jsonl")
 
-    def on_new(session: object, ids: set[str]) -> None:
+    def on_new(session: object, ids: set[str]) -> dict[str, str]:
+        # Refused enterprises are rejected lines (with their numbers), not a lost file.
         if not register:
-            raise DomainError(f"unknown enterprise ids: {', '.join(sorted(ids))} "
-                              "(register them with `parcelguard org create` or use --register)")
-        identity.ensure_enterprises(session, ids, rt.clock)  # type: ignore[arg-type]
+            return dict.fromkeys(ids, "unknown enterprise_id (register it with `parcelguard "
+                                      "org create` or use --register)")
+        return identity.ensure_enterprises(session, ids, rt.clock)  # type: ignore[arg-type]
 
     log = EventLog(clock_now=rt.clock.now, on_new_enterprises=on_new)
     with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(),

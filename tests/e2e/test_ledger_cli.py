@@ -41,7 +41,7 @@ def access(i: int) -> dict[str, object]:
             "enterprise_id": "ent-a", "actor_type": "employee", "actor_id": f"emp-{i % 37}",
             "action": "reveal", "fields": ["recipient_phone"], "record_count": 1,
             "purpose": "delivery", "outcome": "allowed", "channel": "pda",
-            "waybill_no": f"SF{i:013d}", "ext": {"z": i, "a": [True, None]}}
+            "waybill_no": f"SF{i:013d}", "station_id": None, "device_id": f"pda-{i % 11}"}
 
 
 def b64s(items: list[str]) -> list[bytes]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ def access(event_id: str, enterprise: str = "ent-a", **over: object) -> dict[str
     return ev
 
 
-def lines(*docs: object) -> list[tuple[int, bytes | None]]:
+def lines(*docs: object) -> list[tuple[int, bytes | str]]:
     return [(i, d if isinstance(d, bytes) else orjson.dumps(d))
             for i, d in enumerate(docs, start=1)]
 
@@ -84,7 +83,7 @@ def test_same_id_with_different_content_is_rejected(session: Session) -> None:
 
 
 def test_leaf_is_the_canonical_json_of_the_event(session: Session) -> None:
-    ev = access("e1", extra={"z": 1, "a": [True, None]}, station_id=None)
+    ev = access("e1", station_id=None, fields=["recipient_phone", "recipient_address"])
     EventLog(clock_now=_now).append_raw(session, lines(orjson.dumps(ev)))
     (row,) = stored(session)
     assert row.leaf == canonical_json(ev)
@@ -110,11 +109,14 @@ def test_tenancy_refusal_keeps_other_enterprises_out(session: Session) -> None:
 def test_new_enterprises_go_through_the_registration_hook(session: Session) -> None:
     seen: list[set[str]] = []
 
-    def refuse(_s: Session, ids: set[str]) -> None:
+    def refuse_new(_s: Session, ids: set[str]) -> dict[str, str]:
         seen.append(ids)
-        raise PermissionError("unknown enterprise")
+        return {e: "unknown enterprise_id" for e in ids if e == "ent-new"}
 
-    with pytest.raises(PermissionError):
-        EventLog(clock_now=_now, on_new_enterprises=refuse).append_raw(
-            session, lines(access("a1", "ent-new")))
-    assert seen == [{"ent-new"}]
+    result = EventLog(clock_now=_now, on_new_enterprises=refuse_new).append_raw(
+        session, lines(access("a1", "ent-new"), access("a2", "ent-ok"), access("a3", "ent-new")))
+    assert seen == [{"ent-new", "ent-ok"}]
+    assert result.stored == 1
+    assert [(r.line_no, r.reason) for r in result.rejected] == [
+        (1, "unknown enterprise_id"), (3, "unknown enterprise_id")]
+    assert stored(session, "ent-new") == []

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from parcelguard.core.errors import InvalidInput
 from parcelguard.identity.models import Account
 from parcelguard.identity.permissions import Principal, role_permissions
+from parcelguard.ledger.contract import is_contract_id
 
 CHANNELS: Final = ("pda", "app", "web", "api")
 # Device ids are opaque tokens with at least one letter, so a bare phone or ID number
@@ -61,7 +62,9 @@ class Caller:
 
 
 def clean_device(value: str | None) -> str | None:
-    return value if value is not None and _DEVICE_RE.fullmatch(value) else None
+    # The device id goes into the access event: it must be an id of the contract.
+    ok = value is not None and _DEVICE_RE.fullmatch(value) and is_contract_id(value)
+    return value if ok else None
 
 
 def clean_ip(value: str | None) -> str | None:

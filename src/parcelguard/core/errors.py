@@ -36,3 +36,8 @@ class Conflict(DomainError):
 class InvalidInput(DomainError):
     status_code = 422
     code = "invalid"
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+    code = "too_large"

@@ -34,6 +34,11 @@ class ApiSettings(BaseModel):
     max_batch_events: int = Field(
         50_000, ge=1, description="Most events accepted by one POST /api/v1/events call."
     )
+    max_batch_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest POST /api/v1/events body, refused "
+        "(413) before it is read in full or parsed. Each event in it is also held to "
+        "ingest.max_line_bytes, like a line of `parcelguard ingest`."
+    )
     session_hours: int = Field(12, ge=1, description="Lifetime of a login session, in hours.")
 
 

@@ -66,20 +66,24 @@ def create_organization(
     return org
 
 
-def ensure_enterprises(session: Session, enterprise_ids: set[str], clock: Clock) -> list[str]:
+def ensure_enterprises(session: Session, enterprise_ids: set[str],
+                       clock: Clock) -> dict[str, str]:
     """Register enterprises seen for the first time (operator ingest). Returns the
-    ids it created; refuses an id that belongs to a non-enterprise organisation."""
-    if not enterprise_ids:
-        return []
+    ids it refuses, with the reason: one that is no valid organisation id, or that
+    belongs to a non-enterprise organisation. (Reasons leave the id out: ingest
+    reports them by line number.)"""
+    refused = {org_id: "enterprise_id is not a valid organisation id (1-64 of a-z, 0-9, "
+                       "'.', '_', '-', starting with a letter or digit)"
+               for org_id in enterprise_ids if not ORG_ID_RE.match(org_id)}
+    wanted = enterprise_ids - refused.keys()
     existing = {o.id: o.kind for o in session.scalars(
-        select(Organization).where(Organization.id.in_(enterprise_ids)))}
+        select(Organization).where(Organization.id.in_(wanted)))} if wanted else {}
     for org_id, kind in existing.items():
         if kind != "enterprise":
-            raise Conflict(f"{org_id} is a {kind} organisation, not an enterprise")
-    created = sorted(enterprise_ids - existing.keys())
-    for org_id in created:
+            refused[org_id] = f"enterprise_id names a {kind} organisation, not an enterprise"
+    for org_id in sorted(wanted - existing.keys()):
         create_organization(session, org_id=org_id, kind="enterprise", name=org_id, clock=clock)
-    return created
+    return refused
 
 
 def create_account(

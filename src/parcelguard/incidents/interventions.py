@@ -13,11 +13,12 @@ department orders one (``interventions:order``): it takes effect the same way, a
 the enterprise must acknowledge it within ``ack_hours`` or the sweep escalates.
 
 Each is on the incident's timeline and in the enterprise's ledger as an ``access``
-event: actor_type ``system``, action ``update`` (access rights changed), no fields,
-record_count 0, purpose ``security``, outcome ``allowed``, channel ``api``, plus the
-extension fields ``intervention`` (kind), ``intervention_op`` (apply | lift),
-``intervention_id``, ``target_type``, ``target_id``, ``incident_id`` and
-``ordered_by_org`` that the contract's extension rule keeps in the leaf.
+event: actor_type ``system``, actor_id the acting ``org:account``, action ``update``
+(access rights changed), no fields, record_count 0, purpose ``security``, outcome
+``allowed``, channel ``api``. The event carries only the contract (v2 takes no
+extension field); what changed is on the intervention row, which names the event
+(``ledger_event_id`` when applied, the timeline's entry when lifted), so the ledger
+proves when and by whom and the row says what.
 """
 
 from __future__ import annotations
@@ -48,8 +49,6 @@ from parcelguard.ledger.ingest import record_events
 from parcelguard.waybill.models import Partner
 
 KINDS = ("suspend_employee", "revoke_api_key", "block_device", "freeze_partner")
-TARGET_TYPE = {"suspend_employee": "employee", "revoke_api_key": "api_key",
-               "block_device": "device", "freeze_partner": "partner"}
 
 
 @dataclass
@@ -58,19 +57,16 @@ class Applied:
     events: list[object] = field(default_factory=list)
 
 
-def _ledger(session: Session, iv: Intervention, *, op: str, actor: str,
-            at: datetime) -> str:
+def _ledger(session: Session, iv: Intervention, *, actor: str, at: datetime) -> str:
     event_id = new_id("ev")
     doc: dict[str, Any] = {
         "event_id": event_id, "kind": "access", "occurred_at": at.isoformat(),
-        "enterprise_id": iv.enterprise_id, "actor_type": "system", "actor_id": actor,
+        "enterprise_id": iv.enterprise_id, "actor_type": "system",
+        # timeline actors are "org/account"; ids take ':' and at most 64 characters
+        "actor_id": actor.replace("/", ":")[:64],
         "station_id": None, "action": "update", "fields": [], "waybill_no": None,
         "record_count": 0, "purpose": "security", "outcome": "allowed", "device_id": None,
-        "ip": None, "channel": "api",
-        # extension fields (docstring above): what changed and why
-        "intervention": iv.kind, "intervention_op": op, "intervention_id": iv.id,
-        "target_type": TARGET_TYPE[iv.kind], "target_id": iv.target_id,
-        "incident_id": iv.incident_id, "ordered_by_org": iv.ordered_by_org}
+        "ip": None, "channel": "api"}
     record_events(session, [doc], clock_now=lambda: at)
     return event_id
 
@@ -157,7 +153,7 @@ def apply_system(session: Session, *, enterprise_id: str, kind: str, target_id: 
         if partner is None:
             raise NotFound(f"partner {target_id} not found")
         iv.partner_was_active, partner.active = partner.active, False
-    iv.ledger_event_id = _ledger(session, iv, op="apply", actor=actor, at=now)
+    iv.ledger_event_id = _ledger(session, iv, actor=actor, at=now)
     session.add(iv)
     if incident is not None:
         tl.record(session, incident.id, at=now, actor=actor, action="intervention_applied",
@@ -212,7 +208,7 @@ def lift(session: Session, principal: Principal, *, intervention_id: str,
         if partner is not None and iv.partner_was_active is not None:
             partner.active = iv.partner_was_active
     iv.lifted_at, iv.lifted_by = now, actor
-    event_id = _ledger(session, iv, op="lift", actor=actor, at=now)
+    event_id = _ledger(session, iv, actor=actor, at=now)
     if iv.incident_id is not None:
         tl.record(session, iv.incident_id, at=now, actor=actor, action="intervention_lifted",
                   intervention_id=iv.id, ledger_event_id=event_id)

@@ -1,8 +1,10 @@
 """Event ingest: validate, canonicalise and append events to their enterprise's log.
 
-Rules (the same for the CLI and the API):
-- every event is validated against the contract; a bad one is rejected with its
-  line number and a reason that never echoes the offending value (it may be PI);
+Rules (the same for the CLI, the API and parcelguard's own events):
+- every event is validated against the contract (version 2: no field outside it, ids
+  by the id pattern and never a phone or ID number, the same line-size limit on
+  every path); a bad one is rejected with its line number and a reason that never
+  echoes the offending value (it may be PI);
 - ``(enterprise_id, event_id)`` is the idempotency key: a re-sent identical event is
   a no-op, a re-sent event with different content is rejected;
 - stored events get gap-free log positions per enterprise, in arrival order;
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,20 +29,31 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.bulk import bulk_insert
 from parcelguard.core.canonical import canonical_json, parse_json
+from parcelguard.core.errors import InvalidInput
 from parcelguard.ledger.contract import (
-    KNOWN_KEYS,
+    ID_PATTERN,
+    ID_RE,
+    ID_RULE,
+    REGION_RE,
     RFC3339_RE,
-    SHIFT_KEYS,
     AccessEvent,
+    EmployeeEvent,
     Event,
     ParcelEvent,
+    Shift,
     canonical_encoder,
     decoder,
+    pi_like_id,
 )
 from parcelguard.ledger.models import LedgerEvent, LedgerHead
 from parcelguard.ledger.store import append_leaf_batch
 
 _QUOTED = re.compile(r"'[^']*'")
+_UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(.*)`( - at `[^`]*`)?$", re.S)
+# A field name is shown in a reason only when it is a plain name with no run of
+# digits: a "name" made of a phone number is still a phone number.
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_DIGIT_RUN = re.compile(r"[0-9]{4}")
 # SQLite's default limit on bound parameters is 32766; stay well below it.
 _LOOKUP_CHUNK = 10_000
 
@@ -75,12 +88,26 @@ class BatchResult:
     by_enterprise: Counter[str] = field(default_factory=Counter)
 
 
+_PATTERN_RULES = {
+    ID_PATTERN: f"Expected an id: {ID_RULE}",
+    "^[0-9]{6}$": "Expected a 6-digit region code",
+    "^[0-2][0-9]:[0-5][0-9]$": "Expected HH:MM",
+}
+
+
 def _reason(exc: Exception) -> str:
     # msgspec quotes offending values ("Invalid enum value '1381…'"); a value in the
     # wrong field may be PI, so reasons name the place and the rule, never the value.
     msg = str(exc)
-    if "matching regex" in msg:  # the only patterns left are the shift's HH:MM
-        return f"Expected HH:MM - at {msg.rpartition(' - at ')[2]}"
+    if m := _UNKNOWN_FIELD.match(msg):
+        name = m.group(1)
+        if not _PLAIN_NAME.fullmatch(name) or _DIGIT_RUN.search(name):
+            name = "(name hidden)"
+        return f"unknown field `{name}`{m.group(2) or ''} (contract v2 takes no other field)"
+    if "matching regex" in msg:
+        pattern = msg.partition("matching regex '")[2].partition("'")[0]
+        rule = _PATTERN_RULES.get(pattern, "Expected a value of the contract's pattern")
+        return f"{rule} - at {msg.rpartition(' - at ')[2]}"
     return _QUOTED.sub("(value hidden)", msg)
 
 
@@ -133,8 +160,6 @@ def _epoch_us(value: str) -> int:
     return us
 
 
-
-
 _decode = decoder.decode
 _encode = canonical_encoder.encode
 _new = tuple.__new__  # builds a Decoded without NamedTuple's Python-level __new__
@@ -143,23 +168,44 @@ _new = tuple.__new__  # builds a Decoded without NamedTuple's Python-level __new
 def decode_event(line_no: int, raw: bytes) -> Decoded | Rejected:
     """Validate one JSON event and compute its canonical leaf bytes.
 
-    Fast path: one typed decode, and the leaf is that object re-encoded with sorted
-    keys. Events carrying extension fields fail the strict decode and are validated
-    without them, while their leaf keeps everything that was sent. This runs once per
+    One strict typed decode, and the leaf is that object re-encoded with sorted keys.
+    The types admit no unknown field and no value of any other shape, so the decoder
+    never descends into what it does not know: a number out of range, nesting 5,000
+    deep or an extension field is a rejected line, not a crash. This runs once per
     event on the ingest path, so it avoids helper calls and isinstance chains."""
     try:
         ev = _decode(raw)
         leaf = _encode(ev)
         us = _epoch_us(ev.occurred_at)
     except msgspec.ValidationError as exc:  # subclass of DecodeError: test it first
-        if not str(exc).startswith("Object contains unknown field"):
-            return Rejected(line_no, f"does not match the event contract: {_reason(exc)}")
-        return _decode_extended(line_no, raw)
+        return Rejected(line_no, f"does not match the event contract: {_reason(exc)}")
     except msgspec.DecodeError as exc:
         return Rejected(line_no, f"not valid JSON: {_reason(exc)}")
     except ValueError:
         return _bad_time(line_no, "$.occurred_at")
     return _finish(line_no, ev, leaf, us)
+
+
+def decode_stored_leaf(seq: int, leaf: bytes) -> Decoded | Rejected:
+    """A stored leaf, decoded as ingest derived its columns (for ``ledger verify``).
+    Leaves stored under contract v1 may hold extension fields, which v1 kept and the
+    append-only ledger cannot drop: their columns come from the contract's fields,
+    and the canonical form is checked on the whole leaf."""
+    out = decode_event(seq, leaf)
+    if not isinstance(out, Rejected) or "unknown field" not in out.reason:
+        return out
+    doc = parse_json(leaf)  # a stored leaf is canonical JSON that ingest wrote
+    fields = _V1_FIELDS.get(doc.get("kind"), frozenset())
+    known = {k: v for k, v in doc.items() if k in fields}
+    if isinstance(known.get("shift"), dict):
+        known["shift"] = {k: v for k, v in known["shift"].items() if k in _SHIFT_FIELDS}
+    strict = decode_event(seq, _encode(known))
+    return strict if isinstance(strict, Rejected) else strict._replace(leaf=canonical_json(doc))
+
+
+_V1_FIELDS = {cls.__struct_config__.tag: frozenset(cls.__struct_fields__) | {"kind"}
+              for cls in (AccessEvent, ParcelEvent, EmployeeEvent)}
+_SHIFT_FIELDS = frozenset(Shift.__struct_fields__)
 
 
 def decode_batch(lines: list[tuple[int, bytes]], rejected: list[Rejected]) -> list[Decoded]:
@@ -182,46 +228,94 @@ def _bad_time(line_no: int, where: str) -> Rejected:
                              f"- at `{where}`")
 
 
+
+
+def _letter_ids(n: int) -> Callable[[str], object]:
+    """A matcher for the ``n`` ids of an event, one per line, when each starts with a
+    letter: the id pattern, and no room for a phone or ID number (see
+    contract.pi_like_id). One regex call per event; absent ids format as "None" or
+    "UNSET", which pass; an id holding a newline makes one line too many. Anything
+    else (a bad id, or one starting with a digit) takes the field-by-field look."""
+    one = r"[A-Za-z][A-Za-z0-9._:-]*"
+    return re.compile(f"{one}(?:\n{one}){{{n - 1}}}").fullmatch
+
+
+_ACCESS_IDS, _PARCEL_IDS, _EMPLOYEE_IDS = _letter_ids(6), _letter_ids(5), _letter_ids(4)
+
+_ID_FIELDS: dict[type, tuple[str, ...]] = {
+    AccessEvent: ("event_id", "enterprise_id", "actor_id", "station_id", "waybill_no",
+                  "device_id"),
+    ParcelEvent: ("event_id", "enterprise_id", "waybill_no", "station_id", "assignee_id"),
+    EmployeeEvent: ("event_id", "enterprise_id", "employee_id", "station_id"),
+}
+
+
+def _bad_id(line_no: int, ev: Event) -> Rejected | None:
+    for name in _ID_FIELDS[type(ev)]:
+        value = getattr(ev, name)
+        if not isinstance(value, str):
+            continue
+        if not ID_RE.fullmatch(value):
+            return Rejected(line_no, "does not match the event contract: "
+                                     f"{_PATTERN_RULES[ID_PATTERN]} - at `$.{name}`")
+        if what := pi_like_id(value):
+            return Rejected(line_no, f"does not match the event contract: `$.{name}` looks "
+                                     f"like {what}; ids must not be PI")
+    return None
+
+
+def _beyond_types(line_no: int, ev: Event) -> Rejected | None:
+    """The contract's rules the decoder's types do not check: id patterns and PI,
+    the region code, the assignment's end as a calendar time."""
+    if isinstance(ev, AccessEvent):
+        ok = _ACCESS_IDS(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.actor_id}\n"
+                         f"{ev.station_id}\n{ev.waybill_no}\n{ev.device_id}")
+    elif isinstance(ev, ParcelEvent):
+        ok = _PARCEL_IDS(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.waybill_no}\n"
+                         f"{ev.station_id}\n{ev.assignee_id}")
+        region = ev.destination_region
+        if isinstance(region, str) and not REGION_RE.fullmatch(region):
+            return Rejected(line_no, "does not match the event contract: "
+                                     f"{_PATTERN_RULES['^[0-9]{6}$']} - at `$.destination_region`")
+        if isinstance(ev.assignment_until, str):
+            try:
+                _epoch_us(ev.assignment_until)
+            except ValueError:
+                return _bad_time(line_no, "$.assignment_until")
+    else:
+        ok = _EMPLOYEE_IDS(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.employee_id}\n"
+                           f"{ev.station_id}")
+    return None if ok else _bad_id(line_no, ev)
+
+
 def _finish(line_no: int, ev: Event, leaf: bytes, us: int) -> Decoded | Rejected:
+    if (bad := _beyond_types(line_no, ev)) is not None:
+        return bad
     if isinstance(ev, AccessEvent):
         waybill = ev.waybill_no
         return _new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "access", us,
                               ev.actor_id, waybill if isinstance(waybill, str) else None,
                               leaf))
     if isinstance(ev, ParcelEvent):
-        if isinstance(ev.assignment_until, str):
-            try:
-                _epoch_us(ev.assignment_until)
-            except ValueError:
-                return _bad_time(line_no, "$.assignment_until")
         return _new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "parcel", us, None,
                               ev.waybill_no, leaf))
     return _new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "employee", us,
                           ev.employee_id, None, leaf))
 
 
-def _decode_extended(line_no: int, raw: bytes) -> Decoded | Rejected:
-    doc = parse_json(raw)
-    known = {k: v for k, v in doc.items() if k in KNOWN_KEYS.get(doc.get("kind"), ())}
-    if isinstance(known.get("shift"), dict):
-        known["shift"] = {k: v for k, v in known["shift"].items() if k in SHIFT_KEYS}
-    try:
-        ev = decoder.decode(canonical_json(known))
-        us = _epoch_us(ev.occurred_at)
-    except msgspec.ValidationError as exc:
-        return Rejected(line_no, f"does not match the event contract: {_reason(exc)}")
-    except ValueError:
-        return _bad_time(line_no, "$.occurred_at")
-    return _finish(line_no, ev, canonical_json(doc), us)
+# (line number, raw line), or (line number, reason) for a line that could not even
+# be read as bytes to decode (over-long, a Parquet row that is not JSON).
+Lines = list[tuple[int, bytes | str]]
 
 
-Lines = list[tuple[int, bytes | None]]
+def too_long(max_line_bytes: int) -> str:
+    return f"line longer than {max_line_bytes} bytes"
 
 
 def read_jsonl(path: Path, *, max_line_bytes: int, batch_size: int) -> Iterator[Lines]:
-    """Batches of (line number, raw line) for the non-blank lines; None stands for an
-    over-long line. Reads in large blocks and splits in C: per-line file iteration
-    would cost more than decoding the events."""
+    """Batches of (line number, raw line) for the non-blank lines; an over-long line
+    comes as its reason, so the batch never holds it. Reads in large blocks and
+    splits in C: per-line file iteration would cost more than decoding the events."""
     pending: Lines = []
     line_no = 0
     rest = b""
@@ -234,7 +328,8 @@ def read_jsonl(path: Path, *, max_line_bytes: int, batch_size: int) -> Iterator[
                 lines = (rest + block).split(b"\n") if rest else block.split(b"\n")
                 rest = lines.pop()
             if lines and max(map(len, lines)) > max_line_bytes:
-                pending += [(n, None if len(ln) > max_line_bytes else ln)
+                long = too_long(max_line_bytes)
+                pending += [(n, long if len(ln) > max_line_bytes else ln)
                             for n, ln in enumerate(lines, line_no + 1)
                             if ln and not ln.isspace()]
             else:
@@ -252,17 +347,29 @@ def read_jsonl(path: Path, *, max_line_bytes: int, batch_size: int) -> Iterator[
 
 def read_parquet(path: Path, *, batch_size: int) -> Iterator[Lines]:
     """Batches of Parquet rows as JSON. Parquet cannot tell an absent field from a
-    null one, so null columns are treated as absent."""
+    null one, so null columns are treated as absent. A row JSON cannot hold (bytes,
+    nesting past orjson's limit, a non-finite number) is a rejected row."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     row_no = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
-        out: Lines = []
-        for row in batch.to_pylist():
-            row_no += 1
-            doc = {k: v for k, v in row.items() if v is not None}
-            out.append((row_no, orjson.dumps(doc, option=orjson.OPT_NAIVE_UTC)))
-        yield out
+    try:
+        batches = pq.ParquetFile(path).iter_batches(batch_size=batch_size)
+        for batch in batches:
+            out: Lines = []
+            for row in batch.to_pylist():
+                row_no += 1
+                doc = {k: v for k, v in row.items() if v is not None}
+                try:
+                    out.append((row_no, orjson.dumps(
+                        doc, option=orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS)))
+                except orjson.JSONEncodeError:
+                    out.append((row_no, "row cannot be represented as a JSON event"))
+            yield out
+    except (pa.ArrowException, OSError) as exc:
+        # What was yielded before is stored; the rest of a damaged file cannot be read.
+        raise InvalidInput(f"Parquet file unreadable after row {row_no}: "
+                           f"{type(exc).__name__}") from None
 
 
 def read_events_file(path: Path, *, max_line_bytes: int, batch_size: int) -> Iterator[Lines]:
@@ -275,29 +382,32 @@ class EventLog:
     """Appends validated events to per-enterprise logs inside the caller's
     transaction. ``accept_enterprise`` decides per enterprise id whether this
     caller may write to it (tenancy); ``on_new_enterprises`` may register ids seen
-    for the first time and must raise to refuse them."""
+    for the first time and returns the ones it refuses, with the reason: their
+    events are rejected lines, the rest of the batch is stored."""
 
     def __init__(
         self,
         *,
         clock_now: Callable[[], datetime],
         accept_enterprise: Callable[[str], str | None] | None = None,
-        on_new_enterprises: Callable[[Session, set[str]], None] | None = None,
+        on_new_enterprises: Callable[[Session, set[str]], Mapping[str, str]] | None = None,
     ) -> None:
         self._now = clock_now
         self._accept = accept_enterprise
         self._on_new = on_new_enterprises
         self._known_heads: set[str] = set()
 
-    def append_raw(self, session: Session, lines: Iterable[tuple[int, bytes | None]],
+    def append_raw(self, session: Session, lines: Iterable[tuple[int, bytes | str]],
                    *, max_line_bytes: int = 65536) -> BatchResult:
-        """Decode and append one batch of raw lines; the caller commits."""
+        """Decode and append one batch of raw lines; the caller commits. The line
+        size limit holds here, so it is the same on every path."""
         result = BatchResult()
         good: list[tuple[int, bytes]] = []
         for line_no, raw in lines:
-            if raw is None:
-                result.rejected.append(Rejected(line_no, f"line longer than {max_line_bytes} "
-                                                         "bytes"))
+            if isinstance(raw, str):
+                result.rejected.append(Rejected(line_no, raw))
+            elif len(raw) > max_line_bytes:
+                result.rejected.append(Rejected(line_no, too_long(max_line_bytes)))
             else:
                 good.append((line_no, raw))
         decoded = decode_batch(good, result.rejected)
@@ -315,27 +425,32 @@ class EventLog:
                     result.rejected.append(Rejected(ev.line_no, refusal))
                     continue
             by_ent.setdefault(ev.enterprise_id, []).append(ev)
-        self._ensure_heads(session, set(by_ent))
+        for ent, reason in self._ensure_heads(session, set(by_ent)).items():
+            result.rejected.extend(Rejected(ev.line_no, reason) for ev in by_ent.pop(ent))
         conn = session.connection()
         for ent, evs in by_ent.items():
             self._append_enterprise(session, conn, ent, evs, result)
         result.rejected.sort(key=lambda r: r.line_no)
         return result
 
-    def _ensure_heads(self, session: Session, enterprise_ids: set[str]) -> None:
+    def _ensure_heads(self, session: Session, enterprise_ids: set[str]) -> Mapping[str, str]:
+        """Create the heads of logs seen for the first time; returns the refused ids."""
         missing = enterprise_ids - self._known_heads
         if not missing:
-            return
+            return {}
         have = set(session.scalars(select(LedgerHead.enterprise_id)
                                    .where(LedgerHead.enterprise_id.in_(missing))))
         new = missing - have
+        refused: Mapping[str, str] = {}
         if new:
             if self._on_new is not None:
-                self._on_new(session, new)
+                refused = self._on_new(session, new)
+                new -= refused.keys()
             now = self._now()
             session.add_all(LedgerHead(enterprise_id=e, size=0, updated_at=now) for e in new)
             session.flush()
-        self._known_heads |= missing
+        self._known_heads |= missing - refused.keys()
+        return refused
 
     def _append_enterprise(self, session: Session, conn: Any, ent: str,
                            evs: list[Decoded], result: BatchResult) -> None:

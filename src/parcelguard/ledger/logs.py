@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.ledger import retention
-from parcelguard.ledger.ingest import Rejected, decode_event
+from parcelguard.ledger.ingest import Rejected, decode_stored_leaf
 from parcelguard.ledger.merkle import consistency_proof, inclusion_proof, verify_consistency
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.ledger.recompute import audit
@@ -91,7 +91,7 @@ def iter_leaves(session: Session, enterprise_id: str) -> Iterator[tuple[int, byt
     yield from ((row[0], row[1]) for row in _rows(session, enterprise_id, with_columns=False))
 
 
-# The columns ingest derives from each leaf (ingest.decode_event); queries and the
+# The columns ingest derives from each leaf (ingest.decode_stored_leaf); queries and the
 # monitor read them instead of the leaf, so verify checks they still agree with it.
 _DERIVED = (LedgerEvent.event_id, LedgerEvent.kind, LedgerEvent.occurred_at_us,
             LedgerEvent.subject_id, LedgerEvent.waybill_no)
@@ -165,7 +165,7 @@ class _Positions:
 
 
 def _row_problem(seq: int, leaf: bytes, columns: list[Any]) -> str | None:
-    decoded = decode_event(seq, leaf)
+    decoded = decode_stored_leaf(seq, leaf)
     if isinstance(decoded, Rejected):
         return "stored leaf is not a valid event"
     if decoded.leaf != leaf:

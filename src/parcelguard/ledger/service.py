@@ -60,7 +60,7 @@ def ingest_file(
     report = IngestReport()
     started = time.perf_counter()
     source = read_events_file(path, max_line_bytes=max_line_bytes, batch_size=batch_size)
-    raw_by_line: dict[int, bytes | None] = {}
+    raw_by_line: dict[int, bytes | str] = {}
     rejects_fh = None
     if rejects_path is not None:
         rejects_path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,7 +89,8 @@ def ingest_file(
                         raw = raw_by_line.get(rej.line_no)
                         rejects_fh.write(orjson.dumps({
                             "line": rej.line_no, "reason": rej.reason,
-                            "raw": raw.decode("utf-8", "replace") if raw else None}) + b"\n")
+                            "raw": raw.decode("utf-8", "replace")
+                            if isinstance(raw, bytes) else None}) + b"\n")
             if progress is not None:
                 progress(report.lines, 0)
     finally:

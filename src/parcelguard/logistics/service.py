@@ -18,7 +18,7 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
-from parcelguard.ledger.contract import ROLES
+from parcelguard.ledger.contract import ID_RULE, ROLES, is_contract_id
 from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics.models import Assignment, Employee, Parcel, Station
 from parcelguard.logistics.rules import ASSIGNMENT_PURPOSES, Window, next_status
@@ -44,6 +44,8 @@ def create_station(session: Session, principal: Principal, *, station_id: str | 
     _own(principal, principal.org_id)
     if not REGION_RE.match(region_code):
         raise InvalidInput("region code must be a 6-digit administrative division code")
+    if station_id is not None and not is_contract_id(station_id):
+        raise InvalidInput(f"station id: {ID_RULE}")
     st = Station(id=station_id or new_id("st"), enterprise_id=principal.org_id, name=name,
                  region_code=region_code, created_at=clock.now())
     session.add(st)
@@ -80,6 +82,8 @@ def hire_employee(session: Session, principal: Principal, *, role: str, station_
         raise InvalidInput(f"role must be one of {', '.join(ROLES)}")
     if not (HHMM_RE.match(shift_start) and HHMM_RE.match(shift_end)):
         raise InvalidInput("shift times are HH:MM, 24-hour")
+    if employee_id is not None and not is_contract_id(employee_id):
+        raise InvalidInput(f"employee id: {ID_RULE}")
     _station(session, principal, station_id)
     now = clock.now()
     emp = Employee(id=employee_id or new_id("emp"), enterprise_id=principal.org_id,

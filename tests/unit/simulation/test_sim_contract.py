@@ -10,6 +10,7 @@ import orjson
 from jsonschema import Draft202012Validator
 from sim_support import SMALL, event_schema
 
+from parcelguard.ledger.ingest import Rejected, decode_batch
 from parcelguard.simulation import World
 
 
@@ -24,6 +25,14 @@ def test_every_event_validates_against_the_contract(small_world: World) -> None:
     steps = {ev["step"] for ev in small_world.events if ev["kind"] == "parcel"}
     assert {"created", "picked_up", "arrived", "departed", "assigned",
             "delivery_attempted", "delivered"} <= steps
+
+
+def test_every_event_passes_ingest_including_the_pi_rules(small_world: World) -> None:
+    # Beyond the schema: contract v2 also refuses ids that look like phone or ID
+    # numbers, which only ingest can check.
+    rejected: list[Rejected] = []
+    decode_batch([(i, orjson.dumps(ev)) for i, ev in enumerate(small_world.events)], rejected)
+    assert rejected == []
 
 
 def test_events_are_sorted_and_inside_the_window(small_world: World) -> None:
