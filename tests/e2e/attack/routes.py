@@ -12,6 +12,15 @@ it lands.
 from __future__ import annotations
 
 ACCESS: dict[str, str] = {
+    "GET /api/v1/incidents/forwards": "cac_officer supervisor_admin supervisor_analyst",
+    "GET /api/v1/incidents/{incident_id}/notices":
+        "enterprise_admin security_officer supervisor_admin supervisor_analyst",
+    "POST /api/v1/conduct/decisions/{decision_id}/confirm-referral": "",
+    "POST /api/v1/incidents/forwards/{forward_id}/receipt": "",
+    "POST /api/v1/incidents/forwards/{forward_id}/send": "",
+    "POST /api/v1/incidents/{incident_id}/announcement": "enterprise_admin security_officer",
+    "POST /api/v1/waybill/partners/{partner_id}/assessments": "",
+    "GET /api/v1/contract/event.schema.json": "public",
     "GET /": "public",
     "GET /api/v1/alerts": "enterprise_admin security_officer supervisor_admin supervisor_analyst",
     "GET /api/v1/alerts/{alert_id}": "",
