@@ -29,6 +29,11 @@ class LedgerEvent(Base):
 
     __table_args__ = (
         Index("uq_ledger_events_enterprise_event", "enterprise_id", "event_id", unique=True),
+        # Tracking, triangulation and canaries look events up by waybill; evidence by
+        # actor. Without these each look-up scanned the enterprise's whole log (the
+        # figures, with their cost to ingest, are in docs/ledger.md).
+        Index("ix_ledger_events_waybill", "enterprise_id", "waybill_no"),
+        Index("ix_ledger_events_subject", "enterprise_id", "subject_id"),
     )
 
 
@@ -95,3 +100,44 @@ class LedgerArchive(Base):
     path: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ParcelState(Base):
+    """The parcel projection: each parcel's current state, folded from its ``parcel``
+    events in the ingest transaction (ledger/parcels.py). It is the one source of a
+    parcel's status; nothing else writes it.
+
+    Each group of columns follows the newest event of its kind by event time
+    (ties: lifecycle order, then event id), so arrival order and re-sends do not
+    change the result: status, step and station follow the lifecycle steps;
+    assignee, purpose and window follow ``assigned`` steps."""
+
+    __tablename__ = "parcel_states"
+    enterprise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    waybill_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_at_us: Mapped[int] = mapped_column(BigInteger)
+    # None until a lifecycle step other than ``assigned`` arrives.
+    status: Mapped[str | None] = mapped_column(String(24))
+    step: Mapped[str | None] = mapped_column(String(24))
+    step_at_us: Mapped[int | None] = mapped_column(BigInteger)
+    step_rank: Mapped[int | None] = mapped_column(Integer)
+    step_event_id: Mapped[str | None] = mapped_column(String(64))
+    station_id: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[str | None] = mapped_column(String(64))
+    assignment_purpose: Mapped[str | None] = mapped_column(String(24))
+    assignment_until_us: Mapped[int | None] = mapped_column(BigInteger)
+    assigned_at_us: Mapped[int | None] = mapped_column(BigInteger)
+    assigned_event_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class ParcelStep(Base):
+    """A parcel's history: one row per ``parcel`` event, written with the event."""
+
+    __tablename__ = "parcel_steps"
+    enterprise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    waybill_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    occurred_at_us: Mapped[int] = mapped_column(BigInteger)
+    step: Mapped[str] = mapped_column(String(24))
+    station_id: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[str | None] = mapped_column(String(64))

@@ -19,7 +19,7 @@ from parcelguard.consent.notice import render_html
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import SessionDep
-from parcelguard.ledger.models import LedgerEvent
+from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.models import Parcel
 from parcelguard.waybill.masking import mask_address, mask_name, mask_phone
@@ -143,21 +143,6 @@ async def ship(request: Request, session: SessionDep) -> HTMLResponse:
 # -- track ------------------------------------------------------------------------------
 
 
-def _steps(session: Session, enterprise_id: str, waybill_no: str) -> list[dict[str, Any]]:
-    import orjson
-
-    leaves = session.scalars(select(LedgerEvent.leaf).where(
-        LedgerEvent.enterprise_id == enterprise_id, LedgerEvent.waybill_no == waybill_no,
-        LedgerEvent.kind == "parcel").order_by(LedgerEvent.seq))
-    from datetime import datetime
-
-    steps = []
-    for leaf in leaves:
-        ev = orjson.loads(leaf)
-        steps.append({"step": ev["step"], "at": datetime.fromisoformat(ev["occurred_at"])})
-    return steps
-
-
 @router.get("/track", response_class=HTMLResponse)
 def track_form(request: Request) -> HTMLResponse:
     return _view(request, "consumer/track.html", "Track a parcel", result=None, error=None)
@@ -175,10 +160,15 @@ async def track(request: Request, session: SessionDep) -> HTMLResponse:
                     status_code=404, result=None,
                     error=_("No parcel matches this waybill number and phone number."))
     parcel = session.scalars(select(Parcel).where(Parcel.waybill_no == party.waybill_no)).one()
-    result = {"waybill_no": parcel.waybill_no, "status": parcel.status,
-              "status_at": parcel.status_at, "role": party.role,
-              "phone": mask_phone(phone), "region": parcel.destination_region,
-              "steps": _steps(session, parcel.enterprise_id, parcel.waybill_no)}
+    # The parcel projection: its status is the last step's, whatever order the
+    # carrier's events arrived in (assignees are staff ids, not for the consumer).
+    view = projection.view(session, parcel.enterprise_id, parcel.waybill_no)
+    result = {"waybill_no": parcel.waybill_no,
+              "status": view.status if view and view.status else "created",
+              "status_at": view.status_at if view and view.status_at else parcel.created_at,
+              "role": party.role, "phone": mask_phone(phone),
+              "region": parcel.destination_region,
+              "steps": [{"step": s.step, "at": s.at} for s in view.history] if view else []}
     return _view(request, "consumer/track.html", "Track a parcel", result=result, error=None)
 
 
