@@ -228,6 +228,21 @@ def statuses(session: Session, enterprise_id: str, waybills: Iterable[str], *,
     return out
 
 
+def status_as_of(session: Session, enterprise_id: str, waybill_no: str,
+                 at_us: int) -> str | None:
+    """The parcel's status at a moment, from its history (the gate decides as of the
+    attempt's time, which a replay sets in the past); None before any step."""
+    last: tuple[int, int, str, str] | None = None
+    for step, us, event_id in session.execute(
+            select(ParcelStep.step, ParcelStep.occurred_at_us, ParcelStep.event_id).where(
+                ParcelStep.enterprise_id == enterprise_id, ParcelStep.waybill_no == waybill_no,
+                ParcelStep.step != "assigned", ParcelStep.occurred_at_us <= at_us)):
+        key = (us, STEP_RANK[step], event_id, step)
+        if last is None or key > last:
+            last = key
+    return STEP_STATUS[last[3]] if last is not None else None
+
+
 def view(session: Session, enterprise_id: str, waybill_no: str) -> ParcelView | None:
     """The parcel's state with its history in event-time order, or None if the
     enterprise's stream never mentioned it."""
