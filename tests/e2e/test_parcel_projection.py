@@ -190,6 +190,13 @@ def _free_port() -> int:
         return port
 
 
+def _up(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 @pytest.fixture
 def served(home: tuple[Path, dict[str, PartyIn]]) -> Iterator[tuple[str, Path, PartyIn]]:
     path, people = home
@@ -201,14 +208,10 @@ def served(home: tuple[Path, dict[str, PartyIn]]) -> Iterator[tuple[str, Path, P
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"parcelguard serve did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.2)
+        while not _up(base):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"parcelguard serve did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.2)
         yield base, path, people["sub-bob"]
     finally:
         proc.terminate()
