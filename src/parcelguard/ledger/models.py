@@ -105,7 +105,8 @@ class LedgerArchive(Base):
 class ParcelState(Base):
     """The parcel projection: each parcel's current state, folded from its ``parcel``
     events in the ingest transaction (ledger/parcels.py). It is the one source of a
-    parcel's status; nothing else writes it.
+    parcel's status; nothing else writes it. Its history is the parcel's events
+    themselves, read from this log through ``ix_ledger_events_waybill``.
 
     Each group of columns follows the newest event of its kind by event time
     (ties: lifecycle order, then event id), so arrival order and re-sends do not
@@ -129,15 +130,3 @@ class ParcelState(Base):
     assigned_at_us: Mapped[int | None] = mapped_column(BigInteger)
     assigned_event_id: Mapped[str | None] = mapped_column(String(64))
 
-
-class ParcelStep(Base):
-    """A parcel's history: one row per ``parcel`` event, written with the event."""
-
-    __tablename__ = "parcel_steps"
-    enterprise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    waybill_no: Mapped[str] = mapped_column(String(64), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    occurred_at_us: Mapped[int] = mapped_column(BigInteger)
-    step: Mapped[str] = mapped_column(String(24))
-    station_id: Mapped[str | None] = mapped_column(String(64))
-    assignee_id: Mapped[str | None] = mapped_column(String(64))

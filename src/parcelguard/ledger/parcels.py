@@ -1,5 +1,6 @@
-"""The parcel projection: each parcel's current state and history, folded from its
-``parcel`` events inside the ingest transaction that stores them.
+"""The parcel projection: each parcel's current state, folded from its ``parcel``
+events inside the ingest transaction that stores them, and its history, which is
+those events read back from the log by waybill.
 
 This is the one source of a parcel's state: erasure deferral, virtual-number
 expiry, tracking and the gate read it, and only ingest writes it, so a step
@@ -7,9 +8,14 @@ reported by a carrier's stream counts exactly like one recorded through
 parcelguard. Ingest hands over only the events it newly stored, so a re-sent event
 changes nothing; the state follows the newest event by event time (ties: the
 lifecycle order below, then the event id), so the order events arrive in changes
-nothing either. Writes are two bulk statements per batch: the history rows, and one
-upsert per parcel touched whose conditional SET keeps the newer of the stored and
-the incoming state.
+nothing either. The write is one bulk upsert per batch, a row per parcel touched,
+whose conditional SET keeps the newer of the stored and the incoming state.
+
+The history is not copied into a table of its own: four events in five are parcel
+events, and a second row for each cost more ingest throughput than the bench
+allows (docs/ingest.md has the figures), while the log holds the same facts and
+its waybill index finds them. Once a log prefix is archived (retention) the
+history of those parcels is in the archive; their state stays here.
 """
 
 from __future__ import annotations
@@ -23,8 +29,7 @@ import msgspec
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
-from parcelguard.core.bulk import bulk_insert
-from parcelguard.ledger.models import ParcelState, ParcelStep
+from parcelguard.ledger.models import LedgerEvent, ParcelState
 
 # Status after each lifecycle step. ``assigned`` hands a parcel to someone without
 # moving it, so it sets the assignee, never the status.
@@ -60,8 +65,6 @@ class _Fields(msgspec.Struct, gc=False):
 
 _decode = msgspec.json.Decoder(_Fields).decode
 
-_STEP_COLUMNS = ("enterprise_id", "waybill_no", "event_id", "occurred_at_us", "step",
-                 "station_id", "assignee_id")
 _STATE_COLUMNS = ("enterprise_id", "waybill_no", "first_at_us", "status", "step", "step_at_us",
                   "step_rank", "step_event_id", "station_id", "assignee_id",
                   "assignment_purpose", "assignment_until_us", "assigned_at_us",
@@ -84,13 +87,10 @@ def _us(value: str) -> int:
 def project(conn: Connection, enterprise_id: str,
             events: Iterable[tuple[str, int, bytes]]) -> None:
     """Fold newly stored ``parcel`` events, ``(event_id, occurred_at_us, leaf)``, into
-    the enterprise's parcel history and states, inside the caller's transaction."""
-    steps: list[tuple[Any, ...]] = []
+    the enterprise's parcel states, inside the caller's transaction."""
     states: dict[str, list[Any]] = {}
     for event_id, us, leaf in events:
         f = _decode(leaf)
-        steps.append((enterprise_id, f.waybill_no, event_id, us, f.step, f.station_id,
-                      f.assignee_id))
         row = states.get(f.waybill_no)
         if row is None:
             row = states[f.waybill_no] = [enterprise_id, f.waybill_no, us, *[None] * 11]
@@ -106,10 +106,8 @@ def project(conn: Connection, enterprise_id: str,
             rank = STEP_RANK[f.step]
             if row[_AT] is None or (us, rank, event_id) > (row[_AT], row[_RANK], row[_EID]):
                 row[3:9] = [STEP_STATUS[f.step], f.step, us, rank, event_id, f.station_id]
-    if not steps:
-        return
-    bulk_insert(conn, ParcelStep.__tablename__, _STEP_COLUMNS, steps)
-    _upsert(conn, [tuple(r) for r in states.values()])
+    if states:
+        _upsert(conn, [tuple(r) for r in states.values()])
 
 
 def _upsert_sql(dialect: str) -> str:
@@ -228,19 +226,30 @@ def statuses(session: Session, enterprise_id: str, waybills: Iterable[str], *,
     return out
 
 
+def _history(session: Session, enterprise_id: str, waybill_no: str,
+             until_us: int | None = None) -> list[Step]:
+    """The parcel's steps in event-time order (ties: lifecycle order, event id)."""
+    stmt = select(LedgerEvent.event_id, LedgerEvent.occurred_at_us, LedgerEvent.leaf).where(
+        LedgerEvent.enterprise_id == enterprise_id, LedgerEvent.waybill_no == waybill_no,
+        LedgerEvent.kind == "parcel")
+    if until_us is not None:
+        stmt = stmt.where(LedgerEvent.occurred_at_us <= until_us)
+    rows = []
+    for event_id, us, leaf in session.execute(stmt):
+        f = _decode(leaf)
+        rows.append((us, STEP_RANK[f.step], event_id, f))
+    rows.sort(key=lambda r: r[:3])
+    return [Step(f.step, utc_of_us(us), f.station_id, f.assignee_id, event_id)
+            for us, _, event_id, f in rows]
+
+
 def status_as_of(session: Session, enterprise_id: str, waybill_no: str,
                  at_us: int) -> str | None:
     """The parcel's status at a moment, from its history (the gate decides as of the
     attempt's time, which a replay sets in the past); None before any step."""
-    last: tuple[int, int, str, str] | None = None
-    for step, us, event_id in session.execute(
-            select(ParcelStep.step, ParcelStep.occurred_at_us, ParcelStep.event_id).where(
-                ParcelStep.enterprise_id == enterprise_id, ParcelStep.waybill_no == waybill_no,
-                ParcelStep.step != "assigned", ParcelStep.occurred_at_us <= at_us)):
-        key = (us, STEP_RANK[step], event_id, step)
-        if last is None or key > last:
-            last = key
-    return STEP_STATUS[last[3]] if last is not None else None
+    steps = [s for s in _history(session, enterprise_id, waybill_no, at_us)
+             if s.step != "assigned"]
+    return STEP_STATUS[steps[-1].step] if steps else None
 
 
 def view(session: Session, enterprise_id: str, waybill_no: str) -> ParcelView | None:
@@ -249,11 +258,7 @@ def view(session: Session, enterprise_id: str, waybill_no: str) -> ParcelView | 
     st = state(session, enterprise_id, waybill_no)
     if st is None:
         return None
-    rows = sorted(session.scalars(select(ParcelStep).where(
-        ParcelStep.enterprise_id == enterprise_id, ParcelStep.waybill_no == waybill_no)),
-        key=lambda r: (r.occurred_at_us, STEP_RANK[r.step], r.event_id))
-    history = tuple(Step(r.step, utc_of_us(r.occurred_at_us), r.station_id,
-                         r.assignee_id, r.event_id) for r in rows)
     return ParcelView(enterprise_id, waybill_no, st.status, st.step, _dt(st.step_at_us),
                       st.station_id, st.assignee_id, st.assignment_purpose,
-                      _dt(st.assignment_until_us), history)
+                      _dt(st.assignment_until_us),
+                      tuple(_history(session, enterprise_id, waybill_no)))

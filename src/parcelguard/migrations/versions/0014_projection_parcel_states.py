@@ -1,6 +1,7 @@
 """projection: the parcel projection; waybill and actor indexes on ledger_events
 
-``parcel_states`` and ``parcel_steps`` become the one source of a parcel's state, so
+``parcel_states`` becomes the one source of a parcel's state (its history is its
+events, found by the new waybill index), so
 ``parcels.status``/``status_at`` (which only parcelguard's own step calls ever
 moved) go. The projection is built from the parcel events already stored, by the
 same fold ingest uses from now on.
@@ -45,18 +46,6 @@ def upgrade() -> None:
         sa.Column("assigned_at_us", sa.BigInteger(), nullable=True),
         sa.Column("assigned_event_id", sa.String(length=64), nullable=True),
         sa.PrimaryKeyConstraint("enterprise_id", "waybill_no", name=op.f("pk_parcel_states")),
-    )
-    op.create_table(
-        "parcel_steps",
-        sa.Column("enterprise_id", sa.String(length=64), nullable=False),
-        sa.Column("waybill_no", sa.String(length=64), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("occurred_at_us", sa.BigInteger(), nullable=False),
-        sa.Column("step", sa.String(length=24), nullable=False),
-        sa.Column("station_id", sa.String(length=64), nullable=True),
-        sa.Column("assignee_id", sa.String(length=64), nullable=True),
-        sa.PrimaryKeyConstraint("enterprise_id", "waybill_no", "event_id",
-                                name=op.f("pk_parcel_steps")),
     )
     with op.batch_alter_table("ledger_events", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_events_waybill", ["enterprise_id", "waybill_no"],
@@ -114,5 +103,4 @@ def downgrade() -> None:
     with op.batch_alter_table("ledger_events", schema=None) as batch_op:
         batch_op.drop_index("ix_ledger_events_subject")
         batch_op.drop_index("ix_ledger_events_waybill")
-    op.drop_table("parcel_steps")
     op.drop_table("parcel_states")
