@@ -110,8 +110,7 @@ def project(conn: Connection, enterprise_id: str,
         _upsert(conn, [tuple(r) for r in states.values()])
 
 
-def _upsert_sql(dialect: str) -> str:
-    pg = dialect == "postgresql"
+def _upsert_sql(pg: bool, source: str) -> str:
     # Event ids break ties: compare them bytewise on PostgreSQL too, as Python does.
     c = ' COLLATE "C"' if pg else ""
     t, x = "parcel_states", "excluded"
@@ -127,17 +126,33 @@ def _upsert_sql(dialect: str) -> str:
              for col in _STATUS_GROUP]
     sets += [f"{col} = CASE WHEN {newer_assign} THEN {x}.{col} ELSE {t}.{col} END"
              for col in _ASSIGN_GROUP]
-    mark = "%s" if pg else "?"
-    return (f"INSERT INTO {t} ({', '.join(_STATE_COLUMNS)}) "
-            f"VALUES ({', '.join(mark for _ in _STATE_COLUMNS)}) "
+    return (f"INSERT INTO {t} ({', '.join(_STATE_COLUMNS)}) {source} "
             f"ON CONFLICT (enterprise_id, waybill_no) DO UPDATE SET {', '.join(sets)}")
+
+
+_COLS = ", ".join(_STATE_COLUMNS)
+_SQLITE_UPSERT = _upsert_sql(False, f"VALUES ({', '.join('?' for _ in _STATE_COLUMNS)})")
+# PostgreSQL: COPY the batch's states into a session-local staging table, then one
+# INSERT ... SELECT (a per-row executemany was a quarter of the ingest time).
+_PG_STAGE = "CREATE TEMP TABLE IF NOT EXISTS parcel_states_in (LIKE parcel_states)"
+_PG_UPSERT = _upsert_sql(True, f"SELECT {_COLS} FROM parcel_states_in")
 
 
 def _upsert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     dbapi: Any = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        with dbapi.cursor() as cur:
+            cur.execute(_PG_STAGE)
+            with cur.copy(f"COPY parcel_states_in ({_COLS}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(_PG_UPSERT)
+            # One transaction folds one batch per enterprise: empty it for the next.
+            cur.execute("DELETE FROM parcel_states_in")
+        return
     cur = dbapi.cursor()
     try:
-        cur.executemany(_upsert_sql(conn.dialect.name), rows)
+        cur.executemany(_SQLITE_UPSERT, rows)
     finally:
         cur.close()
 
