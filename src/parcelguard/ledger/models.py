@@ -29,11 +29,11 @@ class LedgerEvent(Base):
 
     __table_args__ = (
         Index("uq_ledger_events_enterprise_event", "enterprise_id", "event_id", unique=True),
-        # Tracking, triangulation and canaries look events up by waybill; evidence by
-        # actor. Without these each look-up scanned the enterprise's whole log (the
-        # figures, with their cost to ingest, are in docs/ledger.md).
+        # A parcel's history (tracking, `parcels show`, the gate) and triangulation look
+        # events up by waybill; without this each look-up scanned the enterprise's
+        # whole log. Evidence looks them up by actor, but rarely (a referral), and an
+        # index for it cost ingest as much again: bench/bench_lookups.py, docs/ingest.md.
         Index("ix_ledger_events_waybill", "enterprise_id", "waybill_no"),
-        Index("ix_ledger_events_subject", "enterprise_id", "subject_id"),
     )
 
 

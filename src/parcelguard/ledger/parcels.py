@@ -260,8 +260,16 @@ def _history(session: Session, enterprise_id: str, waybill_no: str,
 
 def status_as_of(session: Session, enterprise_id: str, waybill_no: str,
                  at_us: int) -> str | None:
-    """The parcel's status at a moment, from its history (the gate decides as of the
-    attempt's time, which a replay sets in the past); None before any step."""
+    """The parcel's status at a moment (the gate decides as of the attempt's time,
+    which a replay sets in the past); None before any step. The state answers when
+    its step is not later than the moment, the history otherwise."""
+    st = session.execute(select(ParcelState.status, ParcelState.step_at_us).where(
+        ParcelState.enterprise_id == enterprise_id,
+        ParcelState.waybill_no == waybill_no)).first()
+    if st is None:
+        return None
+    if st.step_at_us is not None and st.step_at_us <= at_us:
+        return st.status
     steps = [s for s in _history(session, enterprise_id, waybill_no, at_us)
              if s.step != "assigned"]
     return STEP_STATUS[steps[-1].step] if steps else None

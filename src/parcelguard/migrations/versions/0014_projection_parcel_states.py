@@ -1,4 +1,4 @@
-"""projection: the parcel projection; waybill and actor indexes on ledger_events
+"""projection: the parcel projection; a waybill index on ledger_events
 
 ``parcel_states`` becomes the one source of a parcel's state (its history is its
 events, found by the new waybill index), so
@@ -50,8 +50,6 @@ def upgrade() -> None:
     with op.batch_alter_table("ledger_events", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_events_waybill", ["enterprise_id", "waybill_no"],
                               unique=False)
-        batch_op.create_index("ix_ledger_events_subject", ["enterprise_id", "subject_id"],
-                              unique=False)
     _build_projection()
     with op.batch_alter_table("parcels", schema=None) as batch_op:
         batch_op.drop_column("status_at")
@@ -101,6 +99,5 @@ def downgrade() -> None:
         batch_op.alter_column("status", server_default=None)
         batch_op.alter_column("status_at", nullable=False)
     with op.batch_alter_table("ledger_events", schema=None) as batch_op:
-        batch_op.drop_index("ix_ledger_events_subject")
         batch_op.drop_index("ix_ledger_events_waybill")
     op.drop_table("parcel_states")
