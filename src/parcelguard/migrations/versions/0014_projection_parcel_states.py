@@ -49,7 +49,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ledger_events", schema=None) as batch_op:
         batch_op.create_index("ix_ledger_events_waybill", ["enterprise_id", "waybill_no"],
-                              unique=False)
+                              unique=False, sqlite_where=sa.text("waybill_no IS NOT NULL"),
+                              postgresql_where=sa.text("waybill_no IS NOT NULL"))
     _build_projection()
     with op.batch_alter_table("parcels", schema=None) as batch_op:
         batch_op.drop_column("status_at")
