@@ -49,6 +49,11 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.telephony = telephony(rt.settings)
     app.include_router(waybill_router)
     # -- end waybill --
+    # -- parcels: state and history from the parcel projection --
+    from parcelguard.logistics.router import router as parcels_router
+
+    app.include_router(parcels_router)
+    # -- end parcels --
     # -- access: the PI gate (/api/v1/pi); labels, virtual numbers, shares under
     # /api/v1/waybill; fulfilling data-subject requests under /api/v1/dsr --
     from parcelguard.access.dsr_router import router as dsr_router

@@ -105,6 +105,11 @@ from parcelguard.audit.cli import build_app as audit_app  # noqa: E402 - grouped
 
 app.add_typer(audit_app(kms_for=_ledger_kms), name="audit")
 # -- end audit --
+# -- parcels: state and history from the parcel projection --
+from parcelguard.logistics.cli import parcels_app  # noqa: E402 - grouped with its registration
+
+app.add_typer(parcels_app, name="parcels")
+# -- end parcels --
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 

@@ -131,6 +131,9 @@ class Cover(StrEnum):
     NOT_STARTED = "not_started"
     EXPIRED = "expired"
     REVOKED = "revoked"
+    # Covered, but the parcel was already delivered or closed at that moment: moving
+    # it needs nobody's PI any more (the post-delivery look-up court cases describe).
+    PARCEL_FINISHED = "parcel_finished"
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +274,8 @@ _ROLE_CHECKS: Final[Mapping[Op, Callable[[Attempt, str], Denied | None]]] = {
 
 _COVER_REASON: Final = {Cover.NONE: "no_assignment", Cover.OTHER_PURPOSE: "other_purpose",
                         Cover.NOT_STARTED: "assignment_not_started",
-                        Cover.EXPIRED: "assignment_expired", Cover.REVOKED: "assignment_revoked"}
+                        Cover.EXPIRED: "assignment_expired", Cover.REVOKED: "assignment_revoked",
+                        Cover.PARCEL_FINISHED: "parcel_finished"}
 
 
 def subject_refusal(purpose: str, s: SubjectFacts) -> Denied | None:

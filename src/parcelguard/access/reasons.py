@@ -80,6 +80,9 @@ REASONS: Final[Mapping[str, tuple[str, str]]] = {
                            "Your {p_en} assignment for this parcel has ended"),
     "assignment_revoked": ("你的{p}任务已被撤销",
                            "Your {p_en} assignment for this parcel was withdrawn"),
+    "parcel_finished": ("这件快递已签收或已结单，{p}不再需要客户信息",
+                        "This parcel was already delivered or closed; {p_en} no longer "
+                        "needs the customer's information"),
     "subject_erased": ("这位客户的个人信息已按其要求删除",
                        "This person's information was deleted at their request"),
     "subject_restricted": ("这位客户申请删除个人信息，处理完成前只能用于派送",

@@ -18,6 +18,7 @@ from parcelguard.access.models import AccessSuspension, BreakGlassRecord, Export
 from parcelguard.access.policy import AssignmentFacts
 from parcelguard.consent.dsr import DsrKind, DsrStatus
 from parcelguard.consent.models import DataSubjectRequest
+from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.models import Assignment, Employee, Parcel
 from parcelguard.vault.models import VaultErasure
 
@@ -59,6 +60,14 @@ class AccessRepository:
         if for_update:
             stmt = stmt.with_for_update()
         return list(self.session.scalars(stmt))
+
+    def statuses(self, parcels: Iterable[Parcel], *, for_update: bool = False) -> list[str]:
+        """Each parcel's status from the parcel projection, in order; a registered
+        parcel whose stream reported no step yet is ``created``."""
+        rows = list(parcels)
+        got = projection.statuses(self.session, self.enterprise_id,
+                                  [p.waybill_no for p in rows], for_update=for_update)
+        return [got.get(p.waybill_no, "created") for p in rows]
 
     def assignments(self, employee_id: str, waybill_no: str) -> list[AssignmentFacts]:
         """All of the employee's assignments on the parcel, to explain a refusal."""

@@ -211,11 +211,12 @@ class AccessGate(GateBase):
         keep = [i for i, s in enumerate(subject) if subject_refusal(
             purpose, SubjectFacts(erased=s in erased, restricted=s in restricted)) is None]
         hits: list[Hit] = []
-        for i in keep:
+        status = self.repo(caller).statuses(rows[i] for i in keep)
+        for n, i in enumerate(keep):
             p, party = rows[i], parties[i]
             (vals,) = self.open(caller, [p], [f"{party}_name", f"{party}_phone"])
             name, phone = vals[f"{party}_name"], vals[f"{party}_phone"]
-            hits.append(Hit(p.waybill_no, p.status, party, mask_name(name) if name else "",
+            hits.append(Hit(p.waybill_no, status[n], party, mask_name(name) if name else "",
                             mask_phone(phone) if phone else "", p.destination_station_id,
                             p.created_at))
         return hits, len(rows) - len(keep)

@@ -99,7 +99,8 @@ def fulfil_access(session: Session, principal: Principal, vault: VaultService, *
     row, lc = begin_fulfilment(session, principal, request_id, DsrKind.ACCESS, now)
     ent, subject = row.enterprise_id, row.subject_id
     repo = ConsentRepository(session, ent)
-    parcels = AccessRepository(session, ent).subject_parcels(subject)
+    access_repo = AccessRepository(session, ent)
+    parcels = access_repo.subject_parcels(subject)
     items: list[OpenItem] = []
     slots: list[tuple[int, str, str]] = []  # (parcel index, role, field)
     for i, p in enumerate(parcels):
@@ -110,8 +111,8 @@ def fulfil_access(session: Session, principal: Principal, vault: VaultService, *
     erased = repo.erased_at(subject) is not None
     values = vault.open(session, ent, items) if items and not erased else [None] * len(items)
     records: list[dict[str, Any]] = [
-        {"waybill_no": p.waybill_no, "status": p.status, "created_at": p.created_at.isoformat(),
-         "roles": {}} for p in parcels]
+        {"waybill_no": p.waybill_no, "status": status, "created_at": p.created_at.isoformat(),
+         "roles": {}} for p, status in zip(parcels, access_repo.statuses(parcels), strict=True)]
     for (i, role, f), value in zip(slots, values, strict=True):
         records[i]["roles"].setdefault(role, {})[f] = value
     lc.complete(now, f"export of {len(parcels)} parcel record(s) handed to the requester")
@@ -210,8 +211,11 @@ def fulfil_deletion(session: Session, principal: Principal, vault: VaultService,
         lc.complete(now, "already erased; nothing left to delete")
         return save_lifecycle(row, lc, principal, now)
     # Locked so a parcel cannot be re-opened between the check and the shred.
-    parcels = AccessRepository(session, ent).subject_parcels(subject, for_update=True)
-    held = [SubjectParcel(role, p.status, p.created_at) for p in parcels
+    access_repo = AccessRepository(session, ent)
+    parcels = access_repo.subject_parcels(subject, for_update=True)
+    held = [SubjectParcel(role, status, p.created_at)
+            for p, status in zip(parcels, access_repo.statuses(parcels, for_update=True),
+                                 strict=True)
             for role in _roles(p, subject)]
     hold = retention_hold(held, now)
     if hold is not None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from parcelguard.access.caller import Caller
 from parcelguard.access.policy import (
     ASSIGNMENT_PURPOSE,
+    MOVEMENT_PURPOSES,
     Actor,
     Allowed,
     Cover,
@@ -30,8 +31,10 @@ from parcelguard.access.policy import (
 from parcelguard.access.repository import AccessRepository, epoch_us
 from parcelguard.core.clock import Clock
 from parcelguard.core.ids import new_id
+from parcelguard.ledger import parcels as projection
 from parcelguard.ledger.contract import PI_FIELDS, PURPOSES
 from parcelguard.ledger.ingest import record_events
+from parcelguard.ledger.parcels import FINAL_STATUSES
 from parcelguard.logistics.identifiers import is_valid_waybill_no
 from parcelguard.logistics.models import Employee, Parcel
 from parcelguard.logistics.service import covering_assignments
@@ -127,6 +130,10 @@ class GateBase:
         if covering_assignments(self.session, enterprise_id=caller.enterprise_id,
                                 employee_id=emp.id, waybill_no=parcel.waybill_no,
                                 purpose=wanted, at=at):
+            if wanted in MOVEMENT_PURPOSES and projection.status_as_of(
+                    self.session, caller.enterprise_id, parcel.waybill_no,
+                    epoch_us(at)) in FINAL_STATUSES:
+                return Cover.PARCEL_FINISHED
             return Cover.COVERED
         why = classify_cover(self.repo(caller).assignments(emp.id, parcel.waybill_no),
                              purpose, epoch_us(at))

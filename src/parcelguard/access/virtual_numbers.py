@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +21,8 @@ from sqlalchemy.orm import Session
 from parcelguard.access.audit import Actor, Channel, record_access
 from parcelguard.access.parcels import check_waybill_no, parcel_of
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from parcelguard.ledger.models import ParcelState
+from parcelguard.ledger.parcels import FINAL_STATUSES, utc_of_us
 from parcelguard.logistics.models import Assignment, Employee, Parcel
 from parcelguard.logistics.service import covering_assignments
 from parcelguard.vault.service import VaultService
@@ -35,9 +36,6 @@ from parcelguard.waybill.virtual import (
     live_binding,
     sweep,
 )
-
-# Steps after which the parcel has reached its recipient (or will never move again).
-_FINAL_STATUSES: Final = ("delivered", "closed")
 
 
 def bind_for_assignment(session: Session, telephony: Telephony, *, assignment: Assignment,
@@ -148,15 +146,16 @@ def place_call(session: Session, vault: VaultService, telephony: Telephony, *,
 def expire_bindings(session: Session, now: datetime, *, telephony: Telephony,
                     grace: timedelta = DEFAULT_GRACE) -> int:
     """The sweep: date the bindings of parcels that reached their end (delivered or
-    closed) to that moment plus ``grace``, then unbind every binding due at ``now``.
-    Returns how many were expired. Idempotent."""
+    closed, in the parcel projection) to that moment plus ``grace``, then unbind
+    every binding due at ``now``. Returns how many were expired. Idempotent."""
     finished = session.execute(
-        select(VirtualBinding, Parcel.status_at)
-        .join(Parcel, (Parcel.enterprise_id == VirtualBinding.enterprise_id)
-              & (Parcel.waybill_no == VirtualBinding.waybill_no))
+        select(VirtualBinding, ParcelState.step_at_us)
+        .join(ParcelState, (ParcelState.enterprise_id == VirtualBinding.enterprise_id)
+              & (ParcelState.waybill_no == VirtualBinding.waybill_no))
         .where(VirtualBinding.expired_at.is_(None), VirtualBinding.expires_at.is_(None),
-               Parcel.status.in_(_FINAL_STATUSES))).all()
+               ParcelState.status.in_(FINAL_STATUSES))).all()
     # For a closed parcel its closing time stands in for delivery: it is never
     # earlier, so the recipient's grace period is never cut short.
-    date_ended(session, [(b, status_at) for b, status_at in finished], grace)
+    date_ended(session, [(b, utc_of_us(at_us)) for b, at_us in finished if at_us is not None],
+               grace)
     return sweep(session, now, telephony=telephony)

@@ -8,7 +8,6 @@ real numbers, so it lives with the gate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from parcelguard.access import virtual_numbers
 from parcelguard.access.audit import Actor
 from parcelguard.access.labels import issue_label
+from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.models import Assignment, Employee, Parcel
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill import service, virtual
@@ -47,16 +47,17 @@ def _resolutions(session: Session, vault: VaultService, first: Assignment) -> di
     return tally
 
 
-def demo_stage(session: Session, vault: VaultService, *, delivered_at: Mapping[str, datetime],
-               out_dir: Path, now: datetime, labels: int = 100,
+def demo_stage(session: Session, vault: VaultService, *, out_dir: Path, now: datetime,
+               labels: int = 100,
                telephony: Telephony | None = None,
                grace: timedelta = virtual.DEFAULT_GRACE,
                font_path: Path | None = None) -> dict[str, Any]:
     """Issue ``labels`` privacy labels (printed at pickup, AXN number + extension),
     bind each parcel's delivery courier for the assignment window, try three
-    resolutions, mark deliveries from ``delivered_at`` (waybill -> time), sweep at
-    ``now`` and again after the grace period, and write ``out_dir/sample-label.pdf``.
-    Returns the figures for the summary; the caller commits."""
+    resolutions, sweep at ``now`` and again after the grace period (the sweep finds
+    the deliveries in the parcel projection, fed by the ingested stream), and write
+    ``out_dir/sample-label.pdf``. Returns the figures for the summary; the caller
+    commits."""
     tel = telephony or LocalTelephony()
     rows = session.execute(
         select(Assignment, Parcel.created_at)
@@ -77,13 +78,9 @@ def demo_stage(session: Session, vault: VaultService, *, delivered_at: Mapping[s
                                             mode=BindingMode.AXN_EXT)
         bound.append(a)
     resolutions = _resolutions(session, vault, bound[0]) if bound else {}
-    delivered = 0
-    for a in bound:
-        when = delivered_at.get(a.waybill_no)
-        if when is not None:
-            virtual.mark_delivered(session, enterprise_id=a.enterprise_id,
-                                   waybill_no=a.waybill_no, delivered_at=when, grace=grace)
-            delivered += 1
+    delivered = sum(
+        1 for a in bound if projection.status_of(session, a.enterprise_id, a.waybill_no)
+        in projection.FINAL_STATUSES)
     expired_now = virtual_numbers.expire_bindings(session, now, telephony=tel, grace=grace)
     expired_later = virtual_numbers.expire_bindings(session, now + grace, telephony=tel,
                                                     grace=grace)

@@ -46,6 +46,7 @@ from parcelguard.ledger.contract import (
     pi_like_id,
 )
 from parcelguard.ledger.models import LedgerEvent, LedgerHead
+from parcelguard.ledger.parcels import project as project_parcels
 from parcelguard.ledger.store import append_leaf_batch
 
 _QUOTED = re.compile(r"'[^']*'")
@@ -488,6 +489,11 @@ class EventLog:
             # tiles in this transaction, so the tree always covers exactly the stored rows.
             append_leaf_batch(conn, ent, size, [ev.leaf for ev in unique.values()])
             # --- end Merkle log
+            # --- parcel projection (ledger/parcels.py): only events stored just now,
+            # so re-sent ones never count twice.
+            project_parcels(conn, ent, [(ev.event_id, ev.occurred_at_us, ev.leaf)
+                                        for ev in unique.values() if ev.kind == "parcel"])
+            # --- end parcel projection
             conn.execute(update(LedgerHead).where(LedgerHead.enterprise_id == ent)
                          .values(size=size + len(rows)))
         result.stored += len(rows)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parcelguard.core.db import Base, UTCDateTime
@@ -29,6 +29,16 @@ class LedgerEvent(Base):
 
     __table_args__ = (
         Index("uq_ledger_events_enterprise_event", "enterprise_id", "event_id", unique=True),
+        # A parcel's history (tracking, `parcels show`, the gate) and triangulation look
+        # events up by waybill; without this each look-up scanned the enterprise's
+        # whole log. Evidence looks them up by actor, but rarely (a referral), and an
+        # index for it cost ingest as much again: bench/bench_lookups.py, docs/ingest.md.
+        # Partial: only events that name a waybill, so the index stays small and the
+        # planner never takes it for a look-up by enterprise alone (evidence by actor
+        # ran 6x slower through a full one).
+        Index("ix_ledger_events_waybill", "enterprise_id", "waybill_no",
+              sqlite_where=text("waybill_no IS NOT NULL"),
+              postgresql_where=text("waybill_no IS NOT NULL")),
     )
 
 
@@ -95,3 +105,33 @@ class LedgerArchive(Base):
     path: Mapped[str] = mapped_column(String(500))
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ParcelState(Base):
+    """The parcel projection: each parcel's current state, folded from its ``parcel``
+    events in the ingest transaction (ledger/parcels.py). It is the one source of a
+    parcel's status; nothing else writes it. Its history is the parcel's events
+    themselves, read from this log through ``ix_ledger_events_waybill``.
+
+    Each group of columns follows the newest event of its kind by event time
+    (ties: lifecycle order, then event id), so arrival order and re-sends do not
+    change the result: status, step and station follow the lifecycle steps;
+    assignee, purpose and window follow ``assigned`` steps."""
+
+    __tablename__ = "parcel_states"
+    enterprise_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    waybill_no: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_at_us: Mapped[int] = mapped_column(BigInteger)
+    # None until a lifecycle step other than ``assigned`` arrives.
+    status: Mapped[str | None] = mapped_column(String(24))
+    step: Mapped[str | None] = mapped_column(String(24))
+    step_at_us: Mapped[int | None] = mapped_column(BigInteger)
+    step_rank: Mapped[int | None] = mapped_column(Integer)
+    step_event_id: Mapped[str | None] = mapped_column(String(64))
+    station_id: Mapped[str | None] = mapped_column(String(64))
+    assignee_id: Mapped[str | None] = mapped_column(String(64))
+    assignment_purpose: Mapped[str | None] = mapped_column(String(24))
+    assignment_until_us: Mapped[int | None] = mapped_column(BigInteger)
+    assigned_at_us: Mapped[int | None] = mapped_column(BigInteger)
+    assigned_event_id: Mapped[str | None] = mapped_column(String(64))
+

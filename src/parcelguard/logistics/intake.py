@@ -52,7 +52,7 @@ class ParcelIn:
 _FIELDS = ("sender_name", "sender_phone", "sender_address", "sender_id_number",
            "recipient_name", "recipient_phone", "recipient_address")
 _COLUMNS = ("id", "enterprise_id", "waybill_no", "origin_station_id", "destination_station_id",
-            "destination_region", "status", "status_at", "created_at", "sender_subject_id",
+            "destination_region", "created_at", "sender_subject_id",
             "recipient_subject_id", *(f"{f}_ct" for f in _FIELDS), "recipient_phone_bi",
             "recipient_phone_last4_bi", "sender_phone_bi")
 
@@ -107,7 +107,7 @@ def register_parcels(session: Session, vault: VaultService, *, enterprise_id: st
     for pid, p in zip(ids, parcels, strict=True):
         fields = by_parcel[pid]
         rows.append((pid, enterprise_id, p.waybill_no, p.origin_station_id,
-                     p.destination_station_id, p.destination_region, "created", p.created_at,
+                     p.destination_station_id, p.destination_region,
                      p.created_at, p.sender.subject_id, p.recipient.subject_id,
                      *(fields.get(f) for f in _FIELDS),
                      phone_full_index(bik, p.recipient.phone),
@@ -118,7 +118,7 @@ def register_parcels(session: Session, vault: VaultService, *, enterprise_id: st
     utc = Parcel.__table__.c.created_at.type
     bind = utc.bind_processor(conn.dialect)
     if bind is not None:
-        rows = [(*r[:7], bind(r[7]), bind(r[8]), *r[9:]) for r in rows]
+        rows = [(*r[:6], bind(r[6]), *r[7:]) for r in rows]
     bulk_insert(conn, Parcel.__tablename__, _COLUMNS, rows)
     if record_created:
         record_events(session, [{

@@ -2,8 +2,8 @@
 
 Parcel PI is never stored in plaintext: each PI field is a vault ciphertext bound
 to (enterprise, parcel, field), and phone lookups go through keyed blind indexes.
-Lifecycle steps are events in the ledger, not rows here; the parcel keeps its
-current status for quick reads.
+Lifecycle steps are events in the ledger, not rows here; a parcel's state and
+history are the ledger's parcel projection (ledger/parcels.py), their one source.
 """
 
 from __future__ import annotations
@@ -49,8 +49,6 @@ class Parcel(Base):
     origin_station_id: Mapped[str | None] = mapped_column(ForeignKey("stations.id"))
     destination_station_id: Mapped[str | None] = mapped_column(ForeignKey("stations.id"))
     destination_region: Mapped[str | None] = mapped_column(String(6))
-    status: Mapped[str] = mapped_column(String(24))
-    status_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Pseudonymous data-subject ids; their keys live in the vault (crypto-shredding).
     sender_subject_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -9,18 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from parcelguard.core.errors import Conflict, InvalidInput
-
-# Status after each step. ``assigned`` hands a parcel to someone without moving it.
-STEP_STATUS = {
-    "created": "created",
-    "picked_up": "picked_up",
-    "arrived": "in_transit",
-    "departed": "in_transit",
-    "delivery_attempted": "out_for_delivery",
-    "delivered": "delivered",
-    "returned": "returned",
-    "closed": "closed",
-}
+from parcelguard.ledger.parcels import STEP_STATUS
 
 # Which steps may follow a parcel in each status. A returned parcel travels back
 # through the network; a closed one is final.

@@ -18,6 +18,7 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
+from parcelguard.ledger import parcels as projection
 from parcelguard.ledger.contract import ID_RULE, ROLES, is_contract_id
 from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics.models import Assignment, Employee, Parcel, Station
@@ -167,7 +168,7 @@ def assign(session: Session, principal: Principal, *, waybill_no: str, employee_
     emp = _employee(session, principal, employee_id)
     if emp.status != "active":
         raise Conflict(f"employee {employee_id} is not active")
-    next_status(parcel.status, "assigned")
+    next_status(current_status(session, parcel), "assigned")
     a = Assignment(id=new_id("asg"), enterprise_id=principal.org_id, employee_id=emp.id,
                    waybill_no=waybill_no, purpose=purpose, starts_at=window.starts_at,
                    ends_at=window.ends_at, revoked=False)
@@ -182,9 +183,16 @@ def assign(session: Session, principal: Principal, *, waybill_no: str, employee_
     return a
 
 
+def current_status(session: Session, parcel: Parcel) -> str:
+    """The parcel's status in the projection; a registered parcel whose stream has
+    reported no step yet is ``created``."""
+    return projection.status_of(session, parcel.enterprise_id, parcel.waybill_no) or "created"
+
+
 def record_step(session: Session, principal: Principal, *, waybill_no: str, step: str,
                 station_id: str | None = None, clock: Clock) -> Parcel:
-    """Move a parcel through its lifecycle; illegal moves are refused."""
+    """Move a parcel through its lifecycle; illegal moves are refused. The step is
+    an event like any carrier's, and the projection takes the new state from it."""
     _own(principal, principal.org_id)
     if step == "assigned":
         raise InvalidInput("use assign() to assign a parcel")
@@ -192,8 +200,7 @@ def record_step(session: Session, principal: Principal, *, waybill_no: str, step
     if station_id is not None:
         _station(session, principal, station_id)
     now = clock.now()
-    parcel.status = next_status(parcel.status, step)
-    parcel.status_at = now
+    next_status(current_status(session, parcel), step)
     record_events(session, [{
         "event_id": new_id("ev"), "kind": "parcel", "occurred_at": _iso(now),
         "enterprise_id": principal.org_id, "waybill_no": waybill_no, "step": step,

@@ -86,9 +86,7 @@ def waybills(session: Session, world: World, vault: VaultService, out: Path,
              now: datetime) -> dict[str, Any]:
     from parcelguard.access.waybill_demo import demo_stage
 
-    delivered = {e["waybill_no"]: datetime.fromisoformat(e["occurred_at"])
-                 for e in world.events if e["kind"] == "parcel" and e["step"] == "delivered"}
-    return demo_stage(session, vault, delivered_at=delivered, out_dir=out, now=now)
+    return demo_stage(session, vault, out_dir=out, now=now)
 
 
 def ledger(drt: Runtime, world: World, vault: VaultService) -> dict[str, Any]:

@@ -245,17 +245,6 @@ def start_grace(b: VirtualBinding, ended_at: datetime, grace: timedelta) -> None
     b.delivered_at, b.expires_at = ended_at, ended_at + grace
 
 
-def mark_delivered(session: Session, *, enterprise_id: str, waybill_no: str,
-                   delivered_at: datetime, grace: timedelta = DEFAULT_GRACE
-                   ) -> VirtualBinding | None:
-    """Start the grace period of the parcel's live binding, if it has one."""
-    b = live_binding(session, enterprise_id, waybill_no)
-    if b is not None:
-        start_grace(b, delivered_at, grace)
-        session.flush()
-    return b
-
-
 def date_ended(session: Session, ended: Iterable[tuple[VirtualBinding, datetime]],
                grace: timedelta) -> None:
     """Date the bindings of parcels that reached their end, each at its end time."""

@@ -10,6 +10,7 @@ import pytest
 from access_world import ENT, World
 
 from parcelguard.access.suspensions import lift, suspend
+from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics import service as logistics
 
 RECIPIENT = ["recipient_name", "recipient_phone", "recipient_address"]
@@ -187,3 +188,27 @@ def test_offboarding_through_logistics_closes_the_gate(world: World) -> None:
     logistics.employee_left(world.session, world.admin, employee_id="emp-courier",
                             clock=world.clock)
     assert deny_case(world, "courier")[0] == "employee_left"
+
+
+def test_a_delivered_parcel_needs_no_more_delivery_reveals(world: World) -> None:
+    """The courier's window runs on after the delivery reported in the stream; from
+    the delivery on, the gate refuses the recipient's details (decided as of the
+    attempt's time, so a reveal before the delivery stays allowed)."""
+    world.assign("courier", "p1", "delivery", length=timedelta(hours=8))
+    delivered_at = world.clock.now() + timedelta(minutes=30)
+    record_events(world.session, [{
+        "event_id": "ev-delivered", "kind": "parcel", "occurred_at": delivered_at.isoformat(),
+        "enterprise_id": ENT, "waybill_no": world.waybills["p1"], "step": "delivered"}],
+        clock_now=world.clock.now)
+
+    def reveal() -> Any:
+        return world.gate().reveal(world.caller("courier"), waybill_no=world.waybills["p1"],
+                                   purpose="delivery", fields=RECIPIENT)
+
+    assert reveal().allowed
+    world.clock.set(delivered_at)
+    after = reveal()
+    assert (after.allowed, after.reason) == (False, "parcel_finished")
+    assert after.values.by_field == {}
+    assert "already delivered or closed" in after.message
+    assert [e["outcome"] for e in world.access_events()] == ["allowed", "denied"]

@@ -16,6 +16,7 @@ from parcelguard.access import subject_requests as fulfilment
 from parcelguard.consent import service, subject_requests
 from parcelguard.consent.dsr import REAL_NAME_RETENTION_DAYS
 from parcelguard.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from parcelguard.ledger.ingest import record_events
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Parcel
 
@@ -44,10 +45,13 @@ def _fields(world: World, pid: str, role: str, subject: str) -> list[str | None]
         (subject, pid, f"{role}_{f}", getattr(p, f"{role}_{f}_ct")) for f in FIELDS])
 
 
-def _close_all(session: Session, status: str = "closed") -> None:
-    for p in session.scalars(select(Parcel)):
-        p.status = status
-    session.flush()
+def _step_all(world: World, step: str) -> None:
+    """Every parcel reports ``step`` now, through the event stream like a carrier's."""
+    record_events(world.session, [
+        {"event_id": f"ev-{step}-{p.waybill_no}", "kind": "parcel",
+         "occurred_at": world.clock.now().isoformat(), "enterprise_id": p.enterprise_id,
+         "waybill_no": p.waybill_no, "step": step}
+        for p in world.session.scalars(select(Parcel))], clock_now=world.clock.now)
 
 
 @pytest.fixture
@@ -93,7 +97,7 @@ def test_export_holds_only_the_persons_own_data(session: Session, world: World,
 def test_erasure_shreds_the_person_and_spares_everyone_else(
         session: Session, world: World, parcels: dict[str, str]) -> None:
     world.clock.advance(timedelta(days=REAL_NAME_RETENTION_DAYS + 1))
-    _close_all(session)
+    _step_all(world, "closed")
     service.grant_consent(session, world.admin_a, subject_id="sub-alice", purpose="marketing",
                           channel="app", clock=world.clock)
     rid = _open(world, "sub-alice", "deletion")
@@ -132,7 +136,7 @@ def test_deletion_waits_for_delivery_then_for_real_name_retention(
     c, a = world.clock, world.admin_a
     service.grant_consent(session, a, subject_id="sub-alice", purpose="marketing",
                           channel="app", clock=c)
-    _close_all(session, "in_transit")
+    _step_all(world, "arrived")
     rid = _open(world, "sub-alice", "deletion")
     # from the request on, only storage and delivery go on (Art. 47 para. 2)
     assert not service.consent_allows(session, "ent-a", "sub-alice", "marketing", c.now())
@@ -143,7 +147,7 @@ def test_deletion_waits_for_delivery_then_for_real_name_retention(
     assert _fields(world, parcels["alice_to_bob"], "sender", "sub-alice")[0] == alice.name
 
     c.advance(timedelta(days=3))
-    _close_all(session, "delivered")
+    _step_all(world, "delivered")
     [row] = fulfilment.resume_deferred(session, a, world.vault, clock=c)
     assert row.status == "deferred"
     assert row.deferred_until == _parcel(session, parcels["alice_to_bob"]).created_at + \

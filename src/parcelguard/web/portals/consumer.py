@@ -5,10 +5,8 @@ evaluations are in ``consumer_channel``."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
@@ -24,7 +22,7 @@ from parcelguard.consent.notice import render_html
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.core.errors import DomainError, InvalidInput
 from parcelguard.core.http import SessionDep
-from parcelguard.ledger.models import LedgerEvent
+from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.models import Parcel
 from parcelguard.vault.blind_index import normalize_phone
@@ -227,24 +225,16 @@ def _proven(request: Request, session: Session, form: FormData, *, action: str,
 # -- track ------------------------------------------------------------------------------
 
 
-def _steps(session: Session, enterprise_id: str, waybill_no: str) -> list[dict[str, Any]]:
-    leaves = session.scalars(select(LedgerEvent.leaf).where(
-        LedgerEvent.enterprise_id == enterprise_id, LedgerEvent.waybill_no == waybill_no,
-        LedgerEvent.kind == "parcel").order_by(LedgerEvent.seq))
-    steps = []
-    for leaf in leaves:
-        ev = orjson.loads(leaf)
-        steps.append({"step": ev["step"], "at": datetime.fromisoformat(ev["occurred_at"])})
-    return steps
-
-
 def parcel_state(session: Session, party: consumers.Party) -> dict[str, Any]:
-    """The parcel's status as the consumer sees it: the one place the portal reads a
-    parcel's state (to be switched to the parcel-state projection)."""
+    """The parcel's status as the consumer sees it, from the parcel projection: the
+    last step's, whatever order the carrier's events arrived in (assignees are staff
+    ids, not for the consumer)."""
     parcel = session.scalars(select(Parcel).where(Parcel.waybill_no == party.waybill_no)).one()
-    return {"status": parcel.status, "status_at": parcel.status_at,
+    view = projection.view(session, parcel.enterprise_id, parcel.waybill_no)
+    return {"status": view.status if view and view.status else "created",
+            "status_at": view.status_at if view and view.status_at else parcel.created_at,
             "region": parcel.destination_region,
-            "steps": _steps(session, parcel.enterprise_id, parcel.waybill_no)}
+            "steps": [{"step": st.step, "at": st.at} for st in view.history] if view else []}
 
 
 @router.get("/track", response_class=HTMLResponse)

@@ -20,6 +20,7 @@ from parcelguard.access.reasons import Denied
 from parcelguard.access.service import AccessGate
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import SessionDep
+from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.models import Assignment, Parcel
 from parcelguard.waybill.virtual import display_number, live_binding
 from parcelguard.web import capabilities
@@ -59,13 +60,15 @@ def assignments_today(session: Session, staff: Staff, now: datetime) -> list[dic
         Assignment.employee_id == staff.employee_id, Assignment.revoked.is_(False),
         Assignment.ends_at > now - timedelta(hours=12),
         Assignment.starts_at < now + timedelta(hours=12)).order_by(Assignment.starts_at)).all()
+    status = projection.statuses(session, staff.principal.org_id,
+                                 [a.waybill_no for a, _ in rows])
     out = []
     for a, p in rows:
         b = live_binding(session, a.enterprise_id, a.waybill_no)
         out.append({"waybill_no": a.waybill_no, "purpose": a.purpose, "starts_at": a.starts_at,
                     "ends_at": a.ends_at, "active": a.starts_at <= now < a.ends_at,
-                    "status": p.status, "destination": p.destination_station_id
-                    or p.destination_region or "—",
+                    "status": status.get(a.waybill_no, "created"),
+                    "destination": p.destination_station_id or p.destination_region or "—",
                     "virtual_number": display_number(b) if b is not None else None})
     return out
 
