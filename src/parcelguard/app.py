@@ -4,6 +4,9 @@ shared dependencies live in ``core/http.py``, ``identity/http.py`` and
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -23,9 +26,23 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(rt: Runtime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # -- outbox: each request delivers its own events after its commit; this loop
+        # delivers retries and what a crash left (core/outbox.py) --
+        from parcelguard.core.outbox import DispatchLoop
+
+        loop = DispatchLoop(rt.db.dispatch_due, poll_seconds=rt.settings.outbox.poll_seconds)
+        loop.start()
+        try:
+            yield
+        finally:
+            loop.stop()
+        # -- end outbox --
+
     app = FastAPI(title="parcelguard", version="0.1.0",
                   description="Protection and pluralistic supervision of personal "
-                  "information in parcel logistics.")
+                  "information in parcel logistics.", lifespan=lifespan)
     app.state.runtime = rt
     app.state.vault = vault_service(rt.settings)
     register_handlers(rt)
@@ -64,9 +81,7 @@ def create_app(rt: Runtime) -> FastAPI:
     from parcelguard.channel.router import referrals_router
     from parcelguard.channel.router import router as channel_router
     from parcelguard.conduct.router import router as conduct_router
-    from parcelguard.wiring import raise_canary_alerts
 
-    app.state.raise_canary_alerts = raise_canary_alerts
     for r in (channel_router, referrals_router, conduct_router):
         app.include_router(r)
     # -- end channel and conduct --

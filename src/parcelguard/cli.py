@@ -89,11 +89,10 @@ app.add_typer(incidents_cli.build_app(
 # -- channel and conduct: reports, triangulation, police referrals, canaries, evaluations --
 from parcelguard.channel import cli as channel_cli  # noqa: E402 - grouped with its wiring
 from parcelguard.conduct import cli as conduct_cli  # noqa: E402
-from parcelguard.wiring import raise_canary_alerts, refer_conduct_finding  # noqa: E402
 
-app.add_typer(channel_cli.build_app(vault_for=vault_service, telephony_for=telephony,
-                                    raise_alerts=raise_canary_alerts), name="channel")
-app.add_typer(conduct_cli.build_app(refer=refer_conduct_finding), name="conduct")
+app.add_typer(channel_cli.build_app(vault_for=vault_service, telephony_for=telephony),
+              name="channel")
+app.add_typer(conduct_cli.build_app(), name="conduct")
 # -- end channel and conduct --
 
 # -- audit: rulebook, engagements, scorecards, transparency reports --
@@ -101,6 +100,11 @@ from parcelguard.audit.cli import build_app as audit_app  # noqa: E402 - grouped
 
 app.add_typer(audit_app(kms_for=_ledger_kms), name="audit")
 # -- end audit --
+# -- outbox: domain events on their way to their reactions --
+from parcelguard.core.outbox_cli import events_app  # noqa: E402 - grouped with its registration
+
+app.add_typer(events_app, name="events")
+# -- end outbox --
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 

@@ -2,15 +2,15 @@
 decisions and appeals from the machine-local command line (the trusted operator
 acts as the enterprise's security officer). Tokens are prompted for without echo.
 
-A police-referral decision is handed to ``refer`` (the channel's consumer, passed in
-by the CLI) so conduct never imports the channel. Exit status: 0 done, 2 the command
-could not run.
+A police-referral decision goes to the police through the outbox (the channel
+reacts to ``ConductReferralRequested`` once the round commits). Exit status: 0 done,
+2 the command could not run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -27,7 +27,6 @@ from parcelguard.identity.permissions import Principal
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 EntOpt = Annotated[str, typer.Option("--enterprise", "-e", help="Enterprise id.")]
-Refer = Callable[[Session, Runtime, ConductReferralRequested], str]
 
 
 def _staff(enterprise: str) -> Principal:
@@ -38,7 +37,7 @@ def _dump(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-def build_app(*, refer: Refer | None = None) -> typer.Typer:
+def build_app() -> typer.Typer:
     app = typer.Typer(help="Courier evaluations, rewards and sanctions (docs/conduct.md).",
                       no_args_is_help=True)
 
@@ -84,12 +83,13 @@ def build_app(*, refer: Refer | None = None) -> typer.Typer:
 
     @app.command()
     def run(ctx: typer.Context, enterprise: EntOpt) -> None:
-        """Apply the rules; police-referral decisions are forwarded to the police."""
+        """Apply the rules; police-referral decisions are forwarded to the police
+        (``referrals`` lists their decision ids)."""
         with _tx(ctx) as (rt, session):
             rnd = service.apply_rules(session, enterprise_id=enterprise, now=rt.clock.now(),
                                       settings=rt.settings.conduct, by="cli", clock=rt.clock)
-            referred = [refer(session, rt, ev) for ev in rnd.events
-                        if isinstance(ev, ConductReferralRequested) and refer is not None]
+            referred = [ev.decision_id for ev in rnd.events
+                        if isinstance(ev, ConductReferralRequested)]
         _dump({"decisions": [{"id": d.id, "employee_id": d.employee_id, "kind": d.kind,
                               "rule": d.rule} for d in rnd.decisions],
                "referrals": referred})

@@ -32,6 +32,7 @@ from parcelguard.conduct.models import (
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
+from parcelguard.core.outbox import emit
 from parcelguard.core.settings import ConductSettings
 from parcelguard.identity.models import Account
 from parcelguard.identity.permissions import Principal
@@ -135,7 +136,7 @@ def window_of(session: Session, *, enterprise_id: str, employee_id: str, now: da
 @dataclass
 class Round:
     decisions: list[ConductDecision] = field(default_factory=list)
-    events: list[object] = field(default_factory=list)  # for the boundary to publish
+    events: list[object] = field(default_factory=list)  # referral requests are emitted
 
 
 def apply_rules(session: Session, *, enterprise_id: str, now: datetime,
@@ -168,6 +169,9 @@ def apply_rules(session: Session, *, enterprise_id: str, now: datetime,
             if d.kind == "police_referral":
                 out.events.append(ConductReferralRequested(
                     d.id, enterprise_id, emp, verdict.rule, w.as_dict()))
+    # The referral goes to the police through the outbox, whichever entry point ran
+    # the rules (the channel reacts; conduct does not import it).
+    emit(session, *(e for e in out.events if isinstance(e, ConductReferralRequested)))
     return out
 
 

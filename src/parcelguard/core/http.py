@@ -22,12 +22,10 @@ def runtime_dep(request: Request) -> Runtime:
 
 
 def session_dep(request: Request) -> Iterator[Session]:
-    """One transaction per request: commit on success, roll back on error. Domain
-    events a handler leaves in ``request.state.pending_events`` are published after
-    the commit."""
+    """One transaction per request: commit on success, roll back on error. The
+    domain events the request emitted to the outbox are delivered after the commit."""
     with runtime_dep(request).db.unit_of_work() as uow:
         yield uow.session
-        uow.pending_events.extend(getattr(request.state, "pending_events", ()))
         uow.commit()
 
 
