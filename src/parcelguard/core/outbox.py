@@ -279,9 +279,10 @@ class Dispatcher:
                      report: DispatchReport) -> list[str]:
         try:
             event = messages.decode(m.type, m.version, m.payload)
-        except (messages.UnknownMessage, ValueError) as exc:
+        except (messages.UnknownMessage, ValueError) as exc:  # a payload it cannot read
             self._settle(m.id, status="dead", attempts=1, next_at=self._now(),
-                         reason=_reason(exc))
+                         reason=str(exc) if isinstance(exc, messages.UnknownMessage)
+                         else _reason(exc))
             report.dead += 1
             return []
         now = self._now()
