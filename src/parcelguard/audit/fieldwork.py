@@ -7,7 +7,7 @@
   (contracts/event.schema.json), so the auditor can check the log without any PI.
 - ``attest``: record a manual attestation with a reference and a document hash.
 - ``raise_finding``: a rectification order to the enterprise, or an incident referral
-  (``AuditFindingRaised`` on the bus).
+  (``AuditFindingRaised`` emitted to the outbox).
 """
 
 from __future__ import annotations
