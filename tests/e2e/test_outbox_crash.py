@@ -130,7 +130,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
     incidents = out["incidents"]
     assert isinstance(incidents, list)
     assert len(incidents) == EXPORTERS  # one incident per exporter
-    assert len(out["referrals"]) == 6  # type: ignore[arg-type]  # the 2,500+ exports
+    assert len(out["referrals"]) == 7  # type: ignore[arg-type]  # the 2,500+ exports
     return out
 
 
@@ -155,12 +155,18 @@ def url(request: pytest.FixtureRequest) -> Iterator[str]:
 def _kill_when(proc: subprocess.Popen[bytes], settings: Settings, sql: str) -> None:
     """SIGKILL ``proc`` as soon as ``sql`` counts something (polled)."""
     deadline = time.monotonic() + 300
-    while _count(settings, sql) == 0:
-        assert proc.poll() is None, "finished before the kill point"
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
+    engine = create_engine(settings.database_url)
+    try:
+        with engine.connect() as conn:
+            while not conn.execute(text(sql)).scalar_one():
+                conn.rollback()  # a fresh snapshot each poll
+                assert proc.poll() is None, "finished before the kill point"
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    finally:
+        engine.dispose()
 
 
 def _cli(home: Path, url: str, *args: str) -> subprocess.Popen[bytes]:

@@ -213,12 +213,12 @@ class Dispatcher:
             todo += self._deliver_rows(rows, report)
         return report
 
-    def drain(self, *, limit: int | None = None) -> DispatchReport:
+    def drain(self) -> DispatchReport:
         """Deliver every message that is due (pending, or failed and past its back-off),
-        oldest first, chains included; ``limit`` bounds the messages looked at."""
+        oldest first, chains included."""
         report = DispatchReport()
         after = 0
-        while limit is None or report.messages < limit:
+        while True:
             now = self._now()
             with self._sessions() as s:
                 rows = list(s.scalars(select(OutboxMessage).where(
