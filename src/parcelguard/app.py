@@ -33,10 +33,12 @@ def create_app(rt: Runtime) -> FastAPI:
         from parcelguard.core.outbox import DispatchLoop
 
         loop = DispatchLoop(rt.db.dispatch_due, poll_seconds=rt.settings.outbox.poll_seconds)
+        rt.db.background = loop
         loop.start()
         try:
             yield
         finally:
+            rt.db.background = None
             loop.stop()
         # -- end outbox --
 

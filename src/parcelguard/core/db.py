@@ -24,7 +24,7 @@ from sqlalchemy.types import TypeDecorator
 from parcelguard.core.settings import Settings
 
 if TYPE_CHECKING:
-    from parcelguard.core.outbox import Dispatcher
+    from parcelguard.core.outbox import Dispatcher, DispatchLoop
 
 log = logging.getLogger(__name__)
 
@@ -149,20 +149,25 @@ class Database:
             upgrade(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Cross-domain reactions (an alert opens an incident, ...) go through the
-        # outbox (core/outbox.py); the wiring module sets the dispatcher.
+        # outbox (core/outbox.py); the wiring module sets the dispatcher, a serving
+        # process its background loop.
         self.dispatcher: Dispatcher | None = None
+        self.background: DispatchLoop | None = None
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions(), after_commit=self._dispatch_emitted)
 
     def _dispatch_emitted(self, session: Session) -> None:
         """After a commit, deliver the messages it wrote, in this process: reactions
-        stay prompt. Anything this leaves (a crash, a failure) is the dispatcher
-        loops' (``events dispatch``, serve, ``monitor run``); the commit stands."""
+        stay prompt. A serving process wakes its background loop instead, so no
+        response waits for reactions. Anything left (a crash, a failure) is the
+        dispatcher loops' (``events dispatch``, serve, ``monitor run``)."""
         from parcelguard.core.outbox import take_emitted
 
         ids = take_emitted(session)
-        if ids and self.dispatcher is not None:
+        if ids and self.background is not None:
+            self.background.wake()
+        elif ids and self.dispatcher is not None:
             try:
                 self.dispatcher.deliver(ids)
             except Exception:  # e.g. the database busy: the messages wait in the outbox

@@ -481,28 +481,33 @@ def backlog(session: Session) -> dict[str, int]:
 
 
 class DispatchLoop:
-    """A background thread draining the outbox every ``poll_seconds`` (the serve
-    process: retries and a crash's leftovers are delivered without anyone asking)."""
+    """A background thread draining the outbox every ``poll_seconds``, and at once
+    when woken (the serve process: a request's commit wakes it rather than delivering
+    before its response; retries and a crash's leftovers need nobody to ask)."""
 
     def __init__(self, drain: Callable[[], object], *, poll_seconds: float) -> None:
         import threading
 
         self._drain, self._poll = drain, poll_seconds
-        self._stop = threading.Event()
+        self._stop, self._wake = threading.Event(), threading.Event()
         self._thread = threading.Thread(target=self._run, name="outbox-dispatch", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
 
+    def wake(self) -> None:
+        self._wake.set()
+
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
-        while True:  # at once first: a crashed predecessor's leftovers
+        while not self._stop.is_set():  # at once first: a crashed predecessor's leftovers
+            self._wake.clear()
             try:
                 self._drain()
             except Exception:  # the database away for a moment: try again next round
                 log.exception("outbox: background dispatch failed")
-            if self._stop.wait(self._poll):
-                return
+            self._wake.wait(self._poll)

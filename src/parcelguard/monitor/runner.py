@@ -60,7 +60,9 @@ def run_once(db: Database, settings: MonitorSettings, clock: Clock, *,
              pipe: Pipeline | None = None,
              report: RunReport | None = None) -> tuple[Pipeline, RunReport]:
     """Catch up with every enterprise's log; returns the live pipeline to reuse.
-    Reactions a crash or a failure left in the outbox are delivered first."""
+    Reactions a crash or a failure left in the outbox are delivered first, and the
+    pass ends with its own delivered (in a serving process, where commits only wake
+    the background loop, too)."""
     report = report or RunReport()
     db.dispatch_due()
     with db.unit_of_work() as uow:
@@ -90,6 +92,7 @@ def run_once(db: Database, settings: MonitorSettings, clock: Clock, *,
             report.batches += 1
             report.alerts_raised += len(raised)
             report.by_enterprise[ent] = report.by_enterprise.get(ent, 0) + len(leaves)
+    db.dispatch_due()
     return pipe, report
 
 
