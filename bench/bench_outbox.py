@@ -6,9 +6,9 @@ Baseline: the work a reaction must do anyway, one transaction per event that wri
 one row (what the old in-process bus did: a unit of work per handler). Outbox: the
 same events emitted in one bulk insert with their change, then delivered by the
 dispatcher (claim + effect + settle in one transaction per delivery). Reports
-reactions per second of both and their ratio (target >= 0.5: the claim and the
-message's state ride in the effect's own transaction). SQLite file in a temporary
-home. Writes bench/out/outbox.json.
+reactions per second of both and their ratio: what exactly-once costs over the bare
+effect (two more statements in the effect's own transaction, no extra commit).
+SQLite file in a temporary home. Writes bench/out/outbox.json.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def main() -> None:
         finally:
             db.dispose()
     result = {"messages": n, "baseline_per_s": round(n / bare), "outbox_per_s": round(n / ours),
-              "ratio": round(bare / ours, 3), "target": 0.5}
+              "ratio": round(bare / ours, 3)}
     OUT.mkdir(exist_ok=True)
     (OUT / "outbox.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result))

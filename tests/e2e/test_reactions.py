@@ -254,8 +254,8 @@ def test_a_rewritten_ledger_pushed_to_the_api_raises_one_alert_and_one_incident(
     for _ in range(2):  # pushed twice: a second finding joins the open alert
         r = world.http("POST", "/api/v1/checkpoints", key="ent-b", json={"note": note})
         assert (r.status_code, r.json()["status"]) == (409, "tamper")
-    assert world.eventually(TAMPER_ALERTS, 1, ent="ent-b") == 1
-    assert world.eventually(TAMPER_INCIDENTS, 1, ent="ent-b") == 1
+        assert world.eventually(TAMPER_ALERTS, 1, ent="ent-b") == 1
+        assert world.eventually(TAMPER_INCIDENTS, 1, ent="ent-b") == 1
 
 
 def test_a_rewritten_ledger_caught_by_ledger_witness_raises_one_alert_and_one_incident(

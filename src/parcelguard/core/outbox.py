@@ -33,10 +33,9 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from sqlalchemy import (
-    CursorResult,
     ForeignKey,
     Index,
     Integer,
@@ -46,7 +45,8 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from parcelguard.core import messages
@@ -324,25 +324,13 @@ class Dispatcher:
         dispatcher had already delivered it."""
         now = self._now()
         with self._sessions() as s:
-            # The claim is the transaction's first write: a concurrent dispatcher
-            # waits on it (row lock / SQLite's writer lock) and then finds it done.
-            claimed = cast(CursorResult[Any], s.execute(update(OutboxDelivery).where(
-                OutboxDelivery.message_id == m.id, OutboxDelivery.handler == r.handler,
-                OutboxDelivery.status != "done").values(
-                status="done", attempts=OutboxDelivery.attempts + 1, next_attempt_at=None,
-                last_error=None, updated_at=now))).rowcount
-            if not claimed:
-                if s.get(OutboxDelivery, (m.id, r.handler)) is not None:
-                    report.skipped += 1
-                    return None
-                try:
-                    with s.begin_nested():
-                        s.add(OutboxDelivery(message_id=m.id, handler=r.handler, status="done",
-                                             attempts=1, updated_at=now))
-                except IntegrityError:
-                    s.rollback()
-                    report.skipped += 1
-                    return None
+            # The claim is the transaction's first statement, one upsert: a concurrent
+            # dispatcher waits on it (row lock / SQLite's writer lock), then finds the
+            # delivery done and claims nothing.
+            if not self._claim(s, m.id, r.handler, now):
+                s.rollback()
+                report.skipped += 1
+                return None
             try:
                 r.run(s, event)
                 if last:  # every other handler is done: so is the message, atomically
@@ -357,6 +345,21 @@ class Dispatcher:
                 return self._failed(m, r, prior + 1, exc, report)
         report.delivered += 1
         return emitted
+
+    @staticmethod
+    def _claim(s: Session, message_id: str, handler: str, now: datetime) -> bool:
+        dialect = s.get_bind().dialect.name
+        upsert = (sqlite_insert if dialect == "sqlite" else pg_insert)(OutboxDelivery).values(
+            message_id=message_id, handler=handler, status="done", attempts=1,
+            next_attempt_at=None, last_error=None, updated_at=now)
+        stmt = upsert.on_conflict_do_update(
+            index_elements=["message_id", "handler"],
+            set_={"status": "done", "attempts": OutboxDelivery.attempts + 1,
+                  "next_attempt_at": None, "last_error": None, "updated_at": now},
+            where=OutboxDelivery.status != "done").returning(OutboxDelivery.handler)
+        # RETURNING says whether a row was claimed (an upsert's rowcount is not
+        # reliable across drivers: psycopg reported 1 for a conflict the WHERE skipped)
+        return s.execute(stmt).first() is not None
 
     def _failed(self, m: OutboxMessage, r: Reaction, attempts: int, exc: Exception,
                 report: DispatchReport) -> OutboxDelivery:
