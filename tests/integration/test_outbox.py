@@ -25,9 +25,8 @@ from parcelguard.core.outbox import (
     OutboxMessage,
     Reaction,
     emit,
-    list_messages,
-    requeue,
 )
+from parcelguard.core.outbox_admin import list_messages, requeue
 from parcelguard.core.settings import Settings
 
 

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from parcelguard.core import outbox
+from parcelguard.core import outbox, outbox_admin
 from parcelguard.core.runtime import Runtime
 
 out = Console()
@@ -43,8 +43,8 @@ def list_outbox(
         err.print(f"[red]error:[/red] --status must be one of {', '.join(outbox.STATUSES)}")
         raise typer.Exit(2)
     with _rt(ctx).db.unit_of_work() as uow:
-        rows = outbox.list_messages(uow.session, status=status, limit=limit)
-        counts = outbox.backlog(uow.session)
+        rows = outbox_admin.list_messages(uow.session, status=status, limit=limit)
+        counts = outbox_admin.backlog(uow.session)
     if as_json:
         for r in rows:
             print(json.dumps(r.as_dict()))
@@ -73,13 +73,13 @@ def retry(
         raise typer.Exit(2)
     rt = _rt(ctx)
     with rt.db.unit_of_work() as uow:
-        ids = outbox.requeue(uow.session, message_id=message_id, dead=dead)
+        ids = outbox_admin.requeue(uow.session, message_id=message_id, dead=dead)
         if message_id is not None and not ids:
             err.print(f"[red]error:[/red] no failed or dead message {message_id}")
             raise typer.Exit(2)
         uow.commit()  # delivers them
     with rt.db.unit_of_work() as uow:
-        left = [v for v in outbox.list_messages(uow.session, limit=10_000) if v.id in ids]
+        left = [v for v in outbox_admin.list_messages(uow.session, limit=10_000) if v.id in ids]
     out.print(f"requeued {len(ids)}; {len(ids) - len(left)} delivered, {len(left)} still "
               "failing (see `parcelguard events outbox`)")
 
