@@ -334,7 +334,7 @@ class Dispatcher:
             try:
                 r.run(s, event)
                 if last:  # every other handler is done: so is the message, atomically
-                    s.execute(update(OutboxMessage).where(OutboxMessage.id == m.id)
+                    s.connection().execute(update(OutboxMessage).where(OutboxMessage.id == m.id)
                               .values(status="done", last_error=None))
                 s.flush()
                 emitted = take_emitted(s)
@@ -359,7 +359,7 @@ class Dispatcher:
             where=OutboxDelivery.status != "done").returning(OutboxDelivery.handler)
         # RETURNING says whether a row was claimed (an upsert's rowcount is not
         # reliable across drivers: psycopg reported 1 for a conflict the WHERE skipped)
-        return s.execute(stmt).first() is not None
+        return s.connection().execute(stmt).first() is not None  # Core: no ORM bulk path
 
     def _failed(self, m: OutboxMessage, r: Reaction, attempts: int, exc: Exception,
                 report: DispatchReport) -> OutboxDelivery:
