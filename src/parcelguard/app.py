@@ -4,6 +4,9 @@ shared dependencies live in ``core/http.py``, ``identity/http.py`` and
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -22,13 +25,29 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(rt: Runtime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # -- outbox: each request delivers its own events after its commit; this loop
+        # delivers retries and what a crash left (core/outbox.py) --
+        from parcelguard.core.outbox import DispatchLoop
+
+        loop = DispatchLoop(rt.db.dispatch_due, poll_seconds=rt.settings.outbox.poll_seconds)
+        rt.db.background = loop
+        loop.start()
+        try:
+            yield
+        finally:
+            rt.db.background = None
+            loop.stop()
+        # -- end outbox --
+
     # /docs is the self-hosted page of web/docs.py (FastAPI's loads Swagger from a CDN);
     # a body over the limit is a 413 before anything reads it (Content-Length) or as
     # soon as a streamed one passes it.
     app = FastAPI(title="parcelguard", version="0.1.0", docs_url=None, redoc_url=None,
                   max_body_size=rt.settings.http.max_body_bytes,
                   description="Protection and pluralistic supervision of personal "
-                  "information in parcel logistics.")
+                  "information in parcel logistics.", lifespan=lifespan)
     app.state.runtime = rt
     app.state.vault = vault_service(rt.settings)
     register_handlers(rt)
@@ -72,9 +91,7 @@ def create_app(rt: Runtime) -> FastAPI:
     from parcelguard.channel.router import referrals_router
     from parcelguard.channel.router import router as channel_router
     from parcelguard.conduct.router import router as conduct_router
-    from parcelguard.wiring import raise_canary_alerts
 
-    app.state.raise_canary_alerts = raise_canary_alerts
     for r in (channel_router, referrals_router, conduct_router):
         app.include_router(r)
     # -- end channel and conduct --

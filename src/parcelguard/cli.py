@@ -93,11 +93,10 @@ app.add_typer(incidents_cli.build_app(
 # -- channel and conduct: reports, triangulation, police referrals, canaries, evaluations --
 from parcelguard.channel import cli as channel_cli  # noqa: E402 - grouped with its wiring
 from parcelguard.conduct import cli as conduct_cli  # noqa: E402
-from parcelguard.wiring import raise_canary_alerts, refer_conduct_finding  # noqa: E402
 
-app.add_typer(channel_cli.build_app(vault_for=vault_service, telephony_for=telephony,
-                                    raise_alerts=raise_canary_alerts), name="channel")
-app.add_typer(conduct_cli.build_app(refer=refer_conduct_finding), name="conduct")
+app.add_typer(channel_cli.build_app(vault_for=vault_service, telephony_for=telephony),
+              name="channel")
+app.add_typer(conduct_cli.build_app(), name="conduct")
 # -- end channel and conduct --
 
 # -- audit: rulebook, engagements, scorecards, transparency reports --
@@ -110,6 +109,11 @@ from parcelguard.logistics.cli import parcels_app  # noqa: E402 - grouped with i
 
 app.add_typer(parcels_app, name="parcels")
 # -- end parcels --
+# -- outbox: domain events on their way to their reactions --
+from parcelguard.core.outbox_cli import events_app  # noqa: E402 - grouped with its registration
+
+app.add_typer(events_app, name="events")
+# -- end outbox --
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 

@@ -14,6 +14,7 @@ from parcelguard.conduct import models as conduct_models
 
 # -- end channel, conduct --
 from parcelguard.consent import models as consent_models
+from parcelguard.core import outbox as outbox_models  # outbox
 from parcelguard.core.db import Base
 from parcelguard.identity import models as identity_models
 
@@ -54,6 +55,7 @@ __all__ = [
     "logistics_models",
     "metadata",
     "monitor_models",  # monitor
+    "outbox_models",  # outbox
     "supervision_models",
     "vault_models",
     "waybill_models",

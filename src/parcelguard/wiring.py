@@ -1,5 +1,6 @@
 """The one place that chooses implementations for external systems (KMS, and
-later telephony, notifiers) and registers cross-domain event handlers."""
+later telephony, notifiers) and registers the cross-domain reactions (the outbox's
+handlers, ``reactions``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from parcelguard.channel.repository import CIPHERTEXT_COLUMNS as CHANNEL_CIPHERTEXT_COLUMNS
-from parcelguard.core.bus import MessageBus
+from parcelguard.core.outbox import Dispatcher, Reaction
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.vault.facade import Vault
@@ -61,7 +62,7 @@ def telephony(settings: Settings) -> Telephony:
 # -- end waybill --
 
 
-# -- event handlers: the cross-domain flow, readable in one place --------------------
+# -- reactions: the cross-domain flow, readable in one place --------------------------
 
 
 @dataclass(frozen=True)
@@ -75,101 +76,105 @@ class _AuditFinding:
     detected_at: datetime
 
 
-def register_handlers(rt: Runtime) -> None:
-    """Subscribe each domain's reactions to the others' events on ``rt.db.bus``.
-
-    - a monitor alert opens (or joins) an incident, by the rules in settings;
-    - a witness tamper finding becomes a ``ledger_tamper`` alert (and so an incident);
-    - an incident over the criminal thresholds is referred to the police channel;
-    - an audit finding that calls for it opens an incident.
-    """
+def reactions(rt: Runtime) -> tuple[Reaction, ...]:
+    """Every cross-domain reaction: event -> handler (a stable name: deliveries are
+    keyed by it) -> effect. docs/architecture.md lists them with their entry points.
+    Each runs in its delivery's transaction (core/outbox.py) and never commits."""
     from parcelguard.audit.events import AuditFindingRaised
-    from parcelguard.incidents import handlers as incident_handlers
-    from parcelguard.incidents.events import ProposePoliceReferral
-    from parcelguard.monitor.events import AlertRaised
-    from parcelguard.monitor.service import ledger_tamper_handler
-    from parcelguard.supervision.events import LedgerTamperDetected
-
-    db = rt.db
-    bus = db.bus
-    if bus.wired:  # once per database, however many entry points ask
-        return
-    bus.wired = True
-    settings = rt.settings.incidents
-    bus.register(AlertRaised, incident_handlers.alert_handler(
-        db.unit_of_work, settings, publish=bus.publish))
-    bus.register(LedgerTamperDetected, ledger_tamper_handler(db, publish=bus.publish))
-    on_audit = incident_handlers.finding_handler(db.unit_of_work, settings, source="audit",
-                                                 publish=bus.publish)
-
-    def audit_finding(event: object) -> None:
-        assert isinstance(event, AuditFindingRaised)
-        on_audit(_AuditFinding(enterprise_id=event.enterprise_id, finding_id=event.finding_id,
-                               summary=event.summary, event_ids=(),
-                               detected_at=rt.clock.now()))
-
-    bus.register(AuditFindingRaised, audit_finding)
-    _register_channel(rt, bus, ProposePoliceReferral)
-
-
-def _register_channel(rt: Runtime, bus: MessageBus, proposal: type) -> None:
-    """The social-supervision reactions: an incident's police-referral proposal and
-    conduct's referral decision become channel referrals with evidence packages; a
-    canary hit becomes a critical alert and a conduct signal; a monitor alert about an
-    employee is a conduct signal (a sign of leakage for the evaluation rules)."""
     from parcelguard.channel.events import CanaryTouched, ReferIncident
     from parcelguard.channel.referrals import Deps, refer_incident
     from parcelguard.conduct.events import ConductReferralRequested
     from parcelguard.conduct.service import note_signal
+    from parcelguard.incidents import handlers as incident_handlers
     from parcelguard.incidents.events import ProposePoliceReferral
     from parcelguard.monitor.events import AlertRaised
+    from parcelguard.monitor.service import raise_ledger_tamper
+    from parcelguard.supervision.events import LedgerTamperDetected
 
-    db = rt.db
+    incidents = rt.settings.incidents
 
-    def deps() -> Deps:
-        return Deps(kms=vault_service(rt.settings).vault.kms, clock=rt.clock,
-                    settings=rt.settings.channel)
+    def alert_incident(s: Session, ev: AlertRaised) -> None:
+        incident_handlers.open_for_alert(s, ev, settings=incidents)
 
-    def on_proposal(event: object) -> None:
-        assert isinstance(event, ProposePoliceReferral)
-        with db.unit_of_work() as uow:
-            refer_incident(uow.session, deps(), ReferIncident(
-                enterprise_id=event.enterprise_id, incident_id=event.incident_id,
-                reason=event.basis, event_ids=event.evidence_event_ids,
-                waybills=event.waybills, actor_ids=event.actor_ids,
-                record_counts=dict(event.records), insider=event.insider))
-            uow.commit()
+    def alert_conduct_signal(s: Session, ev: AlertRaised) -> None:
+        if ev.subject_type == "employee":
+            note_signal(s, enterprise_id=ev.enterprise_id, employee_id=ev.subject_id,
+                        source="monitor_alert", ref=ev.alert_id, severity=ev.severity,
+                        at=ev.raised_at)
 
-    def on_conduct_referral(event: object) -> None:
-        assert isinstance(event, ConductReferralRequested)
-        with db.unit_of_work() as uow:
-            refer_conduct_finding(uow.session, rt, event)
-            uow.commit()
+    def tamper_alert(s: Session, ev: LedgerTamperDetected) -> None:
+        raise_ledger_tamper(s, ev)
 
-    def on_canary(event: object) -> None:
-        assert isinstance(event, CanaryTouched)
-        with db.unit_of_work() as uow:
-            raise_canary_alerts(uow.session, [event])
-            if event.actor_type == "employee" and event.actor_id:
-                note_signal(uow.session, enterprise_id=event.enterprise_id,
-                            employee_id=event.actor_id, source="canary",
-                            ref=event.canary_id, severity="critical", at=event.at)
-            uow.commit()
+    def audit_incident(s: Session, ev: AuditFindingRaised) -> None:
+        incident_handlers.open_for_finding(s, _AuditFinding(
+            enterprise_id=ev.enterprise_id, finding_id=ev.finding_id, summary=ev.summary,
+            event_ids=(), detected_at=ev.raised_at), settings=incidents, source="audit")
 
-    def on_alert(event: object) -> None:
-        assert isinstance(event, AlertRaised)
-        if event.subject_type != "employee":
+    def incident_referral(s: Session, ev: ProposePoliceReferral) -> None:
+        if _with_police(s, ev.enterprise_id, "incident", ev.incident_id):
             return
-        with db.unit_of_work() as uow:
-            note_signal(uow.session, enterprise_id=event.enterprise_id,
-                        employee_id=event.subject_id, source="monitor_alert",
-                        ref=event.alert_id, severity=event.severity, at=event.raised_at)
-            uow.commit()
+        refer_incident(s, Deps(kms=vault_service(rt.settings).vault.kms, clock=rt.clock,
+                               settings=rt.settings.channel), ReferIncident(
+            enterprise_id=ev.enterprise_id, incident_id=ev.incident_id, reason=ev.basis,
+            event_ids=ev.evidence_event_ids, waybills=ev.waybills, actor_ids=ev.actor_ids,
+            record_counts=dict(ev.records), insider=ev.insider))
 
-    bus.register(proposal, on_proposal)
-    bus.register(ConductReferralRequested, on_conduct_referral)
-    bus.register(CanaryTouched, on_canary)
-    bus.register(AlertRaised, on_alert)
+    def conduct_referral(s: Session, ev: ConductReferralRequested) -> None:
+        if not _with_police(s, ev.enterprise_id, "conduct", ev.decision_id):
+            refer_conduct_finding(s, rt, ev)
+
+    def canary_alert(s: Session, ev: CanaryTouched) -> None:
+        raise_canary_alerts(s, [ev])
+
+    def canary_conduct_signal(s: Session, ev: CanaryTouched) -> None:
+        if ev.actor_type == "employee" and ev.actor_id:
+            note_signal(s, enterprise_id=ev.enterprise_id, employee_id=ev.actor_id,
+                        source="canary", ref=ev.canary_id, severity="critical", at=ev.at)
+
+    return (
+        Reaction(AlertRaised, "incidents.open_from_alert", alert_incident,
+                 "opens or joins an incident (rule: IncidentSettings)"),
+        Reaction(AlertRaised, "conduct.signal_from_alert", alert_conduct_signal,
+                 "an alert about an employee is a conduct signal"),
+        Reaction(LedgerTamperDetected, "monitor.ledger_tamper_alert", tamper_alert,
+                 "a ledger_tamper alert (and so an incident)"),
+        Reaction(AuditFindingRaised, "incidents.open_from_audit_finding", audit_incident,
+                 "opens an incident"),
+        Reaction(ProposePoliceReferral, "channel.refer_incident", incident_referral,
+                 "a police referral with its evidence package"),
+        Reaction(ConductReferralRequested, "channel.refer_conduct_finding", conduct_referral,
+                 "a police referral with its evidence package"),
+        Reaction(CanaryTouched, "monitor.canary_alert", canary_alert,
+                 "a critical alert (and so an incident)"),
+        Reaction(CanaryTouched, "conduct.signal_from_canary", canary_conduct_signal,
+                 "a conduct signal about the employee"),
+    )
+
+
+def _with_police(session: Session, enterprise_id: str, source_type: str,
+                 source_id: str) -> bool:
+    """The case is already with the police (a demo referred it by hand): the
+    referral's effect holds, so the reaction has nothing to do."""
+    from sqlalchemy import select
+
+    from parcelguard.channel.models import ChannelReferral
+
+    return session.scalar(select(ChannelReferral.id).where(
+        ChannelReferral.enterprise_id == enterprise_id,
+        ChannelReferral.source_type == source_type, ChannelReferral.source_id == source_id,
+        ChannelReferral.status.in_(("sent", "accepted"))).limit(1)) is not None
+
+
+def register_handlers(rt: Runtime) -> None:
+    """Give the runtime's database its outbox dispatcher (once per database, however
+    many entry points ask): every unit of work then delivers what it emitted."""
+    db = rt.db
+    if db.dispatcher is not None:
+        return
+    cfg = rt.settings.outbox
+    db.dispatcher = Dispatcher(db.sessions, reactions(rt), max_attempts=cfg.max_attempts,
+                               backoff_seconds=cfg.backoff_seconds,
+                               backoff_max_seconds=cfg.backoff_max_seconds)
 
 
 def raise_canary_alerts(session: Session, touched: list[CanaryTouched]) -> list[str]:

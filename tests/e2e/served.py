@@ -50,7 +50,7 @@ def serve(target: Runtime | FastAPI) -> Iterator[str]:
     # A long keep-alive: on a loaded machine a client may pause past uvicorn's 5 s
     # default and then send on a connection the server is just closing.
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="critical", ws="none", lifespan="off",
+                                           log_level="critical", ws="none", lifespan="on",
                                            timeout_keep_alive=120))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

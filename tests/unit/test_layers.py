@@ -1,5 +1,5 @@
 """The import direction of ../shared/ARCHITECTURE.md, enforced: a package imports
-only packages of lower rows; same-row packages talk through events on the bus."""
+only packages of lower rows; same-row packages talk through events (the outbox)."""
 
 from __future__ import annotations
 

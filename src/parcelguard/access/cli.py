@@ -100,7 +100,6 @@ class _Ctx:
     session: Session
     gate: AccessGate
     caller: Caller
-    pending: list[object]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -139,9 +138,8 @@ def gate_tx(ctx: typer.Context, enterprise: str, account: str | None, employee: 
                 raise DomainError(f"no enterprise {enterprise!r}")
             vault = services(ctx).vault_for(rt.settings)
             c = _Ctx(rt, uow.session, AccessGate(uow.session, vault, rt.clock),
-                     _caller(uow.session, enterprise, account, employee, channel), [])
+                     _caller(uow.session, enterprise, account, employee, channel))
             yield c
-            uow.pending_events.extend(c.pending)
             uow.commit()
     except DomainError as exc:
         raise fail(exc.message) from None
@@ -278,7 +276,6 @@ def break_glass(ctx: typer.Context, enterprise: EnterpriseOpt,
     with gate_tx(ctx, enterprise, account, employee) as c:
         o = c.gate.break_glass_reveal(c.caller, waybill_no=waybill, fields=field,
                                       justification=justification)
-        c.pending.extend(o.events)
     verdict(o)
     if o.allowed:
         err.print(f"[yellow]flagged[/yellow]: break-glass record {o.record_id}")

@@ -1,4 +1,4 @@
-"""Domain events the gate publishes on the bus (after commit)."""
+"""Domain events of the gate (returned on its outcomes)."""
 
 from __future__ import annotations
 

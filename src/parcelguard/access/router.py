@@ -166,8 +166,7 @@ def break_glass(body: BreakGlassIn, *, request: Request, principal: PrincipalDep
         justification=body.justification)
     if not out.allowed:
         return refused(out)
-    # No message bus is wired into the API yet; the flagged record is the durable
-    # signal (BreakGlassUsed is published by the CLI boundary and the demo).
+    # The flagged record is the durable signal for review.
     return BreakGlassRead(allowed=True, reason=out.reason, event_id=out.event_id,
                           values=dict(out.values.by_field), record_id=out.record_id,
                           flagged=True)

@@ -9,8 +9,7 @@ Break-glass: an employee whose role allows it may reveal a parcel's PI without a
 assignment, with a written justification (>= 20 characters, no phone/ID-like
 content). It is always flagged: a ``BreakGlassRecord`` row for review, the access
 event's purpose (``security`` for security staff, ``other`` for everyone else; see
-``policy.BREAK_GLASS``) and a ``BreakGlassUsed`` bus event the boundary publishes
-after commit.
+``policy.BREAK_GLASS``) and a ``BreakGlassUsed`` domain event on the outcome.
 """
 
 from __future__ import annotations
@@ -99,7 +98,8 @@ class SearchOutcome(Outcome):
 @dataclass(frozen=True)
 class BreakGlassOutcome(RevealOutcome):
     record_id: str | None = None
-    # Bus events for the boundary to publish after commit (uow.pending_events).
+    # Its domain event (nothing reacts to it yet; a reaction would emit it to the
+    # outbox, core/outbox.py); the flagged record is the durable signal.
     events: tuple[object, ...] = ()
 
 

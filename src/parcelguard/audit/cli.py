@@ -126,14 +126,12 @@ def build_app(*, kms_for: Callable[[Settings], KeyWrapper]) -> typer.Typer:
                     engagements.start(s, who, engagement, clock=rt.clock, settings=settings)
                 fieldwork.evaluate(s, who, engagement, rulebook=rb, clock=rt.clock)
                 if findings:
-                    _, events = fieldwork.raise_for_failures(s, who, engagement, rulebook=rb,
-                                                             clock=rt.clock, settings=settings)
-                    uow.pending_events.extend(events)
+                    fieldwork.raise_for_failures(s, who, engagement, rulebook=rb,
+                                                 clock=rt.clock, settings=settings)
                 rows = fieldwork.results(s, who, engagement)
                 if sign:
-                    _, events = reports.issue(s, who, engagement, rulebook=rb,
-                                              kms=kms_for(rt.settings), clock=rt.clock)
-                    uow.pending_events.extend(events)
+                    reports.issue(s, who, engagement, rulebook=rb,
+                                  kms=kms_for(rt.settings), clock=rt.clock)
                 uow.commit()
         except DomainError as exc:
             raise _fail(exc) from None

@@ -1,11 +1,15 @@
-"""Events the audit capability publishes on the bus (after the commit). The wiring
-decides who reacts: an incident-type finding is meant to open an incident."""
+"""Events of the audit capability. ``AuditFindingRaised`` is emitted to the outbox
+(core/outbox.py); the wiring decides who reacts: it opens an incident."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from parcelguard.core.messages import message
 
 
+@message("audit.finding_raised", version=1)
 @dataclass(frozen=True)
 class AuditFindingRaised:
     """An audit finding that calls for an incident (rulebook ``on_fail = incident`` or
@@ -17,6 +21,7 @@ class AuditFindingRaised:
     control_id: str
     severity: str
     summary: str
+    raised_at: datetime  # the incident's detection time
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@
   (contracts/event.schema.json), so the auditor can check the log without any PI.
 - ``attest``: record a manual attestation with a reference and a document hash.
 - ``raise_finding``: a rectification order to the enterprise, or an incident referral
-  (``AuditFindingRaised`` on the bus).
+  (``AuditFindingRaised`` emitted to the outbox).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from parcelguard.audit.rulebook import Rulebook
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
+from parcelguard.core.outbox import emit
 from parcelguard.core.settings import AuditSettings
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger import logs
@@ -185,8 +186,8 @@ def raise_finding(session: Session, principal: Principal, engagement_id: str, *,
                   settings: AuditSettings) -> tuple[AuditFinding, list[object]]:
     """A finding about one control. ``action`` (default: the rulebook's ``on_fail``):
     ``rectify`` orders the enterprise to rectify within ``rectify_days``; ``incident``
-    refers it to the incident desk. Returns the finding and the events to publish
-    after the commit."""
+    refers it to the incident desk (``AuditFindingRaised``, emitted to the outbox in
+    this transaction). Returns the finding and its events."""
     eng = engagements.conducting(session, principal, engagement_id, clock=clock,
                                  action="finding", detail={"control_id": control_id})
     _check_rulebook(eng, rulebook)
@@ -209,7 +210,8 @@ def raise_finding(session: Session, principal: Principal, engagement_id: str, *,
     events: list[object] = []
     if action == "incident":
         events.append(AuditFindingRaised(finding.id, eng.id, eng.enterprise_id, control_id,
-                                         severity, finding.summary))
+                                         severity, finding.summary, raised_at=now))
+        emit(session, *events)
     return finding, events
 
 

@@ -107,7 +107,7 @@ class AuditAttestation(Base):
 class AuditFinding(Base):
     """A finding of an engagement. ``action`` says what it set off: ``rectify`` makes
     it a rectification order to the enterprise (due by ``due_at``; ``status`` open ->
-    answered -> closed), ``incident`` also raised ``AuditFindingRaised`` on the bus for
+    answered -> closed), ``incident`` also emitted ``AuditFindingRaised`` to the outbox for
     the incident desk."""
 
     __tablename__ = "audit_findings"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, BackgroundTasks, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from parcelguard.audit import engagements, fieldwork, reports, scorecards, transparency
@@ -43,13 +43,6 @@ router = APIRouter(prefix=API, tags=["audit"])
 
 def _rulebook(rt: Runtime) -> Rulebook:
     return load(rt.settings.audit.rulebook_path)
-
-
-def _after_commit(request: Request, tasks: BackgroundTasks, events: list[object]) -> None:
-    """Background tasks run after the response, so after the request's commit."""
-    bus = getattr(request.app.state, "bus", None)
-    if bus is not None and events:
-        tasks.add_task(bus.publish, events)
 
 
 @router.get("/audit/rulebook")
@@ -142,14 +135,12 @@ def sample(engagement_id: str, body: SampleRequest, principal: PrincipalDep,
 
 @router.post("/audit/engagements/{engagement_id}/findings", status_code=201)
 def raise_finding(engagement_id: str, *, body: FindingCreate, principal: PrincipalDep,
-                  session: SessionDep, rt: RuntimeDep, request: Request,
-                  tasks: BackgroundTasks) -> FindingRead:
+                  session: SessionDep, rt: RuntimeDep) -> FindingRead:
     """A rectification order, or an incident referral (AuditFindingRaised)."""
-    finding, events = fieldwork.raise_finding(
+    finding, _ = fieldwork.raise_finding(
         session, principal, engagement_id, control_id=body.control_id, severity=body.severity,
         summary=body.summary, action=body.action, rulebook=_rulebook(rt), clock=rt.clock,
-        settings=rt.settings.audit)
-    _after_commit(request, tasks, events)
+        settings=rt.settings.audit)  # its incident follows the commit (outbox)
     return FindingRead.of(finding)
 
 
@@ -173,13 +164,11 @@ def _report_read(session: SessionDep, report: AuditReport) -> ReportRead:
 
 @router.post("/audit/engagements/{engagement_id}/report", status_code=201)
 def issue_report(engagement_id: str, *, principal: PrincipalDep, session: SessionDep,
-                 rt: RuntimeDep, vault: VaultDep, request: Request,
-                 tasks: BackgroundTasks) -> ReportRead:
+                 rt: RuntimeDep, vault: VaultDep) -> ReportRead:
     """The lead auditor signs; the report goes to the enterprise and the supervision
     department and the firm's access closes."""
-    report, events = reports.issue(session, principal, engagement_id, rulebook=_rulebook(rt),
-                                   kms=vault.vault.kms, clock=rt.clock)
-    _after_commit(request, tasks, events)
+    report, _ = reports.issue(session, principal, engagement_id, rulebook=_rulebook(rt),
+                              kms=vault.vault.kms, clock=rt.clock)
     return _report_read(session, report)
 
 

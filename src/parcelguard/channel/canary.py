@@ -33,6 +33,7 @@ from parcelguard.channel.repository import enterprise_or_404
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.ids import new_id
+from parcelguard.core.outbox import emit
 from parcelguard.ledger.models import LedgerHead
 from parcelguard.logistics.identifiers import WAYBILL_RE, make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
@@ -170,6 +171,7 @@ def _record(session: Session, hits: Sequence[_Hit]) -> list[CanaryTouched]:
             waybill_no=h.canary.waybill_no, kind=h.kind, at=h.at, actor_type=h.actor_type,
             actor_id=h.actor_id, event_ids=h.event_ids, exposed_to=tuple(row.exposed_to)))
     session.flush()
+    emit(session, *out)  # the critical alert and the conduct signal follow the commit
     return out
 
 

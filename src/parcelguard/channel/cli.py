@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session
 
 from parcelguard.channel import canary, evidence, intake, referrals, service
 from parcelguard.channel.attachments import sniff
-from parcelguard.channel.events import CanaryTouched
 from parcelguard.channel.repository import enterprise_or_404
 from parcelguard.channel.triangulate import rank_leak_sources
 from parcelguard.core.errors import DomainError
@@ -41,7 +40,6 @@ out = Console()
 err = Console(stderr=True, soft_wrap=True)
 EntOpt = Annotated[str, typer.Option("--enterprise", "-e", help="Enterprise id.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-AlertSink = Callable[[Session, list[CanaryTouched]], list[str]]
 
 
 def _staff(enterprise: str) -> Principal:
@@ -68,9 +66,8 @@ def _read_text(prompt: str) -> str:
 
 
 def build_app(*, vault_for: Callable[[Settings], VaultService],
-              telephony_for: Callable[[Settings], Telephony],
-              raise_alerts: AlertSink) -> typer.Typer:
-    """The sub-app; the CLI passes the wiring's vault, telephony and alert sink."""
+              telephony_for: Callable[[Settings], Telephony]) -> typer.Typer:
+    """The sub-app; the CLI passes the wiring's vault and telephony."""
     app = typer.Typer(help="The public reporting channel, leak-source triangulation, police "
                       "referrals and canary parcels (docs/channel.md).", no_args_is_help=True)
     referral_app = typer.Typer(help="Police referrals.", no_args_is_help=True)
@@ -312,13 +309,12 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
 
     @canary_app.command("scan")
     def canary_scan(ctx: typer.Context, enterprise: EntOpt) -> None:
-        """Look for any use of the enterprise's canaries; hits raise critical alerts."""
+        """Look for any use of the enterprise's canaries; each hit raises a critical
+        alert (and so an incident) once the scan commits."""
         with _tx(ctx) as (_, session, _v):
             touched = canary.scan(session, enterprise_id=enterprise)
-            alerts = raise_alerts(session, touched)
         _dump({"hits": [{"waybill_no": t.waybill_no, "kind": t.kind, "actor_id": t.actor_id,
-                         "exposed_to": list(t.exposed_to)} for t in touched],
-               "alerts": alerts})
+                         "exposed_to": list(t.exposed_to)} for t in touched]})
 
     @canary_app.command("call")
     def canary_call(ctx: typer.Context, number: str,
@@ -331,8 +327,6 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
             raise _fail("--at needs an offset, e.g. 2026-11-11T08:30:00+08:00")
         with _tx(ctx) as (rt, session, _):
             hit = canary.call(session, number=number, at=when or rt.clock.now())
-            if hit is not None:
-                raise_alerts(session, [hit])
         out.print("canary hit: critical alert raised" if hit else "not a canary number")
 
     return app

@@ -1,4 +1,4 @@
-"""What the channel publishes (after commit, on the bus) and the commands it accepts
+"""What the channel emits to the outbox (core/outbox.py) and the commands it accepts
 from other domains. Ids only: the content stays behind the channel's permissions.
 
 The wiring connects them: ``CanaryTouched`` raises a critical monitor alert (see
@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from parcelguard.core.messages import message
+
 CANARY_DETECTOR = "canary_access"
 
 
+@message("channel.canary_touched", version=1)
 @dataclass(frozen=True)
 class CanaryTouched:
     """A canary parcel was accessed or its monitored number called. ``exposed_to``

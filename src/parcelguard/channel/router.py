@@ -273,24 +273,21 @@ def seed_canaries(body: CanarySeedIn, *, request: Request, principal: PrincipalD
 
 
 @router.post("/canaries/scan")
-def scan_canaries(request: Request, principal: PrincipalDep,
-                  session: SessionDep) -> dict[str, list[Any]]:
-    """Look for any use of the enterprise's canaries; each hit raises a critical alert."""
+def scan_canaries(principal: PrincipalDep, session: SessionDep) -> dict[str, list[Any]]:
+    """Look for any use of the enterprise's canaries; each hit raises a critical alert
+    (and so an incident) once the request commits."""
     touched = canary.scan(session, enterprise_id=_canary_admin(principal))
-    alerts = request.app.state.raise_canary_alerts(session, touched)
     return {"hits": [{"waybill_no": t.waybill_no, "kind": t.kind, "actor_id": t.actor_id,
-                      "at": t.at, "exposed_to": list(t.exposed_to)} for t in touched],
-            "alerts": list(alerts)}
+                      "at": t.at, "exposed_to": list(t.exposed_to)} for t in touched]}
 
 
 @router.post("/canaries/calls")
-def canary_call(body: CanaryCallIn, request: Request, principal: PrincipalDep,
-                session: SessionDep, clock: ClockDep) -> dict[str, bool]:
-    """The telephony provider reports a call to a monitored number."""
+def canary_call(body: CanaryCallIn, principal: PrincipalDep, session: SessionDep,
+                clock: ClockDep) -> dict[str, bool]:
+    """The telephony provider reports a call to a monitored number (a canary's raises a
+    critical alert once the request commits)."""
     ent = _canary_admin(principal)
     hit = canary.call(session, number=body.number, at=body.at or clock.now(), enterprise_id=ent)
-    if hit is not None:
-        request.app.state.raise_canary_alerts(session, [hit])
     return {"canary": hit is not None}
 
 

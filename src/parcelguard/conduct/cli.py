@@ -2,15 +2,15 @@
 decisions and appeals from the machine-local command line (the trusted operator
 acts as the enterprise's security officer). Tokens are prompted for without echo.
 
-A police-referral decision is handed to ``refer`` (the channel's consumer, passed in
-by the CLI) so conduct never imports the channel. Exit status: 0 done, 2 the command
-could not run.
+A police-referral decision goes to the police through the outbox (the channel
+reacts to ``ConductReferralRequested`` once the round commits). Exit status: 0 done,
+2 the command could not run.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -19,7 +19,6 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from parcelguard.conduct import service
-from parcelguard.conduct.events import ConductReferralRequested
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity.permissions import Principal
@@ -27,7 +26,6 @@ from parcelguard.identity.permissions import Principal
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
 EntOpt = Annotated[str, typer.Option("--enterprise", "-e", help="Enterprise id.")]
-Refer = Callable[[Session, Runtime, ConductReferralRequested], str]
 
 
 def _staff(enterprise: str) -> Principal:
@@ -38,7 +36,7 @@ def _dump(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2, default=str))
 
 
-def build_app(*, refer: Refer | None = None) -> typer.Typer:
+def build_app() -> typer.Typer:
     app = typer.Typer(help="Courier evaluations, rewards and sanctions (docs/conduct.md).",
                       no_args_is_help=True)
 
@@ -98,9 +96,7 @@ def build_app(*, refer: Refer | None = None) -> typer.Typer:
         with _tx(ctx) as (rt, session):
             ev = service.confirm_referral(session, _staff(enterprise), decision_id,
                                           clock=rt.clock)
-            referral = refer(session, rt, ev) if refer is not None else None
-        _dump({"decision_id": decision_id, "evidence_links": ev.figures["evidence_links"],
-               "referral": referral})
+        _dump({"decision_id": decision_id, "evidence_links": ev.figures["evidence_links"]})
 
     @app.command()
     def decisions(ctx: typer.Context, enterprise: EntOpt,

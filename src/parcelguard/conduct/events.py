@@ -1,10 +1,13 @@
-"""What conduct publishes (after commit, on the bus). Ids and figures only."""
+"""Conduct's domain events. Ids and figures only. ``ConductReferralRequested`` is
+emitted to the outbox (core/outbox.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from parcelguard.core.messages import message
 
 
 @dataclass(frozen=True)
@@ -16,6 +19,7 @@ class DecisionRecorded:
     decided_at: datetime
 
 
+@message("conduct.referral_requested", version=1)
 @dataclass(frozen=True)
 class ConductReferralRequested:
     """Repeated low ratings met a sign of leakage: the wiring hands this to the

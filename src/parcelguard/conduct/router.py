@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from parcelguard.conduct import rules, service
@@ -152,15 +152,11 @@ def appeal(decision_id: str, body: AppealIn, principal: PrincipalDep, session: S
 
 
 @router.post("/decisions/{decision_id}/confirm-referral")
-def confirm_referral(decision_id: str, *, request: Request, tasks: BackgroundTasks,
-                     principal: PrincipalDep, session: SessionDep,
+def confirm_referral(decision_id: str, *, principal: PrincipalDep, session: SessionDep,
                      clock: ClockDep) -> dict[str, Any]:
-    """A person confirms a proposed police referral; it goes to the police after the
-    commit (the request's background task publishes it)."""
+    """A person confirms a proposed police referral; it goes to the police through the
+    outbox once the request commits."""
     ev = service.confirm_referral(session, principal, decision_id, clock=clock)
-    bus = getattr(request.app.state, "bus", None)
-    if bus is not None:
-        tasks.add_task(bus.publish, [ev])
     return {"decision_id": decision_id, "evidence_links": ev.figures["evidence_links"]}
 
 

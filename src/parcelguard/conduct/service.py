@@ -32,6 +32,7 @@ from parcelguard.conduct.models import (
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
+from parcelguard.core.outbox import emit
 from parcelguard.core.settings import ConductSettings
 from parcelguard.identity.models import Account
 from parcelguard.identity.permissions import Principal
@@ -135,7 +136,7 @@ def window_of(session: Session, *, enterprise_id: str, employee_id: str, now: da
 @dataclass
 class Round:
     decisions: list[ConductDecision] = field(default_factory=list)
-    events: list[object] = field(default_factory=list)  # for the boundary to publish
+    events: list[object] = field(default_factory=list)  # referral requests are emitted
 
 
 def apply_rules(session: Session, *, enterprise_id: str, now: datetime,
@@ -192,8 +193,12 @@ def confirm_referral(session: Session, principal: Principal, decision_id: str, *
     d.decided_by = (principal.account_id or "staff")[:64]
     d.decided_at = clock.now()
     session.flush()
-    return ConductReferralRequested(d.id, d.enterprise_id, d.employee_id, d.rule,
-                                    {**d.figures, "evidence_links": links})
+    ev = ConductReferralRequested(d.id, d.enterprise_id, d.employee_id, d.rule,
+                                  {**d.figures, "evidence_links": links})
+    # The referral goes to the police through the outbox once this commits, whichever
+    # entry point confirmed it (the channel reacts; conduct does not import it).
+    emit(session, ev)
+    return ev
 
 
 def _record(session: Session, *, enterprise_id: str, employee_id: str,

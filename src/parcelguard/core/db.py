@@ -8,20 +8,25 @@ batch) commits through :class:`UnitOfWork`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from parcelguard.core.bus import MessageBus
 from parcelguard.core.settings import Settings
+
+if TYPE_CHECKING:
+    from parcelguard.core.outbox import Dispatcher, DispatchLoop
+
+log = logging.getLogger(__name__)
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -150,26 +155,48 @@ class Database:
         if auto_migrate and str(self.engine.url) not in _MIGRATED:
             upgrade(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        # Cross-domain reactions (an alert opens an incident, ...): the wiring module
-        # registers the handlers; units of work publish here after they commit.
-        self.bus = MessageBus()
+        # Cross-domain reactions (an alert opens an incident, ...) go through the
+        # outbox (core/outbox.py); the wiring module sets the dispatcher, a serving
+        # process its background loop.
+        self.dispatcher: Dispatcher | None = None
+        self.background: DispatchLoop | None = None
 
     def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions(), publish=self.bus.publish)
+        return UnitOfWork(self.sessions(), after_commit=self._dispatch_emitted)
+
+    def _dispatch_emitted(self, session: Session) -> None:
+        """After a commit, deliver the messages it wrote, in this process: reactions
+        stay prompt. A serving process wakes its background loop instead, so no
+        response waits for reactions. Anything left (a crash, a failure) is the
+        dispatcher loops' (``events dispatch``, serve, ``monitor run``)."""
+        from parcelguard.core.outbox import take_emitted
+
+        ids = take_emitted(session)
+        if ids and self.background is not None:
+            self.background.wake()
+        elif ids and self.dispatcher is not None:
+            try:
+                self.dispatcher.deliver(ids)
+            except Exception:  # e.g. the database busy: the messages wait in the outbox
+                log.exception("outbox: after-commit dispatch failed; left for the dispatcher")
+
+    def dispatch_due(self) -> None:
+        """Deliver every due outbox message (the loops call this); no-op unwired."""
+        if self.dispatcher is not None:
+            self.dispatcher.drain()
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 class UnitOfWork:
-    """One transaction: services flush into ``session``; ``commit`` ends it, and the
-    domain events they collected go to the bus only after the commit succeeded."""
+    """One transaction: services flush into ``session`` (and ``outbox.emit`` their
+    domain events into it); ``commit`` ends it, then dispatches those events."""
 
     def __init__(self, session: Session,
-                 publish: Callable[[list[object]], None] | None = None) -> None:
+                 after_commit: Callable[[Session], None] | None = None) -> None:
         self.session = session
-        self.pending_events: list[object] = []
-        self._publish = publish
+        self._after_commit = after_commit
 
     def __enter__(self) -> UnitOfWork:
         return self
@@ -179,14 +206,12 @@ class UnitOfWork:
             self.session.rollback()
         self.session.close()
 
-    def commit(self) -> list[object]:
-        """Commit, then hand the collected domain events to the bus: handlers only
+    def commit(self) -> None:
+        """Commit, then dispatch the messages the transaction wrote: handlers only
         ever see what is durable."""
         self.session.commit()
-        events, self.pending_events = self.pending_events, []
-        if events and self._publish is not None:
-            self._publish(events)
-        return events
+        if self._after_commit is not None:
+            self._after_commit(self.session)
 
 
 @contextmanager

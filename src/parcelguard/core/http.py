@@ -45,9 +45,8 @@ def _transactions(request: Request) -> anyio.Semaphore:
 
 
 async def session_dep(request: Request) -> AsyncIterator[Session]:
-    """One transaction per request: commit on success, roll back on error. Domain
-    events a handler leaves in ``request.state.pending_events`` are published after
-    the commit.
+    """One transaction per request: commit on success, roll back on error. The
+    domain events the request emitted to the outbox are delivered after the commit.
 
     Used with ``scope="function"`` (``SessionDep``): the commit runs when the path
     operation returns and *before* the response is sent, so a failed commit is a 500
@@ -62,7 +61,6 @@ async def session_dep(request: Request) -> AsyncIterator[Session]:
         try:
             await run_in_threadpool(uow.session.connection)
             yield uow.session
-            uow.pending_events.extend(getattr(request.state, "pending_events", ()))
             await run_in_threadpool(uow.commit)
         except BaseException as exc:
             await run_in_threadpool(uow.__exit__, type(exc), exc, exc.__traceback__)

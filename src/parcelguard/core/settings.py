@@ -538,6 +538,23 @@ class AuditSettings(BaseModel):
 # -- end audit --
 
 
+# -- outbox --
+class OutboxSettings(BaseModel):
+    """Delivery of domain events to their reactions (core/outbox.py)."""
+
+    max_attempts: int = Field(
+        default=8, ge=1, le=100, description="Attempts of one handler on one message before "
+        "it is dead-lettered with its reason (`parcelguard events retry` requeues it).")
+    backoff_seconds: float = Field(
+        default=2.0, gt=0, description="Wait before the first retry; doubles each attempt.")
+    backoff_max_seconds: float = Field(
+        default=3600.0, gt=0, description="Longest wait between two attempts.")
+    poll_seconds: float = Field(
+        default=2.0, gt=0, description="How often `events dispatch --follow` and the serve "
+        "process look for due messages (a commit dispatches its own at once).")
+# -- end outbox --
+
+
 class Settings(BaseSettings):
     """parcelguard configuration."""
 
@@ -571,6 +588,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]  # web
     login: LoginSettings = Field(default_factory=LoginSettings)  # type: ignore[arg-type]  # auth
     http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]  # auth
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -1,9 +1,10 @@
-"""What the incidents package publishes on the bus (after commit). Ids, codes and
-counts only: an event may reach any handler, so it never carries PI.
+"""What the incidents package returns and emits. Ids, codes and counts only: an
+event may reach any handler, or another node, so it never carries PI.
 
 ``ProposePoliceReferral`` is a command, not an event: the evidence crossed the
 criminal thresholds, and the channel package (police referrals) is asked to prepare
-a referral. Exactly one handler should take it (registered in the wiring module).
+a referral; it is emitted to the outbox (core/outbox.py), and exactly one reaction
+takes it (``wiring.REACTIONS``).
 ``IncidentMoved`` lives in ``model.py`` with the lifecycle that records it.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from parcelguard.core.messages import message
 from parcelguard.incidents.model import IncidentMoved
 
 __all__ = ["IncidentMoved", "IncidentOpened", "InterventionApplied", "ProposePoliceReferral",
@@ -66,6 +68,7 @@ class InterventionApplied:
     ledger_event_id: str
 
 
+@message("incidents.propose_police_referral", version=1)
 @dataclass(frozen=True)
 class ProposePoliceReferral:
     """Command to the channel package: prepare a referral to the police

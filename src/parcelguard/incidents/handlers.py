@@ -1,29 +1,24 @@
-"""Bus handlers that open incidents: from monitor alerts (``AlertRaised``) by the
-rule in ``IncidentSettings`` (severity, detector), and from findings that later
-packages publish (complaints, conduct findings, audit findings), through one
-structural ``Finding`` shape so this package imports none of them.
+"""Reactions that open incidents: from monitor alerts (``AlertRaised``) by the rule
+in ``IncidentSettings`` (severity, detector), and from findings that other packages
+raise (complaints, conduct findings, audit findings), through one structural
+``Finding`` shape so this package imports none of them.
 
-Each handler runs its own transaction (one per event), commits, then publishes what
-it produced (``IncidentOpened``, ``ProposePoliceReferral``) through ``publish``.
-The wiring module registers them, e.g.::
-
-    bus.register(AlertRaised, alert_handler(db.unit_of_work, settings.incidents,
-                                            publish=bus.publish))
+The wiring registers them as outbox reactions (``wiring.REACTIONS``): each runs in
+its delivery's transaction and never commits; what it produces (a police-referral
+proposal) is emitted into that same transaction by the service.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final, Protocol
 
 from sqlalchemy.orm import Session
 
-from parcelguard.core.db import UnitOfWork
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.settings import IncidentSettings
 from parcelguard.incidents.model import Category
-from parcelguard.incidents.reports import escalate_overdue
 from parcelguard.incidents.service import Opened, OpenRequest, open_incident
 from parcelguard.incidents.timeline import SYSTEM_MONITOR, clean_text
 from parcelguard.monitor.events import AlertRaised
@@ -52,8 +47,6 @@ DETECTOR_CATEGORY: Final[dict[str, Category]] = {
     "ledger_tamper": Category.TAMPERING,
 }
 
-Publish = Callable[[Sequence[object]], None]
-UowFactory = Callable[[], UnitOfWork]
 
 
 def _title(summary: str, fallback: str) -> str:
@@ -94,70 +87,38 @@ def open_from_alert(session: Session, alert_id: str, *, settings: IncidentSettin
         actor=actor, settings=settings)
 
 
-def alert_handler(uow: UowFactory, settings: IncidentSettings, *,
-                  publish: Publish | None = None) -> Callable[[object], None]:
-    """The ``AlertRaised`` handler for the wiring module."""
-
-    def handle(event: object) -> None:
-        assert isinstance(event, AlertRaised)
-        with uow() as work:
-            opened = open_from_alert(work.session, event.alert_id, settings=settings)
-            work.commit()
-        if opened is not None and publish is not None and opened.events:
-            publish(opened.events)
-
-    return handle
+def open_for_alert(session: Session, event: AlertRaised, *,
+                   settings: IncidentSettings) -> None:
+    """The ``AlertRaised`` reaction: open or join the alert's incident if the rule
+    says so."""
+    open_from_alert(session, event.alert_id, settings=settings)
 
 
 class Finding(Protocol):
     """What a complaint, conduct finding or audit finding event must carry to open an
     incident (structural: those packages need not know this one)."""
 
-    enterprise_id: str
-    finding_id: str
-    summary: str
-    event_ids: Sequence[str]
-    detected_at: datetime
+    @property
+    def enterprise_id(self) -> str: ...
+    @property
+    def finding_id(self) -> str: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def event_ids(self) -> Sequence[str]: ...
+    @property
+    def detected_at(self) -> datetime: ...
 
 
-def finding_handler(uow: UowFactory, settings: IncidentSettings, *, source: str,
-                    category: str = Category.INSIDER_ABUSE.value,
-                    subject_of: Callable[[object], str | None] | None = None,
-                    publish: Publish | None = None) -> Callable[[object], None]:
-    """A handler opening an incident from a finding event. ``source`` is complaint,
-    conduct or audit; ``subject_of`` may name the subject (e.g. the employee) so
-    findings about the same person join one open incident."""
-
-    def handle(event: object) -> None:
-        f: Finding = event  # type: ignore[assignment]  # structural, checked by use
-        subject = subject_of(event) if subject_of else None
-        with uow() as work:
-            opened = open_incident(work.session, OpenRequest(
-                enterprise_id=f.enterprise_id, title=_title(f.summary, f"{source} finding"),
-                category=category,
-                source=source, detected_at=f.detected_at,
-                evidence_event_ids=list(f.event_ids), source_ref=f.finding_id,
-                subject_key=f"{f.enterprise_id}|{subject}" if subject else None),
-                actor=f"system:{source}", settings=settings)
-            work.commit()
-        if publish is not None and opened.events:
-            publish(opened.events)
-
-    return handle
-
-
-def sweep_job(uow: UowFactory, now: Callable[[], datetime], *,
-              publish: Publish | None = None) -> Callable[[], int]:
-    """The overdue sweep as a job for a scheduler (``parcelguard serve`` or the
-    monitor's follow loop may call it every few minutes); returns how many it
-    newly escalated."""
-
-    def run() -> int:
-        with uow() as work:
-            flagged = escalate_overdue(work.session, now())
-            work.commit()
-        if publish is not None and flagged:
-            publish(flagged)
-        return len(flagged)
-
-    return run
+def open_for_finding(session: Session, f: Finding, *, settings: IncidentSettings,
+                     source: str, category: str = Category.INSIDER_ABUSE.value,
+                     subject: str | None = None) -> None:
+    """A finding's reaction: open (or join) its incident. ``source`` is complaint,
+    conduct or audit; ``subject`` (e.g. the employee) joins findings about the same
+    person into one open incident."""
+    open_incident(session, OpenRequest(
+        enterprise_id=f.enterprise_id, title=_title(f.summary, f"{source} finding"),
+        category=category, source=source, detected_at=f.detected_at,
+        evidence_event_ids=list(f.event_ids), source_ref=f.finding_id,
+        subject_key=f"{f.enterprise_id}|{subject}" if subject else None),
+        actor=f"system:{source}", settings=settings)

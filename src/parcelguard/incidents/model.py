@@ -83,7 +83,7 @@ class Facts:
 
 @dataclass(frozen=True)
 class IncidentMoved:
-    """Domain event: an incident changed state (published on the bus after commit)."""
+    """Domain event: an incident changed state (returned by the service)."""
 
     incident_id: str
     enterprise_id: str

@@ -7,14 +7,13 @@ enterprise's, reviews plans and orders interventions. Overdue reports and
 unacknowledged orders escalate on their own: every read of the inbox or of the
 escalations runs the sweep first (and a scheduled job may run it too).
 
-Domain events (``IncidentOpened``, ``ReportFiled``, ``ProposePoliceReferral``...)
-are left in ``request.state.pending_events`` for the app's bus to publish once the
-request's transaction has committed.
+A police-referral proposal is emitted to the outbox by the service (core/outbox.py)
+and reaches the channel once the request's transaction has committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -72,14 +71,6 @@ def notifiers_dep(request: Request) -> Mapping[str, Notifier]:
 
 
 NotifiersDep = Annotated[Mapping[str, Notifier], Depends(notifiers_dep)]
-
-
-def _defer(request: Request, events: Sequence[object]) -> None:
-    """Hand events to the app for publishing after the commit (module docstring)."""
-    if events:
-        pending: list[object] = getattr(request.state, "pending_events", [])
-        pending.extend(events)
-        request.state.pending_events = pending
 
 
 # -- plans ----------------------------------------------------------------------------
@@ -157,12 +148,12 @@ def list_drills(plan_id: str, principal: PrincipalDep, session: SessionDep) -> l
 
 @router.get("/incidents/inbox")
 def inbox(*, principal: PrincipalDep, session: SessionDep, clock: ClockDep, rt: RuntimeDep,
-          request: Request, enterprise_id: str | None = None,
+          enterprise_id: str | None = None,
           limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> InboxRead:
     """Supervision: every filed report (newest first) and every open escalation. The
     overdue sweep runs first, so a missed deadline is here without anyone filing."""
     policy = service.policy_of(rt.settings.incidents)
-    _defer(request, reports.escalate_overdue(session, clock.now(), policy))
+    reports.escalate_overdue(session, clock.now(), policy)
     box = reports.inbox(session, principal, enterprise_id=enterprise_id, limit=limit)
     return InboxRead(reports=[ReportRead.of(r, policy) for r in box.reports],
                      escalations=[EscalationRead.of(e) for e in box.escalations])
@@ -198,11 +189,10 @@ def forward_receipt(forward_id: str, *, principal: PrincipalDep, session: Sessio
 
 @router.get("/incidents/escalations")
 def escalations(principal: PrincipalDep, session: SessionDep, clock: ClockDep, *,
-                rt: RuntimeDep, request: Request, open_only: bool = True
+                rt: RuntimeDep, open_only: bool = True
                 ) -> list[EscalationRead]:
     """Escalations the caller may read (own enterprise, or all for supervision)."""
-    _defer(request, reports.escalate_overdue(session, clock.now(),
-                                             service.policy_of(rt.settings.incidents)))
+    reports.escalate_overdue(session, clock.now(), service.policy_of(rt.settings.incidents))
     stmt = IncidentRepository(session, principal).escalations()
     if open_only:
         stmt = stmt.where(Escalation.cleared_at.is_(None))
@@ -211,13 +201,12 @@ def escalations(principal: PrincipalDep, session: SessionDep, clock: ClockDep, *
 
 
 @router.post("/incidents/escalations/sweep")
-def sweep(principal: PrincipalDep, session: SessionDep, clock: ClockDep, rt: RuntimeDep,
-          request: Request) -> list[EscalationRead]:
+def sweep(principal: PrincipalDep, session: SessionDep, clock: ClockDep, *,
+          rt: RuntimeDep) -> list[EscalationRead]:
     """Run the overdue sweep now (supervision); returns what it newly escalated."""
     principal.require("incidents:read_all")
     flagged = reports.escalate_overdue(session, clock.now(),
                                        service.policy_of(rt.settings.incidents))
-    _defer(request, flagged)
     return [EscalationRead.of(e) for e in session.scalars(
         IncidentRepository(session, principal).escalations().where(
             Escalation.id.in_([f.escalation_id for f in flagged])))]
@@ -228,7 +217,7 @@ def sweep(principal: PrincipalDep, session: SessionDep, clock: ClockDep, rt: Run
 
 @router.post("/incidents/interventions", status_code=201)
 def apply_intervention(body: InterventionIn, *, principal: PrincipalDep, session: SessionDep,
-                       clock: ClockDep, rt: RuntimeDep, request: Request) -> InterventionRead:
+                       clock: ClockDep, rt: RuntimeDep) -> InterventionRead:
     """Apply an intervention in the caller's enterprise (``interventions:apply``), or
     order one in any enterprise (supervision, ``interventions:order``; the enterprise
     must acknowledge). Effective at the gate at once; recorded in the ledger."""
@@ -236,7 +225,6 @@ def apply_intervention(body: InterventionIn, *, principal: PrincipalDep, session
         session, principal, enterprise_id=body.enterprise_id or principal.org_id,
         kind=body.kind, target_id=body.target_id, reason=body.reason, clock=clock,
         ack_hours=rt.settings.incidents.ack_hours, incident_id=body.incident_id)
-    _defer(request, applied.events)
     return InterventionRead.of(applied.intervention)
 
 
@@ -274,7 +262,7 @@ def lift(intervention_id: str, principal: PrincipalDep, session: SessionDep,
 
 @router.post("/incidents", status_code=201)
 def open_incident(body: IncidentIn, *, principal: PrincipalDep, session: SessionDep,
-                  clock: ClockDep, rt: RuntimeDep, request: Request) -> IncidentRead:
+                  clock: ClockDep, rt: RuntimeDep) -> IncidentRead:
     """Open an incident in the caller's enterprise. Impact (people, records, data
     types) is computed from the evidence events; the grade, the statutory reports
     with their deadlines and the playbook tasks follow."""
@@ -285,13 +273,12 @@ def open_incident(body: IncidentIn, *, principal: PrincipalDep, session: Session
         source_ref=body.source_ref,
         affected_system=body.affected_system or service.DEFAULT_SYSTEM),
         settings=rt.settings.incidents)
-    _defer(request, opened.events)
     return IncidentRead.of(opened.incident)
 
 
 @router.post("/incidents/from-alert/{alert_id}", status_code=201)
 def open_from_alert(alert_id: str, principal: PrincipalDep, session: SessionDep,
-                    rt: RuntimeDep, request: Request) -> IncidentRead:
+                    rt: RuntimeDep) -> IncidentRead:
     """Escalate one of the caller's alerts to an incident whatever the rule says
     (or join the open incident about the same subject)."""
     from parcelguard.monitor.service import get_alert
@@ -303,7 +290,6 @@ def open_from_alert(alert_id: str, principal: PrincipalDep, session: SessionDep,
     opened = handlers.open_from_alert(session, alert_id, settings=rt.settings.incidents,
                                       force=True, actor=actor_of(principal))
     assert opened is not None
-    _defer(request, opened.events)
     return IncidentRead.of(opened.incident)
 
 
@@ -330,25 +316,21 @@ def get_incident(incident_id: str, principal: PrincipalDep, session: SessionDep,
 
 @router.post("/incidents/{incident_id}/evidence")
 def add_evidence(incident_id: str, body: EvidenceIn, *, principal: PrincipalDep,
-                 session: SessionDep, clock: ClockDep, rt: RuntimeDep,
-                 request: Request) -> IncidentRead:
+                 session: SessionDep, clock: ClockDep, rt: RuntimeDep) -> IncidentRead:
     """Add evidence events; impact and grade are recomputed (grades never fall)."""
-    inc, events = service.add_evidence_as(session, principal, incident_id=incident_id,
+    inc, _ = service.add_evidence_as(session, principal, incident_id=incident_id,
                                           event_ids=body.event_ids, clock=clock,
                                           settings=rt.settings.incidents)
-    _defer(request, events)
     return IncidentRead.of(inc)
 
 
 @router.post("/incidents/{incident_id}/transitions")
 def transition(incident_id: str, body: TransitionIn, *, principal: PrincipalDep,
-               session: SessionDep, clock: ClockDep, rt: RuntimeDep,
-               request: Request) -> IncidentRead:
+               session: SessionDep, clock: ClockDep, rt: RuntimeDep) -> IncidentRead:
     """Move the incident one step (detected, triaged, contained, reported, resolved,
     reviewed); 409 with the reason for any other move."""
-    inc, events = service.move(session, principal, incident_id=incident_id, to=body.to,
+    inc, _ = service.move(session, principal, incident_id=incident_id, to=body.to,
                                note=body.note, clock=clock, settings=rt.settings.incidents)
-    _defer(request, events)
     return IncidentRead.of(inc)
 
 
@@ -363,30 +345,25 @@ def task_done(incident_id: str, task_id: str, principal: PrincipalDep, session: 
 @router.post("/incidents/{incident_id}/reports/{report_id}/file")
 def file_report(incident_id: str, report_id: str, body: FileReportIn, *,
                 principal: PrincipalDep,
-                session: SessionDep, clock: ClockDep, rt: RuntimeDep,
-                request: Request) -> ReportRead:
+                session: SessionDep, clock: ClockDep, rt: RuntimeDep) -> ReportRead:
     """File a drafted report to the supervision department's inbox; ``on_time`` says
     whether it met its deadline."""
-    row, events = reports.file_report(session, principal, report_id=report_id,
+    row, _ = reports.file_report(session, principal, report_id=report_id,
                                       content=body.content,
                                       first_items_only=body.first_items_only, clock=clock,
                                       incident_id=incident_id,
                                       policy=service.policy_of(rt.settings.incidents))
-    _defer(request, events)
     return ReportRead.of(row, service.policy_of(rt.settings.incidents))
 
 
 @router.post("/incidents/{incident_id}/reports/{report_id}/supplements", status_code=201)
 def supplement(incident_id: str, report_id: str, body: SupplementIn, *,
                principal: PrincipalDep,
-               session: SessionDep, clock: ClockDep, rt: RuntimeDep,
-               request: Request) -> ReportRead:
+               session: SessionDep, clock: ClockDep, rt: RuntimeDep) -> ReportRead:
     """Complete a filed report with the items that followed."""
-    row, events = reports.supplement(session, principal, report_id=report_id,
-                                     content=body.content, clock=clock,
-                                     incident_id=incident_id,
-                                     policy=service.policy_of(rt.settings.incidents))
-    _defer(request, events)
+    row, _ = reports.supplement(session, principal, report_id=report_id,
+                                content=body.content, clock=clock, incident_id=incident_id,
+                                policy=service.policy_of(rt.settings.incidents))
     return ReportRead.of(row, service.policy_of(rt.settings.incidents))
 
 

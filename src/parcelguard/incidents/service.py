@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
+from parcelguard.core.outbox import emit
 from parcelguard.core.settings import IncidentSettings
 from parcelguard.identity.models import Organization
 from parcelguard.identity.permissions import Principal
@@ -238,11 +239,13 @@ def _police_check(session: Session, inc: Incident, *, at: datetime,
     tl.record(session, inc.id, at=at, actor="system:incidents", action="police_proposed",
               ratio=a.ratio, insider=a.insider, especially_serious=a.especially_serious,
               records=dict(a.records), counted=imp.counted, not_counted=imp.not_counted)
-    return [ProposePoliceReferral(
+    proposal = ProposePoliceReferral(
         incident_id=inc.id, enterprise_id=inc.enterprise_id, insider=a.insider,
         especially_serious=a.especially_serious, ratio=a.ratio, basis=basis[:500],
         evidence_event_ids=tuple(inc.evidence_event_ids), actor_ids=tuple(inc.actor_ids),
-        waybills=tuple(imp.waybills), proposed_at=at, records=dict(a.records))]
+        waybills=tuple(imp.waybills), proposed_at=at, records=dict(a.records))
+    emit(session, proposal)  # the channel refers it once this commits, whoever opened it
+    return [proposal]
 
 
 def _assign_tasks(session: Session, inc: Incident, settings: IncidentSettings) -> None:

@@ -86,7 +86,7 @@ def run(
     if follow:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-    # AlertRaised goes out on the database's bus after each commit (wiring subscribes)
+    # each batch's AlertRaised is in the outbox with it; the wiring's dispatcher delivers
     report = do_run(rt.db, rt.settings.monitor, rt.clock, follow=follow,
                     should_stop=lambda: stop["flag"])
     if as_json:

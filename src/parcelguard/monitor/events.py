@@ -1,11 +1,14 @@
-"""Domain events the monitor publishes (after commit, on the bus)."""
+"""Domain events the monitor emits to the outbox (core/outbox.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from parcelguard.core.messages import message
 
+
+@message("monitor.alert_raised", version=1)
 @dataclass(frozen=True)
 class AlertRaised:
     """A new alert was opened (evidence added to an open alert raises nothing).

@@ -5,8 +5,9 @@ Reads each enterprise's log by position in micro-batches of
 detectors' state, the cursor and the alert changes. A crash anywhere loses only the
 uncommitted batch, which the restarted runner reads again from the committed
 cursor with the committed state: no alert is lost or doubled, and the final alert
-set equals an uninterrupted run's. New alerts go out as ``AlertRaised`` on the
-database's bus after their commit (the unit of work publishes them).
+set equals an uninterrupted run's. New alerts are emitted as ``AlertRaised`` to the
+outbox in that same transaction, so their reactions (incidents, conduct signals)
+survive a crash too: the restarted runner first delivers what is due.
 
 Events are processed in log order. Enterprises that push their events in time order
 (as ingest of a time-ordered feed does) get the same alerts as ``monitor replay``.
@@ -58,8 +59,12 @@ def _read(db: Database, enterprise_id: str, start: int, limit: int) -> list[byte
 def run_once(db: Database, settings: MonitorSettings, clock: Clock, *,
              pipe: Pipeline | None = None,
              report: RunReport | None = None) -> tuple[Pipeline, RunReport]:
-    """Catch up with every enterprise's log; returns the live pipeline to reuse."""
+    """Catch up with every enterprise's log; returns the live pipeline to reuse.
+    Reactions a crash or a failure left in the outbox are delivered first, and the
+    pass ends with its own delivered (in a serving process, where commits only wake
+    the background loop, too)."""
     report = report or RunReport()
+    db.dispatch_due()
     with db.unit_of_work() as uow:
         if pipe is None:
             pipe = load_pipeline(uow.session, settings)
@@ -81,13 +86,13 @@ def run_once(db: Database, settings: MonitorSettings, clock: Clock, *,
                 save_state(uow.session, pipe, expired)
                 raised = apply_updates(uow.session, updates, cap=settings.evidence_cap)
                 set_cursor(uow.session, ent, seq + len(leaves), clock.now())
-                uow.pending_events.extend(raised)
-                uow.commit()
+                uow.commit()  # and delivers this batch's AlertRaised at once
             seq += len(leaves)
             report.events += len(leaves)
             report.batches += 1
             report.alerts_raised += len(raised)
             report.by_enterprise[ent] = report.by_enterprise.get(ent, 0) + len(leaves)
+    db.dispatch_due()
     return pipe, report
 
 

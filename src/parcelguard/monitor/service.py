@@ -3,16 +3,14 @@ close, and the ledger_tamper alert raised from the supervision witness."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import Clock
-from parcelguard.core.db import Database
 from parcelguard.core.errors import Conflict, NotFound
 from parcelguard.identity.permissions import Principal
 from parcelguard.monitor.detectors import base
@@ -101,17 +99,21 @@ class TamperFinding(Protocol):
     """What ledger_tamper needs of the witness's LedgerTamperDetected (structural, so
     the monitor does not import the supervision package, which sits above it)."""
 
-    enterprise_id: str
-    finding_id: int
-    reason: str
-    detected_at: datetime
+    @property
+    def enterprise_id(self) -> str: ...
+    @property
+    def finding_id(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def detected_at(self) -> datetime: ...
 
 
 def raise_ledger_tamper(session: Session, finding: TamperFinding, *,
                         cap: int = 500) -> list[AlertRaised]:
     """A ledger_tamper alert about the enterprise's log; the witness's finding is the
-    evidence. Called by the bus handler the wiring registers for
-    LedgerTamperDetected; repeated findings join the open alert."""
+    evidence. The reaction the wiring registers for LedgerTamperDetected; repeated
+    findings join the open alert."""
     t = int(finding.detected_at.timestamp() * US)
     update = AlertUpdate(
         enterprise_id=finding.enterprise_id, detector="ledger_tamper", subject_type="ledger",
@@ -120,22 +122,3 @@ def raise_ledger_tamper(session: Session, finding: TamperFinding, *,
         summary=f"the log of {finding.enterprise_id} failed the witness: "
         f"{finding.reason}"[:500])
     return apply_updates(session, [update], cap=cap)
-
-
-def ledger_tamper_handler(db: Database, *, cap: int = 500,
-                          publish: Callable[[Sequence[object]], None] | None = None
-                          ) -> Callable[[object], None]:
-    """The bus handler for the witness's LedgerTamperDetected, for the wiring to
-    register: ``bus.register(LedgerTamperDetected, ledger_tamper_handler(db,
-    publish=bus.publish))``. One transaction per finding; AlertRaised goes out after
-    the commit."""
-
-    def handle(event: object) -> None:
-        finding = cast(TamperFinding, event)
-        with db.unit_of_work() as uow:
-            raised = raise_ledger_tamper(uow.session, finding, cap=cap)
-            uow.commit()
-        if publish is not None and raised:
-            publish(raised)
-
-    return handle

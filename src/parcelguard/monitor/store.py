@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import Conflict
+from parcelguard.core.outbox import emit
 from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.alerts import Alert, new_alert
 from parcelguard.monitor.detectors.volume import book_decoder, book_encoder
@@ -128,7 +129,8 @@ def open_key(enterprise_id: str, detector: str, subject_id: str) -> str:
 def apply_updates(session: Session, updates: Iterable[AlertUpdate], *,
                   cap: int) -> list[AlertRaised]:
     """Fold updates into the open alerts (one per enterprise, detector and subject;
-    an acknowledged alert is still open); returns the alerts this opened."""
+    an acknowledged alert is still open); returns the alerts this opened, each
+    also emitted as ``AlertRaised`` in the same transaction."""
     updates = list(updates)
     keys = {open_key(u.enterprise_id, u.detector, u.subject_id) for u in updates}
     rows: dict[str, MonitorAlert] = {}
@@ -159,4 +161,5 @@ def apply_updates(session: Session, updates: Iterable[AlertUpdate], *,
     for key, a in alerts.items():
         _write(rows[key], a)
     session.flush()
+    emit(session, *raised)
     return raised

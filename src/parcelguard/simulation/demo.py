@@ -232,7 +232,7 @@ def stage_monitor(run: DemoRun, drt: Runtime) -> None:
         figures = monitor_stage_figures(o.out / "events.jsonl", o.out / "ground_truth.json",
                                         o.out, settings=drt.settings.monitor)
         # The supervision department's own runner over the stored logs: its alerts are
-        # stored and go on the bus, where the incidents capability opens incidents.
+        # stored with their AlertRaised in the outbox, whose reactions open incidents.
         from parcelguard.monitor.runner import run_once
 
         _, ran = run_once(drt.db, drt.settings.monitor, drt.clock)

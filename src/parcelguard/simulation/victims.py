@@ -197,8 +197,8 @@ def run_demo(session: Session, vault: VaultService, world: World, now: datetime,
     triangulation, a police referral with a verified evidence package, canaries, and
     a conduct round. ``now`` is when the investigation may start at the earliest
     (e.g. the end of the simulated window). Returns the figures (no PI)."""
-    from parcelguard.cli import raise_canary_alerts
     from parcelguard.monitor.service import AlertFilter, list_alerts
+    from parcelguard.wiring import raise_canary_alerts
 
     channel = channel or ChannelSettings.model_validate({})
     conduct = conduct or ConductSettings.model_validate({})

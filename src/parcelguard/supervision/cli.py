@@ -33,9 +33,7 @@ def witness(ctx: typer.Context) -> None:
             with rt.db.unit_of_work() as uow:
                 outcome = witness_enterprise(uow.session, enterprise_id, kms=key_wrapper,
                                              clock=rt.clock)
-                # No bus is wired yet: the findings table is what the monitor reads.
-                uow.pending_events.extend(outcome.events)
-                uow.commit()
+                uow.commit()  # a tamper finding's alert and incident follow (outbox)
         except (DomainError, TileMissingError, TileConflictError) as exc:
             # A log never witnessed that cannot be checkpointed, or a key/KMS fault:
             # not evidence of tampering, but the check did not pass either.

@@ -1,11 +1,14 @@
-"""Domain events the supervision department publishes (after commit, on the bus)."""
+"""Domain events the supervision department emits to the outbox (core/outbox.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from parcelguard.core.messages import message
 
+
+@message("supervision.ledger_tamper_detected", version=1)
 @dataclass(frozen=True)
 class LedgerTamperDetected:
     """A checkpoint of an enterprise's log could not be shown to extend the last one

@@ -12,8 +12,8 @@ In this single-node deployment the witness asks the enterprise's stored tiles fo
 the proof, which it then checks with the pure verifier: a store that lies produces a
 proof that fails, never a false acceptance. When the check fails the accepted
 checkpoint stays, a ``ledger_tamper`` finding records both checkpoints and the failed
-proof, and a ``LedgerTamperDetected`` event is returned for the caller to publish
-after commit.
+proof, and a ``LedgerTamperDetected`` event is emitted to the outbox with it (and
+returned), so whichever entry point pushed the checkpoint, the alert follows.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import InvalidInput, NotFound
+from parcelguard.core.outbox import emit
 from parcelguard.ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from parcelguard.ledger.merkle import consistency_proof, verify_consistency
 from parcelguard.ledger.models import LedgerHead
@@ -205,6 +206,7 @@ def _tamper(session: Session, accepted: WitnessedCheckpoint, cp: Checkpoint | No
                                  accepted_size=accepted.size,
                                  presented_size=None if cp is None else cp.size,
                                  reason=reason, detected_at=now)
+    emit(session, event)
     return WitnessOutcome(accepted.enterprise_id, "tamper", None if cp is None else cp.size,
                           accepted.size, finding.id, reason, (event,))
 

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.core.bus import MessageBus
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.db import Database
 from parcelguard.core.errors import Conflict, NotFound, PermissionDenied
+from parcelguard.core.outbox import OutboxMessage
 from parcelguard.core.settings import MonitorSettings, Settings
 from parcelguard.identity.permissions import Principal
 from parcelguard.monitor import service
@@ -118,36 +119,29 @@ def test_state_survives_a_round_trip(session: Session) -> None:
     assert again.index.states == pipe.index.states
 
 
-def test_the_bus_turns_witness_findings_into_alerts(settings: Settings) -> None:
-    db = Database(settings)
-    try:
-        bus, raised = MessageBus(), []
-        bus.register(LedgerTamperDetected,
-                     service.ledger_tamper_handler(db, publish=raised.extend))
-        bus.publish([LedgerTamperDetected(enterprise_id="ent-a", finding_id=3,
-                                          accepted_size=10, presented_size=8,
-                                          reason="rollback: the log shrank from 10 to 8",
-                                          detected_at=CLOCK.now())])
-        assert [(r.detector, r.enterprise_id, r.severity) for r in raised] == [
-            ("ledger_tamper", "ent-a", "critical")]
-        with db.unit_of_work() as uow:
-            [row] = service.list_alerts(uow.session, ANALYST, service.AlertFilter())
-            assert "rollback" in row.summary
-    finally:
-        db.dispose()
+def test_a_witness_finding_becomes_an_alert_emitted_in_its_transaction(
+        session: Session) -> None:
+    finding = LedgerTamperDetected(enterprise_id="ent-a", finding_id=3, accepted_size=10,
+                                   presented_size=8,
+                                   reason="rollback: the log shrank from 10 to 8",
+                                   detected_at=CLOCK.now())
+    raised = service.raise_ledger_tamper(session, finding)
+    assert [(r.detector, r.enterprise_id, r.severity) for r in raised] == [
+        ("ledger_tamper", "ent-a", "critical")]
+    [row] = service.list_alerts(session, ANALYST, service.AlertFilter())
+    assert "rollback" in row.summary
+    assert [(m.type, m.status) for m in session.scalars(select(OutboxMessage))] == [
+        ("monitor.alert_raised", "pending")]
 
 
-def test_the_runner_publishes_new_alerts_after_commit(settings: Settings) -> None:
+def test_the_runner_emits_new_alerts_with_their_batch(settings: Settings) -> None:
     from datetime import timedelta
 
     from parcelguard.ledger.ingest import record_events
-    from parcelguard.monitor.events import AlertRaised
     from parcelguard.monitor.runner import run
 
     db = Database(settings)
     try:
-        got: list[object] = []
-        db.bus.register(AlertRaised, got.append)
         s = Stream("ent-a")
         s.hire(DAY0, "emp-1")
         s.left(DAY0 + timedelta(hours=20), "emp-1")
@@ -157,9 +151,15 @@ def test_the_runner_publishes_new_alerts_after_commit(settings: Settings) -> Non
             uow.commit()
         report = run(db, MonitorSettings(), CLOCK)
         assert (report.events, report.alerts_raised) == (4, 1)
-        assert [(type(e).__name__, getattr(e, "detector", None)) for e in got] == [
-            ("AlertRaised", "after_leaving")]
         assert run(db, MonitorSettings(), CLOCK).events == 0  # nothing new, nothing again
+        with db.unit_of_work() as uow:
+            msgs = list(uow.session.scalars(select(OutboxMessage)))
+            [alert] = service.list_alerts(uow.session, ANALYST, service.AlertFilter())
+        # no dispatcher on this bare database: the message waits, it is not lost
+        assert [(m.type, m.status, m.source_org) for m in msgs] == [
+            ("monitor.alert_raised", "pending", "ent-a")]
+        assert alert.id in msgs[0].payload
+        assert alert.detector == "after_leaving"
     finally:
         db.dispose()
 
