@@ -18,6 +18,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
+from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 
 runner = CliRunner()
@@ -95,6 +96,7 @@ def test_grant_withdraw_status(home: Path) -> None:
 def _parcel(home: Path, people: dict[str, PartyIn]) -> None:
     """Collect one parcel alice -> bob through the same vault the CLI uses."""
     rt = Runtime(settings=Settings(home=home))
+    init_store(rt.settings)
     with rt.db.unit_of_work() as uow:
         register_parcels(uow.session, vault_service(rt.settings), enterprise_id="ent-a",
                          record_created=False, parcels=[ParcelIn(

@@ -24,6 +24,7 @@ from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
+from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 from tests.unit.waybill.pdf_text import embedded_fonts, page_text
 
@@ -74,6 +75,7 @@ def home(tmp_path: Path) -> tuple[Path, dict[str, PartyIn]]:
     people = {s: PartyIn(s, fake.name(), fake.phone_number(), fake.address())
               for s in ("sub-alice", "sub-bob")}
     rt = Runtime(settings=Settings(home=home))
+    init_store(rt.settings)
     clock, now = SystemClock(), datetime.now(UTC)
     admin = Principal("ent-a", "enterprise", "enterprise_admin", account_id="acc-admin")
     with rt.db.unit_of_work() as uow:

@@ -12,15 +12,17 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from parcelguard.core.bus import MessageBus
+from parcelguard.core.errors import Refused
 from parcelguard.core.settings import Settings
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
@@ -96,11 +98,13 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-_MIGRATED: set[str] = set()
 _MIGRATE_LOCK = threading.Lock()
+# PostgreSQL advisory lock taken around migrations: several `parcelguard upgrade` (or
+# `init`) runs against one server apply them one at a time. "pgmigrat" as a bigint.
+_PG_MIGRATION_LOCK = 0x70676D6967726174
 
 
-def migrations_config(engine: Engine) -> Any:
+def migrations_config(engine: Engine | None) -> Any:
     from alembic.config import Config
 
     cfg = Config()
@@ -111,37 +115,109 @@ def migrations_config(engine: Engine) -> Any:
 
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration (idempotent). "heads": capabilities developed
-    side by side branch from a common revision; all branches are applied."""
+    side by side branch from a common revision; all branches are applied.
+
+    Only `parcelguard init` and `parcelguard upgrade` call this (and test fixtures):
+    opening a store never migrates, so workers starting together cannot race."""
     from alembic import command
 
     with _MIGRATE_LOCK:
-        command.upgrade(migrations_config(engine), "heads")
-        _MIGRATED.add(str(engine.url))
+        if engine.dialect.name != "postgresql":
+            command.upgrade(migrations_config(engine), "heads")
+            return
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            try:
+                command.upgrade(migrations_config(engine), "heads")
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                lock.commit()
 
 
-def current_revision(engine: Engine) -> str | None:
+@lru_cache(maxsize=1)
+def code_heads() -> frozenset[str]:
+    """The schema revisions this code expects (the migration scripts' heads)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(migrations_config(None)).get_heads())
+
+
+def schema_state(engine: Engine) -> tuple[str, frozenset[str]]:
+    """("empty" | "current" | "older" | "newer", the database's revisions)."""
     from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return "empty", frozenset()
+        have = frozenset(MigrationContext.configure(conn).get_current_heads())
+    want = code_heads()
+    if have == want:
+        return "current", have
+    script = ScriptDirectory.from_config(migrations_config(engine))
+    known = {rev.revision for rev in script.walk_revisions()}
+    return ("older" if have <= known else "newer"), have
 
 
-def is_initialised(engine: Engine) -> bool:
-    return "alembic_version" in inspect(engine).get_table_names()
+def sqlite_path(url: str) -> Path | None:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return None if not path or path == ":memory:" else Path(path.split("?", 1)[0])
+
+
+def check_store(settings: Settings) -> None:
+    """Refuse, with what to do, a store that `parcelguard init` did not create: a
+    missing or empty SQLite file (a mistyped PARCELGUARD_HOME would otherwise become a
+    new empty store that accepts writes)."""
+    path = sqlite_path(settings.database_url)
+    if path is None:
+        return
+    fix = (f"Run `parcelguard init` to create a new store there, restore a backup with "
+           f"`parcelguard restore`, or point PARCELGUARD_HOME (now {settings.home}) at "
+           "your store")
+    if not path.exists():
+        raise Refused(f"no parcelguard store at {path}: the database file does not "
+                      f"exist. {fix}")
+    if path.stat().st_size == 0:
+        raise Refused(f"the database file {path} is empty (0 bytes): it holds no store. "
+                      f"{fix}")
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse a database that is not at this code's schema revision."""
+    state, have = schema_state(engine)
+    if state == "current":
+        return
+    if state == "empty":
+        raise Refused(f"the database {engine.url.render_as_string()} holds no parcelguard "
+                      "store (no schema). Run `parcelguard init` to create one")
+    if state == "older":
+        raise Refused(f"the database is at schema revision {', '.join(sorted(have))}, older "
+                      "than this parcelguard; back it up (`parcelguard backup`), then run "
+                      "`parcelguard upgrade`")
+    raise Refused(f"the database is at schema revision {', '.join(sorted(have))}, which "
+                  "this parcelguard does not know (a newer version upgraded it); run that "
+                  "version or restore a backup taken before the upgrade")
 
 
 class Database:
     """Engine and session factory for one configured database.
 
-    Migrations are applied on first use so a fresh home just works; ``parcelguard
-    init`` applies them explicitly and creates the first accounts.
+    Opening never creates nor migrates: the store must exist (``parcelguard init``)
+    and be at this code's schema revision (``parcelguard upgrade``), else ``Refused``
+    says what to do. ``check=False`` is for init/upgrade themselves.
     """
 
-    def __init__(self, settings: Settings, *, auto_migrate: bool = True) -> None:
+    def __init__(self, settings: Settings, *, check: bool = True) -> None:
         self.settings = settings
+        if check:
+            check_store(settings)
         self.engine = create_db_engine(settings.database_url, echo=settings.sql_echo)
-        if auto_migrate and str(self.engine.url) not in _MIGRATED:
-            upgrade(self.engine)
+        if check:
+            try:
+                require_current_schema(self.engine)
+            except BaseException:
+                self.engine.dispose()
+                raise
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Cross-domain reactions (an alert opens an incident, ...): the wiring module
         # registers the handlers; units of work publish here after they commit.

@@ -23,7 +23,7 @@ class Runtime:
     @property
     def db(self) -> Database:
         if self._db is None:
-            self.settings.home.mkdir(parents=True, exist_ok=True)
+            # never creates the home nor the database: `parcelguard init` does
             self._db = Database(self.settings)
             if self.on_open is not None:
                 self.on_open(self)
