@@ -53,6 +53,15 @@ def vault_service(settings: Settings) -> VaultService:
     return _VAULTS[key]
 
 
+def check_master_key(settings: Settings) -> str | None:
+    """What is wrong with the master key now (read afresh), or None (health)."""
+    try:
+        LocalFileKms(settings.master_key_path)
+    except KeyFileError as exc:
+        return exc.message
+    return None
+
+
 def create_master_key(settings: Settings) -> bool:
     """`parcelguard init` on a new store: create the local master key if absent.
     True if it was created."""

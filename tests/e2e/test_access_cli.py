@@ -25,7 +25,6 @@ from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
-from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 
 runner = CliRunner()
@@ -40,6 +39,7 @@ def run(home: Path, *args: str, stdin: str | None = None) -> Result:
 @pytest.fixture
 def world(tmp_path: Path) -> tuple[Path, PartyIn]:
     home = tmp_path / "home"
+    assert run(home, "init").exit_code == 0
     assert run(home, "org", "create", "ent-a", "--kind", "enterprise",
                "--name", "A").exit_code == 0
     fake = Faker("zh_CN")
@@ -47,7 +47,6 @@ def world(tmp_path: Path) -> tuple[Path, PartyIn]:
     sender, recipient = (PartyIn(f"sub-{i}", fake.name(), fake.phone_number(), fake.address(),
                                  fake.ssn()) for i in range(2))
     rt = Runtime(settings=Settings(home=home))
-    init_store(rt.settings)
     clock, now = SystemClock(), datetime.now(UTC)
     admin = Principal("ent-a", "enterprise", "enterprise_admin", account_id="acc-admin")
     with rt.db.unit_of_work() as uow:

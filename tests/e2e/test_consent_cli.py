@@ -18,7 +18,6 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
-from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 
 runner = CliRunner()
@@ -32,6 +31,7 @@ def run(home: Path, *args: str, stdin: str | None = None) -> Result:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
+    assert run(home, "init").exit_code == 0
     assert run(home, "org", "create", "ent-a", "--kind", "enterprise",
                "--name", "A").exit_code == 0
     published = run(home, "consent", "notice", "publish", "-e", "ent-a",
@@ -96,7 +96,6 @@ def test_grant_withdraw_status(home: Path) -> None:
 def _parcel(home: Path, people: dict[str, PartyIn]) -> None:
     """Collect one parcel alice -> bob through the same vault the CLI uses."""
     rt = Runtime(settings=Settings(home=home))
-    init_store(rt.settings)
     with rt.db.unit_of_work() as uow:
         register_parcels(uow.session, vault_service(rt.settings), enterprise_id="ent-a",
                          record_created=False, parcels=[ParcelIn(

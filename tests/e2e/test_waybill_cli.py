@@ -24,7 +24,6 @@ from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
-from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 from tests.unit.waybill.pdf_text import embedded_fonts, page_text
 
@@ -63,6 +62,7 @@ def test_mask_refuses_an_unknown_field_without_echoing_the_value(tmp_path: Path)
 @pytest.fixture
 def home(tmp_path: Path) -> tuple[Path, dict[str, PartyIn]]:
     home = tmp_path / "home"
+    assert run(home, "init").exit_code == 0
     partners = tmp_path / "partners.json"
     partners.write_text(json.dumps(PARTNERS, ensure_ascii=False), encoding="utf-8")
     assert run(home, "org", "create", "ent-a", "--kind", "enterprise",
@@ -75,7 +75,6 @@ def home(tmp_path: Path) -> tuple[Path, dict[str, PartyIn]]:
     people = {s: PartyIn(s, fake.name(), fake.phone_number(), fake.address())
               for s in ("sub-alice", "sub-bob")}
     rt = Runtime(settings=Settings(home=home))
-    init_store(rt.settings)
     clock, now = SystemClock(), datetime.now(UTC)
     admin = Principal("ent-a", "enterprise", "enterprise_admin", account_id="acc-admin")
     with rt.db.unit_of_work() as uow:

@@ -113,25 +113,39 @@ def migrations_config(engine: Engine | None) -> Any:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every pending migration (idempotent). "heads": capabilities developed
-    side by side branch from a common revision; all branches are applied.
+def upgrade(engine: Engine) -> tuple[frozenset[str], frozenset[str]]:
+    """Apply every pending migration (idempotent); the revisions before and after,
+    both read under the lock. "heads": capabilities developed side by side branch
+    from a common revision; all branches are applied.
 
     Only `parcelguard init` and `parcelguard upgrade` call this (and test fixtures):
     opening a store never migrates, so workers starting together cannot race."""
     from alembic import command
 
+    def apply() -> tuple[frozenset[str], frozenset[str]]:
+        before = _heads(engine)
+        command.upgrade(migrations_config(engine), "heads")
+        return before, _heads(engine)
+
     with _MIGRATE_LOCK:
         if engine.dialect.name != "postgresql":
-            command.upgrade(migrations_config(engine), "heads")
-            return
+            return apply()
         with engine.connect() as lock:
             lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
             try:
-                command.upgrade(migrations_config(engine), "heads")
+                return apply()
             finally:
                 lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
                 lock.commit()
+
+
+def _heads(engine: Engine) -> frozenset[str]:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return frozenset()
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
 
 
 @lru_cache(maxsize=1)
@@ -144,13 +158,11 @@ def code_heads() -> frozenset[str]:
 
 def schema_state(engine: Engine) -> tuple[str, frozenset[str]]:
     """("empty" | "current" | "older" | "newer", the database's revisions)."""
-    from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return "empty", frozenset()
-        have = frozenset(MigrationContext.configure(conn).get_current_heads())
+    have = _heads(engine)
+    if not have:
+        return "empty", have
     want = code_heads()
     if have == want:
         return "current", have

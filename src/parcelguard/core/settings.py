@@ -426,6 +426,19 @@ class AuditSettings(BaseModel):
 # -- end audit --
 
 
+# -- ops: health checks (docs/operations.md) --
+class OpsSettings(BaseModel):
+    """Operating a node: what GET /api/v1/health demands."""
+
+    min_free_disk_mb: int = Field(
+        512, ge=0, description="Health fails below this much free space (MiB) on the "
+        "filesystem of the home: writes would start failing soon.")
+    max_checkpoint_age_hours: float = Field(
+        26, gt=0, description="Health fails when a log holds entries not covered by a signed "
+        "checkpoint this recent (a daily checkpoint, with slack).")
+# -- end ops --
+
+
 class Settings(BaseSettings):
     """parcelguard configuration."""
 
@@ -457,6 +470,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(  # audit
         default_factory=AuditSettings)  # type: ignore[arg-type]
     web: WebSettings = Field(default_factory=WebSettings)  # type: ignore[arg-type]  # web
+    ops: OpsSettings = Field(default_factory=OpsSettings)  # type: ignore[arg-type]  # ops
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -38,12 +38,11 @@ def upgrade_store(settings: Settings) -> tuple[frozenset[str], frozenset[str]]:
     check_store(settings)
     db = Database(settings, check=False)
     try:
-        state, before = schema_state(db.engine)
+        state, _ = schema_state(db.engine)
         if state == "empty":
             raise Refused("this database holds no parcelguard store; run `parcelguard init`")
         if state == "newer":
             raise Refused("the database was upgraded by a newer parcelguard; run that version")
-        upgrade(db.engine)
-        return before, schema_state(db.engine)[1]
+        return upgrade(db.engine)
     finally:
         db.dispose()
