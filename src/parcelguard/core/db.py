@@ -8,6 +8,8 @@ batch) commits through :class:`UnitOfWork`.
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -194,6 +196,23 @@ def check_store(settings: Settings) -> None:
                       f"{fix}")
 
 
+def _on_read_only_filesystem(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _read_only_engine(path: Path) -> Engine:
+    """A store on a read-only filesystem (a mounted snapshot, a forensic copy): WAL
+    mode cannot create its shared-memory file there, so the file is opened immutable,
+    which is sound because nothing can write it. Reading commands work; a write fails
+    with "attempt to write a readonly database", which the CLI names a storage fault."""
+    uri = f"file:{path}?mode=ro&immutable=1"
+    return create_engine("sqlite://", creator=lambda: sqlite3.connect(
+        uri, uri=True, check_same_thread=False))
+
+
 def require_current_schema(engine: Engine) -> None:
     """Refuse a database that is not at this code's schema revision."""
     state, have = schema_state(engine)
@@ -223,7 +242,10 @@ class Database:
         self.settings = settings
         if check:
             check_store(settings)
-        self.engine = create_db_engine(settings.database_url, echo=settings.sql_echo)
+        path = sqlite_path(settings.database_url)
+        self.read_only = path is not None and _on_read_only_filesystem(path)
+        self.engine = _read_only_engine(path) if self.read_only and path is not None else \
+            create_db_engine(settings.database_url, echo=settings.sql_echo)
         if check:
             try:
                 require_current_schema(self.engine)
