@@ -108,16 +108,26 @@ def _drill(tmp_path: Path, live: Node, target_url: str, other_url: str) -> None:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     stop = threading.Event()
     accepted: list[int] = []
+    sent = [0]
 
     def load() -> None:  # a carrier's system pushing events the whole time
-        i = 0
         while not stop.is_set():
+            i = sent[0]
+            sent[0] += 50
             status, _ = _request(port, "POST", "/api/v1/events",
                                  [_event(i + j) for j in range(50)], key)
             if status == 200:
                 accepted.append(i)
-            i += 50
 
+    def load_until(batches: int) -> threading.Thread:
+        stop.clear()
+        thread = threading.Thread(target=load)
+        thread.start()
+        while len(accepted) < batches:
+            time.sleep(0.05)
+        return thread
+
+    backup = tmp_path / "backup"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -126,13 +136,12 @@ def _drill(tmp_path: Path, live: Node, target_url: str, other_url: str) -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        loader = threading.Thread(target=load)
-        loader.start()
-        while len(accepted) < 5:
-            time.sleep(0.05)
+        loader = load_until(5)
+        stop.set()
+        loader.join()
         live.ok("ledger", "checkpoint", "-e", "ent-a")
-        live.ok("ledger", "witness")
-        backup = tmp_path / "backup"
+        live.ok("ledger", "witness")  # the witness accepts what is there so far
+        loader = load_until(10)
         live.ok("backup", "--out", str(backup))  # while events keep arriving
         during = len(accepted)
         while len(accepted) < during + 5:  # more entries arrive after the snapshot

@@ -150,7 +150,8 @@ def test_several_nodes_upgrading_postgresql_at_once_apply_migrations_once(
     assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
     assert sum(r.stdout.startswith("upgraded from") for r in results) == 1
     assert _revisions(fresh_pg) == {"0013"}
-    assert run(home, "org", "list", url=fresh_pg).returncode == 0
+    assert run(home, "org", "create", "ent-a", "--kind", "enterprise", "--name", "A",
+               url=fresh_pg).returncode == 0
 
 
 def test_a_corrupt_database_is_a_storage_fault_not_a_traceback(home: Path) -> None:

@@ -41,6 +41,9 @@ _DRIVER_FAULTS = (
      "(`ls -l`), and that the disk is mounted"),
     ("permission denied", "permission denied on the store",
      "run parcelguard as the user that owns the home, or fix its ownership (chown)"),
+    ("database is locked", "another process held the database's write lock past the "
+     "busy timeout", "run the command again; if it persists, find the process holding "
+     "a long write transaction"),
     ("connection refused", "the PostgreSQL server does not answer",
      "start it or check database_url"),
 )
