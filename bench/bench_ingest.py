@@ -21,6 +21,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.ledger.ingest import COLUMNS, EventLog
 from parcelguard.ledger.service import ingest_file
+from parcelguard.ops.store import init_store
 from parcelguard.simulation.io import write_events_jsonl
 from parcelguard.simulation.model import WorldConfig
 from parcelguard.simulation.world import build_world
@@ -51,7 +52,7 @@ def main() -> None:
         del events
 
         rt = Runtime(settings=Settings(home=tmp / "home"))
-        rt.db  # migrate before timing  # noqa: B018
+        init_store(rt.settings)  # migrate before timing
         t = time.perf_counter()
         report = ingest_file(rt.db, src, log=EventLog(clock_now=rt.clock.now),
                              batch_size=args.batch, max_line_bytes=65536)

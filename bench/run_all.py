@@ -15,7 +15,7 @@ from pathlib import Path
 
 HERE = Path(__file__).parent
 ORDER = ["bench_ingest", "bench_vault_core", "bench_merkle_core", "bench_ledger",
-         "bench_monitor"]
+         "bench_monitor", "bench_rotation", "bench_monitor_growth"]
 
 
 def main() -> int:

@@ -19,6 +19,7 @@ from parcelguard.identity.permissions import Principal
 from parcelguard.monitor import service
 from parcelguard.monitor.model import AlertUpdate
 from parcelguard.monitor.store import apply_updates, load_pipeline, save_state
+from parcelguard.ops.store import init_store
 from parcelguard.supervision.events import LedgerTamperDetected
 from tests.unit.monitor.builders import DAY0, Stream
 
@@ -119,6 +120,7 @@ def test_state_survives_a_round_trip(session: Session) -> None:
 
 
 def test_the_bus_turns_witness_findings_into_alerts(settings: Settings) -> None:
+    init_store(settings)
     db = Database(settings)
     try:
         bus, raised = MessageBus(), []
@@ -144,6 +146,7 @@ def test_the_runner_publishes_new_alerts_after_commit(settings: Settings) -> Non
     from parcelguard.monitor.events import AlertRaised
     from parcelguard.monitor.runner import run
 
+    init_store(settings)
     db = Database(settings)
     try:
         got: list[object] = []
@@ -173,6 +176,7 @@ def test_the_runner_survives_a_log_that_is_not_in_time_order(settings: Settings)
     from parcelguard.ledger.ingest import record_events
     from parcelguard.monitor.runner import run
 
+    init_store(settings)
     db = Database(settings)
     try:
         s = Stream("ent-a")
