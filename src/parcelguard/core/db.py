@@ -204,11 +204,15 @@ def _on_read_only_filesystem(path: Path) -> bool:
 
 
 def _read_only_engine(path: Path) -> Engine:
-    """A store on a read-only filesystem (a mounted snapshot, a forensic copy): WAL
-    mode cannot create its shared-memory file there, so the file is opened immutable,
-    which is sound because nothing can write it. Reading commands work; a write fails
-    with "attempt to write a readonly database", which the CLI names a storage fault."""
-    uri = f"file:{path}?mode=ro&immutable=1"
+    """A store on a read-only filesystem (a mounted snapshot, a forensic copy, a disk
+    remounted read-only after a fault). SQLite reads a WAL database read-only through
+    its existing -wal and -shm files; when there are none (a clean shutdown folded the
+    WAL back), it cannot create them there, so the file is opened immutable, which is
+    exact because nothing is pending and nothing can write it. Reading commands work;
+    a write fails with "attempt to write a readonly database", a storage fault."""
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    pending = wal.exists() and wal.stat().st_size > 0 and shm.exists()
+    uri = f"file:{path}?mode=ro" + ("" if pending else "&immutable=1")
     return create_engine("sqlite://", creator=lambda: sqlite3.connect(
         uri, uri=True, check_same_thread=False))
 
@@ -243,8 +247,8 @@ class Database:
         if check:
             check_store(settings)
         path = sqlite_path(settings.database_url)
-        self.read_only = path is not None and _on_read_only_filesystem(path)
-        self.engine = _read_only_engine(path) if self.read_only and path is not None else \
+        self.engine = _read_only_engine(path) if path is not None and \
+            _on_read_only_filesystem(path) else \
             create_db_engine(settings.database_url, echo=settings.sql_echo)
         if check:
             try:
