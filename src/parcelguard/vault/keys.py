@@ -22,16 +22,15 @@ still wrapped under that version; a DEK row that nonetheless names a retired ver
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from parcelguard.vault.blind_index import BlindIndexKey
-from parcelguard.vault.cipher import KEY_BYTES, DataKey, frame, seal, u32, unseal
+from parcelguard.vault.cipher import KEY_BYTES, DataKey, frame, reseal_many, seal, u32, unseal
 from parcelguard.vault.errors import (
-    DecryptionError,
     KeyNotFoundError,
     KeyRetiredError,
     KeysetInvariantError,
@@ -363,7 +362,7 @@ WrappedRow = tuple[str, int, int, bytes]
 """``(subject_id, dek_version, kek_version, wrapped_dek)`` of one enterprise."""
 
 
-def rewrap_rows(enterprise_id: str, rows: Iterable[WrappedRow], *,
+def rewrap_rows(enterprise_id: str, rows: Sequence[WrappedRow], *,
                 keks: Mapping[int, KeyEncryptionKey],
                 primary: KeyEncryptionKey) -> list[WrappedRow]:
     """The hot loop of a rotation (a million subjects): re-wrap plain rows under
@@ -375,9 +374,8 @@ def rewrap_rows(enterprise_id: str, rows: Iterable[WrappedRow], *,
         raise ValueError(f"the KEKs given are not all {enterprise_id!r}'s")
     prefix = _DEK_CONTEXT + frame(enterprise_id.encode())
     new_version = u32(primary.version)
-    old_versions = {v: u32(v) for v in keks}
-    wrap = primary._aead
-    out: list[WrappedRow] = []
+    versions = {v: u32(v) for v in keks}
+    items = []
     for subject_id, dek_version, kek_version, wrapped in rows:
         kek = keks.get(kek_version)
         if kek is None:
@@ -385,10 +383,7 @@ def rewrap_rows(enterprise_id: str, rows: Iterable[WrappedRow], *,
                                    f"key {subject_id!r}")
         sid = subject_id.encode()
         base = prefix + len(sid).to_bytes(4, "big") + sid + dek_version.to_bytes(4, "big")
-        try:
-            key = unseal(kek._aead, wrapped, base + old_versions[kek_version], what="")
-        except DecryptionError as exc:  # named only on failure: no f-string per row
-            raise DecryptionError(f"subject key {subject_id!r} (DEK v{dek_version})"
-                                  f"{exc.message}") from None
-        out.append((subject_id, dek_version, kek_version, seal(wrap, key, base + new_version)))
-    return out
+        items.append((kek._aead, wrapped, base + versions[kek_version], base + new_version))
+    resealed = reseal_many(items, primary._aead, what=lambda i: (
+        f"subject key {rows[i][0]!r} (DEK v{rows[i][1]})"))
+    return [(sid, dv, kv, w) for (sid, dv, kv, _), w in zip(rows, resealed, strict=True)]
