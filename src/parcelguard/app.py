@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 
 from parcelguard.consent.router import router as consent_router
-from parcelguard.core.errors import DomainError
-from parcelguard.core.http import API, SessionDep
+from parcelguard.core.errors import DomainError, StoreError
+from parcelguard.core.http import API
 from parcelguard.core.runtime import Runtime
+from parcelguard.core.storage import as_storage_fault
 from parcelguard.supervision.events_router import router as events_router
 from parcelguard.supervision.router import router as checkpoint_router
 from parcelguard.wiring import register_handlers, vault_service
@@ -22,6 +24,19 @@ from parcelguard.wiring import register_handlers, vault_service
 async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=exc.status_code)
+
+
+async def _store_error(_request: Request, exc: Exception) -> JSONResponse:
+    """Refusals and storage faults: 503 with what the operator must do."""
+    assert isinstance(exc, StoreError)
+    return JSONResponse({"error": exc.code, "detail": exc.message}, status_code=503)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    fault = as_storage_fault(exc, request.app.state.runtime.settings)
+    if fault is None:
+        raise exc  # a bug: the server's 500 (and its log) is the right answer
+    return await _store_error(request, fault)
 
 
 def create_app(rt: Runtime) -> FastAPI:
@@ -52,12 +67,22 @@ def create_app(rt: Runtime) -> FastAPI:
     app.state.vault = vault_service(rt.settings)
     register_handlers(rt)
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(StoreError, _store_error)  # ops
+    app.add_exception_handler(DBAPIError, _database_error)  # ops
+
+    # -- ops: health as a list of named checks (ops/health.py); add entries here --
+    from parcelguard.ops import health as ops_health
+
+    app.state.health_checks = list(ops_health.CHECKS)
 
     @app.get(f"{API}/health", tags=["health"])
-    def health(session: SessionDep) -> dict[str, str]:
-        """Liveness: the process answers and the database is reachable."""
-        session.connection()
-        return {"status": "ok"}
+    def health() -> JSONResponse:
+        """Readiness: database writable, disk space above the floor, master key
+        readable, every log recently checkpointed (and whatever else is listed). 503
+        with the failing checks named when any fails."""
+        result = ops_health.run_checks(rt, app.state.health_checks)
+        return JSONResponse(result, status_code=200 if result["status"] == "ok" else 503)
+    # -- end ops --
 
     for router in (events_router, checkpoint_router, consent_router):
         app.include_router(router)

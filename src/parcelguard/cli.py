@@ -14,7 +14,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from parcelguard.consent.cli import build_subjects_app, consent_app
-from parcelguard.core.db import upgrade
 from parcelguard.core.errors import DomainError
 from parcelguard.core.files import PRIVATE_UMASK
 from parcelguard.core.runtime import Runtime
@@ -23,6 +22,7 @@ from parcelguard.identity import service as identity
 from parcelguard.ledger import cli as ledger_cli
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.service import ingest_file, log_sizes
+from parcelguard.ops.store import init_store
 from parcelguard.supervision.cli import witness as ledger_witness
 from parcelguard.vault import cli as vault_cli
 from parcelguard.wiring import CIPHERTEXT_COLUMNS, register_handlers, telephony, vault_service
@@ -142,10 +142,11 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 @app.command()
 def init(ctx: typer.Context) -> None:
-    """Create the database (apply migrations), the supervision department and its
-    admin account. The admin password is printed once; store it safely."""
+    """Create the store: the home, the master key, the database (migrations), the
+    supervision department and its admin account. The only command that creates a
+    store. The admin password is printed once; store it safely."""
     rt = _runtime(ctx)
-    upgrade(rt.db.engine)
+    init_store(rt.settings)
     with rt.db.unit_of_work() as uow:
         result = identity.initialise(uow.session, clock=rt.clock)
         uow.commit()
@@ -371,9 +372,21 @@ def serve(
     uvicorn.Server(uvicorn_config(create_app(rt), rt.settings, host=host, port=port)).run()
 
 
+# -- ops: upgrade, backup, restore (docs/operations.md) --
+from parcelguard.ops import cli as ops_cli  # noqa: E402 - grouped with its registration
+
+ops_cli.register(app)
+# -- end ops --
+
+
 def main() -> None:
     try:
         app()
     except DomainError as exc:  # last resort: a clean message, never a traceback with data
         err.print(f"[red]error:[/red] {exc.message}")
         sys.exit(2)
+    except BaseException as exc:  # refusals and storage faults: their own exit codes
+        code = ops_cli.exit_for(exc, err)
+        if code is None:
+            raise
+        sys.exit(code)

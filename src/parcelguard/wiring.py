@@ -9,9 +9,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from parcelguard.channel.repository import CIPHERTEXT_COLUMNS as CHANNEL_CIPHERTEXT_COLUMNS
+from parcelguard.core.errors import Refused
 from parcelguard.core.outbox import Dispatcher, Reaction
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
+from parcelguard.vault.errors import KeyFileError
 from parcelguard.vault.facade import Vault
 from parcelguard.vault.kms import LocalFileKms
 from parcelguard.vault.rotation import CiphertextColumn
@@ -38,12 +40,37 @@ _VAULTS: dict[str, VaultService] = {}
 
 def vault_service(settings: Settings) -> VaultService:
     """The process's vault for these settings: the local key-file KMS by default.
-    A deployment with a real KMS replaces ``LocalFileKms`` here and nowhere else."""
+    A deployment with a real KMS replaces ``LocalFileKms`` here and nowhere else.
+    A master key that is missing or cannot be trusted refuses the command (exit 3)
+    with the fix; it is never replaced by a new one here (only `parcelguard init`)."""
     path = settings.master_key_path
     key = str(path.resolve())
     if key not in _VAULTS:
-        _VAULTS[key] = VaultService(Vault(LocalFileKms(path)))
+        try:
+            kms = LocalFileKms(path)
+        except KeyFileError as exc:
+            raise Refused(exc.message) from None
+        _VAULTS[key] = VaultService(Vault(kms))
     return _VAULTS[key]
+
+
+def check_master_key(settings: Settings) -> str | None:
+    """What is wrong with the master key now (read afresh), or None (health)."""
+    try:
+        LocalFileKms(settings.master_key_path)
+    except KeyFileError as exc:
+        return exc.message
+    return None
+
+
+def create_master_key(settings: Settings) -> bool:
+    """`parcelguard init` on a new store: create the local master key if absent.
+    True if it was created."""
+    path = settings.master_key_path
+    if path.exists():
+        return False
+    LocalFileKms(path, create=True)
+    return True
 
 
 # -- waybill: telephony for virtual numbers --

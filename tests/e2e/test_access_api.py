@@ -25,6 +25,7 @@ from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
+from parcelguard.ops.store import init_store
 from parcelguard.vault.facade import Vault
 from parcelguard.vault.http import vault_dep
 from parcelguard.vault.kms import InMemoryKms
@@ -55,6 +56,7 @@ def _login(client: TestClient, username: str) -> dict[str, str]:
 def api(settings: Settings) -> Iterator[Api]:
     clock = ManualClock(T0)
     rt = Runtime(settings=settings, clock=clock)
+    init_store(rt.settings)
     vault = VaultService(Vault(InMemoryKms()))
     fake = Faker("zh_CN")
     fake.seed_instance(11)

@@ -39,6 +39,7 @@ def run(home: Path, *args: str, stdin: str | None = None) -> Result:
 @pytest.fixture
 def world(tmp_path: Path) -> tuple[Path, PartyIn]:
     home = tmp_path / "home"
+    assert run(home, "init").exit_code == 0
     assert run(home, "org", "create", "ent-a", "--kind", "enterprise",
                "--name", "A").exit_code == 0
     fake = Faker("zh_CN")

@@ -13,6 +13,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import system_principal
+from parcelguard.ops.store import init_store
 
 
 def event(event_id: str, enterprise: str = "ent-a", **over: object) -> dict[str, object]:
@@ -26,6 +27,7 @@ def event(event_id: str, enterprise: str = "ent-a", **over: object) -> dict[str,
 @pytest.fixture
 def api(settings: Settings) -> Iterator[tuple[TestClient, str]]:
     rt = Runtime(settings=settings)
+    init_store(rt.settings)
     with rt.db.unit_of_work() as uow:
         identity.initialise(uow.session, clock=rt.clock)
         for org in ("ent-a", "ent-b"):

@@ -28,6 +28,7 @@ from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
+from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.wiring import vault_service
@@ -109,6 +110,7 @@ def _world(rt: Runtime, clock: ManualClock) -> tuple[list[str], dict[str, list[s
 def api(settings: Settings) -> Iterator[Api]:
     clock = ManualClock(NOW)
     rt = Runtime(settings=settings, clock=clock)
+    init_store(rt.settings)
     pi, waybills = _world(rt, clock)
     with TestClient(create_app(rt)) as client:
         yield Api(client, pi, waybills)

@@ -39,6 +39,7 @@ def test_engage_run_sign_publish_and_the_refusals(tmp_path: Path) -> None:
         "action": "reveal", "fields": ["recipient_phone"], "record_count": 1,
         "purpose": "delivery", "outcome": "allowed", "channel": "pda",
         "waybill_no": "AB0000000000018"}) + "\n" for i in range(3)))
+    ok(home, "init")
     ok(home, "org", "create", "ent-a", "--kind", "enterprise", "--name", "A")
     ok(home, "org", "create", "firm-a", "--kind", "auditor", "--name", "Firm A")
     ok(home, "account", "create", "lead-a", "--org", "firm-a", "--role", "auditor")

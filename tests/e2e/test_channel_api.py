@@ -18,6 +18,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ledger.signing import registered_verifier
+from parcelguard.ops.store import init_store
 from parcelguard.vault.http import vault_dep
 from tests.e2e.staff_login import api_login
 from tests.integration.channel.channel_world import (
@@ -54,6 +55,7 @@ def api(settings: Settings) -> Iterator[Api]:
     # many victims report from the one test client: lift the per-source hourly limit
     settings.channel.reports_per_source_per_hour = 100
     rt = Runtime(settings=settings)
+    init_store(rt.settings)
     with rt.db.unit_of_work() as uow:
         world = make_world(uow.session, parcels=60)
         rt.clock = world.clock

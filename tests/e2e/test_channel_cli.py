@@ -14,6 +14,7 @@ from typer.testing import CliRunner, Result
 from parcelguard.cli import app
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
+from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 from tests.integration.channel.channel_world import ENT, INSIDER, make_world
 
@@ -30,6 +31,7 @@ def home(tmp_path: Path) -> tuple[Path, list[str]]:
     home = tmp_path / "home"
     settings = Settings(home=home)
     rt = Runtime(settings=settings)
+    init_store(rt.settings)
     with rt.db.unit_of_work() as uow:
         world = make_world(uow.session, parcels=60, vault=vault_service(settings))
         uow.commit()

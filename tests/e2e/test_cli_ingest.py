@@ -43,6 +43,7 @@ def test_mixed_file_stores_the_good_lines_and_names_the_bad(tmp_path: Path) -> N
     bad_event["step"] = "vanished"
     src.write_bytes(b"\n".join([parcel(1), json.dumps(bad_event).encode(), b"{oops",
                                 parcel(4), b"", parcel(5)]) + b"\n")
+    assert run(home, "init").returncode == 0
     first = run(home, "ingest", str(src))
     assert first.returncode == 1
     assert "line 2:" in first.stderr
@@ -65,6 +66,7 @@ def test_mixed_file_stores_the_good_lines_and_names_the_bad(tmp_path: Path) -> N
 def test_clean_file_exits_zero(tmp_path: Path) -> None:
     src = tmp_path / "ok.jsonl"
     src.write_bytes(b"\n".join(parcel(i) for i in range(1, 50)) + b"\n")
+    assert run(tmp_path / "home", "init").returncode == 0
     r = run(tmp_path / "home", "ingest", str(src))
     assert r.returncode == 0, r.stderr
     assert not (tmp_path / "ok.jsonl.rejects.jsonl").exists()
@@ -76,6 +78,7 @@ def test_parquet_files_are_ingested(tmp_path: Path) -> None:
 
     docs = [json.loads(parcel(i)) for i in range(1, 21)]
     pq.write_table(pa.Table.from_pylist(docs), tmp_path / "ev.parquet")
+    assert run(tmp_path / "home", "init").returncode == 0
     r = run(tmp_path / "home", "ingest", "--json", str(tmp_path / "ev.parquet"))
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["stored"] == 20
@@ -86,6 +89,7 @@ def test_a_crash_mid_file_loses_nothing_and_stores_nothing_twice(tmp_path: Path)
     n = 150_000
     src = tmp_path / "big.jsonl"
     src.write_bytes(b"\n".join(parcel(i) for i in range(n)) + b"\n")
+    assert run(home, "init").returncode == 0
     env = {**os.environ, "PARCELGUARD_HOME": str(home), "PARCELGUARD_INGEST__BATCH_SIZE": "2000"}
     proc = subprocess.Popen([*BIN, "ingest", str(src)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)

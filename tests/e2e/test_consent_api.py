@@ -18,6 +18,7 @@ from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import system_principal
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
+from parcelguard.ops.store import init_store
 from parcelguard.vault.facade import Vault
 from parcelguard.vault.http import vault_dep
 from parcelguard.vault.kms import InMemoryKms
@@ -42,6 +43,7 @@ class Api:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     rt = Runtime(settings=settings, clock=ManualClock(datetime(2026, 11, 11, 9, tzinfo=UTC)))
+    init_store(rt.settings)
     vault = VaultService(Vault(InMemoryKms()))
     fake = Faker("zh_CN")
     fake.seed_instance(7)

@@ -30,6 +30,7 @@ def run(home: Path, *args: str, stdin: str | None = None) -> Result:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
+    assert run(home, "init").exit_code == 0
     assert run(home, "org", "create", "ent-a", "--kind", "enterprise",
                "--name", "A").exit_code == 0
     published = run(home, "consent", "notice", "publish", "-e", "ent-a",

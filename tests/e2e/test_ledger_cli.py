@@ -58,6 +58,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[bytes],
     n1, n2 = rng.randint(5_000, 15_000), rng.randint(1_000, 6_000)
     docs = [access(i) for i in range(n1 + n2)]
     notes = {}
+    ok(home, "init")
     for part, (lo, hi) in enumerate([(0, n1), (n1, n1 + n2)]):
         src = tmp / f"events{part}.jsonl"
         src.write_bytes(b"\n".join(orjson.dumps(d) for d in docs[lo:hi]) + b"\n")

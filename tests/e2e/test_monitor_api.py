@@ -19,6 +19,7 @@ from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import system_principal
 from parcelguard.monitor.model import AlertUpdate
 from parcelguard.monitor.store import apply_updates
+from parcelguard.ops.store import init_store
 
 T0 = 1_794_000_000_000_000
 
@@ -36,6 +37,7 @@ class Api:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     rt = Runtime(settings=settings, clock=ManualClock(datetime(2026, 11, 11, 9, tzinfo=UTC)))
+    init_store(rt.settings)
     keys = {}
     with rt.db.unit_of_work() as uow:
         identity.initialise(uow.session, clock=rt.clock)

@@ -70,6 +70,7 @@ def _cli(home: Path, *args: str) -> Result:
 @pytest.fixture(scope="module")
 def ingested(world: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("ingested") / "home"
+    assert _cli(home, "init").returncode == 0
     r = _cli(home, "ingest", str(world / "events.jsonl"), "--json")
     assert r.returncode == 0, r.stderr
     return home

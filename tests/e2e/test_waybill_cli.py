@@ -65,6 +65,7 @@ def test_mask_refuses_an_unknown_field_without_echoing_the_value(tmp_path: Path)
 @pytest.fixture
 def home(tmp_path: Path) -> tuple[Path, dict[str, PartyIn]]:
     home = tmp_path / "home"
+    assert run(home, "init").exit_code == 0
     partners = tmp_path / "partners.json"
     partners.write_text(json.dumps(PARTNERS, ensure_ascii=False), encoding="utf-8")
     assert run(home, "org", "create", "ent-a", "--kind", "enterprise",

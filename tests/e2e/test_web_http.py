@@ -20,6 +20,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Parcel
+from parcelguard.ops.store import init_store
 from parcelguard.web import demo, totp
 from parcelguard.wiring import telephony, vault_service
 
@@ -40,6 +41,7 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     home: Path = tmp_path_factory.mktemp("web")
     rt = Runtime(settings=Settings(home=home, database_url=f"sqlite:///{home / 'pg.db'}"))
+    init_store(rt.settings)
     with rt.db.unit_of_work() as uow:
         prov = demo.provision(uow.session, vault_service(rt.settings), telephony(rt.settings),
                               clock=rt.clock)

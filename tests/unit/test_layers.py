@@ -15,7 +15,7 @@ ROWS = [
     {"access"},
     {"monitor", "conduct", "channel"},
     {"incidents", "audit", "supervision"},
-    {"simulation", "reporting", "web", "cli", "app", "wiring", "schema", "migrations",
+    {"simulation", "reporting", "web", "cli", "app", "wiring", "schema", "migrations", "ops",
      "__main__"},
 ]
 ROW_OF = {pkg: i for i, row in enumerate(ROWS) for pkg in row}

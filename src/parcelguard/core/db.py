@@ -9,18 +9,22 @@ batch) commits through :class:`UnitOfWork`.
 from __future__ import annotations
 
 import logging
+import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from parcelguard.core.errors import Refused
 from parcelguard.core.settings import Settings
 
 if TYPE_CHECKING:
@@ -108,11 +112,13 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-_MIGRATED: set[str] = set()
 _MIGRATE_LOCK = threading.Lock()
+# PostgreSQL advisory lock taken around migrations: several `parcelguard upgrade` (or
+# `init`) runs against one server apply them one at a time. "pgmigrat" as a bigint.
+_PG_MIGRATION_LOCK = 0x70676D6967726174
 
 
-def migrations_config(engine: Engine) -> Any:
+def migrations_config(engine: Engine | None) -> Any:
     from alembic.config import Config
 
     cfg = Config()
@@ -121,39 +127,147 @@ def migrations_config(engine: Engine) -> Any:
     return cfg
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every pending migration (idempotent). "heads": capabilities developed
-    side by side branch from a common revision; all branches are applied."""
+def upgrade(engine: Engine) -> tuple[frozenset[str], frozenset[str]]:
+    """Apply every pending migration (idempotent); the revisions before and after,
+    both read under the lock. "heads": capabilities developed side by side branch
+    from a common revision; all branches are applied.
+
+    Only `parcelguard init` and `parcelguard upgrade` call this (and test fixtures):
+    opening a store never migrates, so workers starting together cannot race."""
     from alembic import command
 
-    with _MIGRATE_LOCK:
+    def apply() -> tuple[frozenset[str], frozenset[str]]:
+        before = _heads(engine)
         command.upgrade(migrations_config(engine), "heads")
-        _MIGRATED.add(str(engine.url))
+        return before, _heads(engine)
+
+    with _MIGRATE_LOCK:
+        if engine.dialect.name != "postgresql":
+            return apply()
+        with engine.connect() as lock:
+            lock.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            try:
+                return apply()
+            finally:
+                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_MIGRATION_LOCK})
+                lock.commit()
 
 
-def current_revision(engine: Engine) -> str | None:
+def _heads(engine: Engine) -> frozenset[str]:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        if not inspect(conn).has_table("alembic_version"):
+            return frozenset()
+        return frozenset(MigrationContext.configure(conn).get_current_heads())
 
 
-def is_initialised(engine: Engine) -> bool:
-    return "alembic_version" in inspect(engine).get_table_names()
+@lru_cache(maxsize=1)
+def code_heads() -> frozenset[str]:
+    """The schema revisions this code expects (the migration scripts' heads)."""
+    from alembic.script import ScriptDirectory
+
+    return frozenset(ScriptDirectory.from_config(migrations_config(None)).get_heads())
+
+
+def schema_state(engine: Engine) -> tuple[str, frozenset[str]]:
+    """("empty" | "current" | "older" | "newer", the database's revisions)."""
+    from alembic.script import ScriptDirectory
+
+    have = _heads(engine)
+    if not have:
+        return "empty", have
+    want = code_heads()
+    if have == want:
+        return "current", have
+    script = ScriptDirectory.from_config(migrations_config(engine))
+    known = {rev.revision for rev in script.walk_revisions()}
+    return ("older" if have <= known else "newer"), have
+
+
+def sqlite_path(url: str) -> Path | None:
+    path = url.split("///", 1)[1] if "///" in url else ""
+    return None if not path or path == ":memory:" else Path(path.split("?", 1)[0])
+
+
+def check_store(settings: Settings) -> None:
+    """Refuse, with what to do, a store that `parcelguard init` did not create: a
+    missing or empty SQLite file (a mistyped PARCELGUARD_HOME would otherwise become a
+    new empty store that accepts writes)."""
+    path = sqlite_path(settings.database_url)
+    if path is None:
+        return
+    fix = (f"Run `parcelguard init` to create a new store there, restore a backup with "
+           f"`parcelguard restore`, or point PARCELGUARD_HOME (now {settings.home}) at "
+           "your store")
+    if not path.exists():
+        raise Refused(f"no parcelguard store at {path}: the database file does not "
+                      f"exist. {fix}")
+    if path.stat().st_size == 0:
+        raise Refused(f"the database file {path} is empty (0 bytes): it holds no store. "
+                      f"{fix}")
+
+
+def _on_read_only_filesystem(path: Path) -> bool:
+    try:
+        return bool(os.statvfs(path.parent).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _read_only_engine(path: Path) -> Engine:
+    """A store on a read-only filesystem (a mounted snapshot, a forensic copy, a disk
+    remounted read-only after a fault). SQLite reads a WAL database read-only through
+    its existing -wal and -shm files; when there are none (a clean shutdown folded the
+    WAL back), it cannot create them there, so the file is opened immutable, which is
+    exact because nothing is pending and nothing can write it. Reading commands work;
+    a write fails with "attempt to write a readonly database", a storage fault."""
+    wal, shm = Path(f"{path}-wal"), Path(f"{path}-shm")
+    pending = wal.exists() and wal.stat().st_size > 0 and shm.exists()
+    uri = f"file:{path}?mode=ro" + ("" if pending else "&immutable=1")
+    return create_engine("sqlite://", creator=lambda: sqlite3.connect(
+        uri, uri=True, check_same_thread=False))
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse a database that is not at this code's schema revision."""
+    state, have = schema_state(engine)
+    if state == "current":
+        return
+    if state == "empty":
+        raise Refused(f"the database {engine.url.render_as_string()} holds no parcelguard "
+                      "store (no schema). Run `parcelguard init` to create one")
+    if state == "older":
+        raise Refused(f"the database is at schema revision {', '.join(sorted(have))}, older "
+                      "than this parcelguard; back it up (`parcelguard backup`), then run "
+                      "`parcelguard upgrade`")
+    raise Refused(f"the database is at schema revision {', '.join(sorted(have))}, which "
+                  "this parcelguard does not know (a newer version upgraded it); run that "
+                  "version or restore a backup taken before the upgrade")
 
 
 class Database:
     """Engine and session factory for one configured database.
 
-    Migrations are applied on first use so a fresh home just works; ``parcelguard
-    init`` applies them explicitly and creates the first accounts.
+    Opening never creates nor migrates: the store must exist (``parcelguard init``)
+    and be at this code's schema revision (``parcelguard upgrade``), else ``Refused``
+    says what to do. ``check=False`` is for init/upgrade themselves.
     """
 
-    def __init__(self, settings: Settings, *, auto_migrate: bool = True) -> None:
+    def __init__(self, settings: Settings, *, check: bool = True) -> None:
         self.settings = settings
-        self.engine = create_db_engine(settings.database_url, echo=settings.sql_echo)
-        if auto_migrate and str(self.engine.url) not in _MIGRATED:
-            upgrade(self.engine)
+        if check:
+            check_store(settings)
+        path = sqlite_path(settings.database_url)
+        self.engine = _read_only_engine(path) if path is not None and \
+            _on_read_only_filesystem(path) else \
+            create_db_engine(settings.database_url, echo=settings.sql_echo)
+        if check:
+            try:
+                require_current_schema(self.engine)
+            except BaseException:
+                self.engine.dispose()
+                raise
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Cross-domain reactions (an alert opens an incident, ...) go through the
         # outbox (core/outbox.py); the wiring module sets the dispatcher, a serving

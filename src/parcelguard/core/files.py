@@ -19,9 +19,10 @@ PRIVATE_UMASK = 0o077
 
 
 def private_home(home: Path, database_url: str) -> None:
-    """Create ``home`` as 0700, or make it 0700; make an existing SQLite database
-    (with its -wal and -shm files) 0600."""
-    home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    """Make an existing ``home`` 0700 and its SQLite database (with its -wal and -shm
+    files) 0600. Creating a home is `parcelguard init`'s job (no silent fresh starts)."""
+    if not home.is_dir():
+        return
     home.chmod(0o700)
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":

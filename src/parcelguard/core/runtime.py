@@ -24,8 +24,9 @@ class Runtime:
     @property
     def db(self) -> Database:
         if self._db is None:
-            private_home(self.settings.home, self.settings.database_url)
+            # never creates the home nor the database: `parcelguard init` does
             self._db = Database(self.settings)
+            private_home(self.settings.home, self.settings.database_url)
             if self.on_open is not None:
                 self.on_open(self)
         return self._db

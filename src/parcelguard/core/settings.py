@@ -553,6 +553,20 @@ class OutboxSettings(BaseModel):
         default=2.0, gt=0, description="How often `events dispatch --follow` and the serve "
         "process look for due messages (a commit dispatches its own at once).")
 # -- end outbox --
+# -- ops: health checks (docs/operations.md) --
+class OpsSettings(BaseModel):
+    """Operating a node: what GET /api/v1/health demands."""
+
+    min_free_disk_mb: int = Field(
+        512, ge=0, description="Health fails below this much free space (MiB) on the "
+        "filesystem of the home: writes would start failing soon.")
+    max_checkpoint_age_hours: float = Field(
+        26, gt=0, description="Health fails when a log holds entries not covered by a signed "
+        "checkpoint this recent (a daily checkpoint, with slack).")
+    max_outbox_lag_minutes: float = Field(
+        15, gt=0, description="Health fails when a domain event has waited this long for its "
+        "reactions (no dispatcher running, or a handler failing), or any is dead-lettered.")
+# -- end ops --
 
 
 class Settings(BaseSettings):
@@ -589,6 +603,7 @@ class Settings(BaseSettings):
     login: LoginSettings = Field(default_factory=LoginSettings)  # type: ignore[arg-type]  # auth
     http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]  # auth
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    ops: OpsSettings = Field(default_factory=OpsSettings)  # type: ignore[arg-type]  # ops
 
     @model_validator(mode="after")
     def _default_database(self) -> Settings:

@@ -152,3 +152,17 @@ def verifier_key(session: Session, enterprise_id: str, *, kms: KeyWrapper,
     row = ensure_signing_key(session, enterprise_id, kms=kms, clock=clock)
     NoteVerifier.from_key(row.verifier_key)  # never hand out a malformed stored key
     return row.verifier_key
+
+
+def sign_snapshot(session: Session, enterprise_id: str, *,
+                  kms: KeyWrapper) -> SignedCheckpoint | None:
+    """A checkpoint of the log as this (possibly read-only) session sees it, signed
+    but not recorded: backups sign the snapshot they copy. None when the enterprise
+    has no checkpoint key yet (nothing signed, nothing to vouch for)."""
+    key = registered_verifier(session, enterprise_id)
+    if key is None:
+        return None
+    size = log_size(session, enterprise_id)
+    tree_root = root(SqlTileStore(session.connection(), enterprise_id), size)
+    note = sign_checkpoint(_signer(key, kms), key.origin, size, tree_root)
+    return SignedCheckpoint(enterprise_id, key.origin, size, tree_root, note)

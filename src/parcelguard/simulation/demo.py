@@ -34,6 +34,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.identity import service as identity
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.service import ingest_file
+from parcelguard.ops.store import init_store
 from parcelguard.simulation import demo_stages, loader
 from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
 from parcelguard.simulation.model import World, WorldConfig
@@ -87,6 +88,7 @@ def _demo_runtime(rt: Runtime, out: Path) -> Runtime:
         "home": home, "database_url": f"sqlite:///{(home / 'parcelguard.db').resolve()}",
         "vault": rt.settings.vault.model_copy(update={"master_key_path": None})})
     del out
+    init_store(settings)  # a new store, as `parcelguard init` makes one
     # The demo runs with the same event handlers as a deployment: an alert opens an
     # incident, a canary hit raises an alert, and so on.
     return Runtime(settings=settings, on_open=register_handlers)

@@ -29,6 +29,13 @@ class KeyFilePermissionError(KeyFileError):
     """The master key file is readable by others, or is not a regular file."""
 
 
+class KeyFileMissingError(KeyFileError):
+    """The master key file does not exist (and was not asked to be created)."""
+
+    status_code = 503
+    code = "key_missing"
+
+
 class KeyFileCorruptError(KeyFileError):
     """The master key file has the wrong size."""
 

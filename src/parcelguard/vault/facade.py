@@ -163,6 +163,14 @@ class Vault:
         keks = {v: self.kek(keyset, v) for v in versions}
         return keys.rewrap_subject_keys(batch, keks=keks, primary=keks[keyset.primary.version])
 
+    def rewrap_rows(self, keyset: KeysetRecord,
+                    rows: list[keys.WrappedRow]) -> list[keys.WrappedRow]:
+        """`rewrap_batch` over plain rows, for rotations of millions of subjects."""
+        versions = {kv for _, _, kv, _ in rows} | {keyset.primary.version}
+        keks = {v: self.kek(keyset, v) for v in versions}
+        return keys.rewrap_rows(keyset.enterprise_id, rows, keks=keks,
+                                primary=keks[keyset.primary.version])
+
     def rotate_subject_key(
         self, keyset: KeysetRecord, record: SubjectKeyRecord
     ) -> SubjectKeyRecord:

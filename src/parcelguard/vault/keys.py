@@ -22,14 +22,14 @@ still wrapped under that version; a DEK row that nonetheless names a retired ver
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from parcelguard.vault.blind_index import BlindIndexKey
-from parcelguard.vault.cipher import KEY_BYTES, DataKey, frame, seal, u32, unseal
+from parcelguard.vault.cipher import KEY_BYTES, DataKey, frame, reseal_many, seal, u32, unseal
 from parcelguard.vault.errors import (
     KeyNotFoundError,
     KeyRetiredError,
@@ -347,17 +347,43 @@ def rewrap_subject_keys(
     erased meanwhile is not brought back. Idempotent and resumable: run batches of
     `WHERE kek_version IN keyset.stale_versions` until none are left.
     """
+    batch = [r for r in records if r.kek_version != primary.version]
     out: list[SubjectKeyRecord] = []
-    for record in records:
-        if record.kek_version == primary.version:
-            continue
-        kek = keks.get(record.kek_version)
-        if kek is None:
-            raise KeyNotFoundError(
-                f"no unwrapped KEK version {record.kek_version} given for subject key "
-                f"{record.subject_id!r}"
-            )
-        key = _unwrap_dek_bytes(kek, record)
-        wrapped = _wrap_dek(primary, record.subject_id, record.dek_version, key)
-        out.append(replace(record, kek_version=primary.version, wrapped_dek=wrapped))
+    for enterprise_id in sorted({r.enterprise_id for r in batch}):
+        rows = [(r.subject_id, r.dek_version, r.kek_version, r.wrapped_dek) for r in batch
+                if r.enterprise_id == enterprise_id]
+        out += [SubjectKeyRecord(enterprise_id, sid, dv, primary.version, w)
+                for sid, dv, _, w in rewrap_rows(enterprise_id, rows, keks=keks,
+                                                 primary=primary)]
     return out
+
+
+WrappedRow = tuple[str, int, int, bytes]
+"""``(subject_id, dek_version, kek_version, wrapped_dek)`` of one enterprise."""
+
+
+def rewrap_rows(enterprise_id: str, rows: Sequence[WrappedRow], *,
+                keks: Mapping[int, KeyEncryptionKey],
+                primary: KeyEncryptionKey) -> list[WrappedRow]:
+    """The hot loop of a rotation (a million subjects): re-wrap plain rows under
+    ``primary`` and return them with the old KEK version and the new wrapped bytes
+    (for the guarded UPDATE). The context is `_dek_context`, built from a per-batch
+    prefix; the unwrap and the wrap share it but for the KEK version."""
+    if primary.enterprise_id != enterprise_id or any(
+            k.enterprise_id != enterprise_id for k in keks.values()):
+        raise ValueError(f"the KEKs given are not all {enterprise_id!r}'s")
+    prefix = _DEK_CONTEXT + frame(enterprise_id.encode())
+    new_version = u32(primary.version)
+    versions = {v: u32(v) for v in keks}
+    items = []
+    for subject_id, dek_version, kek_version, wrapped in rows:
+        kek = keks.get(kek_version)
+        if kek is None:
+            raise KeyNotFoundError(f"no unwrapped KEK version {kek_version} given for subject "
+                                   f"key {subject_id!r}")
+        sid = subject_id.encode()
+        base = prefix + len(sid).to_bytes(4, "big") + sid + dek_version.to_bytes(4, "big")
+        items.append((kek._aead, wrapped, base + versions[kek_version], base + new_version))
+    resealed = reseal_many(items, primary._aead, what=lambda i: (
+        f"subject key {rows[i][0]!r} (DEK v{rows[i][1]})"))
+    return [(sid, dv, kv, w) for (sid, dv, kv, _), w in zip(rows, resealed, strict=True)]

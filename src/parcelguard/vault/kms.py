@@ -22,6 +22,7 @@ from parcelguard.vault.cipher import KEY_BYTES, seal, unseal
 from parcelguard.vault.errors import (
     KeyFileCorruptError,
     KeyFileError,
+    KeyFileMissingError,
     KeyFilePermissionError,
 )
 
@@ -88,18 +89,28 @@ class InMemoryKms(_AeadKms):
 class LocalFileKms(_AeadKms):
     """The embedded default: a 32-byte master key in a file with mode 0600.
 
-    The file is created on first use (its directory with 0700 if it has to be made).
-    The KMS refuses to start, with an error naming the file and the fix, when the file
+    The file is created only when asked (``create=True``: ``parcelguard init`` on a new
+    store, its directory with 0700 if it has to be made). A missing file is never
+    replaced by a fresh key: data wrapped under the old key would become unreadable,
+    and keys made meanwhile would break once the real key is restored. The KMS
+    refuses to start, with an error naming the file and the fix, when the file
     is readable or writable by group or others, is not a regular file, or is not
     exactly 32 bytes. It never repairs a bad file itself: a loose mode means the key
     may already have been copied, which an operator has to know about.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
         self.path = Path(path)
         try:
             key = _read_key_file(self.path)
         except FileNotFoundError:
+            if not create:
+                raise KeyFileMissingError(
+                    f"master key file {self.path} is missing; parcelguard never makes a new "
+                    "one in place of a lost key (every stored key would become unreadable). "
+                    "Restore it from your backup (`parcelguard restore`), check "
+                    "PARCELGUARD_HOME, or run `parcelguard init` to start a new, empty store"
+                ) from None
             _create_key_file(self.path)
             key = _read_key_file(self.path)
         except PermissionError:

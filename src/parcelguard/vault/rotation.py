@@ -20,14 +20,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import Connection, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import Conflict, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.vault.cipher import dek_version_of
-from parcelguard.vault.keys import KeysetRecord, SubjectKeyRecord
+from parcelguard.vault.keys import KeysetRecord, SubjectKeyRecord, WrappedRow
 from parcelguard.vault.models import VaultRotationJob, VaultSubjectKey
 from parcelguard.vault.service import VaultService
 
@@ -49,7 +50,6 @@ class CiphertextColumn:
 class BatchReport:
     subjects: int
     fields_reencrypted: int
-    remaining: int
     done: bool
 
 
@@ -83,58 +83,102 @@ def running_job(session: Session, enterprise_id: str) -> VaultRotationJob:
     return job
 
 
-def _pending(session: Session, job: VaultRotationJob, limit: int | None) -> list[VaultSubjectKey]:
-    stmt = select(VaultSubjectKey).where(
-        VaultSubjectKey.enterprise_id == job.enterprise_id,
-        VaultSubjectKey.subject_id > job.cursor)
+_SK = VaultSubjectKey.__table__
+
+
+def _pending_filter(job: VaultRotationJob) -> list[Any]:
+    where = [_SK.c.enterprise_id == job.enterprise_id, _SK.c.subject_id > job.cursor]
     if not job.reencrypt:  # re-wrap: only keys still under an old KEK
-        stmt = stmt.where(VaultSubjectKey.kek_version != job.to_version)
-    stmt = stmt.order_by(VaultSubjectKey.subject_id, VaultSubjectKey.dek_version)
-    return list(session.scalars(stmt.limit(limit) if limit else stmt))
+        where.append(_SK.c.kek_version != job.to_version)
+    return where
+
+
+def _ph(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def _pending(session: Session, job: VaultRotationJob,
+             limit: int) -> tuple[list[WrappedRow], bool]:
+    """The next ``limit`` subject keys by subject id after the cursor, plus the rest
+    of the last subject's versions (a subject never straddles two batches), and
+    whether that was all. Driver-level SQL returning plain rows: a batch is thousands
+    of them, and per-row ORM or type processing would cost more than the crypto."""
+    conn = session.connection()
+    p = _ph(conn)
+    sql = (f"SELECT subject_id, dek_version, kek_version, wrapped_dek FROM vault_subject_keys "
+           f"WHERE enterprise_id = {p} AND subject_id > {p}"
+           + ("" if job.reencrypt else f" AND kek_version <> {p}"))
+    args: tuple[Any, ...] = (job.enterprise_id, job.cursor,
+                             *(() if job.reencrypt else (job.to_version,)))
+    order = " ORDER BY subject_id, dek_version"
+    cur = conn.connection.cursor()  # the session's own transaction
+    try:
+        cur.execute(f"{sql}{order} LIMIT {int(limit)}", args)
+        rows = list(cur.fetchall())
+        exhausted = len(rows) < limit
+        if not exhausted:
+            cur.execute(f"{sql} AND subject_id = {p} AND dek_version > {p}{order}",
+                        (*args, rows[-1][0], rows[-1][1]))
+            rows += cur.fetchall()
+    finally:
+        cur.close()
+    return [(sid, dv, kv, bytes(w)) for sid, dv, kv, w in rows], exhausted
+
+
+def _store_rewrapped(conn: Connection, enterprise_id: str, new_version: int,
+                     moved: list[WrappedRow]) -> None:
+    """One statement per batch. UPDATE guarded by the old version, never an upsert:
+    a subject erased meanwhile must not come back."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "UPDATE vault_subject_keys AS k SET kek_version = v.new, wrapped_dek = v.w "
+            "FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[], %s::bytea[]) "
+            "AS v(sid, dv, old, new, w) WHERE k.enterprise_id = %s AND k.subject_id = v.sid "
+            "AND k.dek_version = v.dv AND k.kek_version = v.old",
+            ([m[0] for m in moved], [m[1] for m in moved], [m[2] for m in moved],
+             [new_version] * len(moved), [m[3] for m in moved], enterprise_id))
+        return
+    p = _ph(conn)
+    conn.exec_driver_sql(
+        f"UPDATE vault_subject_keys SET kek_version = {p}, wrapped_dek = {p} WHERE "
+        f"enterprise_id = {p} AND subject_id = {p} AND dek_version = {p} AND kek_version = {p}",
+        [(new_version, w, enterprise_id, sid, dv, old) for sid, dv, old, w in moved])
 
 
 def remaining(session: Session, job: VaultRotationJob) -> int:
-    return len(_pending(session, job, None))
+    """Subject keys still to move (one COUNT: for progress, not per batch)."""
+    return int(session.scalar(select(func.count()).select_from(_SK)
+                              .where(*_pending_filter(job))) or 0)
 
 
 def run_batch(session: Session, vs: VaultService, job: VaultRotationJob, *,
               locations: Sequence[CiphertextColumn], batch: int, at: datetime) -> BatchReport:
-    """Move the next ``batch`` subjects to the new keys; the caller commits."""
+    """Move the next ``batch`` subjects to the new keys; the caller commits.
+
+    A re-wrap batch is one read, ``batch`` AES-GCM unwrap/wrap pairs and one
+    executemany UPDATE, so a batch of 2,000 holds the writer for tens of
+    milliseconds, not seconds."""
     keyset = vs.keyset(session, job.enterprise_id, create=False)
-    rows = _pending(session, job, batch)
-    # never split one subject's key versions across two batches
-    if len(rows) == batch:
-        last = rows[-1].subject_id
-        rows += [r for r in _pending(session, job, None)[len(rows):] if r.subject_id == last]
-    records = [SubjectKeyRecord(enterprise_id=r.enterprise_id, subject_id=r.subject_id,
-                                dek_version=r.dek_version, kek_version=r.kek_version,
-                                wrapped_dek=r.wrapped_dek) for r in rows]
+    rows, exhausted = _pending(session, job, batch)
     fields = 0
     if job.reencrypt:
-        fields = _reencrypt(session, vs, keyset, records, locations)
+        fields = _reencrypt(session, vs, keyset, [
+            SubjectKeyRecord(job.enterprise_id, *row) for row in rows], locations)
     else:
-        for new in vs.vault.rewrap_batch(keyset, records):
-            # UPDATE guarded by the old version, never an upsert: a subject erased
-            # meanwhile must not come back.
-            old = next(r for r in records if r.subject_id == new.subject_id
-                       and r.dek_version == new.dek_version)
-            session.execute(update(VaultSubjectKey).where(
-                VaultSubjectKey.enterprise_id == new.enterprise_id,
-                VaultSubjectKey.subject_id == new.subject_id,
-                VaultSubjectKey.dek_version == new.dek_version,
-                VaultSubjectKey.kek_version == old.kek_version,
-            ).values(kek_version=new.kek_version, wrapped_dek=new.wrapped_dek))
-    subjects = len({r.subject_id for r in records})
-    if records:
-        job.cursor = records[-1].subject_id
+        moved = vs.vault.rewrap_rows(keyset, [r for r in rows if r[2] != job.to_version])
+        if moved:
+            _store_rewrapped(session.connection(), job.enterprise_id, job.to_version, moved)
+    subjects = len({r[0] for r in rows})
+    if rows:
+        job.cursor = rows[-1][0]
     job.subjects_done += subjects
     job.fields_reencrypted += fields
-    left = remaining(session, job)
-    if left == 0:
+    # a short read means nothing is left after the cursor (new keys are made under
+    # the new version, so none can appear behind it)
+    if exhausted:
         job.status, job.finished_at = "done", at
     session.flush()
-    return BatchReport(subjects=subjects, fields_reencrypted=fields, remaining=left,
-                       done=left == 0)
+    return BatchReport(subjects=subjects, fields_reencrypted=fields, done=exhausted)
 
 
 def _reencrypt(session: Session, vs: VaultService, keyset: KeysetRecord,

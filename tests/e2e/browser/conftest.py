@@ -26,6 +26,7 @@ import uvicorn
 from parcelguard.app import create_app
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
+from parcelguard.ops.store import init_store
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import Cases, seed_cases
 from parcelguard.wiring import telephony, vault_service
@@ -57,6 +58,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("web-home")
     settings = Settings(home=home, database_url=f"sqlite:///{home / 'parcelguard.db'}")
     rt = Runtime(settings=settings)
+    init_store(rt.settings)
     vault = vault_service(settings)
     with rt.db.unit_of_work() as uow:
         prov = demo.provision(uow.session, vault, telephony(settings), clock=rt.clock)

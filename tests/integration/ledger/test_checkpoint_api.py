@@ -18,6 +18,7 @@ from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import system_principal
 from parcelguard.ledger import signing
 from parcelguard.ledger.models import LedgerEvent, LedgerTile
+from parcelguard.ops.store import init_store
 from parcelguard.vault.kms import InMemoryKms
 from tests.integration.ledger.conftest import START, parcel
 
@@ -47,6 +48,7 @@ class Api:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     rt = Runtime(settings=settings, clock=ManualClock(START))
+    init_store(rt.settings)
     with rt.db.unit_of_work() as uow:
         identity.initialise(uow.session, clock=rt.clock)
         keys = {}

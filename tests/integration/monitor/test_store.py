@@ -20,6 +20,7 @@ from parcelguard.identity.permissions import Principal
 from parcelguard.monitor import service
 from parcelguard.monitor.model import AlertUpdate
 from parcelguard.monitor.store import apply_updates, load_pipeline, save_state
+from parcelguard.ops.store import init_store
 from parcelguard.supervision.events import LedgerTamperDetected
 from tests.unit.monitor.builders import DAY0, Stream
 
@@ -140,6 +141,7 @@ def test_the_runner_emits_new_alerts_with_their_batch(settings: Settings) -> Non
     from parcelguard.ledger.ingest import record_events
     from parcelguard.monitor.runner import run
 
+    init_store(settings)
     db = Database(settings)
     try:
         s = Stream("ent-a")
@@ -173,6 +175,7 @@ def test_the_runner_survives_a_log_that_is_not_in_time_order(settings: Settings)
     from parcelguard.ledger.ingest import record_events
     from parcelguard.monitor.runner import run
 
+    init_store(settings)
     db = Database(settings)
     try:
         s = Stream("ent-a")

@@ -11,6 +11,7 @@ from parcelguard.vault.errors import (
     DecryptionError,
     KeyFileCorruptError,
     KeyFileError,
+    KeyFileMissingError,
     KeyFilePermissionError,
 )
 from parcelguard.vault.kms import InMemoryKms, LocalFileKms
@@ -22,7 +23,7 @@ def _mode(path: Path) -> int:
 
 def test_key_file_is_created_on_first_use_with_0600_in_a_0700_directory(tmp_path: Path) -> None:
     path = tmp_path / "home" / "keys" / "master.key"
-    kms = LocalFileKms(path)
+    kms = LocalFileKms(path, create=True)
     assert _mode(path) == 0o600
     assert _mode(path.parent) == 0o700
     assert path.stat().st_size == 32
@@ -32,7 +33,7 @@ def test_key_file_is_created_on_first_use_with_0600_in_a_0700_directory(tmp_path
 
 def test_a_second_instance_on_the_same_file_reads_the_same_key(tmp_path: Path) -> None:
     path = tmp_path / "master.key"
-    first = LocalFileKms(path)
+    first = LocalFileKms(path, create=True)
     wrapped = first.wrap(b"enterprise key material.........", b"parcelguard/kek/a")
     second = LocalFileKms(path)
     assert second.key_id == first.key_id
@@ -42,14 +43,14 @@ def test_a_second_instance_on_the_same_file_reads_the_same_key(tmp_path: Path) -
 def test_instances_starting_together_agree_on_one_key(tmp_path: Path) -> None:
     path = tmp_path / "home" / "master.key"
     with ThreadPoolExecutor(max_workers=8) as pool:
-        ids = set(pool.map(lambda _: LocalFileKms(path).key_id, range(16)))
+        ids = set(pool.map(lambda _: LocalFileKms(path, create=True).key_id, range(16)))
     assert len(ids) == 1
     assert [p.name for p in path.parent.iterdir()] == ["master.key"]
 
 
 def test_another_key_file_cannot_unwrap(tmp_path: Path) -> None:
-    wrapped = LocalFileKms(tmp_path / "a.key").wrap(b"x" * 32, b"ctx")
-    other = LocalFileKms(tmp_path / "b.key")
+    wrapped = LocalFileKms(tmp_path / "a.key", create=True).wrap(b"x" * 32, b"ctx")
+    other = LocalFileKms(tmp_path / "b.key", create=True)
     with pytest.raises(DecryptionError):
         other.unwrap(wrapped, b"ctx")
 
@@ -57,7 +58,7 @@ def test_another_key_file_cannot_unwrap(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
 def test_refuses_to_start_when_others_can_read_the_key(tmp_path: Path, mode: int) -> None:
     path = tmp_path / "master.key"
-    LocalFileKms(path)
+    LocalFileKms(path, create=True)
     path.chmod(mode)
     with pytest.raises(KeyFilePermissionError) as err:
         LocalFileKms(path)
@@ -68,7 +69,7 @@ def test_refuses_to_start_when_others_can_read_the_key(tmp_path: Path, mode: int
 
 def test_a_stricter_mode_is_accepted(tmp_path: Path) -> None:
     path = tmp_path / "master.key"
-    key_id = LocalFileKms(path).key_id
+    key_id = LocalFileKms(path, create=True).key_id
     path.chmod(0o400)
     assert LocalFileKms(path).key_id == key_id
 
@@ -88,11 +89,20 @@ def test_refuses_a_directory_or_fifo_in_place_of_the_key(tmp_path: Path) -> None
     directory = tmp_path / "master.key"
     directory.mkdir(mode=0o700)
     with pytest.raises(KeyFilePermissionError, match="not a regular file"):
-        LocalFileKms(directory)
+        LocalFileKms(directory, create=True)
     fifo = tmp_path / "fifo.key"
     os.mkfifo(fifo, 0o600)
     with pytest.raises(KeyFilePermissionError, match="not a regular file"):
-        LocalFileKms(fifo)  # must fail fast, not block waiting for a writer
+        LocalFileKms(fifo, create=True)  # must fail fast, not block waiting for a writer
+
+
+def test_a_missing_key_is_never_regenerated_unless_asked(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "master.key"
+    with pytest.raises(KeyFileMissingError, match="parcelguard init") as err:
+        LocalFileKms(path)
+    assert "restore" in str(err.value)
+    assert not path.exists()
+    assert not path.parent.exists()
 
 
 def test_key_file_errors_share_one_base(tmp_path: Path) -> None:
@@ -120,7 +130,7 @@ def test_wrapping_is_randomised_and_tamper_evident() -> None:
 
 def test_repr_and_key_id_hold_no_key_material(tmp_path: Path) -> None:
     path = tmp_path / "master.key"
-    kms = LocalFileKms(path)
+    kms = LocalFileKms(path, create=True)
     key = path.read_bytes()
     text = repr(kms) + kms.key_id
     assert key.hex() not in text

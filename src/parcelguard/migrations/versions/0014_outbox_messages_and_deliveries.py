@@ -1,6 +1,6 @@
 """The transactional outbox: messages (domain events) and their per-handler deliveries.
 
-Revision ID: 0014_outbox
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-06 22:33:02.095200
 """
@@ -14,8 +14,8 @@ from alembic import op
 
 import parcelguard.core.db
 
-revision: str = '0014_outbox'
-down_revision: str | None = '0013'
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,8 +6,8 @@ events, found by the new waybill index), so
 moved) go. The projection is built from the parcel events already stored, by the
 same fold ingest uses from now on.
 
-Revision ID: 0014_projection
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-06 22:50:00
 """
 
@@ -20,8 +20,8 @@ from alembic import op
 
 import parcelguard.core.db
 
-revision: str = "0014_projection"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

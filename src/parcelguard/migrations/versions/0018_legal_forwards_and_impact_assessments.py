@@ -1,7 +1,7 @@
 """legal: forwards to the cyberspace administration, impact assessments
 
-Revision ID: 0014_legal
-Revises: 0013
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-06 23:24:57.231640
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import parcelguard.core.db
 
-revision: str = '0014_legal'
-down_revision: str | None = '0013'
+revision: str = "0018"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

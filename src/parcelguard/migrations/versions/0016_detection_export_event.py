@@ -4,8 +4,8 @@ The criminal count de-duplicates records across exports and reveals (SPC/SPP 201
 interpretation): an ``export`` event carries only a count, so the request it ran
 keeps the event id and the waybills it returned.
 
-Revision ID: 0014_detection
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_detection"
-down_revision: str | None = "0013"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """auth: login throttles (lock-out with back-off per username and per source)
 
-Revision ID: 0014_auth
-Revises: 0013
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-06 22:40:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import parcelguard.core.db
 
-revision: str = "0014_auth"
-down_revision: str | None = "0013"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,128 @@
+"""The monitor's per-event cost as the log grows: `monitor run`'s database runner over
+one long synthetic log, CPU microseconds per event up to 0.1 M, 1 M and 3 M events,
+in one run.
+
+    .venv/bin/python bench/bench_monitor_growth.py [--events 3000000]
+
+Measured per stretch: the log grows to 0.1 M, the runner catches up; to 1 M, it
+catches up again (the same pipeline, as under --follow); then to 3 M. The log is a
+steady state (the same couriers, stations and parcel flow every hour;
+each parcel created, sorted, assigned, revealed once by its courier and delivered), so
+anything that makes later events dearer than earlier ones is state or reads growing
+with the log, not more work. Target (issue 13): flat within 20 % (the cost at 1 M and
+at 3 M at most 1.2 x the cost at 0.1 M). Per-event figures are CPU time of the
+process (a shared machine's wall time would charge it for other processes). Writes
+bench/out/monitor_growth.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from parcelguard.core.clock import SystemClock
+from parcelguard.core.db import Database
+from parcelguard.core.settings import Settings
+from parcelguard.identity import service as identity
+from parcelguard.ledger.ingest import EventLog
+from parcelguard.ledger.service import ingest_file
+from parcelguard.logistics.identifiers import make_waybill_no
+from parcelguard.monitor.runner import run_once
+from parcelguard.ops.store import init_store
+
+OUT = Path(__file__).parent / "out"
+ENTERPRISES = ("ent-a", "ent-b", "ent-c")
+STATIONS, COURIERS = 10, 300
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def synthetic(start: int, stop: int) -> Iterator[bytes]:
+    """Events ``start`` to ``stop`` of the log, in time order: 5 per parcel, a parcel
+    every 2 s per enterprise (27,000 events an hour)."""
+    for k in range(start - start % 15, stop, 15):
+        parcel = k // 15
+        t = T0 + timedelta(seconds=parcel * 2)
+        for e_i, ent in enumerate(ENTERPRISES):
+            wb = make_waybill_no("SF", parcel * len(ENTERPRISES) + e_i)
+            station = f"st-{parcel % STATIONS}"
+            courier = f"emp-{parcel % COURIERS:04d}"
+
+            def at(seconds: int, t: datetime = t) -> str:
+                return (t + timedelta(seconds=seconds)).isoformat()
+
+            base = {"enterprise_id": ent, "waybill_no": wb}
+            events = (
+                {**base, "event_id": f"{ent}-{parcel}-c", "kind": "parcel", "step": "created",
+                 "occurred_at": at(0), "station_id": None},
+                {**base, "event_id": f"{ent}-{parcel}-a", "kind": "parcel", "step": "arrived",
+                 "occurred_at": at(60), "station_id": station},
+                {**base, "event_id": f"{ent}-{parcel}-s", "kind": "parcel", "step": "assigned",
+                 "occurred_at": at(120), "station_id": station, "assignee_id": courier,
+                 "assignment_purpose": "delivery", "assignment_until": at(6 * 3600)},
+                {**base, "event_id": f"{ent}-{parcel}-r", "kind": "access",
+                 "occurred_at": at(180), "actor_type": "employee", "actor_id": courier,
+                 "station_id": station, "action": "reveal", "fields": ["recipient_phone"],
+                 "record_count": 1, "purpose": "delivery", "outcome": "allowed",
+                 "device_id": f"pda-{courier}", "ip": "10.0.0.1", "channel": "pda"},
+                {**base, "event_id": f"{ent}-{parcel}-d", "kind": "parcel", "step": "delivered",
+                 "occurred_at": at(240), "station_id": station},
+            )
+            for j, e in enumerate(events):
+                if start <= k + e_i * 5 + j < stop:
+                    yield orjson.dumps(e)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=3_000_000)
+    args = ap.parse_args()
+    marks = [m for m in (100_000, 1_000_000, 3_000_000) if m <= args.events]
+    figures: dict[int, float] = {}
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        settings = Settings(home=tmp / "home")
+        init_store(settings)
+        db = Database(settings)
+        clock = SystemClock()
+
+        def register(session: object, ids: set[str]) -> None:
+            identity.ensure_enterprises(session, ids, clock)  # type: ignore[arg-type]
+
+        pipe = None
+        done = 0
+        for mark in marks:
+            # grow the log to the mark, then let the runner (kept alive, as under
+            # --follow) catch up: its CPU per event over this stretch of the log
+            src = tmp / f"events-{mark}.jsonl"
+            with src.open("wb") as fh:
+                fh.writelines(line + b"\n" for line in synthetic(done, mark))
+            print(f"log at {mark:,} events ...", file=sys.stderr)
+            ingest_file(db, src, log=EventLog(clock_now=clock.now, on_new_enterprises=register),
+                        batch_size=50_000, max_line_bytes=65536)
+            src.unlink()
+            cpu = time.process_time()
+            pipe, report = run_once(db, settings.monitor, clock, pipe=pipe)
+            assert report.events == mark - done, report.as_dict()
+            figures[mark] = (time.process_time() - cpu) / report.events * 1e6
+            done = mark
+        db.dispose()
+    first = figures[marks[0]]
+    for mark in marks:
+        print(f"monitor run, log growing to {mark:>9,} events: {figures[mark]:6.1f} us/event "
+              f"({figures[mark] / first:.2f} x the first stretch; target <= 1.2)")
+    OUT.mkdir(exist_ok=True)
+    (OUT / "monitor_growth.json").write_text(json.dumps(
+        {"events": args.events, "us_per_event": figures,
+         "worst_ratio": round(max(figures.values()) / first, 3)}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
