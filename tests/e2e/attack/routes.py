@@ -12,6 +12,8 @@ it lands.
 from __future__ import annotations
 
 ACCESS: dict[str, str] = {
+    "GET /api/v1/parcels/{waybill_no}":
+        "courier customer_service enterprise_admin security_officer sorter warehouse",
     "GET /api/v1/incidents/forwards": "cac_officer supervisor_admin supervisor_analyst",
     "GET /api/v1/incidents/{incident_id}/notices":
         "enterprise_admin security_officer supervisor_admin supervisor_analyst",
