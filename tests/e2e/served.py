@@ -125,7 +125,8 @@ def start_serve(home: Path, database_url: str,
     deadline = time.monotonic() + 60
     while True:
         try:
-            if httpx2.get(f"{url}/api/v1/health").status_code == 200:
+            # up and answering; /health may well say 503 (a log not yet checkpointed)
+            if httpx2.get(f"{url}/api/v1/health").status_code in (200, 503):
                 return proc, url
         except httpx2.TransportError:
             pass

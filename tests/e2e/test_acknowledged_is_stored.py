@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from parcelguard.core.db import create_db_engine
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
+from parcelguard.ops.store import init_store
 from tests.e2e.served import parcel_event, small_world, start_serve
 
 ENT = "ent-a"
@@ -47,6 +48,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 def provision(home: Path, database_url: str) -> str:
     rt = Runtime(settings=Settings(home=home, database_url=database_url))
+    init_store(rt.settings)  # a store is made only by init
     key = small_world(rt, (ENT,))[ENT]
     rt.close()
     return key

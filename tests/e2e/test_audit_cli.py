@@ -78,6 +78,7 @@ def test_the_transparency_page_never_invents_an_incident(tmp_path: Path) -> None
     major leaks it never had. Incidents are published as filed; counts about people
     carry noise, with their interval, and below the release floor no figure at all."""
     home = tmp_path / "home"
+    ok(home, "init")
     ok(home, "org", "create", "ent-a", "--kind", "enterprise", "--name", "A")
     ok(home, "incidents", "open", "-e", "ent-a", "--title", "phishing mail opened",
        "--category", "external_attack")

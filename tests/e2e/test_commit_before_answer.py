@@ -16,6 +16,7 @@ import pytest
 
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
+from parcelguard.ops.store import init_store
 from tests.e2e.served import CommitFault, parcel_event, serve, small_world
 
 ENT = "ent-a"
@@ -40,6 +41,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("commit-home")
     db_path = home / "parcelguard.db"
     rt = Runtime(settings=Settings(home=home, database_url=f"sqlite:///{db_path}"))
+    init_store(rt.settings)  # a store is made only by init
     keys = small_world(rt, (ENT,))
     with CommitFault(rt.db.engine) as fault, serve(rt) as url:
         yield Served(rt, url, keys[ENT], db_path, fault)

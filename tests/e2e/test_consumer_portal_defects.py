@@ -21,6 +21,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.logistics.models import Parcel
+from parcelguard.ops.store import init_store
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.web import demo
 from parcelguard.wiring import telephony, vault_service
@@ -49,6 +50,7 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     home: Path = tmp_path_factory.mktemp("consumer-defects")
     rt = Runtime(settings=Settings(home=home, database_url=f"sqlite:///{home / 'pg.db'}"))
+    init_store(rt.settings)  # a store is made only by init
     with rt.db.unit_of_work() as uow:
         prov = demo.provision(uow.session, vault_service(rt.settings), telephony(rt.settings),
                               clock=rt.clock)

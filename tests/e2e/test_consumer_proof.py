@@ -22,6 +22,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Parcel
+from parcelguard.ops.store import init_store
 from parcelguard.web import demo
 from parcelguard.wiring import telephony, vault_service
 from tests.e2e.served import csrf, hidden, last_code, serve, texts_to
@@ -48,6 +49,7 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     home: Path = tmp_path_factory.mktemp("consumer-proof")
     rt = Runtime(settings=Settings(home=home, database_url=f"sqlite:///{home / 'pg.db'}"))
+    init_store(rt.settings)  # a store is made only by init
     with rt.db.unit_of_work() as uow:
         prov = demo.provision(uow.session, vault_service(rt.settings), telephony(rt.settings),
                               clock=rt.clock)

@@ -25,6 +25,7 @@ from parcelguard.identity.permissions import system_principal
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
+from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 from tests.e2e.served import csrf, hidden, last_code, serve
 
@@ -44,6 +45,7 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     home: Path = tmp_path_factory.mktemp("dsr-subject")
     rt = Runtime(settings=Settings(home=home, database_url=f"sqlite:///{home / 'pg.db'}"))
+    init_store(rt.settings)  # a store is made only by init
     with rt.db.unit_of_work() as uow:
         identity.initialise(uow.session, clock=rt.clock)
         identity.create_organization(uow.session, org_id="ent-a", kind="enterprise",

@@ -35,6 +35,7 @@ from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
+from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 
 pytestmark = pytest.mark.slow
@@ -47,6 +48,7 @@ SLICES = [WAYBILLS[i:i + 20] for i in range(0, 60, 20)]
 def home(tmp_path: Path) -> Path:
     home = tmp_path / "home"
     rt = Runtime(settings=Settings(home=home))
+    init_store(rt.settings)  # a store is made only by init
     clock, now = SystemClock(), datetime.now(UTC)
     fake = Faker("zh_CN")
     fake.seed_instance(15)
@@ -85,6 +87,7 @@ def home(tmp_path: Path) -> Path:
 
 def _exports(home: Path) -> list[tuple[str, int]]:
     rt = Runtime(settings=Settings(home=home))
+    init_store(rt.settings)  # a store is made only by init
     with rt.db.unit_of_work() as uow:
         evs = [orjson.loads(x) for x in uow.session.scalars(
             select(LedgerEvent.leaf).where(LedgerEvent.kind == "access")
@@ -130,6 +133,7 @@ def test_slices_need_approval_on_the_cli(home: Path, tmp_path: Path) -> None:
 @pytest.fixture
 def served(home: Path) -> Iterator[str]:
     rt = Runtime(settings=Settings(home=home))
+    init_store(rt.settings)  # a store is made only by init
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

@@ -22,6 +22,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import system_principal
+from parcelguard.ops.store import init_store
 from tests.conftest import SHARED
 from tests.e2e.hostile_events import HOSTILE, PHONE, SECRETS, good
 
@@ -70,6 +71,7 @@ def _free_port() -> int:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     home = tmp_path_factory.mktemp("contract-api")
     rt = Runtime(settings=Settings(home=home, database_url=f"sqlite:///{home / 'pg.db'}"))
+    init_store(rt.settings)  # a store is made only by init
     with rt.db.unit_of_work() as uow:
         identity.initialise(uow.session, clock=rt.clock)
         for org in ("ent-a", "ent-b"):

@@ -26,6 +26,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ledger.ingest import record_events
 from parcelguard.monitor.runner import run
+from parcelguard.ops.store import init_store
 from parcelguard.wiring import register_handlers
 
 pytestmark = pytest.mark.slow
@@ -70,6 +71,7 @@ def _world(home: Path, url: str) -> Settings:
     """The events stored, nothing monitored yet."""
     settings = _settings(home, url)
     rt = Runtime(settings=settings)
+    init_store(rt.settings)  # a store is made only by init
     clock = SystemClock()
     try:
         with rt.db.unit_of_work() as uow:
@@ -122,6 +124,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
     home = tmp_path_factory.mktemp("reference") / "home"
     settings = _world(home, "")
     rt = Runtime(settings=settings, on_open=register_handlers)
+    init_store(rt.settings)  # a store is made only by init
     try:
         run(rt.db, settings.monitor, rt.clock)
     finally:
@@ -197,6 +200,7 @@ def test_the_dispatcher_killed_mid_way_loses_and_repeats_no_reaction(
     home = tmp_path / "home"
     settings = _world(home, url)
     rt = Runtime(settings=settings)  # no dispatcher: every alert's message waits
+    init_store(rt.settings)  # a store is made only by init
     try:
         run(rt.db, settings.monitor, rt.clock)
     finally:

@@ -106,6 +106,7 @@ def home(tmp_path: Path) -> tuple[Path, dict[str, PartyIn]]:
     collected 20 days ago (PI sealed, ``created`` events in the stream), each
     assigned for delivery two hours ago from now to eight hours on."""
     home = tmp_path / "home"
+    assert run(home, "init").returncode == 0
     assert run(home, "org", "create", "ent-a", "--kind", "enterprise",
                "--name", "A").returncode == 0
     assert run(home, "consent", "notice", "publish", "-e", "ent-a", "--processor-name",

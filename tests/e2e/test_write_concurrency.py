@@ -23,6 +23,7 @@ import pytest
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
+from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
 from tests.e2e.served import parcel_event, serve, small_world
 
@@ -46,6 +47,7 @@ class Home:
 def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
     path = tmp_path_factory.mktemp("concurrency-home")
     rt = Runtime(settings=Settings(home=path))
+    init_store(rt.settings)  # a store is made only by init
     keys = small_world(rt, ENTS)
     with rt.db.unit_of_work() as uow:
         _, password = identity.create_account(uow.session, org_id="ent-a", username="officer.a",
