@@ -70,14 +70,22 @@ def test_health_names_what_is_wrong_and_answers_503(tmp_path: Path) -> None:
     home = tmp_path / "home"
     events = tmp_path / "ev.jsonl"
     events.write_bytes(EVENT)
+    later = tmp_path / "later.jsonl"
+    later.write_bytes(EVENT.replace(b'"p1"', b'"p2"'))
     run(home, "init")
     run(home, "ingest", str(events))
-    with served(home) as port:
+    # checkpoints older than a second count as stale here
+    with served(home, PARCELGUARD_OPS__MAX_CHECKPOINT_AGE_HOURS="0.0003") as port:
+        status, body = health(port)  # a log not yet checkpointed: said, not failed
+        assert (status, body["status"]) == (200, "ok"), body
+        assert {c["name"] for c in body["checks"]} >= {"database", "disk_space",
+                                                       "master_key", "checkpoints", "outbox"}
+        run(home, "ledger", "checkpoint", "-e", "ent-a")
+        run(home, "ingest", str(later))
+        time.sleep(1.5)
         status, body = health(port)
         assert status == 503
-        assert failing(body) == {"checkpoints"}  # entries no signed checkpoint covers
-        assert {c["name"] for c in body["checks"]} >= {"database", "disk_space",
-                                                       "master_key", "checkpoints"}
+        assert failing(body) == {"checkpoints"}  # entries no recent checkpoint covers
         run(home, "ledger", "checkpoint", "-e", "ent-a")
         status, body = health(port)
         assert (status, body["status"]) == (200, "ok"), body

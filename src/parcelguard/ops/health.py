@@ -71,18 +71,23 @@ def checkpoint_age(rt: Runtime) -> CheckResult:
         last = dict(uow.session.execute(
             select(LedgerCheckpoint.enterprise_id, func.max(LedgerCheckpoint.id))
             .group_by(LedgerCheckpoint.enterprise_id)).tuples().all())
-        stale = 0
+        stale = never = 0
         for enterprise_id, size in uow.session.execute(
                 select(LedgerHead.enterprise_id, LedgerHead.size)).tuples():
             cp = uow.session.get(LedgerCheckpoint, last[enterprise_id]) \
                 if enterprise_id in last else None
-            if size and (cp is None or (cp.size < size and now - cp.created_at > max_age)):
-                stale += 1
+            # A log never checkpointed has no age to judge yet (a new enterprise's first
+            # events, a fresh node): reported, not failed; a 503 there would take a node
+            # out of service for its first event.
+            never += bool(size) and cp is None
+            stale += bool(size) and cp is not None and cp.size < size \
+                and now - cp.created_at > max_age
     if stale:
         return CheckResult("checkpoints", False, f"{stale} log(s) hold entries not covered by "
                            f"a signed checkpoint younger than {max_age}; run `parcelguard "
                            "ledger checkpoint` (and push it to the witness) on schedule")
-    return CheckResult("checkpoints", True, f"every log checkpointed within {max_age}")
+    return CheckResult("checkpoints", True, f"every checkpointed log checkpointed within "
+                       f"{max_age}" + (f"; {never} log(s) not yet checkpointed" if never else ""))
 
 
 def outbox_backlog(rt: Runtime) -> CheckResult:

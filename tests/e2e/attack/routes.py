@@ -168,7 +168,6 @@ ACCESS: dict[str, str] = {
     "POST /api/v1/consent/subjects/{subject_id}/grants": "customer_service enterprise_admin",
     "POST /api/v1/consent/subjects/{subject_id}/withdrawals": "customer_service enterprise_admin",
     "POST /api/v1/dsr": "customer_service enterprise_admin",
-    "POST /api/v1/dsr/{request_id}/access": "",
     "POST /api/v1/dsr/{request_id}/correction": "customer_service enterprise_admin",
     "POST /api/v1/dsr/{request_id}/deletion": "",
     "POST /api/v1/dsr/{request_id}/reject": "",
