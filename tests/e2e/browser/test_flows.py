@@ -5,23 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
-from parcelguard.web import capabilities
 from tests.e2e.browser.conftest import World, shot
 
 PHONE_RE = re.compile(r"^\+?[\d\s()-]{7,20}$")
 
 
-def _has(world: World, module: str, *tables: str) -> bool:
-    with world.rt.db.unit_of_work() as uow:
-        return capabilities.service(uow.session, module, *tables) is not None
-
 
 def test_consumer_ships_complains_anonymously_and_follows_up(open_page: Any,
                                                              world: World) -> None:
-    if not _has(world, "parcelguard.channel.intake", "channel_reports"):
-        pytest.skip("the reporting channel (channel/) has not landed yet")
     page = open_page()
     page.goto("/consumer/ship?lang=en")
     page.get_by_label("Carrier", exact=True).select_option(world.prov.enterprise_id)
@@ -103,8 +94,7 @@ def test_courier_reveals_assigned_phone_and_is_refused_otherwise(open_page: Any,
 
 
 def test_supervisor_sees_overdue_incident_report(open_page: Any, world: World) -> None:
-    if world.cases.incident_id is None:
-        pytest.skip("incidents (incidents/) have not landed yet")
+    assert world.cases.incident_id is not None  # the demo cases exist: a missing one fails
     page = open_page(username="supervisor.demo")
     page.goto("/supervisor?lang=en")
     overdue = page.locator("#overdue")
@@ -118,8 +108,7 @@ def test_supervisor_sees_overdue_incident_report(open_page: Any, world: World) -
 
 
 def test_police_open_referral_and_see_proofs_verified(open_page: Any, world: World) -> None:
-    if world.cases.referral_id is None:
-        pytest.skip("referrals (channel/) have not landed yet")
+    assert world.cases.referral_id is not None  # the demo cases exist: a missing one fails
     page = open_page(username="police.demo")
     page.goto("/police?lang=en")
     page.get_by_role("link", name=world.cases.referral_id).click()
@@ -142,8 +131,7 @@ def test_supervision_report_renders_offline(open_page: Any) -> None:
 
 def test_auditor_runs_an_engagement_and_publishes_the_report(open_page: Any,
                                                             world: World) -> None:
-    if world.cases.engagement_id is None:
-        pytest.skip("audits (audit/) have not landed yet")
+    assert world.cases.engagement_id is not None  # the demo cases exist: a missing one fails
     page = open_page(username="auditor.demo")
     page.goto("/auditor?lang=en")
     row = page.locator("tr", has_text=world.cases.engagement_id)
