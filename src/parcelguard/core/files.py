@@ -11,6 +11,7 @@ reports, archives) is born private. ``private_home`` tightens what exists alread
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -20,14 +21,21 @@ PRIVATE_UMASK = 0o077
 
 def private_home(home: Path, database_url: str) -> None:
     """Make an existing ``home`` 0700 and its SQLite database (with its -wal and -shm
-    files) 0600. Creating a home is `parcelguard init`'s job (no silent fresh starts)."""
+    files) 0600. Creating a home is `parcelguard init`'s job (no silent fresh starts).
+    A home on a read-only filesystem is left as it is: nothing can change its modes,
+    and reading commands must still work there."""
     if not home.is_dir():
         return
-    home.chmod(0o700)
+    paths = [home]
     url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return
-    db = Path(url.database)
-    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-        if path.exists():
-            path.chmod(0o600)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        db = Path(url.database)
+        paths += [p for p in (db, db.with_name(db.name + "-wal"),
+                              db.with_name(db.name + "-shm")) if p.exists()]
+    for path in paths:
+        try:
+            path.chmod(0o700 if path == home else 0o600)
+        except OSError as exc:
+            if exc.errno != errno.EROFS:
+                raise
+            return
