@@ -5,11 +5,15 @@ so each call can log in again without replaying a code."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from parcelguard.core.db import Database
 from parcelguard.core.runtime import Runtime
+from parcelguard.core.settings import Settings
 from parcelguard.identity import repository as identity_repo
 from parcelguard.web import totp
+from parcelguard.wiring import vault_service
 
 
 def authenticator(app: Any, username: str) -> str:
@@ -35,3 +39,25 @@ def api_login(client: Any, username: str, password: str) -> dict[str, str]:
                     json={"username": username, "password": password, "code": code})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def home_authenticator(settings: Settings, username: str) -> str:
+    """The same for a home a served process works on: enrolled through the database,
+    as the portal's first log-in would."""
+    db = Database(settings)
+    try:
+        with db.unit_of_work() as uow:
+            acc = identity_repo.find_account_by_username(uow.session, username)
+            assert acc is not None, username
+            now = datetime.now(UTC)
+            enrolment = totp.enrol(uow.session, vault_service(settings).vault.kms,
+                                   account_id=acc.id, at=now, reset=True)
+            totp.confirm(uow.session, account_id=acc.id, at=now)
+            uow.commit()
+    finally:
+        db.dispose()
+    return enrolment.secret
+
+
+def current_code(secret: str) -> str:
+    return totp.current_code(secret, datetime.now(UTC))

@@ -37,6 +37,7 @@ from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
+from tests.e2e.staff_login import current_code, home_authenticator
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery staple 42"
@@ -166,7 +167,9 @@ def _post(url: str, body: dict[str, object] | None = None,
 def test_slices_need_approval_on_the_served_api(home: Path, served: str) -> None:
     def login(user: str) -> dict[str, str]:
         code, body = _post(f"{served}/api/v1/sessions",
-                           {"username": user, "password": PASSWORD})
+                           {"username": user, "password": PASSWORD,
+                            "code": current_code(home_authenticator(Settings(home=home),
+                                                                    user))})
         assert code == 200, body
         return {"Authorization": f"Bearer {body['token']}", "X-Channel": "web"}
 

@@ -160,9 +160,12 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(served: Served) -> N
     conn.putheader("Content-Length", str(120 * 1024 * 1024))
     conn.endheaders()
     conn.send(b"[" + good(1))  # a few bytes of the announced 120 MB, then wait
-    r = conn.getresponse()
-    assert r.status == 413
-    assert "larger than" in orjson.loads(r.read())["detail"]
+    try:
+        r = conn.getresponse()
+        assert r.status == 413  # from the app's body limit, before the route reads it
+        r.read()
+    finally:
+        conn.close()
     conn.close()
 
 

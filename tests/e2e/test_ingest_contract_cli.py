@@ -100,6 +100,7 @@ def test_nothing_of_a_hostile_line_reaches_the_ledger(ingested: Ingested) -> Non
 
 def test_unregistered_enterprises_are_rejected_lines_not_a_lost_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
+    assert run(home, "init").returncode == 0
     src = tmp_path / "ev.jsonl"
     src.write_bytes(b"\n".join([good(1), good(2), good(3)]) + b"\n")
     assert run(home, "ingest", str(src)).returncode == 0  # registers ent-a
@@ -122,6 +123,7 @@ def test_parquet_rows_outside_the_contract_are_rejected(tmp_path: Path) -> None:
             for i in range(4)]
     docs[2]["waybill_no"] = PHONE
     pq.write_table(pa.Table.from_pylist(docs), tmp_path / "ev.parquet")
+    assert run(tmp_path / "home", "init").returncode == 0
     r = run(tmp_path / "home", "ingest", str(tmp_path / "ev.parquet"))
     assert r.returncode == 1
     assert "Traceback" not in r.stderr
@@ -136,6 +138,7 @@ def test_parquet_rows_outside_the_contract_are_rejected(tmp_path: Path) -> None:
 def test_a_damaged_parquet_file_is_a_clear_error_not_a_traceback(tmp_path: Path) -> None:
     src = tmp_path / "ev.parquet"
     src.write_bytes(b"PAR1 not really parquet")
+    assert run(tmp_path / "home", "init").returncode == 0
     r = run(tmp_path / "home", "ingest", str(src))
     assert r.returncode == 2
     assert "Parquet file unreadable" in r.stderr

@@ -99,7 +99,7 @@ def _seed_pi(node: Node) -> None:
 
 
 def _drill(tmp_path: Path, live: Node, target_url: str, other_url: str) -> None:
-    admin_password = live.ok("init").strip().splitlines()[-1]
+    live.ok("init")
     live.ok("org", "create", "ent-a", "--kind", "enterprise", "--name", "A")
     key = live.ok("apikey", "issue", "--org", "ent-a", "--name", "loader").strip().splitlines()[-1]
     _seed_pi(live)
@@ -149,9 +149,9 @@ def _drill(tmp_path: Path, live: Node, target_url: str, other_url: str) -> None:
         stop.set()
         loader.join()
         live.ok("ledger", "witness")  # the supervision department sees the later entries
-        token = json.loads(_request(port, "POST", "/api/v1/sessions",
-                                    {"username": "admin", "password": admin_password},
-                                    "")[1])["token"]
+        # the supervision department reads what it witnessed (a machine client's key)
+        token = live.ok("apikey", "issue", "--org", "supervision", "--name", "witness-reader",
+                        "--role", "supervisor_analyst").strip().splitlines()[-1]
         status, body = _request(port, "GET", "/api/v1/checkpoints/ent-a", None, token)
         assert status == 200, body
         witnessed = tmp_path / "witnessed.json"

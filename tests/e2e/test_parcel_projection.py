@@ -60,6 +60,8 @@ def step(waybill: str, name: str, at: datetime, n: int = 0) -> dict[str, Any]:
 
 
 def ingest(home: Path, tmp: Path, events: list[dict[str, Any]]) -> None:
+    if not home.exists():  # a store is made only by init
+        assert run(home, "init").returncode == 0
     src = tmp / f"events-{time.monotonic_ns()}.jsonl"
     src.write_text("".join(json.dumps(e) + "\n" for e in events))
     r = run(home, "ingest", str(src))

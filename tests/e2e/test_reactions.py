@@ -45,9 +45,11 @@ from parcelguard.identity.permissions import system_principal
 from parcelguard.ledger import signing
 from parcelguard.ledger.ingest import record_events
 from parcelguard.ledger.models import LedgerEvent, LedgerTile
+from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
 from parcelguard.waybill.telephony import LocalTelephony
 from parcelguard.wiring import vault_service
+from tests.e2e.staff_login import current_code, home_authenticator
 from tests.integration.channel.channel_world import COURIERS, ENT, INSIDER, POLICE, make_world
 
 pytestmark = pytest.mark.slow
@@ -97,13 +99,16 @@ class World:
             return Reply(exc.code, exc.read().decode())
 
     def login(self, username: str) -> str:
+        # people log in with password and TOTP: a fresh authenticator each time, so no
+        # code is ever replayed
+        code = current_code(home_authenticator(Settings(home=self.home), username))
         r = self.http("POST", "/api/v1/sessions",
-                      json={"username": username, "password": PASSWORD})
+                      json={"username": username, "password": PASSWORD, "code": code})
         assert r.status_code == 200, r.text
         return str(r.json()["token"])
 
     def db(self) -> Database:
-        return Database(Settings(home=self.home), auto_migrate=False)
+        return Database(Settings(home=self.home))
 
     def count(self, sql: str, **params: object) -> int:
         engine = create_engine(f"sqlite:///{self.home / 'parcelguard.db'}")
@@ -142,6 +147,7 @@ def _free_port() -> int:
 
 def _build(home: Path) -> tuple[dict[str, str], list[str], str]:
     settings = Settings(home=home)
+    init_store(settings)  # a store is made only by init
     db = Database(settings)
     vault = vault_service(settings)
     clock = SystemClock()

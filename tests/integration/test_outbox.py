@@ -28,6 +28,7 @@ from parcelguard.core.outbox import (
 )
 from parcelguard.core.outbox_admin import list_messages, requeue
 from parcelguard.core.settings import Settings
+from parcelguard.ops.store import init_store
 
 
 @message("test.ping", version=1)
@@ -65,7 +66,9 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
         url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    database = Database(Settings(home=tmp_path / "home", database_url=url))
+    settings = Settings(home=tmp_path / "home", database_url=url)
+    init_store(settings)  # a store is made only by init
+    database = Database(settings)
     try:
         yield database
     finally:
