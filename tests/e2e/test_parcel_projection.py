@@ -33,6 +33,7 @@ from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.models import Assignment
 from parcelguard.logistics.rules import Window
 from parcelguard.wiring import vault_service
+from tests.e2e.served import hidden, last_code
 
 # Each CLI call is a fresh process (a few seconds each on a loaded machine).
 pytestmark = pytest.mark.slow
@@ -247,8 +248,12 @@ def test_api_and_tracking_page_show_the_last_step(
         form = web.get("/consumer/track")
         match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert match is not None
-        page = web.post("/consumer/track", data={"csrf_token": match.group(1),
-                                                 "waybill_no": WB1, "phone": bob.phone})
+        asked = web.post("/consumer/track", data={"csrf_token": match.group(1),
+                                                  "waybill_no": WB1, "phone": bob.phone})
+        # the phone alone opens nothing: the one-time code sent to it does
+        page = web.post("/consumer/track", data={
+            "csrf_token": match.group(1), "challenge": hidden(asked.text, "challenge"),
+            "code": last_code(path, "sub-bob")})
     assert page.status_code == 200
     status = re.search(r'id="parcel-status">([^<]*)<', page.text)
     assert status is not None
