@@ -33,7 +33,6 @@ from sqlalchemy.orm import Session
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import NotFound
 from parcelguard.core.http import SessionDep
-from parcelguard.ledger.checkpoint import SIG_PREFIX
 from parcelguard.ledger.cosign import parse_line
 from parcelguard.ledger.models import LedgerCheckpoint, LedgerCosignature, LedgerEvent
 from parcelguard.ledger.signing import KeyWrapper, SignedCheckpoint, checkpoint, log_size
@@ -277,8 +276,3 @@ def tiles_router(prefix: str = "/tlog/{enterprise_id}",
 
     return router
 
-
-def signature_lines(note: str) -> list[str]:
-    """The signature lines of a signed note (each with its newline)."""
-    _, _, block = note.rpartition("\n\n")
-    return [line + "\n" for line in block.split("\n") if line.startswith(SIG_PREFIX)]
