@@ -370,6 +370,11 @@ def test_the_mirror_verifies_resumes_and_refuses_a_rewritten_log(world: World,
         assert state.size == served.size
     _rewrite(world.ent, served.entries)  # leave the log as the other tests expect it
     sup.close()
+    # The supervision store holds the mirrored log of parcels that went through
+    # intake with their PI: none of it is in its database file.
+    blob = b"".join(p.read_bytes() for p in (tmp_path / "mirror").glob("pg.db*"))
+    assert served.entries[0] in blob
+    assert not [n for n in needles() if n in blob], "PI in the mirror's store"
 
 
 def test_a_rolled_back_log_is_refused_by_the_mirror(world: World, tmp_path: Path) -> None:

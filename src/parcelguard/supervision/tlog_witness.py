@@ -34,6 +34,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -217,8 +218,18 @@ def add_checkpoint(session: Session, cosigner: Cosigner, body: bytes, *,
 
     now = clock.now()
     if state is None:
-        session.add(TlogWitnessLog(witness=cosigner.name, origin=cp.origin, size=cp.size,
-                                   root=cp.root, note=req.note, updated_at=now))
+        # No row to lock yet: two first requests race to insert it, and the loser must
+        # not cosign (the winner may have moved past its size).
+        try:
+            with session.begin_nested():
+                session.add(TlogWitnessLog(witness=cosigner.name, origin=cp.origin,
+                                           size=cp.size, root=cp.root, note=req.note,
+                                           updated_at=now))
+        except IntegrityError:
+            winner = session.get(TlogWitnessLog, (cosigner.name, cp.origin),
+                                 populate_existing=True)
+            raise WitnessRefusal(409, "old size does not match the witnessed size",
+                                 size=None if winner is None else winner.size) from None
     else:
         state.size, state.root, state.note, state.updated_at = cp.size, cp.root, req.note, now
     session.flush()
