@@ -139,4 +139,9 @@ def create_app(rt: Runtime) -> FastAPI:
 
     app.include_router(audit_router)
     # -- end audit --
+    # -- tiles: each enterprise's ledger as a C2SP tlog-tiles log (public, no PI) --
+    from parcelguard.ledger.tlog import tiles_router
+
+    app.include_router(tiles_router("/tlog/{enterprise_id}"))
+    # -- end tiles --
     return app

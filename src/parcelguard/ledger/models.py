@@ -135,3 +135,14 @@ class ParcelState(Base):
     assigned_at_us: Mapped[int | None] = mapped_column(BigInteger)
     assigned_event_id: Mapped[str | None] = mapped_column(String(64))
 
+
+
+class LedgerCosignature(Base):
+    """A witness's cosignature line on one of the enterprise's checkpoints, as the
+    witness returned it (C2SP tlog-witness); the published checkpoint carries them."""
+
+    __tablename__ = "ledger_cosignatures"
+    checkpoint_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    witness: Mapped[str] = mapped_column(String(200), primary_key=True)
+    line: Mapped[str] = mapped_column(String(400))
+    signed_at: Mapped[int] = mapped_column(BigInteger)  # the cosignature's POSIX time

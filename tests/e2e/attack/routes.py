@@ -60,6 +60,10 @@ ACCESS: dict[str, str] = {
     "GET /api/v1/dsr": "customer_service enterprise_admin",
     "GET /api/v1/dsr/{request_id}": "",
     "GET /api/v1/health": "public",
+    # -- tiles: tlog-tiles of each enterprise's ledger; leaves hold ids, never PI --
+    "GET /tlog/{enterprise_id}/checkpoint": "public",
+    "GET /tlog/{enterprise_id}/tile/{path:path}": "public",
+    # -- end tiles --
     "GET /api/v1/incidents":
         "enterprise_admin security_officer supervisor_admin supervisor_analyst",
     "GET /api/v1/incidents/escalations":
