@@ -92,8 +92,9 @@ def render(
               f"{o.label.virtual_number}", highlight=False)
     if not used.embedded:
         err.print("[yellow]warning:[/yellow] no TrueType CJK font found; Chinese text uses "
-                  "the non-embedded STSong-Light and may print blank (install "
-                  "paperang-p2-fonts-cjk or set PARCELGUARD_WAYBILL__LABEL_FONT_PATH)")
+                  "the non-embedded STSong-Light and may print blank (the vendored "
+                  "WenQuanYi Micro Hei is missing or altered; reinstall parcelguard "
+                  "or set PARCELGUARD_WAYBILL__LABEL_FONT_PATH)")
 
 
 # -- virtual numbers --------------------------------------------------------------------

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 
 from parcelguard.channel import canary, evidence, intake, referrals, service
 from parcelguard.channel.attachments import sniff
+from parcelguard.channel.history import rank_leak_sources
 from parcelguard.channel.repository import enterprise_or_404
-from parcelguard.channel.triangulate import rank_leak_sources
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings

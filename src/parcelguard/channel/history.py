@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
-from parcelguard.channel.triangulate import AccessRow, Baseline
+from parcelguard.channel.triangulate import AccessRow, Baseline, Triangulation, triangulate_rows
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Assignment, Employee
 
@@ -123,3 +123,14 @@ def uncovered(session: Session, enterprise_id: str, employee_id: str,
     return [r for r in rows if r.actor_id == employee_id and r.outcome == "allowed"
             and r.waybill_no is not None
             and not any(a <= r.occurred_at_us <= b for a, b in windows.get(r.waybill_no, ()))]
+
+
+def rank_leak_sources(session: Session, *, enterprise_id: str, waybills: Iterable[str],
+                      baseline: Baseline | None = None, top: int | None = None
+                      ) -> Triangulation:
+    """Triangulate a cluster against the enterprise's log. A ``baseline`` (from
+    ``load_baseline``) can be reused across clusters of one enterprise."""
+    cluster = sorted(set(waybills))
+    base = baseline or load_baseline(session, enterprise_id)
+    rows = accesses_to(session, enterprise_id, cluster)
+    return triangulate_rows(enterprise_id, cluster, rows, base, top=top)

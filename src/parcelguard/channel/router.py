@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 
 from parcelguard.channel import attachments, canary, evidence, intake, referrals, service
 from parcelguard.channel.attachments import EXTENSIONS
+from parcelguard.channel.history import rank_leak_sources
 from parcelguard.channel.intake import ReportIn
 from parcelguard.channel.models import ChannelReport
 from parcelguard.channel.schemas import (
@@ -45,7 +46,6 @@ from parcelguard.channel.schemas import (
     TriangulateIn,
     VerifyIn,
 )
-from parcelguard.channel.triangulate import rank_leak_sources
 from parcelguard.core.errors import InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.http import API, ClockDep, Offset, SessionDep, runtime_dep
 from parcelguard.core.settings import ChannelSettings

@@ -25,8 +25,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
-
 _LN10 = math.log(10)
 
 
@@ -198,16 +196,3 @@ def explain(enterprise_id: str, cluster: Sequence[str], rows: Sequence[AccessRow
         found.append(best)
         residual -= allowed.get(best.subject_id, set())
     return found
-
-
-def rank_leak_sources(session: Session, *, enterprise_id: str, waybills: Iterable[str],
-                      baseline: Baseline | None = None, top: int | None = None
-                      ) -> Triangulation:
-    """Triangulate a cluster against the enterprise's log. A ``baseline`` (from
-    ``history.load_baseline``) can be reused across clusters of one enterprise."""
-    from parcelguard.channel import history  # history reads the log into these types
-
-    cluster = sorted(set(waybills))
-    base = baseline or history.load_baseline(session, enterprise_id)
-    rows = history.accesses_to(session, enterprise_id, cluster)
-    return triangulate_rows(enterprise_id, cluster, rows, base, top=top)

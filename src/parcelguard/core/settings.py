@@ -78,7 +78,7 @@ class WaybillSettings(BaseModel):
     label_font_path: Path | None = Field(
         None,
         description="TrueType CJK font embedded in printed labels (.ttf/.ttc). Default: "
-        "WenQuanYi Micro Hei from the paperang-p2-fonts-cjk package, else a system "
+        "WenQuanYi Micro Hei vendored with parcelguard (hash-pinned), else a system "
         "font; CFF-based .otf fonts cannot be embedded.",
     )
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
 
 from parcelguard.ledger.tiles import (
     DEFAULT_HEIGHT,
@@ -30,9 +29,6 @@ from parcelguard.ledger.tiles import (
     check_height,
     split_hashes,
 )
-
-if TYPE_CHECKING:
-    from parcelguard.ledger.recompute import AuditReport
 
 # Bound once: the append and audit loops call it millions of times and an attribute
 # lookup per call is measurable next to a 200-byte SHA-256.
@@ -409,12 +405,6 @@ class MerkleLog:
 
     def consistency_proof(self, old: int, new: int | None = None) -> list[bytes]:
         return consistency_proof(self.store, old, self._checked(new), height=self.height)
-
-    def audit(self, leaves: Iterable[bytes]) -> AuditReport:
-        """Recompute the log from its leaves (see ledger.recompute.audit)."""
-        from parcelguard.ledger.recompute import audit
-
-        return audit(self.store, self._size, leaves, height=self.height)
 
     def _checked(self, size: int | None) -> int:
         if size is None:

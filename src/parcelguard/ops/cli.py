@@ -23,7 +23,8 @@ from parcelguard.core.errors import (
 )
 from parcelguard.core.settings import Settings, load_settings
 from parcelguard.core.storage import as_storage_fault
-from parcelguard.ops.store import upgrade_store
+from parcelguard.identity import service as identity
+from parcelguard.ops.store import init_store, upgrade_store
 
 if TYPE_CHECKING:
     from parcelguard.core.runtime import Runtime
@@ -49,6 +50,24 @@ def exit_for(exc: BaseException, out: Console) -> int | None:
         exc = fault
     out.print(f"[red]error:[/red] {exc.message}")
     return exc.exit_code
+
+
+def init(ctx: typer.Context) -> None:
+    """Create the store: the home, the master key, the database (migrations), the
+    supervision department and its admin account. The only command that creates a
+    store. The admin password is printed once; store it safely."""
+    rt: Runtime = ctx.obj
+    init_store(rt.settings)
+    with rt.db.unit_of_work() as uow:
+        result = identity.initialise(uow.session, clock=rt.clock)
+        uow.commit()
+    console.print(f"database ready: [bold]{rt.db.engine.url.render_as_string()}[/bold]")
+    if result.created:
+        console.print("supervision department created; admin account "
+                      f"[bold]{result.admin_username}[/bold], password (shown once):")
+        print(result.admin_password)
+    else:
+        console.print("already initialised; nothing changed")
 
 
 def upgrade(ctx: typer.Context) -> None:
@@ -164,7 +183,9 @@ def _witnessed(path: Path) -> dict[str, dict[str, object]]:
                            "{enterprise} (or a list of them)") from None
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(upgrade)
-    app.command()(backup)
-    app.command()(restore)
+# init, upgrade, backup, restore: mounted one by one at the top level by the CLI.
+app = typer.Typer()
+app.command()(init)
+app.command()(upgrade)
+app.command()(backup)
+app.command()(restore)

@@ -9,9 +9,11 @@ embed a subset of a real TrueType CJK font (only the glyphs used, a few KB).
 Where the font comes from, first hit wins:
 
 1. an explicit path (``PARCELGUARD_WAYBILL__LABEL_FONT_PATH``);
-2. the ``paperang-p2-fonts-cjk`` PyPI package, which ships WenQuanYi Micro Hei
-   (Apache-2.0; byte-identical to Debian's ``fonts-wqy-microhei``), so a fresh
-   ``pip install`` is enough;
+2. WenQuanYi Micro Hei vendored in ``font_data/`` (Apache-2.0, see ``COPYRIGHT`` and
+   ``LICENSE-Apache-2.0`` there): the file of Debian's ``fonts-wqy-microhei``
+   0.2.0-beta-3.1, pinned by its SHA-256 below, so a fresh ``pip install`` is enough
+   and nobody has to trust a third party's repackaging. A file that does not match
+   the pin is not used;
 3. system TrueType CJK fonts (Debian/Ubuntu paths).
 
 Only TrueType outlines work: reportlab cannot embed CFF-based OpenType such as
@@ -22,7 +24,6 @@ back to STSong-Light and ``LabelFont.embedded`` says so, so callers can warn.
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,8 +34,9 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
 
 CID_FALLBACK: Final = "STSong-Light"  # ships with reportlab; not embedded
-# (package, resource path inside it) of registry packages that ship a TrueType CJK font.
-_PACKAGED: Final = (("paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc"),)
+_VENDORED: Final = Path(__file__).with_name("font_data") / "wqy-microhei.ttc"
+# sha256 of wqy-microhei.ttc in Debian bookworm's fonts-wqy-microhei_0.2.0-beta-3.1_all.deb
+_VENDORED_SHA256: Final = "2420e8078af796b19a3f6ef13de527a1a91c1e7171eea115926c614ced1009b3"
 _SYSTEM: Final = (
     Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
     Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),
@@ -53,14 +55,12 @@ class LabelFont:
 
 
 def _packaged() -> list[Path]:
-    found = []
-    for package, resource in _PACKAGED:
-        try:
-            path = Path(str(importlib.resources.files(package).joinpath(resource)))
-        except ModuleNotFoundError:
-            continue
-        found.append(path)
-    return found
+    """The vendored font, if present and exactly the pinned file."""
+    try:
+        digest = hashlib.sha256(_VENDORED.read_bytes()).hexdigest()
+    except OSError:
+        return []
+    return [_VENDORED] if digest == _VENDORED_SHA256 else []
 
 
 def _register(path: Path) -> LabelFont | None:

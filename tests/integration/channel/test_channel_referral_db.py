@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from parcelguard.channel import evidence, intake, referrals, service
 from parcelguard.channel.events import ReferConductFinding, ReferIncident
+from parcelguard.channel.history import rank_leak_sources
 from parcelguard.channel.intake import ReportIn
 from parcelguard.channel.models import ChannelReport
-from parcelguard.channel.triangulate import rank_leak_sources
 from parcelguard.core.errors import Conflict, NotFound, PermissionDenied
 from parcelguard.ledger.signing import registered_verifier
 

@@ -167,3 +167,13 @@ def test_a_configured_font_that_cannot_be_embedded_is_an_error(tmp_path: Path) -
     bogus.write_bytes(b"\x00" * 64)
     with pytest.raises(ValueError, match="not a TrueType font"):
         render_label(_label(), io.BytesIO(), font_path=bogus)
+
+
+def test_the_vendored_font_is_used_only_when_it_matches_its_pin(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # a font file swapped in the installed package must not end up embedded in labels
+    assert fonts._packaged() == [fonts._VENDORED]
+    altered = tmp_path / "wqy-microhei.ttc"
+    altered.write_bytes(fonts._VENDORED.read_bytes()[:-1] + b"\x00")
+    monkeypatch.setattr(fonts, "_VENDORED", altered)
+    assert fonts._packaged() == []

@@ -1,0 +1,45 @@
+"""The CLI lists its commands without importing them (fast ``--help``); the help line
+it shows must be what the command itself says, and every entry must load."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from parcelguard.cli import COMMANDS, app
+
+
+def _words(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_entry_loads_and_its_help_line_is_the_commands_own(name: str) -> None:
+    loaded = COMMANDS[name].load(name)
+    assert _words(loaded.help).startswith(_words(COMMANDS[name].help)), name
+
+
+def test_top_level_help_lists_every_command_without_importing_the_packages() -> None:
+    # a fresh interpreter: what --help imports is what a user waits for
+    probe = ("import sys\nfrom typer.testing import CliRunner\nfrom parcelguard.cli import app\n"
+             "r = CliRunner().invoke(app, ['--help'], terminal_width=200)\n"
+             "print(r.output)\n"
+             "print('LOADED', sorted(m for m in sys.modules if m.startswith('parcelguard.')))\n"
+             "print('SQLALCHEMY', 'sqlalchemy' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout
+    for name in COMMANDS:
+        assert f" {name} " in out, name
+    loaded = out.split("LOADED", 1)[1]
+    for package in ("ledger", "access", "consent", "incidents", "monitor", "audit", "web"):
+        assert f"parcelguard.{package}" not in loaded, package
+    assert "SQLALCHEMY False" in out
+
+
+def test_a_sub_command_runs_after_being_loaded_lazily() -> None:
+    result = CliRunner().invoke(app, ["ledger", "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "verify" in result.output
