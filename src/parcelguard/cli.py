@@ -114,6 +114,11 @@ from parcelguard.core.outbox_cli import events_app  # noqa: E402 - grouped with 
 
 app.add_typer(events_app, name="events")
 # -- end outbox --
+# -- nodes: federation nodes, their CA, directory and envelopes --
+from parcelguard.node.cli import node_app  # noqa: E402 - grouped with its registration
+
+app.add_typer(node_app, name="node")
+# -- end nodes --
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
 

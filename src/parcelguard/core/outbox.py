@@ -142,6 +142,10 @@ class Reaction:
     handler: str
     run: HandlerFn
     effect: str = ""
+    # A reaction whose effect leaves this node (node/transport.py) waits out a peer
+    # that is down or cut off for as long as that lasts: its own attempts and cap.
+    max_attempts: int | None = None
+    backoff_max_seconds: float | None = None
 
 
 @dataclass
@@ -363,12 +367,14 @@ class Dispatcher:
 
     def _failed(self, m: OutboxMessage, r: Reaction, attempts: int, exc: Exception,
                 report: DispatchReport) -> OutboxDelivery:
-        dead = attempts >= self.max_attempts
+        dead = attempts >= (r.max_attempts or self.max_attempts)
         now = self._now()
+        cap = self._cap if r.backoff_max_seconds is None else min(self._cap,
+                                                                   r.backoff_max_seconds)
         d = OutboxDelivery(message_id=m.id, handler=r.handler,
                            status="dead" if dead else "failed", attempts=attempts,
                            next_attempt_at=None if dead else
-                           now + backoff(attempts, base=self._base, cap=self._cap),
+                           now + backoff(attempts, base=self._base, cap=cap),
                            last_error=_reason(exc), updated_at=now)
         log.warning("outbox: %s of %s (%s) failed, attempt %d%s: %s", r.handler, m.id, m.type,
                     attempts, ", dead-lettered" if dead else "", type(exc).__name__)

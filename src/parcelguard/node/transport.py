@@ -1,0 +1,149 @@
+"""Carrying envelopes between nodes: HTTPS with mutual TLS, both ways pinned.
+
+- The sender's delivery is an outbox reaction (``node.deliver``): the outbox gives
+  at-least-once delivery with exponential back-off, the receiver's inbox makes the
+  application idempotent. A peer that is down, cut off or refusing (for instance a
+  directory it has not refreshed yet) is retried for as long as that lasts, at most
+  ``RETRY_CAP_SECONDS`` apart; `parcelguard node outbox` shows what waits.
+- The client trusts only the federation CA, checks the host name, and then pins the
+  server's certificate to the fingerprint the directory gives for the recipient.
+- The server (``serve_config``) requires a client certificate from the CA and hands
+  its DER to the app in ``request.state.peer_cert``: uvicorn offers no ASGI TLS
+  extension, so a one-method subclass of its HTTP/1.1 protocol adds it per
+  connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import threading
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy.orm import Session
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from parcelguard.core.canonical import canonical_json
+from parcelguard.core.outbox import Reaction
+from parcelguard.node import pki
+from parcelguard.node.envelope import Envelope
+from parcelguard.node.events import EnvelopeQueued
+from parcelguard.node.home import Node
+
+PEER_CERT: Final = "peer_cert"
+# A delivery holds its outbox claim (and, on SQLite, the writer lock) while it
+# talks to the peer: a cut link must fail fast, and retry later.
+TIMEOUT_SECONDS: Final = 5.0
+# A partition may last days: never dead-letter a remote delivery on attempts alone
+# (2^n back-off capped at a minute is ~1,400 attempts a day).
+RETRY_CAP_SECONDS: Final = 60.0
+MAX_ATTEMPTS: Final = 10_000_000
+
+
+class DeliveryError(RuntimeError):
+    """The peer did not take the envelope (yet); the outbox retries it."""
+
+
+_NODES: dict[Path, Node] = {}
+_NODES_LOCK = threading.Lock()
+
+
+def node_for(home: Path) -> Node:
+    """The process's view of the node at ``home`` (keys read once)."""
+    key = home.resolve()
+    with _NODES_LOCK:
+        if key not in _NODES:
+            _NODES[key] = Node(key)
+        return _NODES[key]
+
+
+def request(node: Node, url: str, method: str, path: str, *, pin: str | None,
+            doc: dict[str, Any] | None = None) -> tuple[int, bytes]:
+    """One HTTPS request to a peer node (status, body). ``pin``: the SHA-256 the
+    server's certificate must have (from the directory)."""
+    u = urlsplit(url)
+    if u.scheme != "https" or u.hostname is None:
+        raise DeliveryError(f"node URLs are https://host:port, not {url!r}")
+    conn = http.client.HTTPSConnection(u.hostname, u.port or 443, timeout=TIMEOUT_SECONDS,
+                                       context=node.client_context())
+    try:
+        conn.connect()
+        der = conn.sock.getpeercert(binary_form=True) if conn.sock else None  # type: ignore[union-attr]
+        if pin is not None and (der is None or pki.fingerprint(der) != pin):
+            raise DeliveryError(f"{url} presented a certificate the directory does not pin")
+        body = canonical_json(doc) if doc is not None else None
+        conn.request(method, u.path.rstrip("/") + path, body=body,
+                     headers={"content-type": "application/json"} if body else {})
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    except (OSError, http.client.HTTPException) as exc:
+        raise DeliveryError(f"{url}: {type(exc).__name__}: {exc}") from None
+    finally:
+        conn.close()
+
+
+def deliver(node: Node, ev: EnvelopeQueued) -> None:
+    """Sign and post one envelope; returns when the peer stored it (or had it)."""
+    directory = node.directory()
+    peer = directory.entry(ev.recipient_org) if directory else None
+    if peer is None:
+        raise DeliveryError(f"{ev.recipient_org} is not in the directory this node holds")
+    e = Envelope(message_id=ev.message_id, sender_org=ev.sender_org,
+                 sender_key_id=node.key_id, recipient_org=ev.recipient_org, kind=ev.kind,
+                 body=json.loads(ev.body), created_at=ev.created_at).sign(node.signing_key)
+    status, answer = request(node, peer.url, "POST", "/node/v1/inbox", pin=peer.tls_fingerprint,
+                             doc=e.to_json())
+    if status != 200:
+        raise DeliveryError(f"{peer.org} answered {status}: {answer[:300].decode(errors='replace')}")
+
+
+def reaction(home: Path) -> Reaction:
+    """The outbox reaction that carries this node's envelopes (wiring.reactions)."""
+
+    def run(_session: Session, ev: EnvelopeQueued) -> None:
+        deliver(node_for(home), ev)
+
+    return Reaction(EnvelopeQueued, "node.deliver", run,
+                    "signs the envelope and posts it to the recipient's node (mTLS)",
+                    max_attempts=MAX_ATTEMPTS, backoff_max_seconds=RETRY_CAP_SECONDS)
+
+
+def fetch_directory(node: Node) -> int:
+    """Fetch the supervision node's directory, verify it and keep it; its serial."""
+    if node.config.role == "supervision":
+        raise DeliveryError("the supervision node publishes the directory; it fetches none")
+    status, body = request(node, node.config.supervision_url, "GET", "/node/v1/directory",
+                           pin=None)
+    if status != 200:
+        raise DeliveryError(f"directory: {status} {body[:200].decode(errors='replace')}")
+    return node.store_directory(json.loads(body)).serial
+
+
+class PeerCertProtocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol that puts the client certificate (DER) in each
+    request's state."""
+
+    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        self.app_state = {**self.app_state, PEER_CERT: der}
+
+
+def serve_config(app: FastAPI, node: Node, *, host: str, port: int,
+                 log_level: str = "info") -> uvicorn.Config:
+    """HTTPS on ``host:port`` that admits only clients with a CA-signed certificate."""
+    from parcelguard.web.serving import log_config
+
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level,
+                          log_config=log_config(app), server_header=False, ws="none",
+                          http=PeerCertProtocol, lifespan="on",
+                          ssl_certfile=str(node.paths.tls_cert),
+                          ssl_keyfile=str(node.paths.tls_key),
+                          ssl_ca_certs=str(node.paths.ca_cert),
+                          ssl_cert_reqs=ssl.CERT_REQUIRED)
