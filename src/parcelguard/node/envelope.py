@@ -90,7 +90,7 @@ def parse(doc: object) -> Envelope:
     if set(doc) != set(fields):
         raise EnvelopeError(f"envelope fields must be exactly {sorted(fields)}")
     for name, typ in fields.items():
-        if not isinstance(doc[name], typ) or isinstance(doc[name], bool) and typ is int:
+        if not isinstance(doc[name], typ) or (isinstance(doc[name], bool) and typ is int):
             raise EnvelopeError(f"envelope field {name} must be a {typ.__name__}")
     if doc["v"] != VERSION:
         raise EnvelopeError(f"envelope version {doc['v']} (this node reads {VERSION})")

@@ -24,7 +24,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-
 ORG_URI: Final = "parcelguard:org:"
 KEY_URI: Final = "parcelguard:node-key:"
 # Node certificates are renewed by re-issuing (`node ca issue`); a year bounds the

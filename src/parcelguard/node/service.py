@@ -162,10 +162,10 @@ def backlog(session: Session, *, include_done: bool = False, limit: int = 1000
 
 def counts(session: Session) -> dict[str, int]:
     """Sent (by state) and received figures: what `node outbox` and the demo print."""
-    sent = dict(session.execute(
+    sent: dict[str, int] = {str(row[0]): int(row[1]) for row in session.execute(
         select(outbox.OutboxMessage.status, func.count()).where(
             outbox.OutboxMessage.type == "node.envelope_queued")
-        .group_by(outbox.OutboxMessage.status)).tuples().all())
+        .group_by(outbox.OutboxMessage.status))}
     received, arrivals = session.execute(
         select(func.count(), func.coalesce(func.sum(NodeInbox.deliveries), 0))).one()
     return {"sent_pending": sent.get("pending", 0) + sent.get("failed", 0),

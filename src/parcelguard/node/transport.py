@@ -1,8 +1,9 @@
 """Carrying envelopes between nodes: HTTPS with mutual TLS, both ways pinned.
 
-- The sender's delivery is an outbox reaction (``node.deliver``): the outbox gives
-  at-least-once delivery with exponential back-off, the receiver's inbox makes the
-  application idempotent. A peer that is down, cut off or refusing (for instance a
+- The sender's delivery is an outbox reaction (``node.deliver``) whose effect is
+  external: posted with no database transaction open, then claimed. The outbox
+  gives at-least-once delivery with exponential back-off, the receiver's inbox makes
+  the application idempotent. A peer that is down, cut off or refusing (for instance a
   directory it has not refreshed yet) is retried for as long as that lasts, at most
   ``RETRY_CAP_SECONDS`` apart; `parcelguard node outbox` shows what waits.
 - The client trusts only the federation CA, checks the host name, and then pins the
@@ -36,8 +37,7 @@ from parcelguard.node.events import EnvelopeQueued
 from parcelguard.node.home import Node
 
 PEER_CERT: Final = "peer_cert"
-# A delivery holds its outbox claim (and, on SQLite, the writer lock) while it
-# talks to the peer: a cut link must fail fast, and retry later.
+# A cut link must fail fast (and be retried later) rather than hold a dispatcher.
 TIMEOUT_SECONDS: Final = 5.0
 # A partition may last days: never dead-letter a remote delivery on attempts alone
 # (2^n back-off capped at a minute is ~1,400 attempts a day).
@@ -73,7 +73,7 @@ def request(node: Node, url: str, method: str, path: str, *, pin: str | None,
                                        context=node.client_context())
     try:
         conn.connect()
-        der = conn.sock.getpeercert(binary_form=True) if conn.sock else None  # type: ignore[union-attr]
+        der = conn.sock.getpeercert(binary_form=True) if conn.sock else None
         if pin is not None and (der is None or pki.fingerprint(der) != pin):
             raise DeliveryError(f"{url} presented a certificate the directory does not pin")
         body = canonical_json(doc) if doc is not None else None
@@ -99,18 +99,23 @@ def deliver(node: Node, ev: EnvelopeQueued) -> None:
     status, answer = request(node, peer.url, "POST", "/node/v1/inbox", pin=peer.tls_fingerprint,
                              doc=e.to_json())
     if status != 200:
-        raise DeliveryError(f"{peer.org} answered {status}: {answer[:300].decode(errors='replace')}")
+        raise DeliveryError(f"{peer.org} answered {status}: "
+                            f"{answer[:300].decode(errors='replace')}")
 
 
 def reaction(home: Path) -> Reaction:
     """The outbox reaction that carries this node's envelopes (wiring.reactions)."""
 
-    def run(_session: Session, ev: EnvelopeQueued) -> None:
+    def send(ev: EnvelopeQueued) -> None:
         deliver(node_for(home), ev)
 
-    return Reaction(EnvelopeQueued, "node.deliver", run,
+    def nothing_here(_session: Session, _ev: EnvelopeQueued) -> None:
+        """The delivery's effect is on the peer (``external``); here only the claim."""
+
+    return Reaction(EnvelopeQueued, "node.deliver", nothing_here,
                     "signs the envelope and posts it to the recipient's node (mTLS)",
-                    max_attempts=MAX_ATTEMPTS, backoff_max_seconds=RETRY_CAP_SECONDS)
+                    external=send, max_attempts=MAX_ATTEMPTS,
+                    backoff_max_seconds=RETRY_CAP_SECONDS)
 
 
 def fetch_directory(node: Node) -> int:
@@ -128,7 +133,7 @@ class PeerCertProtocol(H11Protocol):
     """uvicorn's HTTP/1.1 protocol that puts the client certificate (DER) in each
     request's state."""
 
-    def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+    def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         ssl_object = transport.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
