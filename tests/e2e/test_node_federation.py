@@ -131,7 +131,7 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
     base = tmp_path_factory.mktemp("federation")
     ca = base / "ca"
     cli("node", "ca", "init", "--out", str(ca))
-    urls = {org: f"https://127.0.0.1:{free_port()}" for org in ("sup", "e1", "e2", "x1")}
+    urls = {org: f"https://127.0.0.1:{free_port()}" for org in ("sup", "e1", "e2", "x1", "a1")}
     cli("node", "init", "--home", str(base / "sup"), "--role", "supervision", "--org", "sup",
         "--url", urls["sup"], "--ca", str(ca))
     sup_key = json.loads((base / "sup" / "node-card.json").read_text())["node_key"]
@@ -139,7 +139,15 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
         cli("node", "init", "--home", str(base / org), "--role", "enterprise", "--org", org,
             "--url", urls[org], "--ca", str(ca), "--supervision-key", sup_key,
             "--supervision-url", urls["sup"])
-    for org in ("e1", "e2"):  # x1 has a CA certificate but is not in the directory
+    cli("node", "init", "--home", str(base / "a1"), "--role", "auditor", "--org", "a1",
+        "--url", urls["a1"], "--ca", str(ca), "--supervision-key", sup_key,
+        "--supervision-url", urls["sup"])
+    # e1 re-fetches the directory every second (node.json; 30 s by default)
+    config = json.loads((base / "e1" / "node.json").read_text())
+    (base / "e1" / "node.json").write_text(json.dumps(
+        config | {"directory_refresh_seconds": 1.0}))
+    # x1 and a1 have CA certificates but are not in the directory (yet)
+    for org in ("e1", "e2"):
         cli("node", "directory", "add", "--home", str(base / "sup"), "--card",
             str(base / org / "node-card.json"))
     procs = {org: NodeProc(base / org, urls[org]) for org in ("sup", "e1", "e2")}
@@ -235,6 +243,26 @@ def test_outsiders_wrong_keys_and_borrowed_certificates_are_refused(fed: Federat
     assert "env_control" in taken
     assert not {"env_outsider", "env_forged", "env_forged2", "env_borrowed",
                 "env_no_tls"} & taken
+
+
+def test_a_node_the_supervision_operator_adds_is_heard_without_a_restart(
+        fed: Federation) -> None:
+    a1 = fed.node("a1")
+    e1_url = fed.nodes["e1"].url
+
+    def ask(mid: str) -> tuple[int, str]:
+        return _post(a1, e1_url, Envelope(
+            message_id=mid, sender_org="a1", sender_key_id=a1.key_id, recipient_org="e1",
+            kind="data_request", body={"engagement": "eng_1"},
+            created_at="2026-12-07T02:00:00.000+00:00").sign(a1.signing_key).to_json())
+
+    status, why = ask("env_early")
+    assert (status, "not in the directory" in why) == (403, True), why
+    cli("node", "directory", "add", "--home", str(fed.home("sup")), "--card",
+        str(fed.home("a1") / "node-card.json"))
+    wait_for("e1 to take a1's request", lambda: ask("env_joined")[0] == 200)
+    assert {"env_joined"} == {m["message_id"] for m in fed.inbox("e1")
+                              if m["sender_org"] == "a1"}
 
 
 def test_a_stopped_supervision_node_loses_nothing(fed: Federation) -> None:

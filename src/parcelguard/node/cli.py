@@ -246,20 +246,27 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: the URL's port).")] = None,
 ) -> None:
     """Run the node: HTTPS with client-certificate verification, the role's routes
-    (node/app.py) and the outbox loop that carries its envelopes."""
+    (node/app.py), the outbox loop that carries its envelopes and (but on
+    supervision) a directory refresh (node.json
+    ``directory_refresh_seconds``, 30 s)."""
     import uvicorn
 
     from parcelguard.node.app import create_node_app
-    from parcelguard.node.transport import serve_config
+    from parcelguard.node.transport import DirectoryRefresh, serve_config
 
     node = Node(home)
     u = urlsplit(node.config.url)
     rt = _runtime(home)
+    refresh = DirectoryRefresh(node) if node.config.role != "supervision" else None
+    if refresh is not None:
+        refresh.start()
     try:
         app = create_node_app(rt, node)
         uvicorn.Server(serve_config(app, node, host=host or u.hostname or "127.0.0.1",
                                     port=port or u.port or 443)).run()
     finally:
+        if refresh is not None:
+            refresh.stop()
         rt.close()
 
 

@@ -43,6 +43,9 @@ class NodeConfig:
     database_url: str = ""
     supervision_key: str = ""  # base64 Ed25519; the node's own key on supervision
     supervision_url: str = ""
+    # How often `node serve` re-fetches the directory: a node the supervision
+    # operator adds is reachable (and its envelopes accepted) within this long.
+    directory_refresh_seconds: float = 30.0
 
     @property
     def holds_pi(self) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import logging
 import ssl
 import threading
 from pathlib import Path
@@ -35,6 +36,8 @@ from parcelguard.node import pki
 from parcelguard.node.envelope import Envelope
 from parcelguard.node.events import EnvelopeQueued
 from parcelguard.node.home import Node
+
+log = logging.getLogger(__name__)
 
 PEER_CERT: Final = "peer_cert"
 # A cut link must fail fast (and be retried later) rather than hold a dispatcher.
@@ -127,6 +130,34 @@ def fetch_directory(node: Node) -> int:
     if status != 200:
         raise DeliveryError(f"directory: {status} {body[:200].decode(errors='replace')}")
     return node.store_directory(json.loads(body)).serial
+
+
+class DirectoryRefresh:
+    """A background thread of `node serve` that keeps the directory fresh (nodes
+    other than supervision, which publishes it)."""
+
+    def __init__(self, node: Node) -> None:
+        self._node, self._every = node, node.config.directory_refresh_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="directory-refresh",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=TIMEOUT_SECONDS * 2)
+
+    def _run(self) -> None:
+        from parcelguard.node.directory import DirectoryError
+
+        while not self._stop.wait(self._every):
+            try:
+                fetch_directory(self._node)
+            except (DeliveryError, DirectoryError, ValueError) as exc:
+                # the supervision node away, or a directory refused: keep the one held
+                log.warning("directory refresh: %s", exc)
 
 
 class PeerCertProtocol(H11Protocol):
