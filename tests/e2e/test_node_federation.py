@@ -36,6 +36,7 @@ from parcelguard.node.home import Node
 from parcelguard.node.transport import DeliveryError, request
 from tests.e2e.served import free_port
 
+pytestmark = pytest.mark.slow
 runner = CliRunner()
 SRC = str(Path(parcelguard.__file__).resolve().parents[1])
 # Fast retries so a drained backlog is seconds, not the production minute.
@@ -62,6 +63,7 @@ def wait_for(what: str, check: Callable[[], bool], timeout: float = WAIT) -> Non
 class NodeProc:
     home: Path
     url: str
+    prefix: tuple[str, ...] = ()  # e.g. ("ip", "netns", "exec", NS): run it elsewhere
     proc: subprocess.Popen[bytes] | None = None
     log: Path = field(init=False)
 
@@ -74,7 +76,8 @@ class NodeProc:
         env["PYTHONPATH"] = SRC + os.pathsep + env.get("PYTHONPATH", "")
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "parcelguard", "node", "serve", "--home", str(self.home)],
+                [*self.prefix, sys.executable, "-m", "parcelguard", "node", "serve", "--home",
+                 str(self.home)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
         def up() -> bool:
