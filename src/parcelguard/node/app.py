@@ -51,7 +51,8 @@ def _federation_only(rt: Runtime) -> FastAPI:
             loop.stop()
 
     app = FastAPI(title="parcelguard node", version="0.1.0", docs_url=None, redoc_url=None,
-                  openapi_url=None, lifespan=lifespan)
+                  openapi_url=None, max_body_size=rt.settings.http.max_body_bytes,
+                  lifespan=lifespan)
     app.state.runtime = rt
     register_handlers(rt)
     return app

@@ -160,10 +160,9 @@ def init(
                      supervision_key=supervision_key, supervision_url=supervision_url)
     pki.new_signing_key(paths.signing_key)
     pki.new_tls_key(paths.tls_key)
-    write_json(paths.config, asdict(cfg))
     settings = node_settings(home, cfg)
     init_node_store(settings, holds_pi=cfg.holds_pi)
-    rt = _runtime(home)
+    rt = Runtime(settings=settings)
     try:
         with rt.db.unit_of_work() as uow:
             if uow.session.get(Organization, org) is None:
@@ -174,6 +173,9 @@ def init(
         raise _fail(exc.message) from None
     finally:
         rt.close()
+    # the configuration last: a set-up that failed above (say, the database away) can
+    # simply be run again
+    write_json(paths.config, asdict(cfg))
     if ca_dir is not None:
         _issue(home, ca_dir, [])
     node = Node(home)

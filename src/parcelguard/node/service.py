@@ -89,7 +89,8 @@ def verify(doc: object, *, me: Me, directory: Directory | None,
     if peer_cert_der is None:
         raise Refusal("no TLS client certificate")
     cert = pki.binding(peer_cert_der)
-    if cert.fingerprint != sender.tls_fingerprint or e.sender_org not in cert.orgs:
+    if cert.fingerprint != sender.tls_fingerprint or e.sender_org not in cert.orgs \
+            or sender.key_id not in cert.key_ids:
         raise Refusal(f"the TLS certificate presented is not the node certificate of "
                       f"{e.sender_org} (directory pins {sender.tls_fingerprint[:16]}..., "
                       f"got {cert.fingerprint[:16]}... for {', '.join(cert.orgs) or '?'})")
