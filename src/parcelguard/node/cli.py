@@ -254,7 +254,8 @@ def serve(
     import uvicorn
 
     from parcelguard.node.app import create_node_app
-    from parcelguard.node.transport import DirectoryRefresh, serve_config
+    from parcelguard.node.serving import serve_config
+    from parcelguard.node.transport import DirectoryRefresh
 
     node = Node(home)
     u = urlsplit(node.config.url)

@@ -8,10 +8,8 @@
   ``RETRY_CAP_SECONDS`` apart; `parcelguard node outbox` shows what waits.
 - The client trusts only the federation CA, checks the host name, and then pins the
   server's certificate to the fingerprint the directory gives for the recipient.
-- The server (``serve_config``) requires a client certificate from the CA and hands
-  its DER to the app in ``request.state.peer_cert``: uvicorn offers no ASGI TLS
-  extension, so a one-method subclass of its HTTP/1.1 protocol adds it per
-  connection.
+- The server (node/serving.py) requires a client certificate from the CA and hands
+  its DER to the app in ``request.state.peer_cert``.
 """
 
 from __future__ import annotations
@@ -19,16 +17,12 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import ssl
 import threading
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy.orm import Session
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from parcelguard.core.canonical import canonical_json
 from parcelguard.core.outbox import Reaction
@@ -158,28 +152,3 @@ class DirectoryRefresh:
             except (DeliveryError, DirectoryError, ValueError) as exc:
                 # the supervision node away, or a directory refused: keep the one held
                 log.warning("directory refresh: %s", exc)
-
-
-class PeerCertProtocol(H11Protocol):
-    """uvicorn's HTTP/1.1 protocol that puts the client certificate (DER) in each
-    request's state."""
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        ssl_object = transport.get_extra_info("ssl_object")
-        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-        self.app_state = {**self.app_state, PEER_CERT: der}
-
-
-def serve_config(app: FastAPI, node: Node, *, host: str, port: int,
-                 log_level: str = "info") -> uvicorn.Config:
-    """HTTPS on ``host:port`` that admits only clients with a CA-signed certificate."""
-    from parcelguard.web.serving import log_config
-
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level,
-                          log_config=log_config(app), server_header=False, ws="none",
-                          http=PeerCertProtocol, lifespan="on",
-                          ssl_certfile=str(node.paths.tls_cert),
-                          ssl_keyfile=str(node.paths.tls_key),
-                          ssl_ca_certs=str(node.paths.ca_cert),
-                          ssl_cert_reqs=ssl.CERT_REQUIRED)
