@@ -79,6 +79,8 @@ COMMANDS: dict[str, Lazy] = {
                     "Parcel state and history, from the event stream."),
     "events": Lazy("parcelguard.core.outbox_cli:events_app",
                    "Domain events on their way to their reactions (the outbox)."),
+    "node": Lazy("parcelguard.node.cli:node_app", "Federation nodes: each party its own process, "
+                 "database and keys (docs/deployment.md)."),
 }
 
 

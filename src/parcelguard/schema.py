@@ -29,6 +29,7 @@ from parcelguard.logistics import models as logistics_models
 from parcelguard.monitor import models as monitor_models
 
 # -- end monitor --
+from parcelguard.node import models as node_models  # nodes
 from parcelguard.supervision import models as supervision_models
 from parcelguard.vault import models as vault_models
 
@@ -55,6 +56,7 @@ __all__ = [
     "logistics_models",
     "metadata",
     "monitor_models",  # monitor
+    "node_models",  # nodes
     "outbox_models",  # outbox
     "supervision_models",
     "vault_models",

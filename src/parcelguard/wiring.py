@@ -116,6 +116,7 @@ def reactions(rt: Runtime) -> tuple[Reaction, ...]:
     from parcelguard.incidents.events import ProposePoliceReferral
     from parcelguard.monitor.events import AlertRaised
     from parcelguard.monitor.service import raise_ledger_tamper
+    from parcelguard.node import transport as node_transport
     from parcelguard.supervision.events import LedgerTamperDetected
 
     incidents = rt.settings.incidents
@@ -175,6 +176,7 @@ def reactions(rt: Runtime) -> tuple[Reaction, ...]:
                  "a critical alert (and so an incident)"),
         Reaction(CanaryTouched, "conduct.signal_from_canary", canary_conduct_signal,
                  "a conduct signal about the employee"),
+        node_transport.reaction(rt.settings.home),  # nodes: envelopes to other nodes
     )
 
 

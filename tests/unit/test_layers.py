@@ -16,7 +16,7 @@ ROWS = [
     {"monitor", "conduct", "channel"},
     {"incidents", "audit", "supervision"},
     {"simulation", "reporting", "web", "cli", "app", "wiring", "schema", "migrations", "ops",
-     "__main__"},
+     "node", "__main__"},
 ]
 ROW_OF = {pkg: i for i, row in enumerate(ROWS) for pkg in row}
 

@@ -142,6 +142,16 @@ class Reaction:
     handler: str
     run: HandlerFn
     effect: str = ""
+    # An effect outside this database (an envelope to another node, node/transport.py)
+    # runs before the claim with no transaction open: no lock is held across the
+    # network (two SQLite nodes sending to each other would otherwise each hold their
+    # writer lock while waiting for the other's). A crash between the effect and the
+    # claim repeats the effect, which the receiver's idempotency absorbs. Such a
+    # reaction waits out a peer that is down or cut off for as long as that lasts:
+    # its own attempts and back-off cap.
+    external: Callable[[Any], None] | None = None
+    max_attempts: int | None = None
+    backoff_max_seconds: float | None = None
 
 
 @dataclass
@@ -323,6 +333,11 @@ class Dispatcher:
         emitted on success, the failure's delivery row, or None when another
         dispatcher had already delivered it."""
         now = self._now()
+        if r.external is not None:
+            try:
+                r.external(event)
+            except Exception as exc:  # the peer is down or refused: retried, never lost
+                return self._failed(m, r, prior + 1, exc, report)
         with self._sessions() as s:
             # The claim is the transaction's first statement, one upsert: a concurrent
             # dispatcher waits on it (row lock / SQLite's writer lock), then finds the
@@ -363,12 +378,14 @@ class Dispatcher:
 
     def _failed(self, m: OutboxMessage, r: Reaction, attempts: int, exc: Exception,
                 report: DispatchReport) -> OutboxDelivery:
-        dead = attempts >= self.max_attempts
+        dead = attempts >= (r.max_attempts or self.max_attempts)
         now = self._now()
+        cap = self._cap if r.backoff_max_seconds is None else min(self._cap,
+                                                                   r.backoff_max_seconds)
         d = OutboxDelivery(message_id=m.id, handler=r.handler,
                            status="dead" if dead else "failed", attempts=attempts,
                            next_attempt_at=None if dead else
-                           now + backoff(attempts, base=self._base, cap=self._cap),
+                           now + backoff(attempts, base=self._base, cap=cap),
                            last_error=_reason(exc), updated_at=now)
         log.warning("outbox: %s of %s (%s) failed, attempt %d%s: %s", r.handler, m.id, m.type,
                     attempts, ", dead-lettered" if dead else "", type(exc).__name__)

@@ -11,15 +11,17 @@ from parcelguard.core.settings import Settings
 from parcelguard.wiring import create_master_key
 
 
-def init_store(settings: Settings) -> None:
+def init_store(settings: Settings, *, master_key: bool = True) -> None:
     """Create the store (idempotent on a store this code created). The master key is
     created only together with a new, empty database: a database that already holds
-    a store but whose key is missing is refused, since a new key could not read it."""
+    a store but whose key is missing is refused, since a new key could not read it.
+    ``master_key=False``: a store that holds no PI (a supervision or auditor node,
+    node/store.py) gets no key at all."""
     settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     db = Database(settings, check=False)
     try:
         state, _ = schema_state(db.engine)
-        if state != "empty" and not settings.master_key_path.exists():
+        if master_key and state != "empty" and not settings.master_key_path.exists():
             raise Refused(
                 f"the database already holds a store but its master key "
                 f"{settings.master_key_path} is missing; a new key could not read it. "
@@ -27,7 +29,8 @@ def init_store(settings: Settings) -> None:
                 "PARCELGUARD_VAULT__MASTER_KEY_PATH at the key")
         if state == "newer":
             raise Refused("the database was created by a newer parcelguard; run that version")
-        create_master_key(settings)
+        if master_key:
+            create_master_key(settings)
         upgrade(db.engine)
     finally:
         db.dispose()

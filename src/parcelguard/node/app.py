@@ -1,0 +1,58 @@
+"""What each role's node serves (docs/deployment.md):
+
+- enterprise: the whole application (vault, access gate, ledger, channel intake,
+  conduct, incidents, portals: ``app.create_app``) plus the federation routes;
+- police: the same application (its referral evidence holds PI, in its own vault)
+  plus the federation routes;
+- supervision and auditor: the federation routes only, over a store without the
+  vault's tables (node/store.py): they hold no personal information, so nothing
+  that reads or writes PI is mounted and no master key exists.
+
+Every node runs the outbox's dispatch loop, which carries its envelopes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from parcelguard.core.runtime import Runtime
+from parcelguard.node.home import Node
+from parcelguard.node.router import router as node_router
+
+
+def create_node_app(rt: Runtime, node: Node) -> FastAPI:
+    if node.config.holds_pi:
+        from parcelguard.app import create_app
+
+        app = create_app(rt)
+    else:
+        app = _federation_only(rt)
+    app.state.node = node
+    app.include_router(node_router)
+    return app
+
+
+def _federation_only(rt: Runtime) -> FastAPI:
+    from parcelguard.core.outbox import DispatchLoop
+    from parcelguard.wiring import register_handlers
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        loop = DispatchLoop(rt.db.dispatch_due, poll_seconds=rt.settings.outbox.poll_seconds)
+        rt.db.background = loop
+        loop.start()
+        try:
+            yield
+        finally:
+            rt.db.background = None
+            loop.stop()
+
+    app = FastAPI(title="parcelguard node", version="0.1.0", docs_url=None, redoc_url=None,
+                  openapi_url=None, max_body_size=rt.settings.http.max_body_bytes,
+                  lifespan=lifespan)
+    app.state.runtime = rt
+    register_handlers(rt)
+    return app
