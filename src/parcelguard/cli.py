@@ -105,8 +105,12 @@ from parcelguard.audit.cli import build_app as audit_app  # noqa: E402 - grouped
 app.add_typer(audit_app(kms_for=_ledger_kms), name="audit")
 # -- end audit --
 # -- parcels: state and history from the parcel projection --
-from parcelguard.logistics.cli import parcels_app  # noqa: E402 - grouped with its registration
+from parcelguard.logistics.cli import (  # noqa: E402 - grouped with its registration
+    build_intake,
+    parcels_app,
+)
 
+parcels_app.command("intake")(build_intake(vault_service))  # legal: minors at intake
 app.add_typer(parcels_app, name="parcels")
 # -- end parcels --
 # -- outbox: domain events on their way to their reactions --
