@@ -113,6 +113,11 @@ from parcelguard.logistics.cli import (  # noqa: E402 - grouped with its registr
 parcels_app.command("intake")(build_intake(vault_service))  # legal: minors at intake
 app.add_typer(parcels_app, name="parcels")
 # -- end parcels --
+# -- legal: the retention sweeper --
+from parcelguard.access import retention_cli  # noqa: E402 - grouped with its registration
+
+app.add_typer(retention_cli.build_app(vault_for=vault_service), name="retention")
+# -- end legal --
 # -- outbox: domain events on their way to their reactions --
 from parcelguard.core.outbox_cli import events_app  # noqa: E402 - grouped with its registration
 
