@@ -395,6 +395,11 @@ class ChannelSettings(BaseModel):
     answer_days: int = Field(
         30, ge=1, le=30, description="Days within which a report must be answered. The "
         "Postal Law allows at most 30 days for complaints, so this may only be shorter.")
+    police_request_hours: float = Field(  # legal
+        24, gt=0, le=720, description="Hours within which a report whose reporter asked for "
+        "the case to go to the police must be referred to them. No law names a figure; "
+        "24 h is parcelguard's default, the same reading of \"immediately\" as "
+        "incidents.immediate_notice_hours.")
     max_text_chars: int = Field(
         5_000, ge=100, le=50_000, description="Longest report or message text, in characters.")
     max_attachment_bytes: int = Field(
