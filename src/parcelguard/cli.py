@@ -102,7 +102,8 @@ app.add_typer(conduct_cli.build_app(), name="conduct")
 # -- audit: rulebook, engagements, scorecards, transparency reports --
 from parcelguard.audit.cli import build_app as audit_app  # noqa: E402 - grouped with its wiring
 
-app.add_typer(audit_app(kms_for=_ledger_kms), name="audit")
+audit_cli_app = audit_app(kms_for=_ledger_kms)
+app.add_typer(audit_cli_app, name="audit")
 # -- end audit --
 # -- parcels: state and history from the parcel projection --
 from parcelguard.logistics.cli import (  # noqa: E402 - grouped with its registration
@@ -116,7 +117,12 @@ app.add_typer(parcels_app, name="parcels")
 # -- legal: the retention sweeper --
 from parcelguard.access import retention_cli  # noqa: E402 - grouped with its registration
 
+from parcelguard.audit.association_cli import app as association_app  # noqa: E402
+from parcelguard.audit.association_cli import support_app  # noqa: E402
+
 app.add_typer(retention_cli.build_app(vault_for=vault_service), name="retention")
+app.add_typer(association_app, name="association")
+audit_cli_app.add_typer(support_app, name="support")
 # -- end legal --
 # -- outbox: domain events on their way to their reactions --
 from parcelguard.core.outbox_cli import events_app  # noqa: E402 - grouped with its registration
@@ -232,7 +238,8 @@ def ingest(
 def org_create(
     ctx: typer.Context,
     org_id: Annotated[str, typer.Argument(help="Stable id (enterprise_id in event streams).")],
-    kind: Annotated[str, typer.Option(help="enterprise, supervisor, police or auditor")],
+    kind: Annotated[str, typer.Option(help="enterprise, supervisor, police, auditor, cac or "
+                                          "association")],
     name: Annotated[str, typer.Option(help="Display name.")],
     region: Annotated[str | None, typer.Option(help="6-digit region code.")] = None,
     cii: Annotated[bool, typer.Option(help="Critical information infrastructure operator.")]
