@@ -116,7 +116,6 @@ app.add_typer(parcels_app, name="parcels")
 # -- end parcels --
 # -- legal: the retention sweeper --
 from parcelguard.access import retention_cli  # noqa: E402 - grouped with its registration
-
 from parcelguard.audit.association_cli import app as association_app  # noqa: E402
 from parcelguard.audit.association_cli import support_app  # noqa: E402
 

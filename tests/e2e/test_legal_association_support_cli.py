@@ -63,14 +63,16 @@ def test_the_association_publishes_rulebooks_and_reads_its_members(tmp_path: Pat
     out = ok(home, "association", "publish", str(path), "--account", "assoc-duty")
     assert "published parcelguard-pi-logistics v1.1.0" in out
     again = run(home, "association", "publish", str(path), "--account", "assoc-duty")
-    assert again.exit_code == 1 and "already published" in again.output
+    assert again.exit_code == 1
+    assert "already published" in again.output
     r = run(home, "association", "publish", str(path), "--account", "admin-a")
     assert r.exit_code == 1  # an enterprise does not write the rulebook it is audited by
     book["controls"][0]["evaluator"] = "no_such_check"
     book["rulebook"]["version"] = "1.2.0"
     path.write_text(json.dumps(book, ensure_ascii=False), encoding="utf-8")
     r = run(home, "association", "publish", str(path), "--account", "assoc-duty")
-    assert r.exit_code == 2 and "does not validate" in r.output
+    assert r.exit_code == 2
+    assert "does not validate" in r.output
     listed = json.loads(ok(home, "association", "rulebooks"))
     assert [(x["association"], x["version"]) for x in listed] == [("assoc", "1.1.0")]
 
@@ -101,14 +103,16 @@ def test_an_auditor_gives_a_police_case_data_support_with_a_receipt(tmp_path: Pa
 
     (got,) = json.loads(run(home, "audit", "support", "list", "--account",
                             "officer-1").stdout)
-    assert got["id"] == support_id and got["status"] == "sent"
+    assert got["id"] == support_id
+    assert got["status"] == "sent"
     assert [f["id"] for f in got["package"]["findings"]] == [finding]
     assert [e["event_id"] for e in got["package"]["events"]] == ["e-ent-a-0"]
     r = run(home, "audit", "support", "receive", support_id, "--account", "officer-1")
     assert r.exit_code == 0, r.output
     receipt = r.stdout.split("receipt ")[1].strip()
     (sent,) = json.loads(run(home, "audit", "support", "list", "--account", "lead-a").stdout)
-    assert sent["status"] == "received" and sent["receipt"] == receipt
+    assert sent["status"] == "received"
+    assert sent["receipt"] == receipt
     logged = [a for (a,) in db.execute("SELECT action FROM channel_referral_log WHERE "
                                        "referral_id = ? ORDER BY id", (referral,))]
     assert logged[-2:] == ["auditor_support", "support_received"]

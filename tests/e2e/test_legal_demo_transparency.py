@@ -55,7 +55,9 @@ def test_the_demo_prints_notices_by_grade_and_publishes_what_was_filed(
     unfiled = db.execute("SELECT COUNT(*) FROM incidents i WHERE NOT EXISTS (SELECT 1 FROM "
                          "incident_reports r WHERE r.incident_id = i.id AND "
                          "r.status = 'filed')").fetchone()[0]
-    assert filed and unfiled  # both kinds exist, so the comparison can tell them apart
+    # both kinds exist, so the comparison can tell them apart
+    assert filed
+    assert unfiled
     pages = sorted((out / "transparency").glob("*.html"))
     assert pages
     for page in pages:

@@ -29,7 +29,8 @@ def test_the_reporters_police_request_is_forwarded_with_a_deadline_and_receipt(
     hours = (datetime.fromisoformat(req["due_at"])
              - datetime.fromisoformat(req["received_at"])).total_seconds() / 3600
     assert hours == 24
-    assert req["referral_id"] is None and not req["overdue"]
+    assert req["referral_id"] is None
+    assert not req["overdue"]
 
     r = run(path, "channel", "refer", req["report_id"], "-e", ENT, "--reason",
             "the reporter asked for the police", "--police", POLICE)
@@ -41,5 +42,7 @@ def test_the_reporters_police_request_is_forwarded_with_a_deadline_and_receipt(
     assert receipt.startswith("POL-")
 
     (done,) = json.loads(run(path, "channel", "police-requests", "-e", ENT).stdout)
-    assert done["referral_id"] == referral_id and done["on_time"] is True
-    assert done["police_org_id"] == POLICE and done["police_receipt"] == receipt
+    assert done["referral_id"] == referral_id
+    assert done["on_time"] is True
+    assert done["police_org_id"] == POLICE
+    assert done["police_receipt"] == receipt

@@ -10,7 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from sqlalchemy import select
 
 from parcelguard.access import retention
@@ -51,10 +58,13 @@ def build_app(*, vault_for: Callable[[Settings], VaultService]) -> typer.Typer:
                         TextColumn(f"{ent}"), BarColumn(), MofNCompleteColumn(),
                         TimeElapsedColumn(), console=err, transient=True) as bar:
                     task = bar.add_task("sweep", total=None)
-                    res = retention.sweep(
-                        uow.session, vault, enterprise_id=ent, now=now, batch=batch,
-                        progress=lambda done, total: bar.update(task, completed=done,
-                                                                 total=total))
+
+                    def step(done: int, total: int, *, _bar: Progress = bar,
+                             _task: TaskID = task) -> None:
+                        _bar.update(_task, completed=done, total=total)
+
+                    res = retention.sweep(uow.session, vault, enterprise_id=ent, now=now,
+                                          batch=batch, progress=step)
                     uow.commit()
             except (DomainError, ValueError) as exc:
                 msg = exc.message if isinstance(exc, DomainError) else str(exc)

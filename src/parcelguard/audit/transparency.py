@@ -7,10 +7,11 @@ Noise goes only where a count is about people (an access event touches a person'
 PI, a complaint is a person's, a sanction an employee's). A carrier's incidents by
 grade are facts it reported to the regulator, not personal data: noising them once
 made the page claim major incidents a carrier never had, so they are published as
-they were filed (an incident counts once a report of it is filed). The exact people-counts never leave this module: ``publish`` charges
-the budget first, then adds noise, then stores and renders only the noisy figures
-with their intervals (dp.py post-processing). Reading a published report again costs
-nothing; publishing a new one for the same months spends again.
+they were filed (an incident counts once a report of it is filed). The exact
+people-counts never leave this module: ``publish`` charges the budget first, then
+adds noise, then stores and renders only the noisy figures with their intervals
+(dp.py post-processing). Reading a published report again costs nothing; publishing
+a new one for the same months spends again.
 """
 
 from __future__ import annotations
