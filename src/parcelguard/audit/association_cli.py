@@ -1,7 +1,7 @@
 """``parcelguard association ...``: the industry association registers its members,
 publishes rulebook versions and reads its members' scorecards (read-only). Acting
 as an association account: ``--account USERNAME``. Exit status: 0 done, 1 refused
-(not permitted, not a member, already published), 2 bad input or not found."""
+(not permitted, not a member or not found, already published), 2 bad input."""
 
 from __future__ import annotations
 
