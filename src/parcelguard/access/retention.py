@@ -25,11 +25,11 @@ from typing import Any
 from sqlalchemy import func, select, union_all, update
 from sqlalchemy.orm import Session
 
-from parcelguard.access.repository import AccessRepository
 from parcelguard.consent.dsr import OPEN_PARCEL_STATUSES
 from parcelguard.consent.notice import load_template
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.core.ids import new_id
+from parcelguard.ledger import parcels as projection
 from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics.models import Parcel
 from parcelguard.vault.models import VaultErasure
@@ -100,23 +100,41 @@ def sweep(session: Session, vault: VaultService, *, enterprise_id: str, now: dat
     result = SweepResult(enterprise_id, period, cutoff)
     subjects = _due(session, enterprise_id, cutoff)
     result.due = len(subjects)
-    repo = AccessRepository(session, enterprise_id)
     for start in range(0, len(subjects), batch):
         chunk = subjects[start:start + batch]
-        shredded, fields, records = [], set(), 0
-        for subject in chunk:
-            parcels = repo.subject_parcels(subject, for_update=True)
-            if any(s in OPEN_PARCEL_STATUSES for s in repo.statuses(parcels)):
-                result.held_open += 1
-                continue
+        # One read of the chunk's parcels and their states (locked on PostgreSQL, so
+        # no parcel is re-opened between the check and the shred), not one per person.
+        rows: list[tuple[str, str, str]] = []
+        for column in (Parcel.sender_subject_id, Parcel.recipient_subject_id):
+            rows += [(wb, snd, rcp) for wb, snd, rcp in session.execute(
+                select(Parcel.waybill_no, Parcel.sender_subject_id,
+                       Parcel.recipient_subject_id)
+                .where(Parcel.enterprise_id == enterprise_id, column.in_(chunk))
+                .with_for_update())]
+        rows = list(dict.fromkeys(rows))
+        status = projection.statuses(session, enterprise_id, [r[0] for r in rows],
+                                     for_update=True)
+        fields_of: dict[str, set[str]] = {s: set() for s in chunk}
+        waybills_of: dict[str, set[str]] = {s: set() for s in chunk}
+        held: set[str] = set()
+        for waybill, sender, recipient in rows:
+            for subject, role in ((sender, "sender"), (recipient, "recipient")):
+                if subject not in fields_of:
+                    continue
+                fields_of[subject] |= {f for f in _FIELDS if f.startswith(role)}
+                waybills_of[subject].add(waybill)
+                if status.get(waybill, "created") in OPEN_PARCEL_STATUSES:
+                    held.add(subject)
+        result.held_open += len(held)
+        shredded = [s for s in chunk if s not in held]
+        fields: set[str] = set()
+        waybills: set[str] = set()
+        for subject in shredded:
             result.keys_destroyed += vault.erase_subject(
                 session, enterprise_id, subject, reason=f"{REASON} ({period.days} days, "
                 f"{period.source})", at=now)
-            shredded.append(subject)
-            records += len(parcels)
-            fields |= {f for p in parcels for f in _FIELDS
-                       if (f.startswith("sender") and p.sender_subject_id == subject)
-                       or (f.startswith("recipient") and p.recipient_subject_id == subject)}
+            fields |= fields_of[subject]
+            waybills |= waybills_of[subject]
         if shredded:
             # Blind indexes are keyed by the enterprise, not the person: clear them too,
             # or a known phone number would still find the parcels.
@@ -132,7 +150,7 @@ def sweep(session: Session, vault: VaultService, *, enterprise_id: str, now: dat
                 "event_id": event_id, "kind": "access", "occurred_at": now.isoformat(),
                 "enterprise_id": enterprise_id, "actor_type": "system",
                 "actor_id": "retention-sweeper", "action": "delete", "fields": sorted(fields),
-                "record_count": records, "purpose": "other", "outcome": "allowed",
+                "record_count": len(waybills), "purpose": "other", "outcome": "allowed",
                 "channel": "api"}], clock_now=lambda: now)
             result.event_ids.append(event_id)
             result.shredded += len(shredded)
