@@ -17,7 +17,7 @@ HERE = Path(__file__).parent
 # bench_api_concurrency needs the PostgreSQL server of the tests
 ORDER = ["bench_ingest", "bench_vault_core", "bench_merkle_core", "bench_ledger",
          "bench_monitor", "bench_contract", "bench_rotation", "bench_monitor_growth",
-         "bench_api_concurrency"]
+         "bench_retention", "bench_api_concurrency"]
 
 
 def main() -> int:

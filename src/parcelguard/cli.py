@@ -75,10 +75,14 @@ COMMANDS: dict[str, Lazy] = {
                     "Courier evaluations, rewards and sanctions (docs/conduct.md)."),
     "audit": Lazy("parcelguard.cli:_audit", "Third-party audits: rulebook, engagements, "
                   "scorecards, transparency reports."),
-    "parcels": Lazy("parcelguard.logistics.cli:parcels_app",
+    "parcels": Lazy("parcelguard.cli:_parcels",
                     "Parcel state and history, from the event stream."),
     "events": Lazy("parcelguard.core.outbox_cli:events_app",
                    "Domain events on their way to their reactions (the outbox)."),
+    "retention": Lazy("parcelguard.cli:_retention", "Retention: delete (crypto-shred) PI past "
+                      "the period the privacy notice promises."),
+    "association": Lazy("parcelguard.audit.association_cli:app", "The industry association: "
+                        "members, rulebook versions, members' scorecards."),
     "node": Lazy("parcelguard.node.cli:node_app", "Federation nodes: each party its own process, "
                  "database and keys (docs/deployment.md)."),
 }
@@ -170,9 +174,29 @@ def _conduct() -> typer.Typer:
 
 
 def _audit() -> typer.Typer:
+    from parcelguard.audit.association_cli import support_app
     from parcelguard.audit.cli import build_app
 
-    return build_app(kms_for=_ledger_kms)
+    app = build_app(kms_for=_ledger_kms)
+    app.add_typer(support_app, name="support")
+    return app
+
+
+def _parcels() -> typer.Typer:
+    from parcelguard.logistics.cli import build_intake, parcels_app
+    from parcelguard.wiring import vault_service
+
+    # intake seals PI, so it takes the wired vault; parcels_app is module-level: add once
+    if not any(c.name == "intake" for c in parcels_app.registered_commands):
+        parcels_app.command("intake")(build_intake(vault_service))
+    return parcels_app
+
+
+def _retention() -> typer.Typer:
+    from parcelguard.access import retention_cli
+    from parcelguard.wiring import vault_service
+
+    return retention_cli.build_app(vault_for=vault_service)
 
 
 @app.callback()

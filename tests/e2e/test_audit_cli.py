@@ -80,12 +80,24 @@ def test_the_transparency_page_never_invents_an_incident(tmp_path: Path) -> None
     home = tmp_path / "home"
     ok(home, "init")
     ok(home, "org", "create", "ent-a", "--kind", "enterprise", "--name", "A")
-    ok(home, "incidents", "open", "-e", "ent-a", "--title", "phishing mail opened",
-       "--category", "external_attack")
-    incidents = sqlite3.connect(home / "parcelguard.db").execute(
-        "SELECT grade, count(*) FROM incidents GROUP BY grade").fetchall()
+    out = ok(home, "incidents", "open", "-e", "ent-a", "--title", "phishing mail opened",
+             "--category", "external_attack")
+    incident_id = next(w.rstrip(":") for w in out.split() if w.startswith("inc_"))
+    db = sqlite3.connect(home / "parcelguard.db")
+    incidents = db.execute("SELECT grade, count(*) FROM incidents GROUP BY grade").fetchall()
     assert incidents == [("general", 1)]
     month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    # not reported yet: the page states no incident the carrier has not stated itself
+    draft = tmp_path / "draft.html"
+    ok(home, "audit", "publish", "ent-a", "--period", month, "--epsilon", "0.1",
+       "--out", str(draft))
+    assert re.search(r'Incidents: general</small></th><td class="n">0<', draft.read_text())
+    (notice,) = db.execute("SELECT id FROM incident_reports WHERE kind = 'pipl_notice'"
+                           ).fetchone()
+    measures = tmp_path / "measures.json"
+    measures.write_text(json.dumps({"measures_taken": ["mailbox quarantined"]}))
+    ok(home, "incidents", "report", "file", incident_id, notice, "-e", "ent-a",
+       "--content", str(measures))
     for i in range(3):  # a small epsilon: large noise, three independent draws
         page = tmp_path / f"p{i}.html"
         ok(home, "audit", "publish", "ent-a", "--period", month, "--epsilon", "0.1",

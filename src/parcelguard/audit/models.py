@@ -205,3 +205,60 @@ class AuditDpRelease(Base):
 
     __table_args__ = (Index("ix_audit_dp_releases_enterprise", "enterprise_id", "period",
                             "published_at"),)
+
+
+# -- legal (issue 16): the industry association, auditors' data support to the police --
+
+
+class AssociationMember(Base):
+    """An enterprise's membership of an industry association (seed 3.1/3.2: the
+    association applies the uniform rulebook and supervises its members)."""
+
+    __tablename__ = "association_members"
+    association_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"),
+                                                primary_key=True)
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"),
+                                               primary_key=True)
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RulebookVersion(Base):
+    """A version of the uniform rulebook an association published (validated like the
+    shipped one; the text and its SHA-256 are kept so every report can cite it)."""
+
+    __tablename__ = "rulebook_versions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    association_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    rulebook_id: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(32))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    published_by: Mapped[str] = mapped_column(String(140))
+
+    __table_args__ = (
+        Index("uq_rulebook_versions_version", "association_id", "rulebook_id", "version",
+              unique=True),
+    )
+
+
+class AuditDataSupport(Base):
+    """An auditor's data support to a police case (seed 4.3): findings and evidence
+    references (ledger event ids) from an engagement with the referral's enterprise,
+    no PI. ``status``: sent -> received (the police's receipt)."""
+
+    __tablename__ = "audit_data_supports"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    referral_id: Mapped[str] = mapped_column(String(64), index=True)
+    engagement_id: Mapped[str] = mapped_column(ForeignKey("audit_engagements.id"))
+    auditor_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    police_org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    enterprise_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    package: Mapped[dict[str, Any]] = mapped_column(JSON)
+    package_sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(10))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_by: Mapped[str] = mapped_column(String(140))
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_by: Mapped[str | None] = mapped_column(String(140))
+    receipt: Mapped[str | None] = mapped_column(String(32))

@@ -7,10 +7,11 @@ Noise goes only where a count is about people (an access event touches a person'
 PI, a complaint is a person's, a sanction an employee's). A carrier's incidents by
 grade are facts it reported to the regulator, not personal data: noising them once
 made the page claim major incidents a carrier never had, so they are published as
-they were filed. The exact people-counts never leave this module: ``publish`` charges
-the budget first, then adds noise, then stores and renders only the noisy figures
-with their intervals (dp.py post-processing). Reading a published report again costs
-nothing; publishing a new one for the same months spends again.
+they were filed (an incident counts once a report of it is filed). The exact
+people-counts never leave this module: ``publish`` charges the budget first, then
+adds noise, then stores and renders only the noisy figures with their intervals
+(dp.py post-processing). Reading a published report again costs nothing; publishing
+a new one for the same months spends again.
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ from parcelguard.identity.permissions import Principal
 from parcelguard.monitor.models import MonitorAlert
 
 GRADES = ("particularly_major", "major", "relatively_major", "general")
-_INCIDENTS = table("incidents", column("enterprise_id", String), column("grade", String),
-                   column("detected_at", UTCDateTime()))
+_INCIDENTS = table("incidents", column("id", String), column("enterprise_id", String),
+                   column("grade", String), column("detected_at", UTCDateTime()))
+_REPORTS = table("incident_reports", column("incident_id", String), column("status", String))
 # Answer-time buckets of complaints (Postal Law: answered within 30 days at most).
 BUCKETS = ("complaints_answered_7d", "complaints_answered_30d", "complaints_answered_late",
            "complaints_open")
@@ -52,13 +54,16 @@ def _count(session: Session, stmt: Any) -> int:
 
 
 def incidents_by_grade(session: Session, enterprise_id: str, period: Period) -> dict[str, int]:
-    """The enterprise's incidents detected in ``period``, by grade: facts it reported,
-    published exactly."""
+    """The enterprise's incidents detected in ``period`` that it reported (a statutory
+    report of theirs is filed), by their grade now: facts it reported, published
+    exactly. An incident still being drafted is not yet a fact the carrier stated."""
+    filed = select(_REPORTS.c.incident_id).where(_REPORTS.c.status == "filed")
     grades: Counter[str] = Counter(dict(session.execute(
         select(_INCIDENTS.c.grade, func.count()).where(
             _INCIDENTS.c.enterprise_id == enterprise_id,
             _INCIDENTS.c.detected_at >= period.start,
-            _INCIDENTS.c.detected_at < period.end).group_by(_INCIDENTS.c.grade)).all()))
+            _INCIDENTS.c.detected_at < period.end,
+            _INCIDENTS.c.id.in_(filed)).group_by(_INCIDENTS.c.grade)).all()))
     return {f"incidents_{g}": int(grades.get(g, 0)) for g in GRADES}
 
 
@@ -137,7 +142,8 @@ def publish(session: Session, principal: Principal, enterprise_id: str, period: 
     months = dp.months_of(period)
     counts, d_in = exact_counts(session, enterprise_id, period, now)
     facts = (incidents_by_grade(session, enterprise_id, period)
-             if Ctx(session, enterprise_id, period, now=now).has_tables("incidents") else {})
+             if Ctx(session, enterprise_id, period, now=now).has_tables(
+                 "incidents", "incident_reports") else {})
     mech = dp.mechanism(epsilon=eps, d_in=d_in)
     # Charge OpenDP's epsilon first: if the budget refuses, no noisy figure exists.
     spent_rows = dp.spend(session, enterprise_id, period, mech.epsilon,

@@ -213,6 +213,15 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
         out.print(f"referral {ref.id} sent to {ref.police_org_id} "
                   f"({ref.package['events_total']} events, package {ref.package_sha256[:16]})")
 
+    @app.command("police-requests")
+    def police_requests(ctx: typer.Context, enterprise: EntOpt) -> None:
+        """Reports whose reporter asked for the police: the referral due, made (on time
+        or not) and the police's receipt."""
+        with _tx(ctx) as (rt, session, _v):
+            rows = referrals.police_requests(session, _staff(enterprise))
+            now = rt.clock.now()
+        _dump([r.as_dict(now) for r in rows])
+
     @referral_app.command("list")
     def referral_list(ctx: typer.Context,
                       police: Annotated[str, typer.Option(help="Police organisation.")]) -> None:
@@ -227,8 +236,8 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
     def referral_accept(ctx: typer.Context, referral_id: str,
                         police: Annotated[str, typer.Option()]) -> None:
         with _tx(ctx) as (rt, session, _):
-            referrals.accept(session, _police(police), referral_id, clock=rt.clock)
-        out.print(f"{referral_id} accepted")
+            ref = referrals.accept(session, _police(police), referral_id, clock=rt.clock)
+        out.print(f"{referral_id} accepted; receipt {ref.receipt}")
 
     @referral_app.command("request")
     def referral_request(ctx: typer.Context, referral_id: str,

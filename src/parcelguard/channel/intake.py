@@ -179,7 +179,10 @@ def file_report(session: Session, vault: VaultService, settings: ChannelSettings
         scam_caller_ct=sealed.get("scam_caller"),
         scam_caller_bi=caller_bi,
         source_hash=src, status="received", received_at=now, ack_due_at=due.ack_due,
-        answer_due_at=due.answer_due)
+        answer_due_at=due.answer_due,
+        # the reporter's request owes a referral to the police, on a clock of its own
+        police_due_at=now + timedelta(hours=settings.police_request_hours)
+        if report.wants_police else None)
     session.add(row)
     session.flush()
     session.add_all(ChannelReportWaybill(report_id=rid, waybill_no=wb) for wb in waybills)

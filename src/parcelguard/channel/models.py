@@ -43,6 +43,8 @@ class ChannelReport(Base):
     reporter_subject_id: Mapped[str] = mapped_column(String(64))
     identity_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     wants_police: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The reporter's request to go to the police owes a referral by then (issue 16).
+    police_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     body_ct: Mapped[bytes] = mapped_column(LargeBinary)
     reporter_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     reporter_contact_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
@@ -155,6 +157,8 @@ class ChannelReferral(Base):
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(24))
+    # The police's receipt, given when they acknowledge a referral (accept it).
+    receipt: Mapped[str | None] = mapped_column(String(32))
 
     __table_args__ = (
         Index("ix_channel_referrals_police", "police_org_id", "status"),

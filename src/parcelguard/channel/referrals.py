@@ -11,6 +11,7 @@ not the evidence (it orders data, it does not investigate).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -279,13 +280,20 @@ def _addressed(session: Session, principal: Principal, referral_id: str) -> Chan
     return ref
 
 
+def _receipt(ref: ChannelReferral) -> str:
+    """The police's receipt for the hand-off, given once, at their first answer."""
+    if ref.receipt is None:
+        ref.receipt = f"POL-{secrets.token_hex(6).upper()}"
+    return ref.receipt
+
+
 def accept(session: Session, principal: Principal, referral_id: str, *,
            clock: Clock) -> ChannelReferral:
     ref = _addressed(session, principal, referral_id)
     ref.status = rules.accept_referral(ref.status)
     ref.accepted_at = clock.now()
     _log(session, ref, org=principal.org_id, who=_who(principal), action="accepted",
-         at=ref.accepted_at)
+         at=ref.accepted_at, receipt=_receipt(ref))
     session.flush()
     return ref
 
@@ -295,9 +303,62 @@ def decline(session: Session, principal: Principal, referral_id: str, *, reason:
     ref = _addressed(session, principal, referral_id)
     ref.status = rules.decline_referral(ref.status)
     _log(session, ref, org=principal.org_id, who=_who(principal), action="declined",
-         at=clock.now(), reason=_reason(reason))
+         at=clock.now(), reason=_reason(reason), receipt=_receipt(ref))
     session.flush()
     return ref
+
+
+# -- the reporter's own request to go to the police ------------------------------------
+
+
+@dataclass(frozen=True)
+class PoliceRequest:
+    """A report whose reporter asked for the police, and how the request was met."""
+
+    report_id: str
+    enterprise_id: str
+    received_at: datetime
+    due_at: datetime
+    referral_id: str | None
+    referred_at: datetime | None
+    police_org_id: str | None
+    receipt: str | None
+
+    def on_time(self) -> bool | None:
+        return None if self.referred_at is None else self.referred_at <= self.due_at
+
+    def overdue(self, now: datetime) -> bool:
+        return self.referred_at is None and now > self.due_at
+
+    def as_dict(self, now: datetime) -> dict[str, Any]:
+        return {"report_id": self.report_id, "enterprise_id": self.enterprise_id,
+                "received_at": self.received_at, "due_at": self.due_at,
+                "referral_id": self.referral_id, "referred_at": self.referred_at,
+                "police_org_id": self.police_org_id, "on_time": self.on_time(),
+                "overdue": self.overdue(now), "police_receipt": self.receipt}
+
+
+def police_requests(session: Session, principal: Principal,
+                    enterprise_id: str | None = None) -> list[PoliceRequest]:
+    """Reports whose reporter asked for the police: due, referred (when, on time), and
+    the police's receipt. An enterprise sees its own; the supervision department all."""
+    stmt = select(ChannelReport).where(ChannelReport.police_due_at.is_not(None))
+    if principal.can("reports:read_all"):
+        if enterprise_id is not None:
+            stmt = stmt.where(ChannelReport.enterprise_id == enterprise_id)
+    else:
+        principal.require("reports:handle")
+        stmt = stmt.where(ChannelReport.enterprise_id == principal.org_id)
+    out: list[PoliceRequest] = []
+    for r in session.scalars(stmt.order_by(ChannelReport.police_due_at, ChannelReport.id)):
+        ref = session.scalars(select(ChannelReferral).where(
+            ChannelReferral.report_id == r.id).order_by(ChannelReferral.created_at)).first()
+        assert r.police_due_at is not None
+        out.append(PoliceRequest(
+            r.id, r.enterprise_id, r.received_at, r.police_due_at,
+            ref.id if ref else None, ref.created_at if ref else None,
+            ref.police_org_id if ref else None, ref.receipt if ref else None))
+    return out
 
 
 def request_data(session: Session, principal: Principal, referral_id: str, *,

@@ -251,8 +251,13 @@ def stats(session: Session, principal: Principal, *, now: datetime,
         stmt = stmt.where(ChannelReport.enterprise_id == scope)
         refs = refs.where(ChannelReferral.enterprise_id == scope)
     out: dict[str, dict[str, Any]] = {}
+    referred = set(session.scalars(select(ChannelReferral.report_id).where(
+        ChannelReferral.report_id.is_not(None))))
     for r in session.scalars(stmt):
         f = out.setdefault(r.enterprise_id, _empty())
+        if r.police_due_at is not None:  # the reporter asked for the police
+            f["police_requested"] += 1
+            f["police_request_overdue"] += r.id not in referred and now > r.police_due_at
         f["received"] += 1
         f["by_kind"][r.kind] += 1
         f["anonymous"] += r.anonymous
@@ -276,4 +281,5 @@ def stats(session: Session, principal: Principal, *, now: datetime,
 def _empty() -> dict[str, Any]:
     return {"received": 0, "by_kind": Counter(), "anonymous": 0, "acknowledged": 0,
             "acknowledged_on_time": 0, "ack_overdue": 0, "answered": 0, "answered_on_time": 0,
-            "answer_overdue": 0, "forwarded_to_police": 0, "concluded": 0}
+            "answer_overdue": 0, "forwarded_to_police": 0, "concluded": 0,
+            "police_requested": 0, "police_request_overdue": 0}

@@ -239,6 +239,38 @@ class IncidentSettings(BaseModel):
         description="Grade 较大 (relatively major) from this many people affected (CAC "
         "measures); from this grade on the incident must be reported to the provincial "
         "cyberspace administration.")
+    # Grading inputs beyond people (CAC measures, annex 网络安全事件分级指南, "通常情况下"
+    # items). DOMAIN.md gives only the people thresholds; these figures are read from the
+    # annex (docs/incidents.md says which were checked against a published copy).
+    relatively_major_loss_rmb: int = Field(
+        default=5_000_000, ge=1,
+        description="Grade 较大 from this direct economic loss in RMB (CAC measures, annex "
+        "grading guide: 500万元以上).")
+    major_loss_rmb: int = Field(
+        default=20_000_000, ge=1,
+        description="Grade 重大 from this direct economic loss in RMB (annex: 2000万元以上).")
+    particularly_major_loss_rmb: int = Field(
+        default=100_000_000, ge=1,
+        description="Grade 特别重大 from this direct economic loss in RMB (annex: 1亿元以上).")
+    relatively_major_outage_hours: float = Field(
+        default=0.5, gt=0,
+        description="Grade 较大 from this many hours of a critical-information-"
+        "infrastructure system down as a whole (annex: 整体中断运行30分钟以上).")
+    major_outage_hours: float = Field(
+        default=2, gt=0, description="Grade 重大 from this many hours of a CII system down "
+        "as a whole (annex: 2小时以上).")
+    particularly_major_outage_hours: float = Field(
+        default=6, gt=0, description="Grade 特别重大 from this many hours of a CII system "
+        "down as a whole (annex: 6小时以上).")
+    relatively_major_main_outage_hours: float = Field(
+        default=2, gt=0, description="Grade 较大 from this many hours of a CII system's main "
+        "functions down (annex: 主要功能中断运行2小时以上).")
+    major_main_outage_hours: float = Field(
+        default=6, gt=0, description="Grade 重大 from this many hours of a CII system's main "
+        "functions down (annex: 6小时以上).")
+    particularly_major_main_outage_hours: float = Field(
+        default=24, gt=0, description="Grade 特别重大 from this many hours of a CII system's "
+        "main functions down (annex: 24小时以上).")
     report_hours: float = Field(
         default=4, gt=0,
         description="Hours from detection to the initial report to the provincial "
@@ -325,6 +357,12 @@ class IncidentSettings(BaseModel):
                 f"statutory figures changed without a stated reason: {figures}. Set "
                 "PARCELGUARD_INCIDENTS__STATUTORY_OVERRIDE to the rule that allows it, or "
                 "unset them")
+        for name in ("loss_rmb", "outage_hours", "main_outage_hours"):
+            low, mid, high = (getattr(self, f"{g}_{name}") for g in
+                              ("relatively_major", "major", "particularly_major"))
+            if not low < mid < high:
+                raise ValueError(f"*_{name} thresholds must rise: relatively major < major "
+                                 "< particularly major")
         ZoneInfo(self.timezone)  # an unknown zone fails here, not at the first deadline
         return self
 
@@ -336,6 +374,12 @@ STATUTORY_FIGURES: dict[str, float] = {
     "particularly_major_people": 100_000_000, "major_people": 10_000_000,
     "relatively_major_people": 1_000_000, "report_hours": 4, "cii_report_hours": 1,
     "summary_days": 30, "forward_hours": 0.5,
+    # the annex's grading inputs beyond people (direct loss, CII outage length)
+    "relatively_major_loss_rmb": 5_000_000, "major_loss_rmb": 20_000_000,
+    "particularly_major_loss_rmb": 100_000_000, "relatively_major_outage_hours": 0.5,
+    "major_outage_hours": 2, "particularly_major_outage_hours": 6,
+    "relatively_major_main_outage_hours": 2, "major_main_outage_hours": 6,
+    "particularly_major_main_outage_hours": 24,
 }
 # -- end incidents --
 
@@ -351,6 +395,11 @@ class ChannelSettings(BaseModel):
     answer_days: int = Field(
         30, ge=1, le=30, description="Days within which a report must be answered. The "
         "Postal Law allows at most 30 days for complaints, so this may only be shorter.")
+    police_request_hours: float = Field(  # legal
+        24, gt=0, le=720, description="Hours within which a report whose reporter asked for "
+        "the case to go to the police must be referred to them. No law names a figure; "
+        "24 h is parcelguard's default, the same reading of \"immediately\" as "
+        "incidents.immediate_notice_hours.")
     max_text_chars: int = Field(
         5_000, ge=100, le=50_000, description="Longest report or message text, in characters.")
     max_attachment_bytes: int = Field(

@@ -80,7 +80,8 @@ def build_org_app(log_sizes: Callable[[Session], dict[str, int]]) -> typer.Typer
     def org_create(
         ctx: typer.Context,
         org_id: Annotated[str, typer.Argument(help="Stable id (enterprise_id in event streams).")],
-        kind: Annotated[str, typer.Option(help="enterprise, supervisor, police or auditor")],
+        kind: Annotated[str, typer.Option(
+            help="enterprise, supervisor, police, auditor, cac or association")],
         name: Annotated[str, typer.Option(help="Display name.")],
         region: Annotated[str | None, typer.Option(help="6-digit region code.")] = None,
         cii: Annotated[bool, typer.Option(help="Critical information infrastructure operator.")]

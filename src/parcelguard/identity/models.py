@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from parcelguard.core.db import Base, UTCDateTime
 
 # "cac": the cyberspace administration the supervision department reports onward to.
-ORG_KINDS = ("enterprise", "supervisor", "police", "auditor", "cac")
+# "association": the industry association (seed 3.1/3.2) that publishes the uniform
+# rulebook and supervises its member enterprises.
+ORG_KINDS = ("enterprise", "supervisor", "police", "auditor", "cac", "association")
 
 
 class Organization(Base):

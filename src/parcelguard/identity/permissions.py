@@ -207,6 +207,23 @@ _AUDIT_GRANTS: dict[str, frozenset[str]] = {
 for _role, _granted in _AUDIT_GRANTS.items():
     ROLES[_role] = (ROLES[_role][0], ROLES[_role][1] | _granted)
 # -- end audit --
+# -- legal: the industry association; auditors' data support to the police --
+PERMISSIONS.update({
+    "rulebook:publish": "publish a version of the uniform audit rulebook (the industry "
+                        "association)",
+    "members:read": "read one's member enterprises' scorecards, read-only (the industry "
+                    "association)",
+    "audit:support_police": "hand a police case data support from one's firm's engagement "
+                            "with the enterprise (findings and event references, no PI)",
+    "audit:receive_support": "read auditors' data support addressed to one's police "
+                             "organisation and give a receipt",
+})
+ROLES["association_officer"] = ("association", frozenset({"rulebook:publish",
+                                                          "members:read"}))
+ROLES["auditor"] = (ROLES["auditor"][0], ROLES["auditor"][1] | {"audit:support_police"})
+ROLES["police_investigator"] = (ROLES["police_investigator"][0],
+                                ROLES["police_investigator"][1] | {"audit:receive_support"})
+# -- end legal --
 
 
 def role_permissions(role: str) -> frozenset[str]:

@@ -40,6 +40,7 @@ from parcelguard.incidents import (
     service,
     views,
 )
+from parcelguard.incidents.grading import OtherInputs
 from parcelguard.incidents.models import Incident, Intervention
 from parcelguard.incidents.notify import Notifier
 from parcelguard.incidents.reports import parse_time
@@ -275,6 +276,33 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
                                              event_ids=event_ids, clock=rt.clock,
                                              settings=rt.settings.incidents)
             out.print(f"{inc.id}: {inc.grade}, {inc.people_affected} people")
+
+    @app.command("grade-inputs")
+    def grade_inputs(
+        ctx: typer.Context, incident_id: str,
+        direct_loss_rmb: Annotated[int | None, typer.Option(
+            help="Direct economic loss in RMB.")] = None,
+        outage_hours: Annotated[float | None, typer.Option(
+            help="Hours a CII system was down as a whole.")] = None,
+        main_outage_hours: Annotated[float | None, typer.Option(
+            help="Hours a CII system's main functions were down.")] = None,
+        data_class: Annotated[str | None, typer.Option(
+            help="important or core: such data leaked (give --data-threat too).")] = None,
+        data_threat: Annotated[str | None, typer.Option(
+            help="relatively_serious, serious or especially_serious: the threat the data "
+                 "leak poses to national security and social stability.")] = None,
+        enterprise: EnterpriseOpt = None, account: AccountOpt = None) -> None:
+        """Record grading inputs beyond people (CAC measures' annex); the grade follows
+        the highest and the reports it owes are drafted."""
+        with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
+            inc = service.set_grading_inputs(
+                s, p, incident_id=incident_id, clock=rt.clock, settings=rt.settings.incidents,
+                inputs=OtherInputs(direct_loss_rmb=direct_loss_rmb, outage_hours=outage_hours,
+                                   main_outage_hours=main_outage_hours, data_class=data_class,
+                                   data_threat=data_threat))
+            out.print(f"{inc.id}: {inc.grade}", highlight=False)
+            for line in inc.grading_basis or ():
+                out.print(f"  {line}", highlight=False)
 
     @app.command("move")
     def move(ctx: typer.Context, incident_id: str, to: str, note: str = "",

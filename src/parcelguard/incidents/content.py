@@ -117,6 +117,9 @@ class ReportContent(_Doc):
     # statutory figures set away from the law when the incident was graded (settings'
     # statutory_override): the recipient sees what the grade and deadlines rest on
     statutory_overrides: list[str] | None = None
+    # the inputs beyond people that reached a reportable grade (CAC measures' annex:
+    # direct loss, a CII system's outage, important or core data and its threat)
+    grading_basis: list[str] | None = None
     # CAC measures: where it happened, how well the measures worked, clues to the
     # perpetrator or the attack path, and how the scene (logs, devices) was preserved
     location: str | None = None

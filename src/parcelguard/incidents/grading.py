@@ -78,6 +78,91 @@ def grade_for(people: int, thresholds: GradeThresholds) -> Grade:
     return Grade.GENERAL
 
 
+# -- grading inputs beyond people ------------------------------------------------------
+# The annex's "通常情况下" items: direct economic loss; for critical-information-
+# infrastructure operators, how long a system was down as a whole or in its main
+# functions; and a leak of important or core data (数据安全法 Art. 21) graded by the
+# threat it poses to national security and social stability. That threat is a judgment
+# the operator records; the software takes it as given, never guesses it.
+
+
+class DataClass(StrEnum):
+    IMPORTANT = "important"  # 重要数据
+    CORE = "core"  # 核心数据
+
+
+class DataThreat(StrEnum):
+    RELATIVELY_SERIOUS = "relatively_serious"  # 较严重威胁: 较大
+    SERIOUS = "serious"  # 严重威胁: 重大
+    ESPECIALLY_SERIOUS = "especially_serious"  # 特别严重威胁: 特别重大
+
+
+THREAT_GRADE: Final = {DataThreat.RELATIVELY_SERIOUS: Grade.RELATIVELY_MAJOR,
+                       DataThreat.SERIOUS: Grade.MAJOR,
+                       DataThreat.ESPECIALLY_SERIOUS: Grade.PARTICULARLY_MAJOR}
+
+
+@dataclass(frozen=True)
+class ImpactThresholds:
+    """From which figure each grade starts, per input: (relatively major, major,
+    particularly major); defaults in IncidentSettings, read from the annex."""
+
+    loss_rmb: tuple[float, float, float]
+    outage_hours: tuple[float, float, float]
+    main_outage_hours: tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class OtherInputs:
+    """What the handler established besides the people affected (None: not known)."""
+
+    direct_loss_rmb: int | None = None
+    outage_hours: float | None = None
+    main_outage_hours: float | None = None
+    data_class: str | None = None
+    data_threat: str | None = None
+
+
+def _by_figure(value: float | None, limits: tuple[float, float, float]) -> Grade:
+    if value is None:
+        return Grade.GENERAL
+    grades = (Grade.RELATIVELY_MAJOR, Grade.MAJOR, Grade.PARTICULARLY_MAJOR)
+    reached = [g for g, limit in zip(grades, limits, strict=True) if value >= limit]
+    return reached[-1] if reached else Grade.GENERAL
+
+
+def grade_overall(people: int, other: OtherInputs, *, thresholds: GradeThresholds,
+                  impact: ImpactThresholds, cii: bool) -> tuple[Grade, list[str]]:
+    """The highest grade any input reaches, and one line per input that reached a
+    reportable grade (the basis a report states). Outage figures grade only CII
+    systems: the annex gives hours for those alone."""
+    if other.direct_loss_rmb is not None and other.direct_loss_rmb < 0:
+        raise ValueError("direct loss cannot be negative")
+    for hours in (other.outage_hours, other.main_outage_hours):
+        if hours is not None and hours < 0:
+            raise ValueError("outage length cannot be negative")
+    if (other.data_class is None) != (other.data_threat is None):
+        raise ValueError("important or core data is graded by the threat it poses: give "
+                         "the data class and the threat together")
+    found: list[tuple[Grade, str]] = [(grade_for(people, thresholds),
+                                       f"{people:,} people affected")]
+    found.append((_by_figure(other.direct_loss_rmb, impact.loss_rmb),
+                  f"direct economic loss {other.direct_loss_rmb or 0:,} RMB"))
+    if cii:
+        found.append((_by_figure(other.outage_hours, impact.outage_hours),
+                      f"CII system down as a whole {other.outage_hours or 0:g} h"))
+        found.append((_by_figure(other.main_outage_hours, impact.main_outage_hours),
+                      f"CII main functions down {other.main_outage_hours or 0:g} h"))
+    if other.data_class is not None and other.data_threat is not None:
+        cls, threat = DataClass(other.data_class), DataThreat(other.data_threat)
+        found.append((THREAT_GRADE[threat],
+                      f"{cls.value} data leaked, {threat.value.replace('_', ' ')} threat"))
+    grade = max((g for g, _ in found), key=lambda g: g.rank)
+    basis = [f"{g.value} ({g.zh}): {why}" for g, why in found
+             if g.rank >= Grade.RELATIVELY_MAJOR.rank]
+    return grade, basis
+
+
 def reportable_to_cac(grade: Grade) -> bool:
     """Relatively major and above go to the cyberspace administration (CAC measures);
     below, PIPL Art. 57 still requires an immediate notice to the regulator."""

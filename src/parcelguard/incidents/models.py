@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parcelguard.core.db import Base, UTCDateTime
@@ -89,6 +89,14 @@ class Incident(Base):
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_moved_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Grading inputs beyond people (CAC measures' annex), as the handler established
+    # them; None: not known. ``grading_basis`` lists what reached a reportable grade.
+    direct_loss_rmb: Mapped[int | None] = mapped_column(BigInteger)
+    outage_hours: Mapped[float | None] = mapped_column(Float)
+    main_outage_hours: Mapped[float | None] = mapped_column(Float)
+    data_class: Mapped[str | None] = mapped_column(String(12))
+    data_threat: Mapped[str | None] = mapped_column(String(24))
+    grading_basis: Mapped[list[str] | None] = mapped_column(JSON)
     police_proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     police_basis: Mapped[str | None] = mapped_column(String(500))
     opened_by: Mapped[str] = mapped_column(String(140))

@@ -80,6 +80,7 @@ def auto_content(session: Session, inc: Incident, org_name: str) -> dict[str, An
             "affected_system": inc.affected_system,
             "detected_at": _iso(inc.detected_at), "occurred_at": _iso(inc.occurred_at),
             "category": inc.category, "grade": inc.grade,
+            "grading_basis": list(inc.grading_basis or ()) or None,
             "people_affected": inc.people_affected, "records_affected": inc.records_affected,
             "data_types": list(inc.data_types), "measures_taken": measures,
             "cause_class": inc.cause_class, "preliminary_cause": people.cause[1],

@@ -27,7 +27,15 @@ from parcelguard.incidents import plans, reports
 from parcelguard.incidents import timeline as tl
 from parcelguard.incidents.deadlines import DeadlinePolicy
 from parcelguard.incidents.events import IncidentOpened, ProposePoliceReferral
-from parcelguard.incidents.grading import Grade, GradeThresholds, assess_criminal, grade_for
+from parcelguard.incidents.grading import (
+    Grade,
+    GradeThresholds,
+    ImpactThresholds,
+    OtherInputs,
+    assess_criminal,
+    grade_for,
+    grade_overall,
+)
 from parcelguard.incidents.impact import Impact, compute
 from parcelguard.incidents.model import (
     DEFAULT_CAUSE,
@@ -56,6 +64,62 @@ def policy_of(s: IncidentSettings) -> DeadlinePolicy:
 def thresholds_of(s: IncidentSettings) -> GradeThresholds:
     return GradeThresholds(relatively_major=s.relatively_major_people, major=s.major_people,
                            particularly_major=s.particularly_major_people)
+
+
+def impact_thresholds_of(s: IncidentSettings) -> ImpactThresholds:
+    return ImpactThresholds(
+        loss_rmb=(s.relatively_major_loss_rmb, s.major_loss_rmb, s.particularly_major_loss_rmb),
+        outage_hours=(s.relatively_major_outage_hours, s.major_outage_hours,
+                      s.particularly_major_outage_hours),
+        main_outage_hours=(s.relatively_major_main_outage_hours, s.major_main_outage_hours,
+                           s.particularly_major_main_outage_hours))
+
+
+def set_grading_inputs(session: Session, principal: Principal, *, incident_id: str,
+                       inputs: OtherInputs, clock: Clock,
+                       settings: IncidentSettings) -> Incident:
+    """Record what the handler established besides the people affected (direct loss,
+    a CII system's outage, important or core data and the threat it poses); the grade
+    follows the highest input and never falls. A grade rising past the CAC threshold
+    drafts the reports it owes, due from detection as before."""
+    inc = IncidentRepository(session, principal).own_incident(incident_id, "incidents:manage")
+    if inc.state not in {s.value for s in OPEN_STATES}:
+        raise Conflict(f"incident {inc.id} is {inc.state}; grading inputs are recorded while "
+                       "it is open")
+    merged = OtherInputs(
+        direct_loss_rmb=inputs.direct_loss_rmb if inputs.direct_loss_rmb is not None
+        else inc.direct_loss_rmb,
+        outage_hours=inputs.outage_hours if inputs.outage_hours is not None
+        else inc.outage_hours,
+        main_outage_hours=inputs.main_outage_hours if inputs.main_outage_hours is not None
+        else inc.main_outage_hours,
+        data_class=inputs.data_class or inc.data_class,
+        data_threat=inputs.data_threat or inc.data_threat)
+    try:
+        grade, basis = grade_overall(inc.people_affected, merged,
+                                     thresholds=thresholds_of(settings),
+                                     impact=impact_thresholds_of(settings), cii=inc.cii)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    now = clock.now()
+    inc.direct_loss_rmb, inc.outage_hours = merged.direct_loss_rmb, merged.outage_hours
+    inc.main_outage_hours, inc.data_class = merged.main_outage_hours, merged.data_class
+    inc.data_threat, inc.grading_basis = merged.data_threat, basis
+    actor = tl.actor_of(principal)
+    tl.record(session, inc.id, at=now, actor=actor, action="grading_inputs",
+              direct_loss_rmb=merged.direct_loss_rmb, outage_hours=merged.outage_hours,
+              main_outage_hours=merged.main_outage_hours, data_class=merged.data_class,
+              data_threat=merged.data_threat, basis=basis)
+    before = Grade(inc.grade)
+    if grade.rank > before.rank:
+        inc.grade = grade.value
+        tl.record(session, inc.id, at=now, actor=actor, action="regraded",
+                  from_grade=before.value, to_grade=grade.value)
+        org = session.get(Organization, inc.enterprise_id)
+        reports.draft_initial(session, inc, org_name=org.name if org else inc.enterprise_id,
+                              policy=policy_of(settings), now=now)
+    session.flush()
+    return inc
 
 
 @dataclass

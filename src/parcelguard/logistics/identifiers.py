@@ -7,6 +7,10 @@ rest of the code can trust the values it holds.
 from __future__ import annotations
 
 import re
+from datetime import date
+
+from stdnum.cn import ric
+from stdnum.exceptions import ValidationError
 
 # Waybill numbers: an enterprise prefix of 2-4 capital letters, 12 digits of serial
 # and one Luhn check digit over those 12 digits. The check digit catches every
@@ -68,3 +72,24 @@ def is_valid_resident_id(value: str) -> bool:
     """True when the value is an 18-character ID number with a matching check char."""
     v = value.upper()
     return bool(_ID_RE.match(v)) and id_check_char(v[:17]) == v[17]
+
+
+# PIPL Art. 31: the PI of a minor under 14 is sensitive PI; processing it needs the
+# consent of a parent or other guardian.
+CHILD_AGE = 14
+
+
+def age_on(id_number: str, on: date) -> int:
+    """Full years of age on ``on`` of the holder of a (valid) resident ID number, from
+    its birth-date digits (GB 11643: positions 7-14). The caller keeps the number
+    sealed; only the age, or whether it is under ``CHILD_AGE``, leaves here."""
+    try:
+        born = ric.get_birth_date(id_number)
+    except ValidationError:
+        raise ValueError("the ID number's birth date is not a date") from None
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def is_child(id_number: str, on: date) -> bool:
+    """True when the holder is under 14 on that day (PIPL Art. 31)."""
+    return age_on(id_number, on) < CHILD_AGE

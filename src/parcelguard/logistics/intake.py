@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,11 @@ from parcelguard.core.bulk import bulk_insert
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.ids import new_id
 from parcelguard.ledger.ingest import record_events
-from parcelguard.logistics.identifiers import is_valid_resident_id, is_valid_waybill_no
+from parcelguard.logistics.identifiers import (
+    is_child,
+    is_valid_resident_id,
+    is_valid_waybill_no,
+)
 from parcelguard.logistics.models import Parcel
 from parcelguard.vault.blind_index import normalize_phone, phone_full_index, phone_last4_index
 from parcelguard.vault.service import SealItem, VaultService
@@ -47,6 +51,24 @@ class ParcelIn:
     origin_station_id: str | None = None
     destination_station_id: str | None = None
     destination_region: str | None = None
+    # A parent's or guardian's consent, given at pickup, to collecting a child
+    # sender's PI (PIPL Art. 31); required when the ID number shows an age under 14.
+    guardian_consent: bool = False
+
+
+# Ages count on the local calendar day of collection (China Standard Time).
+_CST = timezone(timedelta(hours=8))
+
+
+class GuardianConsentRequired(InvalidInput):
+    code = "guardian_consent_required"
+
+
+def _child(p: ParcelIn) -> bool | None:
+    """Whether the sender is under 14 on the day of collection (None: no ID taken)."""
+    if p.sender.id_number is None:
+        return None
+    return is_child(p.sender.id_number.upper(), p.created_at.astimezone(_CST).date())
 
 
 _FIELDS = ("sender_name", "sender_phone", "sender_address", "sender_id_number",
@@ -54,7 +76,8 @@ _FIELDS = ("sender_name", "sender_phone", "sender_address", "sender_id_number",
 _COLUMNS = ("id", "enterprise_id", "waybill_no", "origin_station_id", "destination_station_id",
             "destination_region", "created_at", "sender_subject_id",
             "recipient_subject_id", *(f"{f}_ct" for f in _FIELDS), "recipient_phone_bi",
-            "recipient_phone_last4_bi", "sender_phone_bi")
+            "recipient_phone_last4_bi", "sender_phone_bi", "sender_minor",
+            "guardian_consent_at")
 
 
 def _check(p: ParcelIn, i: int) -> None:
@@ -77,6 +100,15 @@ def _check(p: ParcelIn, i: int) -> None:
         raise InvalidInput(f"parcel {i}: sender ID number fails the GB 11643 check")
     if p.created_at.tzinfo is None:
         raise InvalidInput(f"parcel {i}: created_at needs a timezone")
+    try:
+        child = _child(p)
+    except ValueError:
+        raise InvalidInput(f"parcel {i}: sender ID number holds no valid birth date") from None
+    if child and not p.guardian_consent:
+        # The age and the number stay out of the message: "under 14" is all it says.
+        raise GuardianConsentRequired(
+            f"parcel {i}: the sender is under 14, so their PI is sensitive (PIPL Art. 31): "
+            "collect it only with a parent's or guardian's consent")
 
 
 def register_parcels(session: Session, vault: VaultService, *, enterprise_id: str,
@@ -105,20 +137,22 @@ def register_parcels(session: Session, vault: VaultService, *, enterprise_id: st
     bik = vault.blind_index_key(session, enterprise_id)
     rows = []
     for pid, p in zip(ids, parcels, strict=True):
-        fields = by_parcel[pid]
+        fields, child = by_parcel[pid], _child(p)
         rows.append((pid, enterprise_id, p.waybill_no, p.origin_station_id,
                      p.destination_station_id, p.destination_region,
                      p.created_at, p.sender.subject_id, p.recipient.subject_id,
                      *(fields.get(f) for f in _FIELDS),
                      phone_full_index(bik, p.recipient.phone),
                      phone_last4_index(bik, p.recipient.phone),
-                     phone_full_index(bik, p.sender.phone)))
+                     phone_full_index(bik, p.sender.phone), child,
+                     p.created_at if child else None))
     conn = session.connection()
     # Timestamps go through the column type so SQLite and PostgreSQL store them alike.
     utc = Parcel.__table__.c.created_at.type
     bind = utc.bind_processor(conn.dialect)
     if bind is not None:
-        rows = [(*r[:6], bind(r[6]), *r[7:]) for r in rows]
+        rows = [(*r[:6], bind(r[6]), *r[7:-1], bind(r[-1]) if r[-1] else None)
+                for r in rows]
     bulk_insert(conn, Parcel.__tablename__, _COLUMNS, rows)
     if record_created:
         record_events(session, [{

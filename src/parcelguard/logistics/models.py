@@ -60,6 +60,10 @@ class Parcel(Base):
     recipient_name_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     recipient_phone_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
     recipient_address_ct: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # PIPL Art. 31: a sender whose ID number shows an age under 14 is a child, their PI
+    # sensitive; collected only with a parent's or guardian's consent (None: no ID taken).
+    sender_minor: Mapped[bool | None] = mapped_column(Boolean)
+    guardian_consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Blind indexes (keyed HMAC) to find a parcel by phone without decrypting.
     recipient_phone_bi: Mapped[bytes | None] = mapped_column(LargeBinary)
     recipient_phone_last4_bi: Mapped[bytes | None] = mapped_column(LargeBinary)
