@@ -89,6 +89,7 @@ class Incident(Base):
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_moved_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disposition: Mapped[str | None] = mapped_column(String(24))  # model.Disposition at closing
     police_proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     police_basis: Mapped[str | None] = mapped_column(String(500))
     opened_by: Mapped[str] = mapped_column(String(140))

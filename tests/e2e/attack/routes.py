@@ -237,4 +237,8 @@ ACCESS: dict[str, str] = {
     "POST /supervisor/orders": "portal:supervisor supervisor_admin",
     "POST /supervisor/plans/review": "portal:supervisor",
     "POST /logout": "public",
+    # --- staffweb ---
+    "GET /enterprise/incidents/{incident_id}/reports/{report_id}":
+        "portal:enterprise enterprise_admin security_officer",
+    "GET /supervisor/incidents/{incident_id}/reports/{report_id}": "portal:supervisor",
 }

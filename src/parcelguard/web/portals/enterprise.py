@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.core.errors import DomainError
+from parcelguard.core.errors import DomainError, InvalidInput
 from parcelguard.core.http import SessionDep
 from parcelguard.monitor import service as alerts
 from parcelguard.web import capabilities
@@ -22,6 +23,9 @@ from parcelguard.web.i18n import gettext_for
 from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
 from parcelguard.web.security import checked_form
+
+if TYPE_CHECKING:
+    from parcelguard.incidents.models import Incident
 
 router = APIRouter(prefix="/enterprise", include_in_schema=False)
 NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
@@ -59,22 +63,37 @@ def incidents_service(session: Session) -> object | None:
 # -- alerts --------------------------------------------------------------------------------
 
 
+CLOSE_REASONS = (("handled", "handled"), ("false_positive", "false_positive"),
+                 ("duplicate", "duplicate"))
+
+
 def alerts_section(session: Session, staff: Staff, *, status: str | None = None,
                    limit: int = 50, actions: bool = True) -> Section:
     sec = Section("Alerts", ["Raised", "Detector", "Subject", "Severity", "Records", "Status",
-                             "Summary"], html_id="alerts", empty="No alerts.")
+                             "Summary", "Closed because", "Note"], html_id="alerts",
+                  empty="No alerts.")
     flt = alerts.AlertFilter(status=status, limit=limit)
+    escalate = staff.principal.can("incidents:manage")
     for a in alerts.list_alerts(session, staff.principal, flt):
         acts = []
         if actions and a.status != "closed" and staff.principal.can("alerts:ack"):
             if a.status == "open":
                 acts.append(Action("/enterprise/alerts/ack", "Acknowledge", {"alert_id": a.id}))
-            acts.append(Action("/enterprise/alerts/close", "Close", {"alert_id": a.id},
-                               secondary=True))
+            if escalate:
+                acts.append(Action("/enterprise/alerts/escalate", "Escalate to an incident",
+                                   {"alert_id": a.id}))
+            acts.append(Action("/enterprise/alerts/close", "Close", {"alert_id": a.id}, inputs=(
+                Input("reason", "Why it is closed", "select", CLOSE_REASONS),
+                Input("note", "Note (no personal data)")), secondary=True))
+        # an escalated alert's note is the incident it went into: link it
+        note = Cell(a.close_note, href=f"/enterprise/incidents/{a.close_note}"
+                    if a.close_reason == "escalated" else None) if a.close_note else Cell(None)
         sec.add([a.raised_at, Cell(a.detector, translate=True), f"{a.subject_type} {a.subject_id}",
                  Cell(a.severity, translate=True, cls="overdue" if a.severity in (
                      "high", "critical") else None), a.record_count,
-                 Cell(a.status, translate=True), a.summary], acts)
+                 Cell(a.status, translate=True), a.summary,
+                 Cell(a.close_reason, translate=True) if a.close_reason else Cell(None), note],
+                acts)
     return sec
 
 
@@ -96,7 +115,14 @@ async def alert_action(op: str, request: Request, session: SessionDep,
         if op == "ack":
             alerts.acknowledge(session, staff.principal, v.get("alert_id", ""), clock=clock)
             return "Alert acknowledged."
-        alerts.close(session, staff.principal, v.get("alert_id", ""), clock=clock)
+        if op == "escalate":
+            from parcelguard.incidents.handlers import escalate_alert
+
+            escalate_alert(session, staff.principal, v.get("alert_id", ""),
+                           settings=runtime(request).settings.incidents, clock=clock)
+            return "Escalated: the alert is now part of an incident case."
+        alerts.close(session, staff.principal, v.get("alert_id", ""), clock=clock,
+                     reason=v.get("reason", ""), note=v.get("note", ""))
         return "Alert closed."
 
     return await act(request, run, lambda **kw: _alerts(request, session, staff, **kw))
@@ -135,32 +161,68 @@ def incidents_page(request: Request, session: SessionDep, staff: OfficerStaff) -
                 [incidents_section(session, staff, runtime(request).clock.now())])
 
 
+# The next step of a case and its button (incidents.model: one step at a time);
+# closing (to resolved) asks for a disposition and a reason instead.
+NEXT_STEP = {"detected": ("triaged", "Triage"), "triaged": ("contained", "Mark contained"),
+             "contained": ("reported", "Mark reported"), "resolved": ("reviewed", "Mark reviewed")}
+DISPOSITIONS = tuple((d, d) for d in ("confirmed_breach", "contained_no_harm", "false_positive",
+                                      "duplicate"))
+CONFIRM = Input("confirm", "I have read this; it cannot be undone", "checkbox", required=True)
+
+
+def confirmed(v: dict[str, str]) -> None:
+    """Irreversible acts need the confirmation box ticked (checked here as well as in
+    the browser: a form posted without it is refused, nothing is done)."""
+    if v.get("confirm") != "yes":
+        raise InvalidInput("Tick the confirmation box: this cannot be undone.")
+
+
+def case_actions(inc: Incident, base: str) -> list[Action]:
+    url = f"{base}/{inc.id}"
+    if inc.state == "reported":
+        return [Action(f"{url}/close", "Close the case", inputs=(
+            Input("disposition", "Disposition", "select", DISPOSITIONS),
+            Input("reason", "Reason (no personal data)", "textarea", required=True), CONFIRM))]
+    if inc.state in NEXT_STEP:
+        to, label = NEXT_STEP[inc.state]
+        return [Action(f"{url}/move", label, {"to": to},
+                       inputs=(Input("note", "Note (no personal data)"),))]
+    return []
+
+
 def incident_sections(session: Session, staff: Staff, incident_id: str, now: datetime,
                       base: str) -> list[Section]:
-    """One incident: facts, statutory reports with their deadline timers, the
-    playbook's tasks, the timeline. Shared with the supervision department's view."""
-    from parcelguard.incidents.models import IncidentReport, IncidentTask, TimelineEntry
+    """One incident as a case: facts with its disposition, the next step, statutory
+    reports with their deadline timers, the playbook's tasks, the timeline with
+    people's names. Shared with the supervision department's view."""
+    from parcelguard.incidents import timeline as tl
+    from parcelguard.incidents.models import IncidentReport, IncidentTask
     from parcelguard.incidents.repository import IncidentRepository
 
     repo = IncidentRepository(session, staff.principal)
     inc = repo.incident(incident_id)
     manage = staff.principal.can("incidents:manage") and inc.enterprise_id == staff.principal.org_id
     facts = Section(inc.title, facts=[
-        ("Enterprise", inc.enterprise_id), ("Grade", inc.grade), ("State", inc.state),
-        ("Category", inc.category), ("Cause", inc.cause_class),
+        ("Enterprise", inc.enterprise_id), ("Grade", Cell(inc.grade, translate=True)),
+        ("State", Cell(inc.state, translate=True)),
+        ("Disposition", Cell(inc.disposition, translate=True) if inc.disposition else None),
+        ("Category", Cell(inc.category, translate=True)),
+        ("Cause", Cell(inc.cause_class, translate=True)),
         ("People affected", inc.people_affected), ("Records affected", inc.records_affected),
         ("Affected system", inc.affected_system), ("Detected", inc.detected_at),
+        ("Resolved", inc.resolved_at),
         ("Data types", ", ".join(inc.data_types))], html_id="facts")
+    if manage:
+        facts.forms.extend(case_actions(inc, base))
     reports = Section("Statutory reports", ["Kind", "Recipient", "Status", "Due", "Timer",
                                             "Filed"], html_id="reports",
                       empty="No report is due for this incident.")
     for r in session.scalars(repo.reports().where(IncidentReport.incident_id == inc.id)
                              .order_by(IncidentReport.drafted_at)):
-        acts = [Action(f"{base}/{inc.id}/file", "File report", {"report_id": r.id})] \
-            if manage and r.status == "draft" and staff.principal.can("incidents:report") else []
-        reports.add([Cell(r.kind, translate=True), Cell(r.recipient, translate=True),
+        href = f"{base}/{inc.id}/reports/{r.id}"
+        reports.add([Cell(r.kind, translate=True, href=href), Cell(r.recipient, translate=True),
                      Cell(r.status, translate=True), r.due_at,
-                     due_cell(r.due_at, r.filed_at, now), r.filed_at], acts)
+                     due_cell(r.due_at, r.filed_at, now), r.filed_at])
     tasks = Section("Playbook", ["Step", "Assignee", "Status"], html_id="tasks",
                     empty="No playbook tasks (no emergency plan in force).")
     for t in session.scalars(select(IncidentTask).where(IncidentTask.incident_id == inc.id)
@@ -169,11 +231,82 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
             if manage and t.status == "open" else []
         tasks.add([f"{t.seq}. {t.step}", t.assignee_employee_id, Cell(t.status, translate=True)],
                   acts)
-    timeline = Section("Timeline", ["When", "Who", "What"], html_id="timeline")
-    for e in session.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == inc.id)
-                             .order_by(TimelineEntry.id)):
-        timeline.add([e.at, e.actor, Cell(e.action, translate=True)])
+    timeline = Section("Timeline", ["When", "Who", "What", "Outcome", "Note"],
+                       html_id="timeline")
+    rows = tl.entries(session, inc.id)
+    who = tl.names(session, {e.actor for e in rows})
+    for e in rows:
+        outcome = e.detail.get("disposition") or e.detail.get("to_state")
+        timeline.add([e.at, who[e.actor], Cell(e.action, translate=True),
+                      Cell(outcome, translate=True) if outcome else Cell(None),
+                      e.detail.get("note") or None])
     return [facts, reports, tasks, timeline]
+
+
+def report_sections(session: Session, staff: Staff, incident_id: str, report_id: str, *,
+                    now: datetime, base: str) -> list[Section]:
+    """A statutory report's full text, read before filing: a draft as it would be
+    filed now, the items still missing as fields to fill, and the confirmation."""
+    from parcelguard.incidents import content as docs
+    from parcelguard.incidents.reports import preview
+
+    pv = preview(session, staff.principal, report_id=report_id, incident_id=incident_id)
+    r = pv.report
+    head = Section("Statutory report", facts=[
+        ("Kind", Cell(r.kind, translate=True)), ("Recipient", Cell(r.recipient, translate=True)),
+        ("Status", Cell(r.status, translate=True)), ("Due", r.due_at),
+        ("Timer", due_cell(r.due_at, r.filed_at, now)), ("Filed", r.filed_at)],
+        html_id="report-head")
+    body = Section("Full text", facts=[(REPORT_ITEMS.get(k, k), _item(v))
+                                       for k, v in pv.content.items()], html_id="report-text",
+                   intro="This is the text the recipient will receive." if r.status == "draft"
+                   else None)
+    if r.status == "draft":
+        inputs = [Input(f"item_{k}", REPORT_ITEMS.get(k, k), "textarea", required=True)
+                  for k in pv.missing]
+        if r.kind in docs.FIRST_ITEMS_ALLOWED:
+            inputs.append(Input("first_items_only", "File the first items only (the rest "
+                                "follows in supplements)", "checkbox"))
+        body.forms.append(Action(f"{base}/{incident_id}/file", "File report",
+                                 {"report_id": r.id}, inputs=(*inputs, CONFIRM)))
+        if pv.missing:
+            body.intro = "Still missing before it can be filed complete: fill them in below."
+    return [head, body]
+
+
+# Report items in the order of the CAC measures, with the labels people read.
+REPORT_ITEMS = {
+    "unit": "Reporting unit", "affected_system": "Affected system",
+    "detected_at": "Detected", "occurred_at": "Occurred", "category": "Category",
+    "grade": "Grade", "people_affected": "People affected",
+    "records_affected": "Records affected", "data_types": "Data types",
+    "location": "Where it happened", "measures_taken": "Measures taken",
+    "measures_effect": "Effect of the measures", "preliminary_cause": "Preliminary cause",
+    "cause_class": "Cause", "perpetrator_clues": "Clues to the perpetrator",
+    "scene_preserved": "How the scene was preserved",
+    "likely_further_impact": "Likely further impact", "help_requested": "Help requested",
+    "root_cause": "Root cause", "lessons": "Lessons",
+    "statutory_overrides": "Statutory figures overridden", "possible_harm": "Possible harm",
+    "what_people_can_do": "What people can do", "contact": "Contact"}
+LIST_ITEMS = frozenset({"data_types", "measures_taken", "lessons", "possible_harm",
+                        "what_people_can_do", "statutory_overrides"})
+
+
+def _item(value: object) -> object:
+    if isinstance(value, list):
+        return "; ".join(str(v) for v in value) or "—"
+    return value
+
+
+def _content(v: dict[str, str]) -> dict[str, object]:
+    """The items the officer typed in (one list entry per line for list items)."""
+    out: dict[str, object] = {}
+    for key, text in v.items():
+        if key.startswith("item_") and key[5:] in REPORT_ITEMS and text.strip():
+            item = key[5:]
+            out[item] = [ln.strip() for ln in text.splitlines() if ln.strip()] \
+                if item in LIST_ITEMS else text.strip()
+    return out
 
 
 def _incident(incident_id: str, request: Request, session: Session, staff: Staff,
@@ -191,23 +324,59 @@ def incident_page(incident_id: str, request: Request, session: SessionDep,
     return _incident(incident_id, request, session, staff)
 
 
+def _report(incident_id: str, report_id: str, request: Request, session: Session,
+            staff: Staff, **extra: object) -> HTMLResponse:
+    return show(request, "Statutory report", report_sections(
+        session, staff, incident_id, report_id, now=runtime(request).clock.now(),
+        base="/enterprise/incidents"), **extra)  # type: ignore[arg-type]
+
+
+@router.get("/incidents/{incident_id}/reports/{report_id}", response_class=HTMLResponse)
+def report_page(incident_id: str, report_id: str, request: Request, session: SessionDep,
+                staff: OfficerStaff) -> HTMLResponse:
+    return _report(incident_id, report_id, request, session, staff)
+
+
 @router.post("/incidents/{incident_id}/{op}", response_class=HTMLResponse)
 async def incident_action(incident_id: str, op: str, request: Request, session: SessionDep,
                           staff: OfficerStaff) -> HTMLResponse:
-    clock = runtime(request).clock
+    from parcelguard.incidents import service as incidents
+    from parcelguard.incidents.reports import file_report
+
+    rt = runtime(request)
+    settings = rt.settings.incidents
 
     def run(v: dict[str, str]) -> str:
         if op == "task":
-            from parcelguard.incidents.service import complete_task
-
-            complete_task(session, staff.principal, incident_id=incident_id,
-                          task_id=v.get("task_id", ""), clock=clock)
+            incidents.complete_task(session, staff.principal, incident_id=incident_id,
+                                    task_id=v.get("task_id", ""), clock=rt.clock)
             return "Task done."
-        from parcelguard.incidents.reports import file_report
-
-        file_report(session, staff.principal, report_id=v.get("report_id", ""), clock=clock)
+        if op == "move":
+            incidents.move(session, staff.principal, incident_id=incident_id,
+                           to=v.get("to", ""), note=v.get("note", ""), clock=rt.clock,
+                           settings=settings)
+            return "Case moved on."
+        if op == "close":
+            confirmed(v)
+            incidents.close(session, staff.principal, incident_id=incident_id,
+                            disposition=v.get("disposition", ""), reason=v.get("reason", ""),
+                            clock=rt.clock, settings=settings)
+            return "Case closed."
+        confirmed(v)
+        file_report(session, staff.principal, report_id=v.get("report_id", ""),
+                    content=_content(v), first_items_only=v.get("first_items_only") == "yes",
+                    clock=rt.clock, incident_id=incident_id,
+                    policy=incidents.policy_of(settings))
         return "Report filed with the supervision department."
 
+    if op == "file":
+        # a refused filing shows the report's text again with the reason; a filed
+        # one shows the case
+        form = await checked_form(request)
+        rid = str(form.get("report_id", ""))
+        return await act(request, run, lambda **kw: (
+            _incident(incident_id, request, session, staff, **kw) if not kw.get("errors")
+            else _report(incident_id, rid, request, session, staff, **kw)))
     return await act(request, run,
                      lambda **kw: _incident(incident_id, request, session, staff, **kw))
 

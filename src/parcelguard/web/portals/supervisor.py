@@ -25,6 +25,7 @@ from parcelguard.web.portals.enterprise import (
     incident_sections,
     incidents_service,
     plans_section,
+    report_sections,
 )
 from parcelguard.web.render import Nav, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
@@ -132,8 +133,9 @@ def inbox(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTML
     for r in box.reports:
         filed.add([r.filed_at, r.enterprise_id,
                    Cell(r.incident_id, href=f"/supervisor/incidents/{r.incident_id}"),
-                   Cell(r.kind, translate=True), Cell(r.recipient, translate=True),
-                   due_cell(r.due_at, r.filed_at, now)])
+                   Cell(r.kind, translate=True,
+                        href=f"/supervisor/incidents/{r.incident_id}/reports/{r.id}"),
+                   Cell(r.recipient, translate=True), due_cell(r.due_at, r.filed_at, now)])
     esc = Section("Escalations", ["Escalated", "Enterprise", "What", "Due"],
                   html_id="escalations", empty="No open escalations.")
     for e in box.escalations:
@@ -154,6 +156,15 @@ def _incident(incident_id: str, request: Request, session: Session, staff: Staff
 def incident(incident_id: str, request: Request, session: SessionDep,
              staff: SupervisorStaff) -> HTMLResponse:
     return _incident(incident_id, request, session, staff)
+
+
+@router.get("/incidents/{incident_id}/reports/{report_id}", response_class=HTMLResponse)
+def incident_report(incident_id: str, report_id: str, request: Request, session: SessionDep,
+                    staff: SupervisorStaff) -> HTMLResponse:
+    """A filed statutory report in full, as the department received it."""
+    return show(request, "Statutory report", report_sections(
+        session, staff, incident_id, report_id, now=runtime(request).clock.now(),
+        base="/supervisor/incidents"))
 
 
 def _plans(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:

@@ -1,0 +1,195 @@
+"""Incidents as cases on the enterprise portal, over real HTTP (uvicorn on loopback):
+the officer moves a case on, reads a statutory report in full and confirms before
+filing it, closes the case with a disposition and a reason, and sees who did what on
+the timeline by name; alerts close with a reason or are escalated into a case. The
+supervision department reads the filed report in full."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import httpx2
+import pytest
+from sqlalchemy import select
+
+from parcelguard.core.runtime import Runtime
+from parcelguard.core.settings import Settings
+from parcelguard.incidents.models import Incident, IncidentReport
+from parcelguard.monitor.models import MonitorAlert
+from parcelguard.ops.store import init_store
+from parcelguard.web import demo
+from parcelguard.web.demo_cases import Cases, seed_cases
+from parcelguard.wiring import telephony, vault_service
+from tests.e2e.served import csrf, serve
+
+
+@dataclass
+class Site:
+    url: str
+    rt: Runtime
+    prov: demo.Provisioned
+    cases: Cases
+    clients: dict[str, httpx2.Client]
+
+    def as_(self, username: str) -> httpx2.Client:
+        """A logged-in client per account (a TOTP code is accepted once per step, so
+        each account logs in once per module)."""
+        if username not in self.clients:
+            c = httpx2.Client(base_url=self.url, timeout=60)
+            login = next(x for x in self.prov.logins if x.username == username)
+            r = c.post("/login", data={
+                "csrf_token": csrf(c.get("/login?lang=en").text), "username": username,
+                "password": login.password,
+                "code": demo.current_code(login, self.rt.clock.now())})
+            assert r.status_code in (200, 303), r.text[:300]
+            self.clients[username] = c
+        return self.clients[username]
+
+
+def _alert(rt: Runtime, ent: str, alert_id: str, subject: str) -> None:
+    now = rt.clock.now()
+    us = int(now.timestamp() * 1_000_000)
+    with rt.db.unit_of_work() as uow:
+        uow.session.add(MonitorAlert(
+            id=alert_id, enterprise_id=ent, detector="bulk_access", subject_type="account",
+            subject_id=subject, severity="medium", score=0.7, status="open",
+            open_key=f"{ent}|bulk_access|{subject}", raised_at=now - timedelta(hours=1),
+            first_event_at=now - timedelta(hours=2), last_event_at=now - timedelta(hours=1),
+            raised_us=us, first_us=us, last_us=us, event_ids=[], record_count=40,
+            summary="40 waybills read in 10 minutes"))
+        uow.commit()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    home: Path = tmp_path_factory.mktemp("cases")
+    rt = Runtime(settings=Settings(home=home, database_url=f"sqlite:///{home / 'pg.db'}"))
+    init_store(rt.settings)
+    vault = vault_service(rt.settings)
+    with rt.db.unit_of_work() as uow:
+        prov = demo.provision(uow.session, vault, telephony(rt.settings), clock=rt.clock)
+        cases = seed_cases(uow.session, vault, rt.settings, rt.clock, prov)
+        uow.commit()
+    _alert(rt, prov.enterprise_id, "alr-web-1", "acc-x1")
+    _alert(rt, prov.enterprise_id, "alr-web-2", "acc-x2")
+    with serve(rt) as url:
+        s = Site(url, rt, prov, cases, {})
+        yield s
+        for c in s.clients.values():
+            c.close()
+    rt.close()
+
+
+def _post(c: httpx2.Client, page: str, action: str, **data: str) -> httpx2.Response:
+    return c.post(action, data={"csrf_token": csrf(c.get(page).text), **data})
+
+
+def _incident(site: Site) -> Incident:
+    with site.rt.db.unit_of_work() as uow:
+        inc = uow.session.get(Incident, site.cases.incident_id)
+        assert inc is not None
+        uow.session.expunge(inc)
+        return inc
+
+
+def _drafts(site: Site) -> list[str]:
+    with site.rt.db.unit_of_work() as uow:
+        return list(uow.session.scalars(select(IncidentReport.id).where(
+            IncidentReport.incident_id == site.cases.incident_id,
+            IncidentReport.status == "draft")))
+
+
+def test_alert_closes_with_a_reason_and_escalates_into_a_case(site: Site) -> None:
+    c = site.as_("security.demo")
+    page = "/enterprise/alerts?lang=en"
+    r = _post(c, page, "/enterprise/alerts/close", alert_id="alr-web-1",
+              reason="false_positive", note="a scheduled export by the IT team")
+    assert r.status_code == 200
+    row = re.search(r"<tr>(?:(?!</tr>).)*acc-x1(?:(?!</tr>).)*</tr>", r.text, re.S)
+    assert row is not None
+    assert "false positive" in row.group(0) and "a scheduled export by the IT team" in row.group(0)
+
+    r = _post(c, page, "/enterprise/alerts/escalate", alert_id="alr-web-2")
+    assert r.status_code == 200
+    with site.rt.db.unit_of_work() as uow:
+        alert = uow.session.get(MonitorAlert, "alr-web-2")
+        assert alert is not None and alert.status == "closed"
+        assert alert.close_reason == "escalated"
+        inc = uow.session.get(Incident, alert.close_note)
+        assert inc is not None and inc.source == "alert"
+    # the escalated alert links to its case, which opens
+    assert f'href="/enterprise/incidents/{alert.close_note}"' in r.text
+    assert c.get(f"/enterprise/incidents/{alert.close_note}?lang=en").status_code == 200
+
+
+def test_officer_works_an_incident_case_from_detected_to_closed(site: Site) -> None:
+    c = site.as_("security.demo")
+    page = f"/enterprise/incidents/{site.cases.incident_id}?lang=en"
+    base = f"/enterprise/incidents/{site.cases.incident_id}"
+    assert _incident(site).state == "detected"
+    assert "Triage" in c.get(page).text
+    for to in ("triaged", "contained"):
+        r = _post(c, page, f"{base}/move", to=to, note=f"moved to {to} after review")
+        assert r.status_code == 200, r.text[:500]
+        assert _incident(site).state == to
+    # reported needs every initial report filed: refused with the reason, in a page
+    r = _post(c, page, f"{base}/move", to="reported")
+    assert r.status_code == 409 and "not filed yet" in r.text
+    assert r.headers["content-type"].startswith("text/html")
+
+    drafts = _drafts(site)
+    assert drafts, "the demo incident owes statutory reports"
+    for rid in drafts:
+        rpage = f"{base}/reports/{rid}?lang=en"
+        text = c.get(rpage).text
+        # the full text before filing: the unit, the system, the grade, the cause
+        assert "Full text" in text and "Affected system" in text and "Reporting unit" in text
+        missing = re.findall(r'name="item_(\w+)"', text)
+        items = {f"item_{k}": f"filled in for {k}" for k in missing}
+        # without the confirmation nothing is filed
+        r = _post(c, rpage, f"{base}/file", report_id=rid, **items)
+        assert r.status_code == 422 and "cannot be undone" in r.text
+        assert rid in _drafts(site)
+        r = _post(c, rpage, f"{base}/file", report_id=rid, confirm="yes", **items)
+        assert r.status_code == 200, r.text[:800]
+        assert rid not in _drafts(site)
+        filed = c.get(rpage).text
+        assert "filed" in filed and "File report" not in filed
+        for k in missing:
+            assert f"filled in for {k}" in filed
+
+    r = _post(c, page, f"{base}/move", to="reported")
+    assert r.status_code == 200 and _incident(site).state == "reported"
+    r = _post(c, page, f"{base}/close", disposition="confirmed_breach",
+              reason="a courier looked up waybills outside his round")
+    assert r.status_code == 422 and _incident(site).state == "reported"
+    r = _post(c, page, f"{base}/close", disposition="confirmed_breach",
+              reason="a courier looked up waybills outside his round", confirm="yes")
+    assert r.status_code == 200
+    inc = _incident(site)
+    assert (inc.state, inc.disposition) == ("resolved", "confirmed_breach")
+    timeline = c.get(page).text.split('id="timeline"')[1]
+    # who did what, by name; the reason and the disposition are on the timeline
+    assert "Security officer (demo)" in timeline
+    assert "a courier looked up waybills outside his round" in timeline
+    assert "confirmed breach" in timeline
+
+    # the supervision department reads a filed report in full from its inbox
+    sup = site.as_("supervisor.demo")
+    inbox = sup.get("/supervisor/inbox?lang=en").text
+    link = re.search(rf'href="(/supervisor/incidents/{site.cases.incident_id}/reports/[^"]+)"',
+                     inbox)
+    assert link is not None
+    full = sup.get(link.group(1) + "?lang=en")
+    assert full.status_code == 200 and "Affected system" in full.text
+
+
+def test_case_pages_read_in_chinese(site: Site) -> None:
+    c = site.as_("security.demo")
+    text = c.get(f"/enterprise/incidents/{site.cases.incident_id}?lang=zh-CN").text
+    for english in ("Timeline", "Disposition", "Close the case", "Triage"):
+        assert f">{english}<" not in text
