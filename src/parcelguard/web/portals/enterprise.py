@@ -237,9 +237,11 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
     who = tl.names(session, {e.actor for e in rows})
     for e in rows:
         outcome = e.detail.get("disposition") or e.detail.get("to_state")
+        # people's notes are shown as typed; the jobs' notes repeat their action's code
+        # in English, which the action column already says in the reader's language
+        note = None if e.actor.startswith("system:") else e.detail.get("note") or None
         timeline.add([e.at, who[e.actor], Cell(e.action, translate=True),
-                      Cell(outcome, translate=True) if outcome else Cell(None),
-                      e.detail.get("note") or None])
+                      Cell(outcome, translate=True) if outcome else Cell(None), note])
     return [facts, reports, tasks, timeline]
 
 
