@@ -111,16 +111,19 @@ def test_alert_closes_with_a_reason_and_escalates_into_a_case(site: Site) -> Non
     assert r.status_code == 200
     row = re.search(r"<tr>(?:(?!</tr>).)*acc-x1(?:(?!</tr>).)*</tr>", r.text, re.S)
     assert row is not None
-    assert "false positive" in row.group(0) and "a scheduled export by the IT team" in row.group(0)
+    assert "false positive" in row.group(0)
+    assert "a scheduled export by the IT team" in row.group(0)
 
     r = _post(c, page, "/enterprise/alerts/escalate", alert_id="alr-web-2")
     assert r.status_code == 200
     with site.rt.db.unit_of_work() as uow:
         alert = uow.session.get(MonitorAlert, "alr-web-2")
-        assert alert is not None and alert.status == "closed"
+        assert alert is not None
+        assert alert.status == "closed"
         assert alert.close_reason == "escalated"
         inc = uow.session.get(Incident, alert.close_note)
-        assert inc is not None and inc.source == "alert"
+        assert inc is not None
+        assert inc.source == "alert"
     # the escalated alert links to its case, which opens
     assert f'href="/enterprise/incidents/{alert.close_note}"' in r.text
     assert c.get(f"/enterprise/incidents/{alert.close_note}?lang=en").status_code == 200
@@ -138,7 +141,8 @@ def test_officer_works_an_incident_case_from_detected_to_closed(site: Site) -> N
         assert _incident(site).state == to
     # reported needs every initial report filed: refused with the reason, in a page
     r = _post(c, page, f"{base}/move", to="reported")
-    assert r.status_code == 409 and "not filed yet" in r.text
+    assert r.status_code == 409
+    assert "not filed yet" in r.text
     assert r.headers["content-type"].startswith("text/html")
 
     drafts = _drafts(site)
@@ -147,26 +151,32 @@ def test_officer_works_an_incident_case_from_detected_to_closed(site: Site) -> N
         rpage = f"{base}/reports/{rid}?lang=en"
         text = c.get(rpage).text
         # the full text before filing: the unit, the system, the grade, the cause
-        assert "Full text" in text and "Affected system" in text and "Reporting unit" in text
+        assert "Full text" in text
+        assert "Affected system" in text
+        assert "Reporting unit" in text
         missing = re.findall(r'name="item_(\w+)"', text)
         items = {f"item_{k}": f"filled in for {k}" for k in missing}
         # without the confirmation nothing is filed
         r = _post(c, rpage, f"{base}/file", report_id=rid, **items)
-        assert r.status_code == 422 and "cannot be undone" in r.text
+        assert r.status_code == 422
+        assert "cannot be undone" in r.text
         assert rid in _drafts(site)
         r = _post(c, rpage, f"{base}/file", report_id=rid, confirm="yes", **items)
         assert r.status_code == 200, r.text[:800]
         assert rid not in _drafts(site)
         filed = c.get(rpage).text
-        assert "filed" in filed and "File report" not in filed
+        assert "filed" in filed
+        assert "File report" not in filed
         for k in missing:
             assert f"filled in for {k}" in filed
 
     r = _post(c, page, f"{base}/move", to="reported")
-    assert r.status_code == 200 and _incident(site).state == "reported"
+    assert r.status_code == 200
+    assert _incident(site).state == "reported"
     r = _post(c, page, f"{base}/close", disposition="confirmed_breach",
               reason="a courier looked up waybills outside his round")
-    assert r.status_code == 422 and _incident(site).state == "reported"
+    assert r.status_code == 422
+    assert _incident(site).state == "reported"
     r = _post(c, page, f"{base}/close", disposition="confirmed_breach",
               reason="a courier looked up waybills outside his round", confirm="yes")
     assert r.status_code == 200
@@ -185,7 +195,8 @@ def test_officer_works_an_incident_case_from_detected_to_closed(site: Site) -> N
                      inbox)
     assert link is not None
     full = sup.get(link.group(1) + "?lang=en")
-    assert full.status_code == 200 and "Affected system" in full.text
+    assert full.status_code == 200
+    assert "Affected system" in full.text
 
 
 def test_case_pages_read_in_chinese(site: Site) -> None:
@@ -193,3 +204,89 @@ def test_case_pages_read_in_chinese(site: Site) -> None:
     text = c.get(f"/enterprise/incidents/{site.cases.incident_id}?lang=zh-CN").text
     for english in ("Timeline", "Disposition", "Close the case", "Triage"):
         assert f">{english}<" not in text
+
+
+SECURITY_PLAN = {
+    "scope": "Waybill system and the PI access gate",
+    "risks": [{"name": "Insider resale", "source": "internal", "threat": "insider resale",
+               "controls": ["assignment-bound reveals", "monitoring"]},
+              {"name": "Credential stuffing", "source": "external",
+               "threat": "credential stuffing", "controls": ["TOTP for staff"]}]}
+
+
+def test_enterprise_submits_a_plan_and_the_supervisor_reads_it_and_approves(site: Site) -> None:
+    import json
+
+    ent = site.as_("security.demo")
+    page = "/enterprise/plans?lang=en"
+    r = _post(ent, page, "/enterprise/plans/submit", kind="security", content="{not json")
+    assert r.status_code == 422
+    assert "not valid JSON" in r.text
+    r = _post(ent, page, "/enterprise/plans/submit", kind="security",
+              content=json.dumps(SECURITY_PLAN))
+    assert r.status_code == 200
+    assert "Plan submitted for review." in r.text
+
+    sup = site.as_("supervisor.demo")
+    listing = sup.get("/supervisor/plans?lang=en").text.split('id="review"')[1]
+    m = re.search(r'href="(/supervisor/plans/[^"]+)"', listing)
+    assert m is not None
+    text = sup.get(m.group(1) + "?lang=en").text
+    # the plan in full: its scope, each risk and its controls
+    assert "Waybill system and the PI access gate" in text
+    assert "assignment-bound reveals" in text
+    assert "credential stuffing" in text
+    plan_id = m.group(1).rsplit("/", 1)[1]
+    r = _post(sup, m.group(1), "/supervisor/plans/review", plan_id=plan_id, approve="yes")
+    assert r.status_code == 422
+    assert "cannot be undone" in r.text
+    r = _post(sup, m.group(1), "/supervisor/plans/review", plan_id=plan_id, approve="yes",
+              confirm="yes")
+    assert r.status_code == 200
+    assert "Plan approved." in r.text
+    mine = ent.get(f"/enterprise/plans/{plan_id}?lang=en").text
+    assert "approved" in mine.split('id="plan-head"')[1]
+    # the next version starts from the approved text
+    assert "Waybill system and the PI access gate" in ent.get(page).text.split('id="submit"')[1]
+
+
+def test_a_regulator_order_is_issued_acknowledged_and_lifted_on_the_web(site: Site) -> None:
+    from parcelguard.logistics.models import Employee
+
+    with site.rt.db.unit_of_work() as uow:
+        emp = uow.session.scalars(select(Employee.id).where(
+            Employee.enterprise_id == site.prov.enterprise_id,
+            Employee.status == "active")).first()
+    assert emp is not None
+    sup = site.as_("supervisor.demo")
+    r = _post(sup, "/supervisor/orders?lang=en", "/supervisor/orders",
+              enterprise_id=site.prov.enterprise_id, kind="suspend_employee", target_id=emp,
+              reason="Lookups outside assignments pending investigation")
+    assert r.status_code == 200, r.text[:500]
+
+    ent = site.as_("security.demo")
+    orders = ent.get("/enterprise/orders?lang=en").text
+    m = re.search(r'action="/enterprise/orders/ack".*?name="intervention_id" value="([^"]+)"',
+                  orders, re.S)
+    assert m is not None, "the enterprise sees the order with an acknowledge button"
+    iv = m.group(1)
+    # an ordered measure is lifted by the regulator alone: no lift button here
+    assert 'action="/enterprise/orders/lift"' not in orders
+    r = _post(ent, "/enterprise/orders?lang=en", "/enterprise/orders/ack", intervention_id=iv)
+    assert r.status_code == 200
+    assert "Order acknowledged." in r.text
+    r = _post(ent, "/enterprise/orders?lang=en", "/enterprise/orders/lift", intervention_id=iv,
+              confirm="yes")
+    assert r.status_code == 403
+
+    r = _post(sup, "/supervisor/orders?lang=en", "/supervisor/orders/lift", intervention_id=iv,
+              confirm="yes")
+    assert r.status_code == 200
+    assert "Intervention lifted." in r.text
+    from parcelguard.incidents.models import Intervention
+
+    with site.rt.db.unit_of_work() as uow:
+        row = uow.session.get(Intervention, iv)
+        assert row is not None
+        assert row.acknowledged_at is not None
+        assert row.lifted_at is not None

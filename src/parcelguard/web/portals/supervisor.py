@@ -20,15 +20,21 @@ from parcelguard.supervision.models import SupervisionFinding, WitnessedCheckpoi
 from parcelguard.web import capabilities
 from parcelguard.web.auth import Staff, SupervisorStaff
 from parcelguard.web.portals.enterprise import (
+    CONFIRM,
     act,
     alerts_section,
+    confirmed,
     incident_sections,
     incidents_service,
+    order_act,
+    orders_section,
+    plan_sections,
     plans_section,
     report_sections,
 )
 from parcelguard.web.render import Nav, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
+from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/supervisor", include_in_schema=False)
 NAV = [Nav("/supervisor", "National view"), Nav("/supervisor/inbox", "Incident-report inbox"),
@@ -116,7 +122,7 @@ def national(request: Request, session: SessionDep, staff: SupervisorStaff) -> H
     return show(request, "National view", [
         alerts_section(session, staff, limit=20, actions=False),
         checkpoints_section(session), overdue_section(session, staff, now),
-        plans_section(session, staff, review=True, only_submitted=True),
+        plans_section(session, staff, base="/supervisor/plans", only_submitted=True),
         channel_section(session, staff, now), scorecards_section(session, staff)])
 
 
@@ -168,9 +174,9 @@ def incident_report(incident_id: str, report_id: str, request: Request, session:
 
 
 def _plans(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
-    return show(request, "Plans", [plans_section(session, staff, review=True,
-                                                 only_submitted=True),
-                                   plans_section(session, staff)], **kw)
+    return show(request, "Plans", [
+        plans_section(session, staff, base="/supervisor/plans", only_submitted=True),
+        plans_section(session, staff, base="/supervisor/plans")], **kw)
 
 
 @router.get("/plans", response_class=HTMLResponse)
@@ -178,19 +184,44 @@ def plans(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTML
     return _plans(request, session, staff)
 
 
+def _plan(plan_id: str, request: Request, session: Session, staff: Staff,
+          **kw: Any) -> HTMLResponse:
+    plan, sections = plan_sections(session, staff, plan_id)
+    if getattr(plan, "status", "") == "submitted" and staff.principal.can("plans:review"):
+        sections[1].forms += [
+            Action("/supervisor/plans/review", "Approve", {"plan_id": plan_id, "approve": "yes"},
+                   inputs=(CONFIRM,)),
+            Action("/supervisor/plans/review", "Return with comments",
+                   {"plan_id": plan_id, "approve": "no"},
+                   inputs=(Input("comments", "Comments", "textarea", required=True), CONFIRM),
+                   secondary=True)]
+    return show(request, "Plan", sections, **kw)
+
+
+@router.get("/plans/{plan_id}", response_class=HTMLResponse)
+def plan(plan_id: str, request: Request, session: SessionDep,
+         staff: SupervisorStaff) -> HTMLResponse:
+    return _plan(plan_id, request, session, staff)
+
+
 @router.post("/plans/review", response_class=HTMLResponse)
 async def review(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
     clock = runtime(request).clock
+    plan_id = str((await checked_form(request)).get("plan_id", ""))
 
     def run(v: dict[str, str]) -> str:
         from parcelguard.incidents.plans import review_plan
 
+        confirmed(v)
         approve = v.get("approve") == "yes"
-        review_plan(session, staff.principal, plan_id=v.get("plan_id", ""), approve=approve,
+        review_plan(session, staff.principal, plan_id=plan_id, approve=approve,
                     comments=v.get("comments", ""), clock=clock)
         return "Plan approved." if approve else "Plan returned with comments."
 
-    return await act(request, run, lambda **kw: _plans(request, session, staff, **kw))
+    # a refusal stays on the plan being read; a decision goes back to the list
+    return await act(request, run, lambda **kw: (
+        _plan(plan_id, request, session, staff, **kw) if kw.get("errors")
+        else _plans(request, session, staff, **kw)))
 
 
 def _orders(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
@@ -198,18 +229,8 @@ def _orders(request: Request, session: Session, staff: Staff, **kw: Any) -> HTML
                                "incident_interventions", attrs=("apply", "KINDS"))
     if mod is None:
         return show(request, "Orders", [unavailable("Ordered interventions")], **kw)
-    from parcelguard.incidents.models import Intervention
-    from parcelguard.incidents.repository import IncidentRepository
-
-    now = runtime(request).clock.now()
-    sec = Section("Ordered interventions", ["Applied", "Enterprise", "Measure", "Target",
-                                            "Reason", "Acknowledge within"], html_id="orders",
-                  empty="No interventions.")
-    stmt = IncidentRepository(session, staff.principal).interventions()
-    for i in session.scalars(stmt.order_by(Intervention.applied_at.desc()).limit(100)):
-        sec.add([i.applied_at, i.enterprise_id, Cell(i.kind, translate=True), i.target_id,
-                 i.reason, due_cell(i.ack_due_at, i.acknowledged_at, now)
-                 if i.requires_ack else Cell("—")])
+    sec = orders_section(session, staff, runtime(request).clock.now(),
+                         base="/supervisor/orders")
     if staff.principal.can("interventions:order"):
         ents = tuple((o.id, o.name) for o in session.scalars(
             select(Organization).where(Organization.kind == "enterprise")))
@@ -241,6 +262,13 @@ async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -
         return "Intervention ordered; the enterprise must acknowledge it."
 
     return await act(request, run, lambda **kw: _orders(request, session, staff, **kw))
+
+
+@router.post("/orders/{op}", response_class=HTMLResponse)
+async def order_action(op: str, request: Request, session: SessionDep,
+                       staff: SupervisorStaff) -> HTMLResponse:
+    return await order_act(op, request, session, staff,
+                           lambda **kw: _orders(request, session, staff, **kw))
 
 
 @router.get("/report")
