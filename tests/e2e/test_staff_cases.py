@@ -18,10 +18,11 @@ from sqlalchemy import select
 
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
+from parcelguard.identity import service as identity
 from parcelguard.incidents.models import Incident, IncidentReport
 from parcelguard.monitor.models import MonitorAlert
 from parcelguard.ops.store import init_store
-from parcelguard.web import demo
+from parcelguard.web import demo, totp
 from parcelguard.web.demo_cases import Cases, seed_cases
 from parcelguard.wiring import telephony, vault_service
 from tests.e2e.served import csrf, serve
@@ -73,6 +74,15 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with rt.db.unit_of_work() as uow:
         prov = demo.provision(uow.session, vault, telephony(rt.settings), clock=rt.clock)
         cases = seed_cases(uow.session, vault, rt.settings, rt.clock, prov)
+        # the carrier's administrator answers the police's data requests
+        acc, password = identity.create_account(
+            uow.session, org_id=prov.enterprise_id, username="admin.demo",
+            role="enterprise_admin", clock=rt.clock, display_name="Administrator (demo)")
+        secret = totp.enrol(uow.session, vault.vault.kms, account_id=acc.id,
+                            at=rt.clock.now(), reset=True).secret
+        totp.confirm(uow.session, account_id=acc.id, at=rt.clock.now())
+        prov.logins.append(demo.Login("enterprise_admin", "enterprise", "admin.demo", password,
+                                      secret, prov.enterprise_id))
         uow.commit()
     _alert(rt, prov.enterprise_id, "alr-web-1", "acc-x1")
     _alert(rt, prov.enterprise_id, "alr-web-2", "acc-x2")
@@ -290,3 +300,41 @@ def test_a_regulator_order_is_issued_acknowledged_and_lifted_on_the_web(site: Si
         assert row is not None
         assert row.acknowledged_at is not None
         assert row.lifted_at is not None
+
+
+def test_police_request_data_the_carrier_answers_and_the_outcome_shows(site: Site) -> None:
+    ref = site.cases.referral_id
+    assert ref is not None
+    police = site.as_("police.demo")
+    page = f"/police/referrals/{ref}?lang=zh-CN"
+    assert _post(police, page, f"/police/referrals/{ref}/accept").status_code == 200
+    waybill = site.prov.assigned[0]
+    r = _post(police, page, f"/police/referrals/{ref}/request", waybills=waybill,
+              justification="Who read this waybill in the week of the call")
+    assert r.status_code == 200
+
+    # the carrier's administrator sees the request on its portal and provides the data
+    ent = site.as_("admin.demo")
+    text = ent.get("/enterprise/referrals?lang=en").text
+    m = re.search(r'action="/enterprise/referrals/data/approved".*?name="request_id" '
+                  r'value="([^"]+)"', text, re.S)
+    assert m is not None, "the carrier can answer the police's request on its portal"
+    assert waybill in text
+    r = _post(ent, "/enterprise/referrals?lang=en", "/enterprise/referrals/data/approved",
+              request_id=m.group(1), referral_id=ref)
+    assert r.status_code == 200
+    assert "Data provided to the police." in r.text
+
+    requests_ = police.get(page).text.split('id="requests"')[1]
+    assert "已批准" in requests_  # approved, and the police see the scoped package's size
+    assert re.search(r"<td>\d+</td></tr>", requests_) is not None
+    # concluding is final: refused without the confirmation, then the outcome shows
+    r = _post(police, page, f"/police/referrals/{ref}/conclude", outcome="case_filed")
+    assert r.status_code == 422
+    r = _post(police, page, f"/police/referrals/{ref}/conclude", outcome="case_filed",
+              confirm="yes")
+    assert r.status_code == 200
+    head = r.text.split('id="ref"')[1].split("</section>")[0]
+    assert "已立案侦查" in head
+    # and the carrier sees how its referral ended
+    assert "已立案侦查" in ent.get("/enterprise/referrals?lang=zh-CN").text

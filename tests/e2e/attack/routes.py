@@ -249,4 +249,7 @@ ACCESS: dict[str, str] = {
     "POST /enterprise/orders/{op}": "portal:enterprise enterprise_admin security_officer",
     "GET /supervisor/plans/{plan_id}": "portal:supervisor",
     "POST /supervisor/orders/{op}": "portal:supervisor",
+    "GET /enterprise/referrals": "portal:enterprise enterprise_admin security_officer",
+    "POST /enterprise/referrals/data/{decision}":
+        "portal:enterprise enterprise_admin security_officer",
 }

@@ -32,6 +32,7 @@ NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
        Nav("/enterprise/incidents", "Incidents"), Nav("/enterprise/plans", "Plans"),
        Nav("/enterprise/orders", "Orders"),
        Nav("/enterprise/employees", "Employees"), Nav("/enterprise/complaints", "Complaints"),
+       Nav("/enterprise/referrals", "Police referrals"),
        Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys")]
 INCIDENT_TABLES = ("incidents", "incident_reports", "incident_tasks", "incident_plans")
 
