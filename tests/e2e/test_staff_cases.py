@@ -338,3 +338,43 @@ def test_police_request_data_the_carrier_answers_and_the_outcome_shows(site: Sit
     assert "已立案侦查" in head
     # and the carrier sees how its referral ended
     assert "已立案侦查" in ent.get("/enterprise/referrals?lang=zh-CN").text
+
+
+def test_auditor_evaluation_raises_findings_and_signing_follows_a_preview(site: Site) -> None:
+    import json
+
+    from parcelguard.audit.models import AuditControlResult, AuditReport
+
+    eid = site.cases.engagement_id
+    assert eid is not None
+    aud = site.as_("auditor.demo")
+    page = "/auditor?lang=en"
+    assert _post(aud, page, "/auditor/start", engagement_id=eid).status_code == 200
+    r = _post(aud, page, "/auditor/evaluate", engagement_id=eid)
+    assert r.status_code == 200
+    with site.rt.db.unit_of_work() as uow:
+        failed = set(uow.session.scalars(select(AuditControlResult.control_id).where(
+            AuditControlResult.engagement_id == eid, AuditControlResult.status == "fail")))
+    assert failed, "the demo period has failed controls"
+    text = aud.get(f"/auditor/engagements/{eid}?lang=en").text
+    findings = text.split('id="findings"')[1].split("</section>")[0]
+    assert "No findings." not in findings
+    for control in failed:  # one finding per failed control
+        assert f"<td>{control}</td>" in findings
+
+    preview = aud.get(f"/auditor/engagements/{eid}/preview?lang=en")
+    assert preview.status_code == 200
+    assert "No findings." not in preview.text
+    r = _post(aud, f"/auditor/engagements/{eid}/preview?lang=en", "/auditor/issue",
+              engagement_id=eid)
+    assert r.status_code == 422
+    with site.rt.db.unit_of_work() as uow:
+        assert uow.session.get(AuditReport, eid) is None
+    r = _post(aud, f"/auditor/engagements/{eid}/preview?lang=en", "/auditor/issue",
+              engagement_id=eid, confirm="yes")
+    assert r.status_code == 200
+    with site.rt.db.unit_of_work() as uow:
+        report = uow.session.get(AuditReport, eid)
+        assert report is not None
+        published = json.loads(report.body)
+    assert {f["control_id"] for f in published["findings"]} == failed

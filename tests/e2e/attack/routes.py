@@ -252,4 +252,5 @@ ACCESS: dict[str, str] = {
     "GET /enterprise/referrals": "portal:enterprise enterprise_admin security_officer",
     "POST /enterprise/referrals/data/{decision}":
         "portal:enterprise enterprise_admin security_officer",
+    "GET /auditor/engagements/{engagement_id}/preview": "portal:auditor",
 }
