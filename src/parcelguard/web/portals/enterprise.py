@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -25,7 +25,7 @@ from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, una
 from parcelguard.web.security import checked_form
 
 if TYPE_CHECKING:
-    from parcelguard.incidents.models import Incident
+    from parcelguard.incidents.models import Incident, IncidentPlan
 
 router = APIRouter(prefix="/enterprise", include_in_schema=False)
 NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
@@ -410,12 +410,13 @@ def plans_section(session: Session, staff: Staff, *, base: str = "/enterprise/pl
     return sec
 
 
-def _slots(slots: list[dict[str, object]]) -> str:
+def _slots(slots: list[dict[str, Any]]) -> str:
     return ", ".join(f"{'/'.join(str(d) for d in s['weekdays'])} {s['start']}-{s['end']}"
-                     for s in slots)  # type: ignore[union-attr]
+                     for s in slots)
 
 
-def plan_sections(session: Session, staff: Staff, plan_id: str) -> tuple[object, list[Section]]:
+def plan_sections(session: Session, staff: Staff,
+                  plan_id: str) -> tuple[IncidentPlan, list[Section]]:
     """A plan version in full, as the supervision department reviews it: the security
     plan's risks and controls, the emergency plan's playbooks, technicians and rota,
     contacts and reporting chain."""
@@ -475,7 +476,7 @@ def plans_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HT
 def _plan(plan_id: str, request: Request, session: Session, staff: Staff,
           **kw: object) -> HTMLResponse:
     plan, sections = plan_sections(session, staff, plan_id)
-    if getattr(plan, "kind", "") == "emergency" and staff.principal.can("plans:submit"):
+    if plan.kind == "emergency" and staff.principal.can("plans:submit"):
         sections[1].forms.append(Action(f"/enterprise/plans/{plan_id}/drill",
                                         "Record a drill held today", inputs=(
             Input("scenario", "What was drilled", required=True),

@@ -187,7 +187,7 @@ def plans(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTML
 def _plan(plan_id: str, request: Request, session: Session, staff: Staff,
           **kw: Any) -> HTMLResponse:
     plan, sections = plan_sections(session, staff, plan_id)
-    if getattr(plan, "status", "") == "submitted" and staff.principal.can("plans:review"):
+    if plan.status == "submitted" and staff.principal.can("plans:review"):
         sections[1].forms += [
             Action("/supervisor/plans/review", "Approve", {"plan_id": plan_id, "approve": "yes"},
                    inputs=(CONFIRM,)),
