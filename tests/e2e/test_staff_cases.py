@@ -378,3 +378,33 @@ def test_auditor_evaluation_raises_findings_and_signing_follows_a_preview(site: 
         assert report is not None
         published = json.loads(report.body)
     assert {f["control_id"] for f in published["findings"]} == failed
+
+
+def test_officer_opens_an_incident_by_hand_and_supplements_a_filed_report(site: Site) -> None:
+    c = site.as_("security.demo")
+    r = _post(c, "/enterprise/incidents?lang=en", "/enterprise/incidents/open",
+              title="Labels reprinted at night at station 3", category="insider_abuse")
+    assert r.status_code == 200
+    assert "Incident opened." in r.text
+    assert "Labels reprinted at night at station 3" in r.text
+
+    with site.rt.db.unit_of_work() as uow:
+        filed = uow.session.scalars(select(IncidentReport).where(
+            IncidentReport.status == "filed", IncidentReport.kind != "supplement")).first()
+        assert filed is not None, "an earlier test filed the demo incident's reports"
+        inc, rid = filed.incident_id, filed.id
+    page = f"/enterprise/incidents/{inc}/reports/{rid}?lang=en"
+    base = f"/enterprise/incidents/{inc}"
+    r = _post(c, page, f"{base}/supplement", report_id=rid, item="measures_effect",
+              text="The courier's PI access stays suspended; no further lookups.")
+    assert r.status_code == 422
+    r = _post(c, page, f"{base}/supplement", report_id=rid, item="measures_effect",
+              text="The courier's PI access stays suspended; no further lookups.",
+              confirm="yes")
+    assert r.status_code == 200
+    assert "Supplement filed." in r.text
+    with site.rt.db.unit_of_work() as uow:
+        sup = uow.session.scalars(select(IncidentReport).where(
+            IncidentReport.parent_id == rid)).one()
+        assert sup.content == {
+            "measures_effect": "The courier's PI access stays suspended; no further lookups."}

@@ -250,7 +250,7 @@ ACCESS: dict[str, str] = {
     "GET /supervisor/plans/{plan_id}": "portal:supervisor",
     "POST /supervisor/orders/{op}": "portal:supervisor",
     "GET /enterprise/referrals": "portal:enterprise enterprise_admin security_officer",
-    "POST /enterprise/referrals/data/{decision}":
-        "portal:enterprise enterprise_admin security_officer",
+    "POST /enterprise/referrals/data/{decision}": "portal:enterprise enterprise_admin",
     "GET /auditor/engagements/{engagement_id}/preview": "portal:auditor",
+    "POST /enterprise/incidents/open": "portal:enterprise enterprise_admin security_officer",
 }

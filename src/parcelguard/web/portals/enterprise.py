@@ -157,10 +157,43 @@ def incidents_section(session: Session, staff: Staff, now: datetime,
     return sec
 
 
+CATEGORIES = tuple((c, c) for c in ("insider_abuse", "account_compromise", "external_attack",
+                                    "tampering", "misconfiguration", "partner"))
+
+
+def _incidents(request: Request, session: Session, staff: Staff, **kw: object) -> HTMLResponse:
+    sec = incidents_section(session, staff, runtime(request).clock.now())
+    if sec.available and staff.principal.can("incidents:manage"):
+        sec.forms.append(Action("/enterprise/incidents/open", "Open an incident", inputs=(
+            Input("title", "Title (no personal data)", required=True),
+            Input("category", "Category", "select", CATEGORIES),
+            Input("evidence", "Evidence event ids (space separated)"))))
+    return show(request, "Incidents", [sec], **kw)  # type: ignore[arg-type]
+
+
 @router.get("/incidents", response_class=HTMLResponse)
 def incidents_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
-    return show(request, "Incidents",
-                [incidents_section(session, staff, runtime(request).clock.now())])
+    return _incidents(request, session, staff)
+
+
+@router.post("/incidents/open", response_class=HTMLResponse)
+async def incident_open(request: Request, session: SessionDep,
+                        staff: OfficerStaff) -> HTMLResponse:
+    """Open an incident by hand, as ``incidents open`` does; grade, reports and
+    tasks follow from the evidence."""
+    from parcelguard.incidents import service as incidents
+
+    rt = runtime(request)
+
+    def run(v: dict[str, str]) -> str:
+        incidents.open_as(session, staff.principal, incidents.OpenRequest(
+            enterprise_id=staff.principal.org_id, title=v.get("title", ""),
+            category=v.get("category", ""), source="manual", detected_at=rt.clock.now(),
+            evidence_event_ids=v.get("evidence", "").split()),
+            settings=rt.settings.incidents)
+        return "Incident opened."
+
+    return await act(request, run, lambda **kw: _incidents(request, session, staff, **kw))
 
 
 # The next step of a case and its button (incidents.model: one step at a time);
@@ -275,6 +308,14 @@ def report_sections(session: Session, staff: Staff, incident_id: str, report_id:
                                  {"report_id": r.id}, inputs=(*inputs, CONFIRM)))
         if pv.missing:
             body.intro = "Still missing before it can be filed complete: fill them in below."
+    elif r.kind != "supplement" and staff.principal.can("incidents:report") and \
+            r.enterprise_id == staff.principal.org_id:
+        body.forms.append(Action(f"{base}/{incident_id}/supplement", "File a supplement",
+                                 {"report_id": r.id}, inputs=(
+            Input("item", "Item", "select", tuple((k, v) for k, v in REPORT_ITEMS.items()
+                                                  if k not in AUTO_ITEMS)),
+            Input("text", "What followed (one entry per line for lists)", "textarea",
+                  required=True), CONFIRM)))
     return [head, body]
 
 
@@ -292,6 +333,10 @@ REPORT_ITEMS = {
     "root_cause": "Root cause", "lessons": "Lessons",
     "statutory_overrides": "Statutory figures overridden", "possible_harm": "Possible harm",
     "what_people_can_do": "What people can do", "contact": "Contact"}
+# filled from the incident itself: a supplement adds what only the enterprise knows
+AUTO_ITEMS = frozenset({"unit", "detected_at", "occurred_at", "category", "grade",
+                        "people_affected", "records_affected", "cause_class",
+                        "statutory_overrides"})
 LIST_ITEMS = frozenset({"data_types", "measures_taken", "lessons", "possible_harm",
                         "what_people_can_do", "statutory_overrides"})
 
@@ -345,7 +390,7 @@ def report_page(incident_id: str, report_id: str, request: Request, session: Ses
 async def incident_action(incident_id: str, op: str, request: Request, session: SessionDep,
                           staff: OfficerStaff) -> HTMLResponse:
     from parcelguard.incidents import service as incidents
-    from parcelguard.incidents.reports import file_report
+    from parcelguard.incidents.reports import file_report, supplement
 
     rt = runtime(request)
     settings = rt.settings.incidents
@@ -366,6 +411,13 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
                             disposition=v.get("disposition", ""), reason=v.get("reason", ""),
                             clock=rt.clock, settings=settings)
             return "Case closed."
+        if op == "supplement":
+            confirmed(v)
+            item = v.get("item", "")
+            supplement(session, staff.principal, report_id=v.get("report_id", ""),
+                       content=_content({f"item_{item}": v.get("text", "")}), clock=rt.clock,
+                       incident_id=incident_id, policy=incidents.policy_of(settings))
+            return "Supplement filed."
         confirmed(v)
         file_report(session, staff.principal, report_id=v.get("report_id", ""),
                     content=_content(v), first_items_only=v.get("first_items_only") == "yes",
@@ -373,7 +425,7 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
                     policy=incidents.policy_of(settings))
         return "Report filed with the supervision department."
 
-    if op == "file":
+    if op in ("file", "supplement"):
         # a refused filing shows the report's text again with the reason; a filed
         # one shows the case
         form = await checked_form(request)

@@ -219,6 +219,7 @@ def _referrals(request: Request, session: Session, staff: Staff, **kw: Any) -> H
 
 @router.get("/referrals", response_class=HTMLResponse)
 def referrals_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    staff.principal.require("referrals:read")  # not customer service's page
     return _referrals(request, session, staff)
 
 
@@ -230,6 +231,7 @@ async def data_request_action(decision: str, request: Request, session: SessionD
     department may still order it)."""
     from parcelguard.channel import referrals
 
+    staff.principal.require("referrals:approve_data")
     rt = runtime(request)
     vault = request.app.state.vault
 
