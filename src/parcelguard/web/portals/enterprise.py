@@ -254,7 +254,9 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
                       empty="No report is due for this incident.")
     for r in session.scalars(repo.reports().where(IncidentReport.incident_id == inc.id)
                              .order_by(IncidentReport.drafted_at)):
-        href = f"{base}/{inc.id}/reports/{r.id}"
+        # a draft is the enterprise's own until filed; the department reads filed ones
+        own = inc.enterprise_id == staff.principal.org_id
+        href = f"{base}/{inc.id}/reports/{r.id}" if own or r.status != "draft" else None
         reports.add([Cell(r.kind, translate=True, href=href), Cell(r.recipient, translate=True),
                      Cell(r.status, translate=True), r.due_at,
                      due_cell(r.due_at, r.filed_at, now), r.filed_at])
