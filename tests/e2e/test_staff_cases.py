@@ -408,3 +408,28 @@ def test_officer_opens_an_incident_by_hand_and_supplements_a_filed_report(site: 
             IncidentReport.parent_id == rid)).one()
         assert sup.content == {
             "measures_effect": "The courier's PI access stays suspended; no further lookups."}
+
+
+def test_the_command_line_closes_an_alert_with_the_same_reasons(site: Site) -> None:
+    """The portal and `monitor alerts close` share the domain's reasons and checks."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from parcelguard.cli import app
+
+    _alert(site.rt, site.prov.enterprise_id, "alr-cli-1", "acc-x3")
+    env = {**os.environ, "PARCELGUARD_HOME": str(site.rt.settings.home),
+           "PARCELGUARD_DATABASE_URL": site.rt.settings.database_url}
+    bad = CliRunner().invoke(app, ["monitor", "alerts", "close", "alr-cli-1", "--reason",
+                                   "bored"], env=env)
+    assert bad.exit_code != 0
+    ok = CliRunner().invoke(app, ["monitor", "alerts", "close", "alr-cli-1", "--reason",
+                                  "duplicate", "--note", "same as the alert of an hour ago"],
+                            env=env)
+    assert ok.exit_code == 0, ok.output
+    with site.rt.db.unit_of_work() as uow:
+        row = uow.session.get(MonitorAlert, "alr-cli-1")
+        assert row is not None
+        assert (row.status, row.close_reason) == ("closed", "duplicate")
+        assert row.close_note == "same as the alert of an hour ago"
