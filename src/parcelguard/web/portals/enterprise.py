@@ -283,7 +283,7 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
 
 
 def report_sections(session: Session, staff: Staff, incident_id: str, report_id: str, *,
-                    now: datetime, base: str) -> list[Section]:
+                    now: datetime, base: str, tr: Callable[[str], str]) -> list[Section]:
     """A statutory report's full text, read before filing: a draft as it would be
     filed now, the items still missing as fields to fill, and the confirmation."""
     from parcelguard.incidents import content as docs
@@ -291,12 +291,12 @@ def report_sections(session: Session, staff: Staff, incident_id: str, report_id:
 
     pv = preview(session, staff.principal, report_id=report_id, incident_id=incident_id)
     r = pv.report
-    head = Section("Statutory report", facts=[
+    head = Section("Status and deadline", facts=[
         ("Kind", Cell(r.kind, translate=True)), ("Recipient", Cell(r.recipient, translate=True)),
         ("Status", Cell(r.status, translate=True)), ("Due", r.due_at),
         ("Timer", due_cell(r.due_at, r.filed_at, now)), ("Filed", r.filed_at)],
         html_id="report-head")
-    body = Section("Full text", facts=[(REPORT_ITEMS.get(k, k), _item(v))
+    body = Section("Full text", facts=[(REPORT_ITEMS.get(k, k), _item(k, v, tr))
                                        for k, v in pv.content.items()], html_id="report-text",
                    intro="This is the text the recipient will receive." if r.status == "draft"
                    else None)
@@ -343,9 +343,16 @@ LIST_ITEMS = frozenset({"data_types", "measures_taken", "lessons", "possible_har
                         "what_people_can_do", "statutory_overrides"})
 
 
-def _item(value: object) -> object:
+def _item(key: str, value: object, tr: Callable[[str], str]) -> object:
+    """One report item as people read it: times in the page's zone, codes in the
+    page's language, lists joined."""
+    if key in ("detected_at", "occurred_at") and isinstance(value, str):
+        return datetime.fromisoformat(value)
+    if key in ("category", "grade", "cause_class") and isinstance(value, str):
+        return Cell(value, translate=True)
     if isinstance(value, list):
-        return "; ".join(str(v) for v in value) or "—"
+        words = [tr(str(v)) if key == "data_types" else str(v) for v in value]
+        return "; ".join(words) or "—"
     return value
 
 
@@ -379,7 +386,7 @@ def _report(incident_id: str, report_id: str, request: Request, session: Session
             staff: Staff, **extra: object) -> HTMLResponse:
     return show(request, "Statutory report", report_sections(
         session, staff, incident_id, report_id, now=runtime(request).clock.now(),
-        base="/enterprise/incidents"), **extra)  # type: ignore[arg-type]
+        base="/enterprise/incidents", tr=gettext_for(locale_of(request))), **extra)  # type: ignore[arg-type]
 
 
 @router.get("/incidents/{incident_id}/reports/{report_id}", response_class=HTMLResponse)

@@ -19,6 +19,7 @@ from parcelguard.ledger.models import LedgerHead
 from parcelguard.supervision.models import SupervisionFinding, WitnessedCheckpoint
 from parcelguard.web import capabilities
 from parcelguard.web.auth import Staff, SupervisorStaff
+from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals.enterprise import (
     CONFIRM,
     act,
@@ -32,7 +33,7 @@ from parcelguard.web.portals.enterprise import (
     plans_section,
     report_sections,
 )
-from parcelguard.web.render import Nav, page, runtime
+from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
 from parcelguard.web.security import checked_form
 
@@ -170,7 +171,7 @@ def incident_report(incident_id: str, report_id: str, request: Request, session:
     """A filed statutory report in full, as the department received it."""
     return show(request, "Statutory report", report_sections(
         session, staff, incident_id, report_id, now=runtime(request).clock.now(),
-        base="/supervisor/incidents"))
+        base="/supervisor/incidents", tr=gettext_for(locale_of(request))))
 
 
 def _plans(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
