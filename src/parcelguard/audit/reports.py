@@ -132,6 +132,16 @@ def _body(session: Session, eng: AuditEngagement, rulebook: Rulebook,
         "delivered_to": delivered_to}
 
 
+def preview(session: Session, principal: Principal, engagement_id: str, *,
+            rulebook: Rulebook) -> dict[str, Any]:
+    """The report as ``issue`` would sign it now (controls, findings, score), for the
+    lead auditor to read before signing; nothing is signed or written."""
+    eng = engagements.held_by_caller(session, principal, engagement_id)
+    if eng.evaluated_at is None:
+        raise Conflict("evaluate the controls before issuing the report")
+    return _body(session, eng, rulebook, "", [eng.enterprise_id, SUPERVISOR_ORG_ID])
+
+
 def _note_text(eng: AuditEngagement, digest: str) -> str:
     p = engagements.period(eng)
     score = "n/a" if eng.score is None else f"{eng.score:.1f}"

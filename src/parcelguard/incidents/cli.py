@@ -219,11 +219,8 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
                    account: AccountOpt = None) -> None:
         """Escalate an alert to an incident whatever the rule says."""
         with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
-            p.require("incidents:manage")
-            opened = handlers.open_from_alert(s, alert_id, settings=rt.settings.incidents,
-                                              force=True, actor=f"{p.org_id}/operator")
-            if opened is None or opened.incident.enterprise_id != p.org_id:
-                raise DomainError(f"no alert {alert_id} in {p.org_id}")
+            opened = handlers.escalate_alert(s, p, alert_id, settings=rt.settings.incidents,
+                                             clock=rt.clock)
             out.print(f"incident {opened.incident.id} "
                       f"({'opened' if opened.created else 'joined'})")
 

@@ -16,11 +16,14 @@ from typing import Final, Protocol
 
 from sqlalchemy.orm import Session
 
-from parcelguard.core.errors import InvalidInput
+from parcelguard.core.clock import Clock
+from parcelguard.core.errors import Conflict, InvalidInput
 from parcelguard.core.settings import IncidentSettings
+from parcelguard.identity.permissions import Principal
 from parcelguard.incidents.model import Category
 from parcelguard.incidents.service import Opened, OpenRequest, open_incident
-from parcelguard.incidents.timeline import SYSTEM_MONITOR, clean_text
+from parcelguard.incidents.timeline import SYSTEM_MONITOR, actor_of, clean_text
+from parcelguard.monitor import service as monitor
 from parcelguard.monitor.events import AlertRaised
 from parcelguard.monitor.models import MonitorAlert
 
@@ -85,6 +88,23 @@ def open_from_alert(session: Session, alert_id: str, *, settings: IncidentSettin
         detected_at=alert.raised_at, evidence_event_ids=list(alert.event_ids),
         source_ref=alert.id, subject_key=f"{alert.enterprise_id}|{alert.subject_id}"),
         actor=actor, settings=settings)
+
+
+def escalate_alert(session: Session, principal: Principal, alert_id: str, *,
+                   settings: IncidentSettings, clock: Clock) -> Opened:
+    """A person escalates one of their enterprise's alerts to an incident whatever
+    the rule says (TheHive's "import into a case"): the incident is opened or joined,
+    and the alert is closed as escalated, naming the incident."""
+    principal.require("incidents:manage")
+    if monitor.get_alert(session, principal, alert_id).status == "closed":
+        raise Conflict(f"alert {alert_id} is closed")
+    alert = monitor.close(session, principal, alert_id, clock=clock, reason="escalated")
+    opened = open_from_alert(session, alert.id, settings=settings, force=True,
+                             actor=actor_of(principal))
+    assert opened is not None  # the alert exists and force skips the rule
+    alert.close_note = opened.incident.id
+    session.flush()
+    return opened
 
 
 def open_for_alert(session: Session, event: AlertRaised, *,

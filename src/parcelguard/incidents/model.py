@@ -52,6 +52,16 @@ class CauseClass(StrEnum):
     OBJECTIVE = "objective"
 
 
+class Disposition(StrEnum):
+    """How a case ended when it is closed (resolved), as incident-response tools
+    record it: the regulator reads the disposition with the reason."""
+
+    CONFIRMED_BREACH = "confirmed_breach"
+    CONTAINED_NO_HARM = "contained_no_harm"
+    FALSE_POSITIVE = "false_positive"
+    DUPLICATE = "duplicate"
+
+
 # The usual cause of each category; the handler may say otherwise (an insider who
 # rented out an account is subjective even though outsiders drove it).
 DEFAULT_CAUSE: Final[dict[Category, CauseClass]] = {

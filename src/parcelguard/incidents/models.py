@@ -97,6 +97,7 @@ class Incident(Base):
     data_class: Mapped[str | None] = mapped_column(String(12))
     data_threat: Mapped[str | None] = mapped_column(String(24))
     grading_basis: Mapped[list[str] | None] = mapped_column(JSON)
+    disposition: Mapped[str | None] = mapped_column(String(24))  # model.Disposition at closing
     police_proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     police_basis: Mapped[str | None] = mapped_column(String(500))
     opened_by: Mapped[str] = mapped_column(String(140))

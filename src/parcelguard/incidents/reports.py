@@ -173,6 +173,52 @@ def clear_escalation(session: Session, ref_id: str, at: datetime) -> None:
         esc.cleared_at = at
 
 
+def _compose(session: Session, row: IncidentReport, inc: Incident,
+             content: dict[str, Any] | None,
+             first_items_only: bool) -> tuple[docs.ReportContent, list[str]]:
+    """The report as it would be filed now: the draft's fields refreshed from the
+    incident, ``content`` over them; and the items it still lacks."""
+    org = session.get(Organization, row.enterprise_id)
+    body = auto_content(session, inc, org.name if org else row.enterprise_id)
+    if first_items_only:
+        if row.kind not in docs.FIRST_ITEMS_ALLOWED:
+            raise InvalidInput(f"a {row.kind} report is filed complete: only reports to the "
+                               "cyberspace administration may go first with the unit, system "
+                               "and times (CAC measures)")
+        body = {k: body[k] for k in (*docs.REQUIRED_FIRST, "occurred_at",
+                                     "statutory_overrides")}
+    body |= content or {}
+    doc = docs.validate(docs.ReportContent, body, f"{row.kind} report")
+    return doc, [] if first_items_only else docs.missing_items(row.kind, doc)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the officer reads before filing: the full text, and what is missing."""
+
+    report: IncidentReport
+    content: dict[str, Any]
+    missing: list[str]
+
+
+def preview(session: Session, principal: Principal, *, report_id: str,
+            incident_id: str | None = None) -> Preview:
+    """A report's full text: a filed one as filed, to whoever may see the incident
+    (the supervision department reads what it received); a draft, to the enterprise
+    alone, as ``file_report`` would file it now (nothing is written)."""
+    row = session.scalars(IncidentRepository(session, principal).reports().where(
+        IncidentReport.id == report_id)).first()
+    if row is None or (incident_id is not None and row.incident_id != incident_id):
+        raise NotFound(f"no report {report_id}")
+    if row.status != "draft":
+        return Preview(row, dict(row.content or {}), [])
+    row = _own_report(session, principal, report_id, incident_id)
+    inc = session.get(Incident, row.incident_id)
+    assert inc is not None
+    doc, missing = _compose(session, row, inc, None, False)
+    return Preview(row, doc.model_dump(mode="json", exclude_none=True), missing)
+
+
 def file_report(session: Session, principal: Principal, *, report_id: str,
                 content: dict[str, Any] | None = None, first_items_only: bool = False,
                 clock: Clock, incident_id: str | None = None,
@@ -184,19 +230,8 @@ def file_report(session: Session, principal: Principal, *, report_id: str,
     if row.status != "draft":
         raise Conflict(f"report {report_id} is {row.status}; add a supplement instead")
     inc = session.get(Incident, row.incident_id)
-    org = session.get(Organization, row.enterprise_id)
     assert inc is not None
-    body = auto_content(session, inc, org.name if org else row.enterprise_id)
-    if first_items_only:
-        if row.kind not in docs.FIRST_ITEMS_ALLOWED:
-            raise InvalidInput(f"a {row.kind} report is filed complete: only reports to the "
-                               "cyberspace administration may go first with the unit, system "
-                               "and times (CAC measures)")
-        body = {k: body[k] for k in (*docs.REQUIRED_FIRST, "occurred_at",
-                                     "statutory_overrides")}
-    body |= content or {}
-    doc = docs.validate(docs.ReportContent, body, f"{row.kind} report")
-    missing = [] if first_items_only else docs.missing_items(row.kind, doc)
+    doc, missing = _compose(session, row, inc, content, first_items_only)
     if missing:
         hint = (" (or file the first items now with --first-items-only and supplement)"
                 if row.kind in docs.FIRST_ITEMS_ALLOWED else "")

@@ -18,7 +18,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import API, ClockDep, Offset, RuntimeDep, SessionDep
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.incidents import (
@@ -60,7 +59,6 @@ from parcelguard.incidents.schemas import (
     SupplementIn,
     TransitionIn,
 )
-from parcelguard.incidents.timeline import actor_of
 
 router = APIRouter(prefix=API, tags=["incidents"])
 
@@ -280,16 +278,10 @@ def open_incident(body: IncidentIn, *, principal: PrincipalDep, session: Session
 def open_from_alert(alert_id: str, principal: PrincipalDep, session: SessionDep,
                     rt: RuntimeDep) -> IncidentRead:
     """Escalate one of the caller's alerts to an incident whatever the rule says
-    (or join the open incident about the same subject)."""
-    from parcelguard.monitor.service import get_alert
-
-    principal.require("incidents:manage")
-    alert = get_alert(session, principal, alert_id)
-    if alert.enterprise_id != principal.org_id:
-        raise InvalidInput("an enterprise escalates its own alerts")
-    opened = handlers.open_from_alert(session, alert_id, settings=rt.settings.incidents,
-                                      force=True, actor=actor_of(principal))
-    assert opened is not None
+    (or join the open incident about the same subject); the alert is closed as
+    escalated."""
+    opened = handlers.escalate_alert(session, principal, alert_id,
+                                     settings=rt.settings.incidents, clock=rt.clock)
     return IncidentRead.of(opened.incident)
 
 

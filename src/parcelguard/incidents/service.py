@@ -42,6 +42,7 @@ from parcelguard.incidents.model import (
     OPEN_STATES,
     Category,
     CauseClass,
+    Disposition,
     Facts,
     Lifecycle,
     State,
@@ -345,6 +346,25 @@ def complete_task(session: Session, principal: Principal, *, incident_id: str, t
               seq=task.seq)
     session.flush()
     return task
+
+
+def close(session: Session, principal: Principal, *, incident_id: str, disposition: str,
+          reason: str, clock: Clock, settings: IncidentSettings) -> tuple[Incident, list[object]]:
+    """Close the case: the move to resolved, with how it ended and why (both on the
+    timeline, the disposition on the incident). The same guards as ``move``."""
+    try:
+        Disposition(disposition)
+    except ValueError:
+        raise InvalidInput(f"disposition: one of {', '.join(d.value for d in Disposition)}"
+                           ) from None
+    clean = tl.clean_text(reason, "reason")
+    inc, events = move(session, principal, incident_id=incident_id, to=State.RESOLVED.value,
+                       note=clean, clock=clock, settings=settings)
+    inc.disposition = disposition
+    tl.record(session, inc.id, at=clock.now(), actor=tl.actor_of(principal), action="closed",
+              disposition=disposition, note=clean)
+    session.flush()
+    return inc, events
 
 
 def move(session: Session, principal: Principal, *, incident_id: str, to: str,

@@ -8,6 +8,7 @@ regulator can always tell a person's decision from an automatic one.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.policy import looks_like_pi
 from parcelguard.core.errors import InvalidInput
+from parcelguard.identity.models import Account
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents.models import TimelineEntry
 
@@ -63,6 +65,16 @@ def record(session: Session, incident_id: str, *, at: datetime, actor: str, acti
                           detail=detail)
     session.add(entry)
     return entry
+
+
+def names(session: Session, actors: Iterable[str]) -> dict[str, str]:
+    """``actor`` -> the person's name (display name, else username) for actors that
+    are accounts; machine clients and jobs keep their actor string. Case tools show
+    who did what by name, not by account id."""
+    ids = {a.split("/", 1)[1] for a in actors if "/" in a}
+    found = {acc.id: acc.display_name or acc.username for acc in session.scalars(
+        select(Account).where(Account.id.in_(ids)))} if ids else {}
+    return {a: found.get(a.split("/", 1)[-1], a) for a in actors}
 
 
 def entries(session: Session, incident_id: str) -> list[TimelineEntry]:

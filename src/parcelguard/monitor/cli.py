@@ -183,7 +183,8 @@ def alerts_list(
     out.print(table)
 
 
-def _handle(ctx: typer.Context, alert_id: str, *, closing: bool) -> None:
+def _handle(ctx: typer.Context, alert_id: str, *, closing: bool, reason: str | None = None,
+            note: str = "") -> None:
     rt = _rt(ctx)
     try:
         with rt.db.unit_of_work() as uow:
@@ -191,8 +192,11 @@ def _handle(ctx: typer.Context, alert_id: str, *, closing: bool) -> None:
             # the operator acts as the enterprise's security officer on the local CLI
             who = Principal(org_id=row.enterprise_id, org_kind="enterprise",
                             role="security_officer", account_id="cli")
-            fn = service.close if closing else service.acknowledge
-            row = fn(uow.session, who, alert_id, clock=rt.clock)
+            if closing:
+                row = service.close(uow.session, who, alert_id, clock=rt.clock, reason=reason,
+                                    note=note)
+            else:
+                row = service.acknowledge(uow.session, who, alert_id, clock=rt.clock)
             status = row.status
             uow.commit()
     except DomainError as exc:
@@ -207,6 +211,10 @@ def alerts_ack(ctx: typer.Context, alert_id: str) -> None:
 
 
 @alerts_app.command("close")
-def alerts_close(ctx: typer.Context, alert_id: str) -> None:
+def alerts_close(ctx: typer.Context, alert_id: str,
+                 reason: Annotated[str | None, typer.Option(
+                     help="handled, false_positive, duplicate or escalated")] = None,
+                 note: Annotated[str, typer.Option(help="Why, for the regulator (no PI).")]
+                 = "") -> None:
     """Close a handled alert; new evidence about the subject opens a new one."""
-    _handle(ctx, alert_id, closing=True)
+    _handle(ctx, alert_id, closing=True, reason=reason, note=note)

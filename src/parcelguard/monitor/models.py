@@ -62,6 +62,11 @@ class MonitorAlert(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # why it was closed (service.CLOSE_REASONS) and by whom: a closed alert must say
+    # whether it was handled, a false positive or carried into an incident
+    closed_by: Mapped[str | None] = mapped_column(String(64))
+    close_reason: Mapped[str | None] = mapped_column(String(24))
+    close_note: Mapped[str | None] = mapped_column(String(500))
 
     __table_args__ = (
         Index("uq_monitor_alerts_open_key", "open_key", unique=True),

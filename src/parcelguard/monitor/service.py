@@ -10,8 +10,9 @@ from typing import Any, Protocol
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from parcelguard.access.policy import looks_like_pi
 from parcelguard.core.clock import Clock
-from parcelguard.core.errors import Conflict, NotFound
+from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.identity.permissions import Principal
 from parcelguard.monitor.detectors import base
 from parcelguard.monitor.events import AlertRaised
@@ -86,11 +87,27 @@ def acknowledge(session: Session, principal: Principal, alert_id: str, *,
     return row
 
 
-def close(session: Session, principal: Principal, alert_id: str, *, clock: Clock) -> MonitorAlert:
-    """Handled. Further evidence about the subject opens a new alert."""
+# Why an alert is closed (the portal asks for one; the CLI and API may give one).
+CLOSE_REASONS = ("handled", "false_positive", "duplicate", "escalated")
+
+
+def close(session: Session, principal: Principal, alert_id: str, *, clock: Clock,
+          reason: str | None = None, note: str = "") -> MonitorAlert:
+    """Handled. Further evidence about the subject opens a new alert. ``reason`` is
+    one of ``CLOSE_REASONS``; ``note`` is free text shown to the regulator, so it
+    must carry no PI."""
+    if reason is not None and reason not in CLOSE_REASONS:
+        raise InvalidInput(f"reason: one of {', '.join(CLOSE_REASONS)}")
+    clean = " ".join(note.split())
+    if len(clean) > 500:
+        raise InvalidInput("note: at most 500 characters")
+    if clean and looks_like_pi(clean):
+        raise InvalidInput("note: no phone numbers, ID numbers or e-mail addresses")
     row = _own(session, principal, alert_id)
     if row.status != "closed":
         row.status, row.open_key, row.closed_at = "closed", None, clock.now()
+        row.closed_by = principal.account_id or principal.api_key_id
+        row.close_reason, row.close_note = reason, clean or None
     session.flush()
     return row
 

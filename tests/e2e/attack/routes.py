@@ -241,4 +241,20 @@ ACCESS: dict[str, str] = {
     "POST /supervisor/orders": "portal:supervisor supervisor_admin",
     "POST /supervisor/plans/review": "portal:supervisor",
     "POST /logout": "public",
+    # --- staffweb ---
+    "GET /enterprise/incidents/{incident_id}/reports/{report_id}":
+        "portal:enterprise enterprise_admin security_officer",
+    "GET /supervisor/incidents/{incident_id}/reports/{report_id}": "portal:supervisor",
+    "GET /enterprise/plans/{plan_id}": "portal:enterprise enterprise_admin security_officer",
+    "POST /enterprise/plans/submit": "portal:enterprise enterprise_admin security_officer",
+    "POST /enterprise/plans/{plan_id}/drill":
+        "portal:enterprise enterprise_admin security_officer",
+    "GET /enterprise/orders": "portal:enterprise enterprise_admin security_officer",
+    "POST /enterprise/orders/{op}": "portal:enterprise enterprise_admin security_officer",
+    "GET /supervisor/plans/{plan_id}": "portal:supervisor",
+    "POST /supervisor/orders/{op}": "portal:supervisor",
+    "GET /enterprise/referrals": "portal:enterprise enterprise_admin security_officer",
+    "POST /enterprise/referrals/data/{decision}": "portal:enterprise enterprise_admin",
+    "GET /auditor/engagements/{engagement_id}/preview": "portal:auditor",
+    "POST /enterprise/incidents/open": "portal:enterprise enterprise_admin security_officer",
 }

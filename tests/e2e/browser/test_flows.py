@@ -139,8 +139,13 @@ def test_auditor_runs_an_engagement_and_publishes_the_report(open_page: Any,
     page.locator("tr", has_text=world.cases.engagement_id).get_by_role(
         "button", name="Evaluate controls").click()
     assert "Controls evaluated" in page.get_by_role("status").first.inner_text()
-    page.locator("tr", has_text=world.cases.engagement_id).get_by_role(
-        "button", name="Sign and publish the report").click()
+    # signing is irreversible: read the report first, then confirm
+    page.get_by_role("link", name=world.cases.engagement_id).click()
+    page.get_by_role("link", name="Read the report before signing").click()
+    failed = page.locator("#preview-controls td.overdue").count()
+    assert page.locator("#preview-findings tbody tr td[colspan]").count() == (failed == 0)
+    page.get_by_label("I have read this; it cannot be undone").check()
+    page.get_by_role("button", name="Sign and publish the report").click()
     page.get_by_role("link", name=world.cases.engagement_id).click()
     assert page.locator("#report .verified").is_visible()
     assert page.locator("#results tbody tr").count() > 3

@@ -16,9 +16,10 @@ from parcelguard.core.errors import NotFound
 from parcelguard.core.http import SessionDep
 from parcelguard.web import capabilities
 from parcelguard.web.auth import AuditorStaff, Staff
-from parcelguard.web.portals.enterprise import act
-from parcelguard.web.render import Nav, page, runtime
+from parcelguard.web.portals.enterprise import CONFIRM, act, confirmed
+from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.sections import Action, Cell, Section, unavailable
+from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/auditor", include_in_schema=False)
 NAV = [Nav("/auditor", "Engagements")]
@@ -49,9 +50,9 @@ def _engagements(request: Request, session: Session, staff: Staff, **kw: Any) ->
         if e.status == "planned":
             acts.append(Action("/auditor/start", "Start fieldwork", {"engagement_id": e.id}))
         if e.status == "fieldwork":
-            acts += [Action("/auditor/evaluate", "Evaluate controls", {"engagement_id": e.id}),
-                     Action("/auditor/issue", "Sign and publish the report",
-                            {"engagement_id": e.id}, secondary=True)]
+            # signing is reached through the report's preview, where it is confirmed
+            acts.append(Action("/auditor/evaluate", "Evaluate controls",
+                               {"engagement_id": e.id}))
         sec.add([Cell(e.id, href=f"/auditor/engagements/{e.id}"), e.enterprise_id,
                  Cell(e.kind, translate=True), engagements.period(e).key,
                  Cell(e.status, translate=True), e.score, e.coverage], acts)
@@ -79,15 +80,64 @@ async def engagement_action(op: str, request: Request, session: SessionDep,
                               settings=rt.settings.audit)
             return "Fieldwork started; read-only access is open."
         if op == "evaluate":
-            fieldwork.evaluate(session, staff.principal, eid, rulebook=load(), clock=rt.clock)
-            return "Controls evaluated on the period's data."
+            # as `audit run` does: every failed control gets its finding
+            rulebook = load()
+            fieldwork.evaluate(session, staff.principal, eid, rulebook=rulebook,
+                               clock=rt.clock)
+            fieldwork.raise_for_failures(session, staff.principal, eid, rulebook=rulebook,
+                                         clock=rt.clock, settings=rt.settings.audit)
+            return "Controls evaluated on the period's data; each failed control has a finding."
         if op == "issue":
+            confirmed(v)
             reports.issue(session, staff.principal, eid, rulebook=load(),
                           kms=request.app.state.vault.vault.kms, clock=rt.clock)
             return "Report signed and delivered to the enterprise and the supervision department."
         raise NotFound(f"no action {op}")
 
+    if op == "issue":  # a refusal stays on the preview being read
+        eid = str((await checked_form(request)).get("engagement_id", ""))
+        return await act(request, run, lambda **kw: (
+            _preview(eid, request, session, staff, **kw) if kw.get("errors")
+            else _engagements(request, session, staff, **kw)))
     return await act(request, run, lambda **kw: _engagements(request, session, staff, **kw))
+
+
+def _preview(engagement_id: str, request: Request, session: Session, staff: Staff,
+             **kw: Any) -> HTMLResponse:
+    """The report as it will be signed: score, each control's result, the findings;
+    signing and publishing it (irreversible) is confirmed here."""
+    from parcelguard.audit import reports
+    from parcelguard.audit.rulebook import load
+
+    body = reports.preview(session, staff.principal, engagement_id, rulebook=load())
+    zh = locale_of(request) == "zh-CN"
+    head = Section("Report preview", facts=[
+        ("Enterprise", body["enterprise_id"]), ("Period", body["period"]["key"]),
+        ("Score", body["score"]), ("Coverage", body["coverage"]),
+        ("Delivered to", ", ".join(body["delivered_to"]))], html_id="preview",
+        intro="This is the report you are about to sign; read it before signing.")
+    controls = Section("Control results", ["Control", "Title", "Status", "Score", "Summary"],
+                       html_id="preview-controls", empty="Not evaluated yet.")
+    for c in body["controls"]:
+        controls.add([c["id"], c["title_zh"] if zh else c["title_en"],
+                      Cell(c["status"], translate=True, cls="overdue"
+                           if c["status"] == "fail" else None), c["score"], c["summary"]])
+    findings = Section("Findings", ["Control", "Severity", "Action", "Summary"],
+                       html_id="preview-findings", empty="No findings.")
+    for f in body["findings"]:
+        findings.add([f["control_id"], Cell(f["severity"], translate=True),
+                      Cell(f["action"], translate=True), f["summary"]])
+    findings.forms.append(Action("/auditor/issue", "Sign and publish the report",
+                                 {"engagement_id": engagement_id}, inputs=(CONFIRM,)))
+    return show(request, "Report preview", [head, controls, findings], **kw)
+
+
+@router.get("/engagements/{engagement_id}/preview", response_class=HTMLResponse)
+def preview(engagement_id: str, request: Request, session: SessionDep,
+            staff: AuditorStaff) -> HTMLResponse:
+    if not _available(session):
+        return show(request, "Report preview", [unavailable("Report preview")])
+    return _preview(engagement_id, request, session, staff)
 
 
 @router.get("/engagements/{engagement_id}", response_class=HTMLResponse)
@@ -112,7 +162,9 @@ def engagement(engagement_id: str, request: Request, session: SessionDep,
     try:
         row = reports.get(session, staff.principal, engagement_id)
     except NotFound:
-        report.facts = [("Report", Cell("not issued yet", translate=True))]
+        report.facts = [("Report", Cell("not issued yet", translate=True)),
+                        ("Preview", Cell("Read the report before signing", translate=True,
+                                         href=f"/auditor/engagements/{engagement_id}/preview"))]
     else:
         ok = reports.verify(session, row)
         report.facts = [("Signed", row.signed_at), ("SHA-256", row.sha256),

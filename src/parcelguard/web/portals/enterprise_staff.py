@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access import suspensions
 from parcelguard.access.repository import AccessRepository
+from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import SessionDep
 from parcelguard.identity import service as identity
 from parcelguard.identity.repository import AccountRepository
@@ -184,6 +185,66 @@ async def complaint_action(report_id: str, op: str, request: Request, session: S
 
     return await act(request, run,
                      lambda **kw: _complaint(report_id, request, session, staff, **kw))
+
+
+# -- police referrals -------------------------------------------------------------------------
+
+
+def _refs(session: Session) -> Any:
+    return capabilities.service(session, "parcelguard.channel.referrals", "channel_referrals",
+                                attrs=("list_referrals", "data_requests", "decide_data_request"))
+
+
+def _referrals(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    from parcelguard.web.portals.police import data_requests_section
+
+    refs = _refs(session)
+    if refs is None or not staff.principal.can("referrals:read"):
+        return show(request, "Police referrals", [unavailable("Police referrals")], **kw)
+    sec = Section("Police referrals", ["Referred", "Referral", "Source", "Status", "Outcome",
+                                       "Reason"], html_id="referrals", empty="No referrals.")
+    answer = staff.principal.can("referrals:approve_data")
+    sections = [sec]
+    for r in refs.list_referrals(session, staff.principal):
+        sec.add([r.created_at, r.id, Cell(r.source_type, translate=True),
+                 Cell(r.status, translate=True),
+                 Cell(r.outcome, translate=True) if r.outcome else Cell(None), r.reason])
+        asked = data_requests_section(session, staff, refs, r.id, actions=answer)
+        if asked.rows:
+            asked.title, asked.html_id = "Data requests", f"requests-{r.id}"
+            asked.intro = r.id
+            sections.append(asked)
+    return show(request, "Police referrals", sections, **kw)
+
+
+@router.get("/referrals", response_class=HTMLResponse)
+def referrals_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    staff.principal.require("referrals:read")  # not customer service's page
+    return _referrals(request, session, staff)
+
+
+@router.post("/referrals/data/{decision}", response_class=HTMLResponse)
+async def data_request_action(decision: str, request: Request, session: SessionDep,
+                              staff: OfficerStaff) -> HTMLResponse:
+    """The carrier answers the police's request for more data: approved, a package
+    limited to the requested scope goes to them at once; or refused (the supervision
+    department may still order it)."""
+    from parcelguard.channel import referrals
+
+    staff.principal.require("referrals:approve_data")
+    rt = runtime(request)
+    vault = request.app.state.vault
+
+    def run(v: dict[str, str]) -> str:
+        if decision not in ("approved", "refused"):
+            raise InvalidInput("decision must be approved or refused")
+        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+        referrals.decide_data_request(session, staff.principal, deps,
+                                      v.get("request_id", ""), decision=decision)
+        return "Data provided to the police." if decision == "approved" \
+            else "Data request refused."
+
+    return await act(request, run, lambda **kw: _referrals(request, session, staff, **kw))
 
 
 # -- conduct ----------------------------------------------------------------------------------

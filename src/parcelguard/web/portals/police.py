@@ -18,7 +18,7 @@ from parcelguard.core.http import SessionDep
 from parcelguard.ledger.signing import registered_verifier
 from parcelguard.web import capabilities
 from parcelguard.web.auth import PoliceStaff, Staff
-from parcelguard.web.portals.enterprise import act
+from parcelguard.web.portals.enterprise import CONFIRM, act, confirmed
 from parcelguard.web.render import Nav, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, unavailable
 
@@ -80,9 +80,12 @@ def _referral(referral_id: str, request: Request, session: Session, staff: Staff
     ref = refs.get_referral(session, staff.principal, referral_id)
     package = refs.package_of(session, staff.principal, referral_id)
     base = f"/police/referrals/{referral_id}"
-    head = Section("Referral", facts=[("Referral", ref.id), ("From", ref.enterprise_id),
-                                      ("Status", ref.status), ("Reason", ref.reason),
-                                      ("Package SHA-256", ref.package_sha256)], html_id="ref")
+    head = Section("Referral", facts=[
+        ("Referral", ref.id), ("From", ref.enterprise_id),
+        ("Status", Cell(ref.status, translate=True)),
+        ("Outcome", Cell(ref.outcome, translate=True, cls="outcome") if ref.outcome else None),
+        ("Concluded", ref.concluded_at), ("Reason", ref.reason),
+        ("Package SHA-256", ref.package_sha256)], html_id="ref")
     if ref.status == "sent":
         head.forms += [Action(f"{base}/accept", "Accept"),
                        Action(f"{base}/decline", "Decline", inputs=(
@@ -95,7 +98,8 @@ def _referral(referral_id: str, request: Request, session: Session, staff: Staff
                 Input("actor_ids", "Actor ids (space separated)"),
                 Input("justification", "Justification", "textarea", required=True))),
             Action(f"{base}/conclude", "Conclude", inputs=(Input(
-                "outcome", "Outcome", "select", tuple((k, k) for k in POLICE_OUTCOMES)),))]
+                "outcome", "Outcome", "select", tuple((k, k) for k in POLICE_OUTCOMES)),
+                CONFIRM))]
     checks = Section("Criminal thresholds (SPC/SPP 2017, Art. 5)",
                      ["Category", "Records", "Threshold applied", "Reached"], html_id="thresholds")
     for c in package.get("thresholds") or []:
@@ -110,14 +114,32 @@ def _referral(referral_id: str, request: Request, session: Session, staff: Staff
         events.add([when, ev.get("kind"), ev.get("action") or ev.get("step"),
                     ev.get("actor_id") or ev.get("employee_id"), ev.get("waybill_no"),
                     ev.get("outcome")])
-    requests_ = Section("Data requests", ["Requested", "Status", "Justification"],
-                        html_id="requests", empty="No data requests.")
-    if hasattr(refs, "data_requests"):
-        for d in refs.data_requests(session, staff.principal, referral_id):
-            requests_.add([d.requested_at, Cell(d.status, translate=True), d.justification])
+    requests_ = data_requests_section(session, staff, refs, referral_id)
     return show(request, "Referral", [head, verification_section(session, package,
                                                                  ref.enterprise_id),
                                       checks, events, requests_], **kw)
+
+
+def data_requests_section(session: Session, staff: Staff, refs: Any, referral_id: str,
+                          actions: bool = False) -> Section:
+    """The police's requests for more data on a referral, what they asked for, the
+    enterprise's decision and how many events the scoped package carries. With
+    ``actions`` (the enterprise's side) a pending request can be answered."""
+    sec = Section("Data requests", ["Requested", "Waybills", "Actors", "Justification",
+                                    "Status", "Decided", "Events provided"],
+                  html_id="requests", empty="No data requests.")
+    for d in refs.data_requests(session, staff.principal, referral_id):
+        acts = []
+        if actions and d.status == "pending":
+            acts = [Action("/enterprise/referrals/data/approved", "Provide the data",
+                           {"request_id": d.id, "referral_id": referral_id}),
+                    Action("/enterprise/referrals/data/refused", "Refuse",
+                           {"request_id": d.id, "referral_id": referral_id}, secondary=True)]
+        sec.add([d.requested_at, " ".join(d.scope.get("waybills") or []) or None,
+                 " ".join(d.scope.get("actor_ids") or []) or None, d.justification,
+                 Cell(d.status, translate=True), d.decided_at,
+                 (d.package or {}).get("events_total")], acts)
+    return sec
 
 
 @router.get("/referrals/{referral_id}", response_class=HTMLResponse)
@@ -145,6 +167,7 @@ async def referral_action(referral_id: str, op: str, request: Request, session: 
             refs.request_data(session, staff.principal, referral_id, scope=scope,
                               justification=v.get("justification", ""), clock=rt.clock)
             return "Data request sent to the enterprise."
+        confirmed(v)
         refs.conclude(session, request.app.state.vault, staff.principal, referral_id,
                       outcome=v.get("outcome", ""), clock=rt.clock)
         return "Referral concluded; the reporter is told the outcome."

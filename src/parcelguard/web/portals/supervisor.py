@@ -19,15 +19,23 @@ from parcelguard.ledger.models import LedgerHead
 from parcelguard.supervision.models import SupervisionFinding, WitnessedCheckpoint
 from parcelguard.web import capabilities
 from parcelguard.web.auth import Staff, SupervisorStaff
+from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals.enterprise import (
+    CONFIRM,
     act,
     alerts_section,
+    confirmed,
     incident_sections,
     incidents_service,
+    order_act,
+    orders_section,
+    plan_sections,
     plans_section,
+    report_sections,
 )
-from parcelguard.web.render import Nav, page, runtime
+from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
+from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/supervisor", include_in_schema=False)
 NAV = [Nav("/supervisor", "National view"), Nav("/supervisor/inbox", "Incident-report inbox"),
@@ -115,7 +123,7 @@ def national(request: Request, session: SessionDep, staff: SupervisorStaff) -> H
     return show(request, "National view", [
         alerts_section(session, staff, limit=20, actions=False),
         checkpoints_section(session), overdue_section(session, staff, now),
-        plans_section(session, staff, review=True, only_submitted=True),
+        plans_section(session, staff, base="/supervisor/plans", only_submitted=True),
         channel_section(session, staff, now), scorecards_section(session, staff)])
 
 
@@ -132,8 +140,9 @@ def inbox(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTML
     for r in box.reports:
         filed.add([r.filed_at, r.enterprise_id,
                    Cell(r.incident_id, href=f"/supervisor/incidents/{r.incident_id}"),
-                   Cell(r.kind, translate=True), Cell(r.recipient, translate=True),
-                   due_cell(r.due_at, r.filed_at, now)])
+                   Cell(r.kind, translate=True,
+                        href=f"/supervisor/incidents/{r.incident_id}/reports/{r.id}"),
+                   Cell(r.recipient, translate=True), due_cell(r.due_at, r.filed_at, now)])
     esc = Section("Escalations", ["Escalated", "Enterprise", "What", "Due"],
                   html_id="escalations", empty="No open escalations.")
     for e in box.escalations:
@@ -156,10 +165,19 @@ def incident(incident_id: str, request: Request, session: SessionDep,
     return _incident(incident_id, request, session, staff)
 
 
+@router.get("/incidents/{incident_id}/reports/{report_id}", response_class=HTMLResponse)
+def incident_report(incident_id: str, report_id: str, request: Request, session: SessionDep,
+                    staff: SupervisorStaff) -> HTMLResponse:
+    """A filed statutory report in full, as the department received it."""
+    return show(request, "Statutory report", report_sections(
+        session, staff, incident_id, report_id, now=runtime(request).clock.now(),
+        base="/supervisor/incidents", tr=gettext_for(locale_of(request))))
+
+
 def _plans(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
-    return show(request, "Plans", [plans_section(session, staff, review=True,
-                                                 only_submitted=True),
-                                   plans_section(session, staff)], **kw)
+    return show(request, "Plans", [
+        plans_section(session, staff, base="/supervisor/plans", only_submitted=True),
+        plans_section(session, staff, base="/supervisor/plans")], **kw)
 
 
 @router.get("/plans", response_class=HTMLResponse)
@@ -167,19 +185,44 @@ def plans(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTML
     return _plans(request, session, staff)
 
 
+def _plan(plan_id: str, request: Request, session: Session, staff: Staff,
+          **kw: Any) -> HTMLResponse:
+    plan, sections = plan_sections(session, staff, plan_id)
+    if plan.status == "submitted" and staff.principal.can("plans:review"):
+        sections[1].forms += [
+            Action("/supervisor/plans/review", "Approve", {"plan_id": plan_id, "approve": "yes"},
+                   inputs=(CONFIRM,)),
+            Action("/supervisor/plans/review", "Return with comments",
+                   {"plan_id": plan_id, "approve": "no"},
+                   inputs=(Input("comments", "Comments", "textarea", required=True), CONFIRM),
+                   secondary=True)]
+    return show(request, "Plan", sections, **kw)
+
+
+@router.get("/plans/{plan_id}", response_class=HTMLResponse)
+def plan(plan_id: str, request: Request, session: SessionDep,
+         staff: SupervisorStaff) -> HTMLResponse:
+    return _plan(plan_id, request, session, staff)
+
+
 @router.post("/plans/review", response_class=HTMLResponse)
 async def review(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
     clock = runtime(request).clock
+    plan_id = str((await checked_form(request)).get("plan_id", ""))
 
     def run(v: dict[str, str]) -> str:
         from parcelguard.incidents.plans import review_plan
 
+        confirmed(v)
         approve = v.get("approve") == "yes"
-        review_plan(session, staff.principal, plan_id=v.get("plan_id", ""), approve=approve,
+        review_plan(session, staff.principal, plan_id=plan_id, approve=approve,
                     comments=v.get("comments", ""), clock=clock)
         return "Plan approved." if approve else "Plan returned with comments."
 
-    return await act(request, run, lambda **kw: _plans(request, session, staff, **kw))
+    # a refusal stays on the plan being read; a decision goes back to the list
+    return await act(request, run, lambda **kw: (
+        _plan(plan_id, request, session, staff, **kw) if kw.get("errors")
+        else _plans(request, session, staff, **kw)))
 
 
 def _orders(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
@@ -187,18 +230,8 @@ def _orders(request: Request, session: Session, staff: Staff, **kw: Any) -> HTML
                                "incident_interventions", attrs=("apply", "KINDS"))
     if mod is None:
         return show(request, "Orders", [unavailable("Ordered interventions")], **kw)
-    from parcelguard.incidents.models import Intervention
-    from parcelguard.incidents.repository import IncidentRepository
-
-    now = runtime(request).clock.now()
-    sec = Section("Ordered interventions", ["Applied", "Enterprise", "Measure", "Target",
-                                            "Reason", "Acknowledge within"], html_id="orders",
-                  empty="No interventions.")
-    stmt = IncidentRepository(session, staff.principal).interventions()
-    for i in session.scalars(stmt.order_by(Intervention.applied_at.desc()).limit(100)):
-        sec.add([i.applied_at, i.enterprise_id, Cell(i.kind, translate=True), i.target_id,
-                 i.reason, due_cell(i.ack_due_at, i.acknowledged_at, now)
-                 if i.requires_ack else Cell("—")])
+    sec = orders_section(session, staff, runtime(request).clock.now(),
+                         base="/supervisor/orders")
     if staff.principal.can("interventions:order"):
         ents = tuple((o.id, o.name) for o in session.scalars(
             select(Organization).where(Organization.kind == "enterprise")))
@@ -230,6 +263,13 @@ async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -
         return "Intervention ordered; the enterprise must acknowledge it."
 
     return await act(request, run, lambda **kw: _orders(request, session, staff, **kw))
+
+
+@router.post("/orders/{op}", response_class=HTMLResponse)
+async def order_action(op: str, request: Request, session: SessionDep,
+                       staff: SupervisorStaff) -> HTMLResponse:
+    return await order_act(op, request, session, staff,
+                           lambda **kw: _orders(request, session, staff, **kw))
 
 
 @router.get("/report")
