@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from parcelguard.monitor import service as alerts
 from parcelguard.web import capabilities
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
-from parcelguard.web.render import Nav, locale_of, page, runtime
+from parcelguard.web.render import Nav, flash, locale_of, page, page_url, redirect, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
 from parcelguard.web.security import checked_form
 
@@ -38,9 +38,19 @@ def show(request: Request, title: str, sections: list[Section], *,
                 messages=messages or [], errors=errors or [], status_code=status_code)
 
 
-async def act(request: Request, fn: Callable[[dict[str, str]], str],
-              then: Callable[..., HTMLResponse]) -> HTMLResponse:
-    """Run a form action; re-render the page with its message or the domain's refusal."""
+class ShownOnce(str):
+    """A done-message carrying a secret shown once (a new API key): rendered in the
+    answer to the post itself, never put in a cookie to survive a redirect."""
+
+
+Done = str | tuple[str, dict[str, str]]
+
+
+async def act(request: Request, fn: Callable[[dict[str, str]], Done],
+              then: Callable[..., HTMLResponse]) -> Response:
+    """Run a form action. Done: redirect (303) to the page the form was on, its
+    message carried by a one-use cookie, so a reload or a language switch never
+    repeats the action. Refused: the page again with the domain's reason."""
     form = await checked_form(request)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     _ = gettext_for(locale_of(request))
@@ -48,7 +58,12 @@ async def act(request: Request, fn: Callable[[dict[str, str]], str],
         done = fn(values)
     except DomainError as exc:
         return then(errors=[_(exc.message)], status_code=exc.status_code)
-    return then(messages=[_(done)])
+    if isinstance(done, ShownOnce):
+        return then(messages=[done])
+    message, args = done if isinstance(done, tuple) else (done, {})
+    response = redirect(request, page_url(request))
+    flash(request, response, message, args)
+    return response
 
 
 def incidents_service(session: Session) -> object | None:
@@ -89,7 +104,7 @@ def alerts_page(request: Request, session: SessionDep, staff: OfficerStaff) -> H
 
 @router.post("/alerts/{op}", response_class=HTMLResponse)
 async def alert_action(op: str, request: Request, session: SessionDep,
-                       staff: OfficerStaff) -> HTMLResponse:
+                       staff: OfficerStaff) -> Response:
     clock = runtime(request).clock
 
     def run(v: dict[str, str]) -> str:
@@ -193,7 +208,7 @@ def incident_page(incident_id: str, request: Request, session: SessionDep,
 
 @router.post("/incidents/{incident_id}/{op}", response_class=HTMLResponse)
 async def incident_action(incident_id: str, op: str, request: Request, session: SessionDep,
-                          staff: OfficerStaff) -> HTMLResponse:
+                          staff: OfficerStaff) -> Response:
     clock = runtime(request).clock
 
     def run(v: dict[str, str]) -> str:

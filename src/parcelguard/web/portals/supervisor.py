@@ -168,7 +168,7 @@ def plans(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTML
 
 
 @router.post("/plans/review", response_class=HTMLResponse)
-async def review(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+async def review(request: Request, session: SessionDep, staff: SupervisorStaff) -> Response:
     clock = runtime(request).clock
 
     def run(v: dict[str, str]) -> str:
@@ -217,7 +217,7 @@ def orders(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTM
 
 
 @router.post("/orders", response_class=HTMLResponse)
-async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -> Response:
     rt = runtime(request)
 
     def run(v: dict[str, str]) -> str:
