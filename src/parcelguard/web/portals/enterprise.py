@@ -161,10 +161,13 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
     inc = repo.incident(incident_id)
     manage = staff.principal.can("incidents:manage") and inc.enterprise_id == staff.principal.org_id
     facts = Section(inc.title, facts=[
-        ("Enterprise", inc.enterprise_id), ("Grade", inc.grade), ("State", inc.state),
-        ("Category", inc.category), ("Cause", inc.cause_class),
+        ("Enterprise", inc.enterprise_id), ("Grade", Cell(inc.grade, translate=True)),
+        ("State", Cell(inc.state, translate=True)),
+        ("Category", Cell(inc.category, translate=True)),
+        ("Cause", Cell(inc.cause_class, translate=True)),
         ("People affected", inc.people_affected), ("Records affected", inc.records_affected),
-        ("Affected system", inc.affected_system), ("Detected", inc.detected_at),
+        ("Affected system", Cell(inc.affected_system, translate=True)),
+        ("Detected", inc.detected_at),
         ("Data types", ", ".join(inc.data_types))], html_id="facts")
     reports = Section("Statutory reports", ["Kind", "Recipient", "Status", "Due", "Timer",
                                             "Filed"], html_id="reports",
