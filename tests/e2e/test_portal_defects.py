@@ -93,6 +93,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         ordered, own = (logistics.hire_employee(s, admin, role="courier", station_id=station,
                                                 shift_start="08:00", shift_end="18:00",
                                                 clock=rt.clock).id for _ in range(2))
+        for _ in range(57):  # the long table
+            logistics.hire_employee(s, admin, role="courier", station_id=station,
+                                    shift_start="08:00", shift_end="18:00", clock=rt.clock)
         supervisor = Principal(org_id=SUPERVISOR_ORG_ID, org_kind="supervisor",
                                role="supervisor_admin", account_id="sup-test")
         interventions.apply(s, supervisor, enterprise_id=prov.enterprise_id,
@@ -222,3 +225,26 @@ def test_audit_words_are_not_complaint_or_parcel_words(site: Site) -> None:
     c = site.staff("auditor.demo")
     html = c.get("/auditor", params={"lang": "zh-CN"}).text
     assert "已签收" not in html
+
+
+def _employee_rows(html: str) -> list[str]:
+    section = html[html.index('id="employees"'):]
+    body = section[section.index("<tbody>"):section.index("</tbody>")]
+    return re.findall(r"<tr>\s*<td>([^<]+)</td>", body)
+
+
+def test_a_long_table_is_paged_searched_and_sorted_without_javascript(site: Site) -> None:
+    c = site.staff("security.demo")
+    first = c.get("/enterprise/employees", params={"lang": "en"}).text
+    rows = _employee_rows(first)
+    assert len(rows) == 25  # one page, not 60 rows
+    assert "page 1 of 3" in first
+    assert 'rel="next"' in first
+    second = c.get("/enterprise/employees", params={"lang": "en", "employees-page": "2"})
+    assert set(_employee_rows(second.text)).isdisjoint(rows)
+    found = c.get("/enterprise/employees", params={"employees-q": site.ordered_employee})
+    assert _employee_rows(found.text) == [site.ordered_employee]
+    down = c.get("/enterprise/employees", params={"employees-sort": "0", "employees-desc": "1"})
+    ids = _employee_rows(down.text)
+    assert ids == sorted(ids, reverse=True)
+    assert 'aria-sort="descending"' in down.text

@@ -28,7 +28,7 @@ from parcelguard.web.i18n import (
     known_msgids,
     negotiate,
 )
-from parcelguard.web.sections import Cell
+from parcelguard.web.sections import Cell, tabulate
 from parcelguard.web.security import CSRF_FIELD, csrf_token, ensure_csrf_cookie, set_cookie
 
 _TEMPLATES = Path(__file__).parent / "templates"
@@ -151,8 +151,20 @@ def page(request: Request, template: str, *, status_code: int = 200,
     done = _flashed(request, locale) if request.method == "GET" else None
     if done is not None:
         context["messages"] = [done, *context.get("messages", [])]
+    if context.get("sections"):
+        params = dict(request.query_params)
+        context["tables"] = [
+            tabulate(sec, params, gettext_for(locale), sec.html_id or f"s{i}")
+            if sec.columns else None for i, sec in enumerate(context["sections"], 1)]
+
+    def qurl(**updates: str | None) -> str:
+        """This page with some query parameters changed (None: removed)."""
+        params = {k: v for k, v in request.query_params.items() if k not in updates}
+        params |= {k: v for k, v in updates.items() if v is not None}
+        return f"{request.url.path}?{urlencode(params)}" if params else request.url.path
+
     ctx = {
-        "request": request, "locale": locale, "_": gettext_for(locale),
+        "request": request, "locale": locale, "_": gettext_for(locale), "qurl": qurl,
         "csrf_field": CSRF_FIELD, "csrf_token": csrf_token(request),
         "lang_links": lang_links(request), "title": title, "nav": nav or [],
         "user": getattr(request.state, "staff", None), **_formatters(locale), **context,
