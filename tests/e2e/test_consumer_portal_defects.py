@@ -69,7 +69,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def ship(site: Site, c: httpx.Client, **values: str) -> httpx.Response:
     t = csrf(c.get("/consumer/ship", params={"carrier": site.prov.enterprise_id}).text)
     return c.post("/consumer/ship", data={"csrf_token": t, "carrier": site.prov.enterprise_id,
-                                          "acknowledge": "yes", **SHIP, **values})
+                                          "acknowledge": "yes", **SHIP, **values},
+                  follow_redirects=True)  # a parcel shipped: post/redirect/get
 
 
 def test_a_letter_in_a_phone_number_is_a_form_error_keeping_what_was_typed(site: Site) -> None:
@@ -217,3 +218,27 @@ def test_guessing_receipt_codes_is_locked_per_source(site: Site) -> None:
                 for i in range(limit + 1)]
     assert statuses[0] == 401
     assert statuses[-1] == 429
+
+
+def test_a_shipped_parcel_is_shown_after_a_redirect_and_a_reload_ships_nothing(
+        site: Site) -> None:
+    c = site.client("zh-CN")
+    t = csrf(c.get("/consumer/ship", params={"carrier": site.prov.enterprise_id}).text)
+    posted = c.post("/consumer/ship", data={"csrf_token": t, "carrier": site.prov.enterprise_id,
+                                            "acknowledge": "yes", "purpose": "marketing", **SHIP})
+    assert posted.status_code == 303
+    assert posted.headers["location"] == "/consumer/shipped"
+    shown = c.get("/consumer/shipped")
+    again = c.get("/consumer/shipped")  # a reload shows the same parcel, ships no other
+    waybills = [re.search(r'id="waybill-no">([A-Z0-9]+)<', r.text) for r in (shown, again)]
+    assert waybills[0] is not None and waybills[1] is not None
+    assert waybills[0].group(1) == waybills[1].group(1)
+    assert "营销推广" in shown.text  # the consent, translated
+    assert "赵*" in shown.text  # the label's masked view, not the name
+    assert "赵六" not in shown.text
+    with site.rt.db.unit_of_work() as uow:
+        n = len(list(uow.session.scalars(select(Parcel).where(
+            Parcel.waybill_no == waybills[0].group(1)))))
+    assert n == 1
+    fresh = site.client().get("/consumer/shipped")  # nothing to show without the cookie
+    assert fresh.status_code == 303
