@@ -105,7 +105,7 @@ def lang_links(request: Request) -> list[tuple[str, str, str]]:
     """(locale, label, href) for the language switch: this page in each language."""
     if request.method in ("GET", "HEAD"):
         params = {k: v for k, v in request.query_params.items() if k != "lang"}
-        path = request.url.path if _has_get(request, request.url.path) else page_url(request)
+        path = request.url.path
     else:
         params, path = {}, page_url(request)
     out = []

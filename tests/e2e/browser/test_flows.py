@@ -38,7 +38,7 @@ def test_consumer_ships_complains_anonymously_and_follows_up(open_page: Any,
 
     page.goto("/consumer/report?lang=en")
     page.get_by_label("Carrier", exact=True).select_option(world.prov.enterprise_id)
-    page.get_by_label("pi_leak").check()
+    page.get_by_label("PI leak").check()
     page.get_by_label("Describe it").fill("After shipping I got calls quoting this parcel.")
     page.get_by_label(re.compile("Waybill numbers involved")).fill(waybill)
     assert page.get_by_label("Anonymous").is_checked()
