@@ -248,3 +248,11 @@ def test_a_long_table_is_paged_searched_and_sorted_without_javascript(site: Site
     ids = _employee_rows(down.text)
     assert ids == sorted(ids, reverse=True)
     assert 'aria-sort="descending"' in down.text
+
+
+def test_employees_are_shown_by_name_and_station_not_only_by_id(site: Site) -> None:
+    c = site.staff("security.demo")
+    found = c.get("/enterprise/employees", params={"lang": "en", "employees-q": "Courier (demo)"})
+    rows = _employee_rows(found.text)
+    assert rows == [f"Courier (demo) ({site.prov.courier_employee_id})"]
+    assert "<td>Demo station</td>" in found.text

@@ -18,7 +18,8 @@ from parcelguard.core.http import SessionDep
 from parcelguard.identity import service as identity
 from parcelguard.identity.repository import AccountRepository
 from parcelguard.logistics import service as logistics
-from parcelguard.logistics.models import Employee
+from parcelguard.identity.models import Account
+from parcelguard.logistics.models import Employee, Station
 from parcelguard.web import capabilities
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
@@ -45,6 +46,16 @@ def employees_section(session: Session, staff: Staff, now: datetime) -> Section:
                                 "Status", "PI access"], html_id="employees", empty="No employees.")
     ordered = _ordered_suspensions(session, [s.held_by for s in suspended.values()
                                              if s.held_by])
+    # People and places by name: the account's display name for an employee who has
+    # one (employees themselves are pseudonymous), the station's name.
+    who: dict[str, str] = {}
+    for emp_id, name in session.execute(select(Account.employee_id, Account.display_name).where(
+            Account.org_id == ent, Account.employee_id.is_not(None), Account.display_name != "")):
+        who[emp_id] = name
+    stations: dict[str, str] = {}
+    for st_id, st_name in session.execute(select(Station.id, Station.name).where(
+            Station.enterprise_id == ent)):
+        stations[st_id] = st_name
     rows = session.scalars(select(Employee).where(Employee.enterprise_id == ent)
                            .order_by(Employee.status, Employee.id).limit(300))
     can_suspend = staff.principal.can("pi:suspend")
@@ -65,7 +76,8 @@ def employees_section(session: Session, staff: Staff, now: datetime) -> Section:
                                {"employee_id": e.id}, inputs=(Input(
                                    "result", "Result", "select",
                                    (("passed", "passed"), ("failed", "failed"))),)))
-        sec.add([e.id, Cell(e.role, translate=True), e.station_id,
+        sec.add([Cell(f"{who[e.id]} ({e.id})" if e.id in who else e.id),
+                 Cell(e.role, translate=True), stations.get(e.station_id or "", e.station_id),
                  Cell(e.background_check, translate=True,
                       cls=None if e.background_check == "passed" else "warn"),
                  e.trained_at, Cell(e.status, translate=True),
