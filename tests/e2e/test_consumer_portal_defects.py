@@ -231,7 +231,8 @@ def test_a_shipped_parcel_is_shown_after_a_redirect_and_a_reload_ships_nothing(
     shown = c.get("/consumer/shipped")
     again = c.get("/consumer/shipped")  # a reload shows the same parcel, ships no other
     waybills = [re.search(r'id="waybill-no">([A-Z0-9]+)<', r.text) for r in (shown, again)]
-    assert waybills[0] is not None and waybills[1] is not None
+    assert waybills[0] is not None
+    assert waybills[1] is not None
     assert waybills[0].group(1) == waybills[1].group(1)
     assert "营销推广" in shown.text  # the consent, translated
     assert "赵*" in shown.text  # the label's masked view, not the name

@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx2 as httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from parcelguard.access.models import AccessSuspension
 from parcelguard.app import create_app
@@ -61,7 +62,7 @@ class Site:
         return self.clients[username]
 
 
-def _empty_referral(session: object, rt: Runtime, prov: demo.Provisioned) -> str:
+def _empty_referral(session: Session, rt: Runtime, prov: demo.Provisioned) -> str:
     """A complaint naming no waybill, referred: its evidence package holds no event."""
     from parcelguard.channel import intake, referrals
 
@@ -89,7 +90,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                               clock=rt.clock)
         admin = Principal(org_id=prov.enterprise_id, org_kind="enterprise",
                           role="enterprise_admin")
-        station = s.get(Employee, prov.courier_employee_id).station_id  # type: ignore[union-attr]
+        courier = s.get(Employee, prov.courier_employee_id)
+        assert courier is not None
+        assert courier.station_id is not None
+        station = courier.station_id
         ordered, own = (logistics.hire_employee(s, admin, role="courier", station_id=station,
                                                 shift_start="08:00", shift_end="18:00",
                                                 clock=rt.clock).id for _ in range(2))

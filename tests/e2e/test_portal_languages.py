@@ -140,7 +140,8 @@ def _texts(w: World, lang: str) -> Iterator[tuple[str, str]]:
             r = c.get(f"{url}{sep}lang={lang}")
             assert r.status_code < 500, (url, r.status_code)
             assert r.headers["content-type"].startswith("text/html"), url
-            for text in visible(r.text):
+            for shown in visible(r.text):
+                text = shown
                 for data in w.typed:
                     text = text.replace(data, " ")
                 yield url, text

@@ -36,7 +36,8 @@ th,td{border-bottom:1px solid #c8c8c8;padding:4px 8px;text-align:left}
 # Every word the report prints, in each of its two languages: one language per file,
 # both files written side by side (the regulator archives one; readers pick theirs).
 LABELS: dict[str, tuple[str, str]] = {
-    "title": ("网络物流个人信息保护监管报告", "Supervision report on personal information in parcel logistics"),
+    "title": ("网络物流个人信息保护监管报告",
+              "Supervision report on personal information in parcel logistics"),
     "short": ("监管报告", "Supervision report"),
     "generated": ("生成于", "Generated"),
     "other": ("English version", "中文版"),
@@ -54,7 +55,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "na_alerts": ("没有监测告警", "no monitor alerts"),
     "na_inc_table": ("此数据库尚未记录安全事件", "incidents are not recorded in this database yet"),
     "na_inc": ("没有安全事件", "no incidents"),
-    "na_channel_table": ("此数据库尚无举报渠道", "the reporting channel is not in this database yet"),
+    "na_channel_table": ("此数据库尚无举报渠道",
+                         "the reporting channel is not in this database yet"),
     "na_channel": ("没有举报或投诉", "no reports or complaints"),
     "na_audit_table": ("此数据库尚无审计", "audits are not in this database yet"),
     "na_audit": ("尚无审计给出评分", "no audit delivered a score yet"),
@@ -243,8 +245,10 @@ def report_name(locale: str, base: str = "report.html") -> str:
 
 
 def render_figures(summary: Mapping[str, Any], f: Figures, *, locale: str = "zh-CN",
-                   now: datetime | None = None, base: str = "report.html") -> str:
-    """The report of these figures in one language, as one HTML document."""
+                   now: datetime | None = None, base: str = "report.html",
+                   other_href: str | None = None) -> str:
+    """The report of these figures in one language, as one HTML document, linking to
+    the other language's (``other_href``; by default the sibling file's name)."""
     w = _Words(locale)
     when = (now or datetime.now(UTC)).astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M UTC+8")
     other = LOCALES[1 - LOCALES.index(locale)]
@@ -261,7 +265,8 @@ def render_figures(summary: Mapping[str, Any], f: Figures, *, locale: str = "zh-
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(w('short'))}</title>"
             f"<style>{_STYLE}</style><script>{get_plotlyjs()}</script></head><body>"
-            f"<p><a href=\"{report_name(other, base)}\" hreflang=\"{other}\" lang=\"{other}\">"
+            f"<p><a href=\"{html.escape(other_href or report_name(other, base))}\" "
+            f"hreflang=\"{other}\" lang=\"{other}\">"
             f"{html.escape(w('other'))}</a></p>"
             f"<h1>{html.escape(w('title'))}</h1>"
             f"<p>{html.escape(w('generated'))} {html.escape(when)}</p>{''.join(sections)}"
@@ -269,15 +274,17 @@ def render_figures(summary: Mapping[str, Any], f: Figures, *, locale: str = "zh-
 
 
 def render_report(summary: Mapping[str, Any], session: Session, *, locale: str = "zh-CN",
-                  now: datetime | None = None) -> str:
+                  now: datetime | None = None, other_href: str | None = None) -> str:
     """The report from the database, in one language (see the module docstring)."""
-    return render_figures(summary, collect(session), locale=locale, now=now)
+    return render_figures(summary, collect(session), locale=locale, now=now,
+                          other_href=other_href)
 
 
 def supervision_report(summary: Mapping[str, Any], db_session: Session,
                        out_path: str | Path) -> Path:
     """Write the supervision report to ``out_path`` (e.g. demo-out/report.html, in
-    Chinese) and its English twin beside it (report.en.html); return the first. ``summary`` is the demo's summary dict; any part may be missing.
+    Chinese) and its English twin beside it (report.en.html); return the first.
+    ``summary`` is the demo's summary dict; any part may be missing.
     Reads only; the caller's transaction is left as it was."""
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)

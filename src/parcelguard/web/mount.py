@@ -36,7 +36,6 @@ from parcelguard.web.portals import (
 from parcelguard.web.render import locale_of, page, page_url, redirect
 from parcelguard.web.security import headers_middleware
 
-
 HTTP_MESSAGES = {
     400: "This request could not be understood.",
     401: "Please log in first.",

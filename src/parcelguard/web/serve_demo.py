@@ -16,7 +16,6 @@ from parcelguard.web import demo
 from parcelguard.web.demo_cases import seed_cases
 from parcelguard.wiring import telephony, vault_service
 
-
 LOGINS_FILE = "demo-logins.txt"
 
 
@@ -80,7 +79,8 @@ def prepare(rt: Runtime, *, out: Path, console: Console, host: str, port: int) -
     console.print(f"courier's waybills today: {', '.join(prov.assigned)} (assigned), "
                   f"{prov.unassigned} (not theirs: the gate refuses it)", soft_wrap=True)
     if cases.referral_id:
-        console.print(f"police referral with an evidence package: {cases.referral_id}", soft_wrap=True)
+        console.print(f"police referral with an evidence package: {cases.referral_id}",
+                      soft_wrap=True)
     if cases.incident_id:
         console.print(f"incident with overdue reports: {cases.incident_id}", soft_wrap=True)
     if cases.engagement_id:

@@ -11,7 +11,6 @@ reported on the console fail the test too. Screenshots go to tests/e2e/screensho
 from __future__ import annotations
 
 import os
-
 import shutil
 import socket
 import threading

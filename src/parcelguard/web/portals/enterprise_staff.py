@@ -16,9 +16,9 @@ from parcelguard.access import suspensions
 from parcelguard.access.repository import AccessRepository
 from parcelguard.core.http import SessionDep
 from parcelguard.identity import service as identity
+from parcelguard.identity.models import Account
 from parcelguard.identity.repository import AccountRepository
 from parcelguard.logistics import service as logistics
-from parcelguard.identity.models import Account
 from parcelguard.logistics.models import Employee, Station
 from parcelguard.web import capabilities
 from parcelguard.web.auth import OfficerStaff, Staff
@@ -51,7 +51,8 @@ def employees_section(session: Session, staff: Staff, now: datetime) -> Section:
     who: dict[str, str] = {}
     for emp_id, name in session.execute(select(Account.employee_id, Account.display_name).where(
             Account.org_id == ent, Account.employee_id.is_not(None), Account.display_name != "")):
-        who[emp_id] = name
+        if emp_id is not None:
+            who[emp_id] = name
     stations: dict[str, str] = {}
     for st_id, st_name in session.execute(select(Station.id, Station.name).where(
             Station.enterprise_id == ent)):

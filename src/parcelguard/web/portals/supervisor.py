@@ -26,7 +26,7 @@ from parcelguard.web.portals.enterprise import (
     incidents_service,
     plans_section,
 )
-from parcelguard.web.render import Nav, page, runtime
+from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
 
 router = APIRouter(prefix="/supervisor", include_in_schema=False)
@@ -240,7 +240,10 @@ def report(request: Request, session: SessionDep, staff: SupervisorStaff) -> Res
     from parcelguard.reporting import render_report
 
     del staff
-    html = render_report({}, session, now=runtime(request).clock.now())
+    locale = locale_of(request)
+    other = "en" if locale == "zh-CN" else "zh-CN"
+    html = render_report({}, session, locale=locale, now=runtime(request).clock.now(),
+                         other_href=f"/supervisor/report?lang={other}")
     return HTMLResponse(html, headers={"Content-Security-Policy": (
         "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
         "style-src 'unsafe-inline'; img-src data:; font-src data:; "
