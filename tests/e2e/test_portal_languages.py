@@ -22,6 +22,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity.models import Account, Organization
 from parcelguard.logistics.models import Station
+from parcelguard.monitor.models import MonitorAlert
 from parcelguard.ops.store import init_store
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import Cases, seed_cases
@@ -97,6 +98,19 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         s = uow.session
         prov = demo.provision(s, vault, telephony(rt.settings), clock=rt.clock)
         cases = seed_cases(s, vault, rt.settings, rt.clock, prov)
+        now = rt.clock.now()
+        for n, (detector, severity) in enumerate((("bulk_access", "high"),
+                                                  ("unassigned_access", "medium"),
+                                                  ("ledger_tamper", "critical"))):
+            # The monitor's own English summary, as its detectors write it.
+            us = int(now.timestamp() * 1e6) + n
+            s.add(MonitorAlert(
+                id=f"alr_test{n}", enterprise_id=prov.enterprise_id, detector=detector,
+                subject_type="actor", subject_id=prov.courier_employee_id, severity=severity,
+                score=0.9, status="open", open_key=None, raised_at=now, first_event_at=now,
+                last_event_at=now, raised_us=us, first_us=us, last_us=us, event_ids=[],
+                record_count=3000, summary=f"{prov.courier_employee_id} exported 3,000 "
+                "records at once"))
         uow.commit()
         typed = {*s.scalars(select(Organization.name)), *s.scalars(select(Account.display_name)),
                  *s.scalars(select(Station.name))}
@@ -162,3 +176,12 @@ def test_no_raw_key_on_an_english_page(world: World) -> None:
     found = {(url, m.group(0)) for url, text in _texts(world, "en")
              for m in RAW_KEY.finditer(text)}
     assert not found, sorted({k for _, k in found})
+
+
+def test_an_alert_summary_is_in_the_pages_language(world: World) -> None:
+    c = world.client("security.demo")
+    zh = c.get("/enterprise/alerts", params={"lang": "zh-CN"}).text
+    en = c.get("/enterprise/alerts", params={"lang": "en"}).text
+    assert "批量导出或查询记录（3000 条记录）" in zh
+    assert "records at once" not in zh
+    assert "exported 3,000 records at once" in en  # the monitor's own, fuller text

@@ -17,6 +17,8 @@ class Cell:
     cls: str | None = None
     translate: bool = False  # a status or kind code with a catalog entry
     args: dict[str, Any] = field(default_factory=dict)  # %(name)s values of a msgid
+    # The owner's own English text, fuller than the msgid; shown on English pages.
+    english: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import SessionDep
 from parcelguard.monitor import service as alerts
+from parcelguard.monitor.models import MonitorAlert
 from parcelguard.web import capabilities
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
@@ -86,11 +87,49 @@ def alerts_section(session: Session, staff: Staff, *, status: str | None = None,
                 acts.append(Action("/enterprise/alerts/ack", "Acknowledge", {"alert_id": a.id}))
             acts.append(Action("/enterprise/alerts/close", "Close", {"alert_id": a.id},
                                secondary=True))
-        sec.add([a.raised_at, Cell(a.detector, translate=True), f"{a.subject_type} {a.subject_id}",
+        sec.add([a.raised_at, Cell(a.detector, translate=True), a.subject_id,
                  Cell(a.severity, translate=True, cls="overdue" if a.severity in (
                      "high", "critical") else None), a.record_count,
-                 Cell(a.status, translate=True), a.summary], acts)
+                 Cell(a.status, translate=True), summary_cell(a)], acts)
     return sec
+
+
+# The monitor writes its summaries in English. In the portals an alert's summary is
+# this sentence of its detector, translated like any other (the English catalog
+# keeps the monitor's own, more detailed text).
+ALERT_SUMMARIES = {
+    "unassigned_access": "%(subject)s read or printed waybills with no assignment covering "
+                         "them (%(n)s records)",
+    "out_of_station_access": "%(subject)s read or printed waybills that never passed their "
+                             "station (%(n)s records)",
+    "volume_spike": "%(subject)s accessed far more records than usual (%(n)s records)",
+    "wide_scope_query": "%(subject)s searched widely across waybills (%(n)s records)",
+    "bulk_access": "%(subject)s exported or searched records in bulk (%(n)s records)",
+    "cumulative_access": "%(subject)s accumulated too many record accesses over days "
+                         "(%(n)s records)",
+    "after_leaving": "%(subject)s's account accessed PI after they left (%(n)s records)",
+    "unvetted_access": "%(subject)s accessed PI without a passed background check "
+                       "(%(n)s records)",
+    "shared_account": "%(subject)s's account was used from many new devices or networks "
+                      "(%(n)s records)",
+    "concurrent_places": "%(subject)s's account was used in two places at once (%(n)s records)",
+    "machine_timing": "%(subject)s accessed records at machine-like intervals (%(n)s records)",
+    "label_reprint_burst": "%(subject)s reprinted labels in a burst (%(n)s records)",
+    "denial_burst": "%(subject)s was refused access many times (%(n)s records)",
+    "credential_stuffing": "failed log-ins to many accounts from %(subject)s (%(n)s records)",
+    "account_takeover": "%(subject)s logged in while its source was stuffing credentials "
+                        "(%(n)s records)",
+    "scraping": "external client %(subject)s accessed PI (%(n)s records)",
+    "ledger_tamper": "the log of %(subject)s failed the supervision witness",
+}
+
+
+def summary_cell(a: MonitorAlert) -> Cell:
+    template = ALERT_SUMMARIES.get(a.detector)
+    if template is None:
+        return Cell(a.summary)
+    return Cell(template, translate=True, args={"subject": a.subject_id, "n": a.record_count},
+                english=a.summary)
 
 
 def _alerts(request: Request, session: Session, staff: Staff, **extra: object) -> HTMLResponse:
