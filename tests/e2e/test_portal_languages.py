@@ -21,6 +21,11 @@ from parcelguard.app import create_app
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity.models import Account, Organization
+from parcelguard.core.clock import ManualClock
+from parcelguard.identity.permissions import Principal, system_principal
+from parcelguard.identity.service import SUPERVISOR_ORG_ID
+from parcelguard.incidents import demo as incidents_demo
+from parcelguard.logistics import service as logistics
 from parcelguard.logistics.models import Station
 from parcelguard.monitor.models import MonitorAlert
 from parcelguard.ops.store import init_store
@@ -97,6 +102,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with rt.db.unit_of_work() as uow:
         s = uow.session
         prov = demo.provision(s, vault, telephony(rt.settings), clock=rt.clock)
+        # An approved emergency plan (the incidents demo's), so the incident has
+        # playbook tasks, written by the carrier in English.
+        admin = Principal(prov.enterprise_id, "enterprise", "enterprise_admin")
+        station = s.scalars(select(Station.id).where(
+            Station.enterprise_id == prov.enterprise_id)).first()
+        assert station is not None
+        logistics.hire_employee(s, admin, role="security", station_id=station,
+                                shift_start="00:00", shift_end="23:59", clock=rt.clock)
+        incidents_demo._plans(s, [prov.enterprise_id], ManualClock(rt.clock.now()),
+                              system_principal(SUPERVISOR_ORG_ID))
         cases = seed_cases(s, vault, rt.settings, rt.clock, prov)
         now = rt.clock.now()
         for n, (detector, severity) in enumerate((("bulk_access", "high"),
@@ -185,3 +200,10 @@ def test_an_alert_summary_is_in_the_pages_language(world: World) -> None:
     assert "批量导出或查询记录（3000 条记录）" in zh
     assert "records at once" not in zh
     assert "exported 3,000 records at once" in en  # the monitor's own, fuller text
+
+
+def test_playbook_steps_of_the_plan_are_shown_in_the_pages_language(world: World) -> None:
+    assert world.cases.incident_id is not None
+    c = world.client("security.demo")
+    zh = c.get(f"/enterprise/incidents/{world.cases.incident_id}", params={"lang": "zh-CN"})
+    assert "隔离相关账号或来源" in zh.text

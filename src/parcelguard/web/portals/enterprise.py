@@ -218,13 +218,15 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
         reports.add([Cell(r.kind, translate=True), Cell(r.recipient, translate=True),
                      Cell(r.status, translate=True), r.due_at,
                      due_cell(r.due_at, r.filed_at, now), r.filed_at], acts)
-    tasks = Section("Playbook", ["Step", "Assignee", "Status"], html_id="tasks",
+    tasks = Section("Playbook", ["No.", "Step", "Assignee", "Status"], html_id="tasks",
                     empty="No playbook tasks (no emergency plan in force).")
     for t in session.scalars(select(IncidentTask).where(IncidentTask.incident_id == inc.id)
                              .order_by(IncidentTask.seq)):
         acts = [Action(f"{base}/{inc.id}/task", "Mark done", {"task_id": t.id})] \
             if manage and t.status == "open" else []
-        tasks.add([f"{t.seq}. {t.step}", t.assignee_employee_id, Cell(t.status, translate=True)],
+        # A step is the plan's own text; common steps (the demo plan's) are translated.
+        tasks.add([t.seq, Cell(t.step, translate=True), t.assignee_employee_id,
+                   Cell(t.status, translate=True)],
                   acts)
     timeline = Section("Timeline", ["When", "Who", "What"], html_id="timeline")
     for e in session.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == inc.id)
