@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import select
 
 from parcelguard.app import create_app
+from parcelguard.core.clock import ManualClock
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity.models import Account, Organization
-from parcelguard.core.clock import ManualClock
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
 from parcelguard.incidents import demo as incidents_demo
