@@ -243,3 +243,22 @@ def test_a_shipped_parcel_is_shown_after_a_redirect_and_a_reload_ships_nothing(
     assert n == 1
     fresh = site.client().get("/consumer/shipped")  # nothing to show without the cookie
     assert fresh.status_code == 303
+
+
+def test_a_rating_is_answered_with_a_redirect_and_a_reload_rates_nothing(site: Site) -> None:
+    from parcelguard.conduct import service as conduct
+
+    with site.rt.db.unit_of_work() as uow:
+        link = conduct.issue_link(uow.session, enterprise_id=site.prov.enterprise_id,
+                                  waybill_no=site.prov.assigned[0], clock=site.rt.clock,
+                                  settings=site.rt.settings.conduct)
+        uow.commit()
+    c = site.client("zh-CN")
+    url = f"/consumer/evaluate/{link.token}"
+    posted = c.post(url, data={"csrf_token": csrf(c.get(url).text), "rating": "5"})
+    assert posted.status_code == 303
+    assert posted.headers["location"] == url
+    thanks = c.get(url)
+    assert 'class="notice ok"' in thanks.text
+    assert 'name="rating"' not in thanks.text
+    assert 'class="notice ok"' not in c.get(url).text  # said once; nothing was re-sent

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import DomainError
@@ -16,7 +16,7 @@ from parcelguard.web import capabilities, consumers
 from parcelguard.web.consumer_proof import ConsumerProof, Refusal
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals.consumer import NAV
-from parcelguard.web.render import locale_of, page, runtime
+from parcelguard.web.render import flash, locale_of, page, redirect, runtime
 from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/consumer", include_in_schema=False)
@@ -152,10 +152,10 @@ def _tags() -> tuple[str, ...]:
 
 
 def _evaluation(request: Request, token: str, *, available: bool, error: str | None = None,
-                done: bool = False, status_code: int = 200) -> HTMLResponse:
+                status_code: int = 200) -> HTMLResponse:
     return page(request, "consumer/evaluate.html", title="Rate your courier", nav=NAV,
                 status_code=status_code, available=available, token=token, error=error,
-                tags=_tags(), done=done)
+                tags=_tags())
 
 
 @router.get("/evaluate/{token}", response_class=HTMLResponse)
@@ -166,7 +166,7 @@ def evaluate_form(token: str, request: Request, session: SessionDep) -> HTMLResp
 
 
 @router.post("/evaluate/{token}", response_class=HTMLResponse)
-async def evaluate(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+async def evaluate(token: str, request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
     conduct = _conduct(session)
     if conduct is None:
@@ -183,4 +183,10 @@ async def evaluate(token: str, request: Request, session: SessionDep) -> HTMLRes
     except DomainError as exc:
         return _evaluation(request, token, available=True, error=_(exc.message),
                            status_code=exc.status_code)
-    return _evaluation(request, token, available=True, done=True)
+    # Post/redirect/get: the page after a rating says it was recorded, once.
+    response = redirect(request, f"/consumer/evaluate/{token}")
+    flash(request, response, RATED)
+    return response
+
+
+RATED = "Thank you. Your rating was recorded; the link cannot be used again."
