@@ -265,3 +265,20 @@ def test_employees_are_shown_by_name_and_station_not_only_by_id(site: Site) -> N
     rows = _employee_rows(found.text)
     assert rows == [f"Courier (demo) ({site.prov.courier_employee_id})"]
     assert "<td>Demo station</td>" in found.text
+
+
+def test_alerts_name_the_person_not_only_the_account_id(site: Site) -> None:
+    from parcelguard.monitor.models import MonitorAlert
+
+    now = site.rt.clock.now()
+    us = int(now.timestamp() * 1e6)
+    with site.rt.db.unit_of_work() as uow:
+        uow.session.add(MonitorAlert(
+            id="alr_names", enterprise_id=site.prov.enterprise_id, detector="denial_burst",
+            subject_type="actor", subject_id=site.prov.courier_employee_id, severity="low",
+            score=0.5, status="open", open_key=None, raised_at=now, first_event_at=now,
+            last_event_at=now, raised_us=us, first_us=us, last_us=us, event_ids=[],
+            record_count=12, summary="denied 12 times"))
+        uow.commit()
+    html = site.staff("security.demo").get("/enterprise/alerts", params={"lang": "en"}).text
+    assert f"Courier (demo) ({site.prov.courier_employee_id})" in html

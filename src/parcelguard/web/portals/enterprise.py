@@ -20,6 +20,7 @@ from parcelguard.monitor.models import MonitorAlert
 from parcelguard.web import capabilities
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
+from parcelguard.web.names import Names
 from parcelguard.web.render import Nav, flash, locale_of, page, page_url, redirect, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
 from parcelguard.web.security import checked_form
@@ -80,6 +81,7 @@ def alerts_section(session: Session, staff: Staff, *, status: str | None = None,
     sec = Section("Alerts", ["Raised", "Detector", "Subject", "Severity", "Records", "Status",
                              "Summary"], html_id="alerts", empty="No alerts.")
     flt = alerts.AlertFilter(status=status, limit=limit)
+    names = Names(session)
     for a in alerts.list_alerts(session, staff.principal, flt):
         acts = []
         if actions and a.status != "closed" and staff.principal.can("alerts:ack"):
@@ -87,7 +89,7 @@ def alerts_section(session: Session, staff: Staff, *, status: str | None = None,
                 acts.append(Action("/enterprise/alerts/ack", "Acknowledge", {"alert_id": a.id}))
             acts.append(Action("/enterprise/alerts/close", "Close", {"alert_id": a.id},
                                secondary=True))
-        sec.add([a.raised_at, Cell(a.detector, translate=True), a.subject_id,
+        sec.add([a.raised_at, Cell(a.detector, translate=True), names.person(a.subject_id),
                  Cell(a.severity, translate=True, cls="overdue" if a.severity in (
                      "high", "critical") else None), a.record_count,
                  Cell(a.status, translate=True), summary_cell(a)], acts)
@@ -174,9 +176,11 @@ def incidents_section(session: Session, staff: Staff, now: datetime,
     pending = {r.incident_id: r for r in session.scalars(repo.reports().where(
         IncidentReport.status == "draft", IncidentReport.due_at.is_not(None)).order_by(
         IncidentReport.due_at.desc()))}
+    names = Names(session)
     for inc in rows:
         rep = pending.get(inc.id)
-        sec.add([inc.detected_at, Cell(inc.title, href=f"{href}/{inc.id}"), inc.enterprise_id,
+        sec.add([inc.detected_at, Cell(inc.title, href=f"{href}/{inc.id}"),
+                 names.org(inc.enterprise_id),
                  Cell(inc.grade, translate=True), Cell(inc.state, translate=True),
                  inc.people_affected, Cell(inc.cause_class, translate=True),
                  due_cell(rep.due_at, None, now) if rep else Cell("—")])
@@ -198,6 +202,7 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
 
     repo = IncidentRepository(session, staff.principal)
     inc = repo.incident(incident_id)
+    names = Names(session)
     manage = staff.principal.can("incidents:manage") and inc.enterprise_id == staff.principal.org_id
     facts = Section(inc.title, facts=[
         ("Enterprise", inc.enterprise_id), ("Grade", Cell(inc.grade, translate=True)),
@@ -225,13 +230,13 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
         acts = [Action(f"{base}/{inc.id}/task", "Mark done", {"task_id": t.id})] \
             if manage and t.status == "open" else []
         # A step is the plan's own text; common steps (the demo plan's) are translated.
-        tasks.add([t.seq, Cell(t.step, translate=True), t.assignee_employee_id,
+        tasks.add([t.seq, Cell(t.step, translate=True), names.person(t.assignee_employee_id),
                    Cell(t.status, translate=True)],
                   acts)
     timeline = Section("Timeline", ["When", "Who", "What"], html_id="timeline")
     for e in session.scalars(select(TimelineEntry).where(TimelineEntry.incident_id == inc.id)
                              .order_by(TimelineEntry.id)):
-        timeline.add([e.at, e.actor, Cell(e.action, translate=True)])
+        timeline.add([e.at, names.actor(e.actor), Cell(e.action, translate=True)])
     return [facts, reports, tasks, timeline]
 
 
