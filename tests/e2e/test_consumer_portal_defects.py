@@ -106,9 +106,20 @@ def test_the_receipt_alone_opens_a_report_at_any_carrier(site: Site) -> None:
     opened = c.post("/consumer/follow", data={"csrf_token": csrf(follow),
                                               "carrier": site.prov.enterprise_id,
                                               "receipt": receipt.group(1),
-                                              "secret": secret.group(1)})
+                                              "secret": secret.group(1)},
+                    follow_redirects=True)  # post/redirect/get: the thread is a page
     assert opened.status_code == 200
     assert 'id="report-status"' in opened.text
+    assert secret.group(1) not in opened.text  # never written back into a page
+    # The thread is a page of its own: a message is posted, then redirected to it, so
+    # a reload sends nothing twice.
+    sent = c.post("/consumer/follow", data={"csrf_token": csrf(follow),
+                                            "message": "又接到一个电话。"})
+    assert sent.status_code == 303
+    assert c.get("/consumer/follow").text.count("又接到一个电话。") == 1
+    assert c.get("/consumer/follow").text.count("又接到一个电话。") == 1
+    c.post("/consumer/follow", data={"csrf_token": csrf(follow), "action": "leave"})
+    assert 'id="report-status"' not in c.get("/consumer/follow").text
     wrong = c.post("/consumer/follow", data={"csrf_token": csrf(follow),
                                              "receipt": receipt.group(1), "secret": "nope"})
     assert wrong.status_code == 401
@@ -262,3 +273,4 @@ def test_a_rating_is_answered_with_a_redirect_and_a_reload_rates_nothing(site: S
     assert 'class="notice ok"' in thanks.text
     assert 'name="rating"' not in thanks.text
     assert 'class="notice ok"' not in c.get(url).text  # said once; nothing was re-sent
+
