@@ -69,7 +69,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def ship(site: Site, c: httpx.Client, **values: str) -> httpx.Response:
     t = csrf(c.get("/consumer/ship", params={"carrier": site.prov.enterprise_id}).text)
     return c.post("/consumer/ship", data={"csrf_token": t, "carrier": site.prov.enterprise_id,
-                                          "acknowledge": "yes", **SHIP, **values})
+                                          "acknowledge": "yes", **SHIP, **values},
+                  follow_redirects=True)  # a parcel shipped: post/redirect/get
 
 
 def test_a_letter_in_a_phone_number_is_a_form_error_keeping_what_was_typed(site: Site) -> None:
@@ -105,9 +106,20 @@ def test_the_receipt_alone_opens_a_report_at_any_carrier(site: Site) -> None:
     opened = c.post("/consumer/follow", data={"csrf_token": csrf(follow),
                                               "carrier": site.prov.enterprise_id,
                                               "receipt": receipt.group(1),
-                                              "secret": secret.group(1)})
+                                              "secret": secret.group(1)},
+                    follow_redirects=True)  # post/redirect/get: the thread is a page
     assert opened.status_code == 200
     assert 'id="report-status"' in opened.text
+    assert secret.group(1) not in opened.text  # never written back into a page
+    # The thread is a page of its own: a message is posted, then redirected to it, so
+    # a reload sends nothing twice.
+    sent = c.post("/consumer/follow", data={"csrf_token": csrf(follow),
+                                            "message": "又接到一个电话。"})
+    assert sent.status_code == 303
+    assert c.get("/consumer/follow").text.count("又接到一个电话。") == 1
+    assert c.get("/consumer/follow").text.count("又接到一个电话。") == 1
+    c.post("/consumer/follow", data={"csrf_token": csrf(follow), "action": "leave"})
+    assert 'id="report-status"' not in c.get("/consumer/follow").text
     wrong = c.post("/consumer/follow", data={"csrf_token": csrf(follow),
                                              "receipt": receipt.group(1), "secret": "nope"})
     assert wrong.status_code == 401
@@ -217,3 +229,48 @@ def test_guessing_receipt_codes_is_locked_per_source(site: Site) -> None:
                 for i in range(limit + 1)]
     assert statuses[0] == 401
     assert statuses[-1] == 429
+
+
+def test_a_shipped_parcel_is_shown_after_a_redirect_and_a_reload_ships_nothing(
+        site: Site) -> None:
+    c = site.client("zh-CN")
+    t = csrf(c.get("/consumer/ship", params={"carrier": site.prov.enterprise_id}).text)
+    posted = c.post("/consumer/ship", data={"csrf_token": t, "carrier": site.prov.enterprise_id,
+                                            "acknowledge": "yes", "purpose": "marketing", **SHIP})
+    assert posted.status_code == 303
+    assert posted.headers["location"] == "/consumer/shipped"
+    shown = c.get("/consumer/shipped")
+    again = c.get("/consumer/shipped")  # a reload shows the same parcel, ships no other
+    waybills = [re.search(r'id="waybill-no">([A-Z0-9]+)<', r.text) for r in (shown, again)]
+    assert waybills[0] is not None
+    assert waybills[1] is not None
+    assert waybills[0].group(1) == waybills[1].group(1)
+    assert "营销推广" in shown.text  # the consent, translated
+    assert "赵*" in shown.text  # the label's masked view, not the name
+    assert "赵六" not in shown.text
+    with site.rt.db.unit_of_work() as uow:
+        n = len(list(uow.session.scalars(select(Parcel).where(
+            Parcel.waybill_no == waybills[0].group(1)))))
+    assert n == 1
+    fresh = site.client().get("/consumer/shipped")  # nothing to show without the cookie
+    assert fresh.status_code == 303
+
+
+def test_a_rating_is_answered_with_a_redirect_and_a_reload_rates_nothing(site: Site) -> None:
+    from parcelguard.conduct import service as conduct
+
+    with site.rt.db.unit_of_work() as uow:
+        link = conduct.issue_link(uow.session, enterprise_id=site.prov.enterprise_id,
+                                  waybill_no=site.prov.assigned[0], clock=site.rt.clock,
+                                  settings=site.rt.settings.conduct)
+        uow.commit()
+    c = site.client("zh-CN")
+    url = f"/consumer/evaluate/{link.token}"
+    posted = c.post(url, data={"csrf_token": csrf(c.get(url).text), "rating": "5"})
+    assert posted.status_code == 303
+    assert posted.headers["location"] == url
+    thanks = c.get(url)
+    assert 'class="notice ok"' in thanks.text
+    assert 'name="rating"' not in thanks.text
+    assert 'class="notice ok"' not in c.get(url).text  # said once; nothing was re-sent
+

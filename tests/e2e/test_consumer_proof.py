@@ -70,7 +70,7 @@ def ship(site: Site, c: httpx.Client) -> str:
         "sender_phone": SENDER_PHONE, "sender_address": "杭州市西湖区示例路 5 号",
         "recipient_name": "赵六", "recipient_phone": RECIPIENT_PHONE,
         "recipient_address": "南京市鼓楼区示例街 9 号 1 单元 101 室", "acknowledge": "yes",
-        "purpose": "marketing"})
+        "purpose": "marketing"}, follow_redirects=True)  # post/redirect/get
     assert r.status_code == 200
     m = re.search(r'id="waybill-no">([A-Z0-9]+)<', r.text)
     assert m is not None

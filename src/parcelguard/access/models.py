@@ -96,6 +96,9 @@ class AccessSuspension(Base):
     until: Mapped[datetime | None] = mapped_column(UTCDateTime)  # None: until lifted
     lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     lifted_by: Mapped[str | None] = mapped_column(String(64))
+    # The measure that owns this suspension (an intervention id): it is lifted only
+    # through that measure, so the enterprise cannot undo what the regulator ordered.
+    held_by: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_access_suspensions_employee", "enterprise_id", "employee_id"),

@@ -35,9 +35,10 @@ def _check_reason(reason: str) -> str:
 
 def suspend(session: Session, *, enterprise_id: str, reason: str, by: str, clock: Clock,
             employee_id: str | None = None, api_key_id: str | None = None,
-            until: datetime | None = None) -> AccessSuspension:
+            until: datetime | None = None, held_by: str | None = None) -> AccessSuspension:
     """Suspend one employee's or API key's PI access now (until ``until`` or until
-    lifted). Exactly one of ``employee_id`` and ``api_key_id``."""
+    lifted). Exactly one of ``employee_id`` and ``api_key_id``. ``held_by``: the
+    measure (an intervention id) that alone may lift it."""
     if (employee_id is None) == (api_key_id is None):
         raise InvalidInput("suspend either an employee or an API key")
     if employee_id is not None:
@@ -54,7 +55,7 @@ def suspend(session: Session, *, enterprise_id: str, reason: str, by: str, clock
     row = AccessSuspension(id=new_id("sus"), enterprise_id=enterprise_id,
                            employee_id=employee_id, api_key_id=api_key_id,
                            reason=_check_reason(reason), suspended_by=by, starts_at=now,
-                           until=until)
+                           until=until, held_by=held_by)
     session.add(row)
     session.flush()
     return row
@@ -90,5 +91,9 @@ def suspend_as(session: Session, principal: Principal, *, reason: str, clock: Cl
 def lift_as(session: Session, principal: Principal, *, suspension_id: str,
             clock: Clock) -> AccessSuspension:
     by = _own(principal)
+    row = AccessRepository(session, principal.org_id).suspension(suspension_id)
+    if row is not None and row.held_by is not None:
+        raise Conflict("this suspension is part of an intervention and is lifted only with "
+                       "it (an ordered one by the supervision department)")
     return lift(session, enterprise_id=principal.org_id, suspension_id=suspension_id, by=by,
                 clock=clock)

@@ -133,7 +133,7 @@ def apply_system(session: Session, *, enterprise_id: str, kind: str, target_id: 
     if kind == "suspend_employee":
         sus = suspensions.suspend(session, enterprise_id=enterprise_id, employee_id=target_id,
                                   reason=f"intervention {iv.id}: {text}"[:500],
-                                  by=actor[:64], clock=clock)
+                                  by=actor[:64], clock=clock, held_by=iv.id)
         iv.suspension_id = sus.id
     elif kind == "revoke_api_key":
         key = session.get(ApiKey, target_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
@@ -36,9 +37,16 @@ def _rows(session: Session, sql: str, **params: Any) -> list[Any]:
     return list(session.execute(text(sql), params))
 
 
+_DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
+
+
 def _day(value: Any) -> str:
+    """The day on the China Standard Time calendar (the report's clock)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return value.date().isoformat()
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(_DISPLAY_TZ).date().isoformat()
     return str(value)[:10]
 
 

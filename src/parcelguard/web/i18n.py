@@ -44,6 +44,14 @@ def translations(locale: str) -> gettext.NullTranslations:
     return gettext.GNUTranslations(buf)
 
 
+@cache
+def known_msgids() -> frozenset[str]:
+    """Every msgid of the catalogs (both list the same ones)."""
+    po = _DIR / "en" / "LC_MESSAGES" / "messages.po"
+    with po.open("rb") as f:
+        return frozenset(str(m.id) for m in read_po(f, locale="en") if m.id)
+
+
 def gettext_for(locale: str) -> Callable[..., str]:
     """``_("text", name=value)``: translate, then fill ``%(name)s`` placeholders."""
     tr = translations(locale)

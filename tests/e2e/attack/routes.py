@@ -110,6 +110,7 @@ ACCESS: dict[str, str] = {
     "GET /consumer/report": "public",
     "GET /consumer/rights": "public",
     "GET /consumer/ship": "public",
+    "GET /consumer/shipped": "public",  # portal: the answer to a shipping post (PRG)
     "GET /consumer/track": "public",
     "GET /courier": "portal:courier",
     "GET /docs": "public",

@@ -10,6 +10,7 @@ reported on the console fail the test too. Screenshots go to tests/e2e/screensho
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import threading
@@ -31,7 +32,10 @@ from parcelguard.web import demo
 from parcelguard.web.demo_cases import Cases, seed_cases
 from parcelguard.wiring import telephony, vault_service
 
-SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+# Test artefacts: <repo>/tmp/artefacts/screenshots (git-ignored), or under
+# $PARCELGUARD_ARTEFACTS where CI collects them.
+SCREENSHOTS = Path(os.environ.get("PARCELGUARD_ARTEFACTS") or
+                   Path(__file__).resolve().parents[3] / "tmp" / "artefacts") / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import NotFound
@@ -23,6 +23,8 @@ from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/auditor", include_in_schema=False)
 NAV = [Nav("/auditor", "Engagements")]
+# An engagement is "delivered" when its report is: not the parcel word (已签收).
+_ENGAGEMENT_STATUS = {"delivered": "report delivered"}
 AUDIT_TABLES = ("audit_engagements", "audit_control_results", "audit_reports")
 
 
@@ -55,7 +57,8 @@ def _engagements(request: Request, session: Session, staff: Staff, **kw: Any) ->
                                {"engagement_id": e.id}))
         sec.add([Cell(e.id, href=f"/auditor/engagements/{e.id}"), e.enterprise_id,
                  Cell(e.kind, translate=True), engagements.period(e).key,
-                 Cell(e.status, translate=True), e.score, e.coverage], acts)
+                 Cell(_ENGAGEMENT_STATUS.get(e.status, e.status), translate=True), e.score,
+                 e.coverage], acts)
     return show(request, "Engagements", [sec], **kw)
 
 
@@ -67,7 +70,7 @@ def engagements_page(request: Request, session: SessionDep,
 
 @router.post("/{op}", response_class=HTMLResponse)
 async def engagement_action(op: str, request: Request, session: SessionDep,
-                            staff: AuditorStaff) -> HTMLResponse:
+                            staff: AuditorStaff) -> Response:
     rt = runtime(request)
 
     def run(v: dict[str, str]) -> str:
@@ -162,7 +165,7 @@ def engagement(engagement_id: str, request: Request, session: SessionDep,
     try:
         row = reports.get(session, staff.principal, engagement_id)
     except NotFound:
-        report.facts = [("Report", Cell("not issued yet", translate=True)),
+        report.facts = [("Audit report", Cell("not issued yet", translate=True)),
                         ("Preview", Cell("Read the report before signing", translate=True,
                                          href=f"/auditor/engagements/{engagement_id}/preview"))]
     else:

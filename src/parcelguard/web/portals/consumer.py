@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,8 +38,8 @@ from parcelguard.web.consumer_proof import (
     session_token,
 )
 from parcelguard.web.i18n import gettext_for
-from parcelguard.web.render import Nav, locale_of, page, runtime
-from parcelguard.web.security import checked_form
+from parcelguard.web.render import Nav, locale_of, page, redirect, runtime
+from parcelguard.web.security import checked_form, set_cookie
 
 router = APIRouter(prefix="/consumer", include_in_schema=False)
 NAV = [Nav("/consumer", "Home"), Nav("/consumer/ship", "Ship a parcel"),
@@ -128,7 +129,7 @@ def _bad_phone(values: dict[str, str]) -> str | None:
 
 
 @router.post("/ship", response_class=HTMLResponse)
-async def ship(request: Request, session: SessionDep) -> HTMLResponse:
+async def ship(request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
     carrier = str(form.get("carrier", ""))
     values = {f"{p}_{f}": str(form.get(f"{p}_{f}", "")).strip()
@@ -169,11 +170,35 @@ async def ship(request: Request, session: SessionDep) -> HTMLResponse:
         return _ship_form(request, session, carrier, values=values, status_code=422,
                           error=_(exc.message))
     nested.commit()
-    masked = {"recipient_name": mask_name(values["recipient_name"]),
-              "recipient_phone": mask_phone(values["recipient_phone"]),
-              "recipient_address": mask_address(values["recipient_address"])}
-    return _view(request, "consumer/shipped.html", "Parcel registered", waybill=waybill,
-                 masked=masked, purposes=chosen)
+    shown = {"waybill": waybill, "purposes": chosen,
+             "recipient_name": mask_name(values["recipient_name"]),
+             "recipient_phone": mask_phone(values["recipient_phone"]),
+             "recipient_address": mask_address(values["recipient_address"])}
+    # Post/redirect/get: a reload of the answer must not ship a second parcel. Only the
+    # waybill number and the label's masked view travel, signed, in a short cookie.
+    response = redirect(request, "/consumer/shipped")
+    set_cookie(response, request, rt.settings.web.cookie_secure, SHIPPED_COOKIE,
+               _shipped_signer(request).dumps(shown), max_age=SHIPPED_SECONDS)
+    return response
+
+
+SHIPPED_COOKIE = "pg_shipped"
+SHIPPED_SECONDS = 600
+
+
+def _shipped_signer(request: Request) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(_proof(request).key, salt="consumer-shipped")
+
+
+@router.get("/shipped", response_class=HTMLResponse)
+def shipped(request: Request) -> Response:
+    try:
+        shown = _shipped_signer(request).loads(request.cookies.get(SHIPPED_COOKIE, ""),
+                                               max_age=SHIPPED_SECONDS)
+    except BadSignature:
+        return redirect(request, "/consumer/ship")
+    return _view(request, "consumer/shipped.html", "Parcel registered", waybill=shown["waybill"],
+                 masked=shown, purposes=shown["purposes"])
 
 
 # -- proving who one is ------------------------------------------------------------------

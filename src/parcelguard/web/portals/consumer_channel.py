@@ -7,7 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import DomainError
@@ -16,8 +17,8 @@ from parcelguard.web import capabilities, consumers
 from parcelguard.web.consumer_proof import ConsumerProof, Refusal
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals.consumer import NAV
-from parcelguard.web.render import locale_of, page, runtime
-from parcelguard.web.security import checked_form
+from parcelguard.web.render import flash, locale_of, page, redirect, runtime
+from parcelguard.web.security import checked_form, set_cookie
 
 router = APIRouter(prefix="/consumer", include_in_schema=False)
 REPORT_KINDS = ("pi_leak", "scam_call", "misconduct")
@@ -75,13 +76,6 @@ async def report(request: Request, session: SessionDep) -> HTMLResponse:
     return page(request, "consumer/filed.html", title="Report received", nav=NAV, filed=filed)
 
 
-@router.get("/follow", response_class=HTMLResponse)
-def follow_form(request: Request, session: SessionDep) -> HTMLResponse:
-    return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
-                available=_channel(session) is not None,
-                carriers=consumers.enterprises(session), view=None, error=None, auth={})
-
-
 def _find_report(request: Request, session: Session, intake: Any,
                  auth: dict[str, str]) -> Any:
     """The report a receipt code and secret open, or a ``Refusal``. The receipt alone
@@ -108,34 +102,82 @@ def _find_report(request: Request, session: Session, intake: Any,
     return found
 
 
+# The reporter's session after the receipt and secret were right: the report's id,
+# signed, in a 30-minute cookie, so the thread is a page of its own (post/redirect/get)
+# and the secret is never written back into a page.
+REPORTER_COOKIE = "pg_reporter"
+REPORTER_SECONDS = 30 * 60
+
+
+def _reporter_signer(request: Request) -> URLSafeTimedSerializer:
+    proof: ConsumerProof = request.app.state.consumer_proof
+    return URLSafeTimedSerializer(proof.key, salt="reporter-session")
+
+
+def _session_report(request: Request, session: Session) -> Any:
+    try:
+        report_id = _reporter_signer(request).loads(
+            request.cookies.get(REPORTER_COOKIE, ""), max_age=REPORTER_SECONDS)
+    except BadSignature:
+        return None
+    from parcelguard.channel.models import ChannelReport
+
+    return session.get(ChannelReport, str(report_id))
+
+
+def _follow_page(request: Request, session: Session, *, view: Any = None,
+                 error: str | None = None, status_code: int = 200,
+                 available: bool = True) -> HTMLResponse:
+    return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
+                status_code=status_code, available=available, view=view, error=error)
+
+
+@router.get("/follow", response_class=HTMLResponse)
+def follow_form(request: Request, session: SessionDep) -> HTMLResponse:
+    intake = _channel(session)
+    if intake is None:
+        return _follow_page(request, session, available=False)
+    report = _session_report(request, session)
+    view = intake.reporter_view(session, request.app.state.vault, report) if report else None
+    return _follow_page(request, session, view=view)
+
+
 @router.post("/follow", response_class=HTMLResponse)
-async def follow(request: Request, session: SessionDep) -> HTMLResponse:
+async def follow(request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
     intake = _channel(session)
-    carriers = consumers.enterprises(session)
     if intake is None:
-        return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
-                    status_code=503, available=False, carriers=carriers, view=None,
-                    error=None, auth={})
+        return _follow_page(request, session, available=False, status_code=503)
     _ = gettext_for(locale_of(request))
     rt = runtime(request)
+    response = redirect(request, "/consumer/follow")
+    if form.get("action") == "leave":
+        response.delete_cookie(REPORTER_COOKIE, path="/")
+        return response
     auth = {k: str(form.get(k, "")).strip() for k in ("receipt", "secret")}
-    found = _find_report(request, session, intake, auth)
-    if isinstance(found, Refusal):
-        return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
-                    status_code=found.status_code, available=True, carriers=carriers,
-                    view=None, error=_(found.message), auth={})
+    if auth["receipt"] or auth["secret"]:
+        found = _find_report(request, session, intake, auth)
+        if isinstance(found, Refusal):
+            return _follow_page(request, session, status_code=found.status_code,
+                                error=_(found.message))
+        set_cookie(response, request, rt.settings.web.cookie_secure, REPORTER_COOKIE,
+                   _reporter_signer(request).dumps(found.id), max_age=REPORTER_SECONDS)
+    else:
+        found = _session_report(request, session)
+        if found is None:
+            return _follow_page(request, session, status_code=403,
+                                error=_("This page expired. Enter the receipt code and the "
+                                        "secret again."))
     message = str(form.get("message", "")).strip()
-    error = None
     if message:
         try:
             intake.reporter_message(session, request.app.state.vault, rt.settings.channel,
                                     found, body=message, clock=rt.clock)
         except DomainError as exc:
-            error = _(exc.message)
-    view = intake.reporter_view(session, request.app.state.vault, found)
-    return page(request, "consumer/follow.html", title="Follow up", nav=NAV, available=True,
-                carriers=carriers, view=view, error=error, auth=auth)
+            view = intake.reporter_view(session, request.app.state.vault, found)
+            return _follow_page(request, session, view=view, error=_(exc.message),
+                                status_code=exc.status_code)
+    return response
 
 
 # -- evaluations ---------------------------------------------------------------------------
@@ -152,10 +194,10 @@ def _tags() -> tuple[str, ...]:
 
 
 def _evaluation(request: Request, token: str, *, available: bool, error: str | None = None,
-                done: bool = False, status_code: int = 200) -> HTMLResponse:
+                status_code: int = 200) -> HTMLResponse:
     return page(request, "consumer/evaluate.html", title="Rate your courier", nav=NAV,
                 status_code=status_code, available=available, token=token, error=error,
-                tags=_tags(), done=done)
+                tags=_tags())
 
 
 @router.get("/evaluate/{token}", response_class=HTMLResponse)
@@ -166,7 +208,7 @@ def evaluate_form(token: str, request: Request, session: SessionDep) -> HTMLResp
 
 
 @router.post("/evaluate/{token}", response_class=HTMLResponse)
-async def evaluate(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+async def evaluate(token: str, request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
     conduct = _conduct(session)
     if conduct is None:
@@ -183,4 +225,10 @@ async def evaluate(token: str, request: Request, session: SessionDep) -> HTMLRes
     except DomainError as exc:
         return _evaluation(request, token, available=True, error=_(exc.message),
                            status_code=exc.status_code)
-    return _evaluation(request, token, available=True, done=True)
+    # Post/redirect/get: the page after a rating says it was recorded, once.
+    response = redirect(request, f"/consumer/evaluate/{token}")
+    flash(request, response, RATED)
+    return response
+
+
+RATED = "Thank you. Your rating was recorded; the link cannot be used again."

@@ -10,17 +10,19 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import DomainError, InvalidInput
 from parcelguard.core.http import SessionDep
 from parcelguard.monitor import service as alerts
+from parcelguard.monitor.models import MonitorAlert
 from parcelguard.web import capabilities
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
-from parcelguard.web.render import Nav, locale_of, page, runtime
+from parcelguard.web.names import Names
+from parcelguard.web.render import Nav, flash, locale_of, page, page_url, redirect, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
 from parcelguard.web.security import checked_form
 
@@ -44,9 +46,19 @@ def show(request: Request, title: str, sections: list[Section], *,
                 messages=messages or [], errors=errors or [], status_code=status_code)
 
 
-async def act(request: Request, fn: Callable[[dict[str, str]], str],
-              then: Callable[..., HTMLResponse]) -> HTMLResponse:
-    """Run a form action; re-render the page with its message or the domain's refusal."""
+class ShownOnce(str):
+    """A done-message carrying a secret shown once (a new API key): rendered in the
+    answer to the post itself, never put in a cookie to survive a redirect."""
+
+
+Done = str | tuple[str, dict[str, str]]
+
+
+async def act(request: Request, fn: Callable[[dict[str, str]], Done],
+              then: Callable[..., HTMLResponse]) -> Response:
+    """Run a form action. Done: redirect (303) to the page the form was on, its
+    message carried by a one-use cookie, so a reload or a language switch never
+    repeats the action. Refused: the page again with the domain's reason."""
     form = await checked_form(request)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     _ = gettext_for(locale_of(request))
@@ -54,7 +66,12 @@ async def act(request: Request, fn: Callable[[dict[str, str]], str],
         done = fn(values)
     except DomainError as exc:
         return then(errors=[_(exc.message)], status_code=exc.status_code)
-    return then(messages=[_(done)])
+    if isinstance(done, ShownOnce):
+        return then(messages=[done])
+    message, args = done if isinstance(done, tuple) else (done, {})
+    response = redirect(request, page_url(request))
+    flash(request, response, message, args)
+    return response
 
 
 def incidents_service(session: Session) -> object | None:
@@ -76,6 +93,7 @@ def alerts_section(session: Session, staff: Staff, *, status: str | None = None,
                   empty="No alerts.")
     flt = alerts.AlertFilter(status=status, limit=limit)
     escalate = staff.principal.can("incidents:manage")
+    names = Names(session)
     for a in alerts.list_alerts(session, staff.principal, flt):
         acts = []
         if actions and a.status != "closed" and staff.principal.can("alerts:ack"):
@@ -90,13 +108,51 @@ def alerts_section(session: Session, staff: Staff, *, status: str | None = None,
         # an escalated alert's note is the incident it went into: link it
         note = Cell(a.close_note, href=f"/enterprise/incidents/{a.close_note}"
                     if a.close_reason == "escalated" else None) if a.close_note else Cell(None)
-        sec.add([a.raised_at, Cell(a.detector, translate=True), f"{a.subject_type} {a.subject_id}",
+        sec.add([a.raised_at, Cell(a.detector, translate=True), names.person(a.subject_id),
                  Cell(a.severity, translate=True, cls="overdue" if a.severity in (
                      "high", "critical") else None), a.record_count,
-                 Cell(a.status, translate=True), a.summary,
+                 Cell(a.status, translate=True), summary_cell(a),
                  Cell(a.close_reason, translate=True) if a.close_reason else Cell(None), note],
                 acts)
     return sec
+
+
+# The monitor writes its summaries in English. In the portals an alert's summary is
+# this sentence of its detector, translated like any other (the English catalog
+# keeps the monitor's own, more detailed text).
+ALERT_SUMMARIES = {
+    "unassigned_access": "%(subject)s read or printed waybills with no assignment covering "
+                         "them (%(n)s records)",
+    "out_of_station_access": "%(subject)s read or printed waybills that never passed their "
+                             "station (%(n)s records)",
+    "volume_spike": "%(subject)s accessed far more records than usual (%(n)s records)",
+    "wide_scope_query": "%(subject)s searched widely across waybills (%(n)s records)",
+    "bulk_access": "%(subject)s exported or searched records in bulk (%(n)s records)",
+    "cumulative_access": "%(subject)s accumulated too many record accesses over days "
+                         "(%(n)s records)",
+    "after_leaving": "%(subject)s's account accessed PI after they left (%(n)s records)",
+    "unvetted_access": "%(subject)s accessed PI without a passed background check "
+                       "(%(n)s records)",
+    "shared_account": "%(subject)s's account was used from many new devices or networks "
+                      "(%(n)s records)",
+    "concurrent_places": "%(subject)s's account was used in two places at once (%(n)s records)",
+    "machine_timing": "%(subject)s accessed records at machine-like intervals (%(n)s records)",
+    "label_reprint_burst": "%(subject)s reprinted labels in a burst (%(n)s records)",
+    "denial_burst": "%(subject)s was refused access many times (%(n)s records)",
+    "credential_stuffing": "failed log-ins to many accounts from %(subject)s (%(n)s records)",
+    "account_takeover": "%(subject)s logged in while its source was stuffing credentials "
+                        "(%(n)s records)",
+    "scraping": "external client %(subject)s accessed PI (%(n)s records)",
+    "ledger_tamper": "the log of %(subject)s failed the supervision witness",
+}
+
+
+def summary_cell(a: MonitorAlert) -> Cell:
+    template = ALERT_SUMMARIES.get(a.detector)
+    if template is None:
+        return Cell(a.summary)
+    return Cell(template, translate=True, args={"subject": a.subject_id, "n": a.record_count},
+                english=a.summary)
 
 
 def _alerts(request: Request, session: Session, staff: Staff, **extra: object) -> HTMLResponse:
@@ -110,7 +166,7 @@ def alerts_page(request: Request, session: SessionDep, staff: OfficerStaff) -> H
 
 @router.post("/alerts/{op}", response_class=HTMLResponse)
 async def alert_action(op: str, request: Request, session: SessionDep,
-                       staff: OfficerStaff) -> HTMLResponse:
+                       staff: OfficerStaff) -> Response:
     clock = runtime(request).clock
 
     def run(v: dict[str, str]) -> str:
@@ -148,9 +204,11 @@ def incidents_section(session: Session, staff: Staff, now: datetime,
     pending = {r.incident_id: r for r in session.scalars(repo.reports().where(
         IncidentReport.status == "draft", IncidentReport.due_at.is_not(None)).order_by(
         IncidentReport.due_at.desc()))}
+    names = Names(session)
     for inc in rows:
         rep = pending.get(inc.id)
-        sec.add([inc.detected_at, Cell(inc.title, href=f"{href}/{inc.id}"), inc.enterprise_id,
+        sec.add([inc.detected_at, Cell(inc.title, href=f"{href}/{inc.id}"),
+                 names.org(inc.enterprise_id),
                  Cell(inc.grade, translate=True), Cell(inc.state, translate=True),
                  inc.people_affected, Cell(inc.cause_class, translate=True),
                  due_cell(rep.due_at, None, now) if rep else Cell("—")])
@@ -178,7 +236,7 @@ def incidents_page(request: Request, session: SessionDep, staff: OfficerStaff) -
 
 @router.post("/incidents/open", response_class=HTMLResponse)
 async def incident_open(request: Request, session: SessionDep,
-                        staff: OfficerStaff) -> HTMLResponse:
+                        staff: OfficerStaff) -> Response:
     """Open an incident by hand, as ``incidents open`` does; grade, reports and
     tasks follow from the evidence."""
     from parcelguard.incidents import service as incidents
@@ -236,6 +294,7 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
 
     repo = IncidentRepository(session, staff.principal)
     inc = repo.incident(incident_id)
+    names = Names(session)
     manage = staff.principal.can("incidents:manage") and inc.enterprise_id == staff.principal.org_id
     facts = Section(inc.title, facts=[
         ("Enterprise", inc.enterprise_id), ("Grade", Cell(inc.grade, translate=True)),
@@ -244,7 +303,8 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
         ("Category", Cell(inc.category, translate=True)),
         ("Cause", Cell(inc.cause_class, translate=True)),
         ("People affected", inc.people_affected), ("Records affected", inc.records_affected),
-        ("Affected system", inc.affected_system), ("Detected", inc.detected_at),
+        ("Affected system", Cell(inc.affected_system, translate=True)),
+        ("Detected", inc.detected_at),
         ("Resolved", inc.resolved_at),
         ("Data types", ", ".join(inc.data_types))], html_id="facts")
     if manage:
@@ -260,13 +320,15 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
         reports.add([Cell(r.kind, translate=True, href=href), Cell(r.recipient, translate=True),
                      Cell(r.status, translate=True), r.due_at,
                      due_cell(r.due_at, r.filed_at, now), r.filed_at])
-    tasks = Section("Playbook", ["Step", "Assignee", "Status"], html_id="tasks",
+    tasks = Section("Playbook", ["No.", "Step", "Assignee", "Status"], html_id="tasks",
                     empty="No playbook tasks (no emergency plan in force).")
     for t in session.scalars(select(IncidentTask).where(IncidentTask.incident_id == inc.id)
                              .order_by(IncidentTask.seq)):
         acts = [Action(f"{base}/{inc.id}/task", "Mark done", {"task_id": t.id})] \
             if manage and t.status == "open" else []
-        tasks.add([f"{t.seq}. {t.step}", t.assignee_employee_id, Cell(t.status, translate=True)],
+        # A step is the plan's own text; common steps (the demo plan's) are translated.
+        tasks.add([t.seq, Cell(t.step, translate=True), names.person(t.assignee_employee_id),
+                   Cell(t.status, translate=True)],
                   acts)
     timeline = Section("Timeline", ["When", "Who", "What", "Outcome", "Note"],
                        html_id="timeline")
@@ -397,7 +459,7 @@ def report_page(incident_id: str, report_id: str, request: Request, session: Ses
 
 @router.post("/incidents/{incident_id}/{op}", response_class=HTMLResponse)
 async def incident_action(incident_id: str, op: str, request: Request, session: SessionDep,
-                          staff: OfficerStaff) -> HTMLResponse:
+                          staff: OfficerStaff) -> Response:
     from parcelguard.incidents import service as incidents
     from parcelguard.incidents.reports import file_report, supplement
 
@@ -552,7 +614,7 @@ def plan_page(plan_id: str, request: Request, session: SessionDep,
 
 
 @router.post("/plans/submit", response_class=HTMLResponse)
-async def plan_submit(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+async def plan_submit(request: Request, session: SessionDep, staff: OfficerStaff) -> Response:
     import json
 
     from parcelguard.incidents import plans
@@ -575,7 +637,7 @@ async def plan_submit(request: Request, session: SessionDep, staff: OfficerStaff
 
 @router.post("/plans/{plan_id}/drill", response_class=HTMLResponse)
 async def plan_drill(plan_id: str, request: Request, session: SessionDep,
-                     staff: OfficerStaff) -> HTMLResponse:
+                     staff: OfficerStaff) -> Response:
     from parcelguard.incidents import plans
 
     clock = runtime(request).clock
@@ -633,7 +695,7 @@ def orders_page(request: Request, session: SessionDep, staff: OfficerStaff) -> H
 
 
 async def order_act(op: str, request: Request, session: Session, staff: Staff,
-                    then: Callable[..., HTMLResponse]) -> HTMLResponse:
+                    then: Callable[..., HTMLResponse]) -> Response:
     """Acknowledge or lift an intervention (shared with the supervision portal)."""
     from parcelguard.incidents import interventions
 
@@ -657,7 +719,7 @@ async def order_act(op: str, request: Request, session: Session, staff: Staff,
 
 @router.post("/orders/{op}", response_class=HTMLResponse)
 async def order_action(op: str, request: Request, session: SessionDep,
-                       staff: OfficerStaff) -> HTMLResponse:
+                       staff: OfficerStaff) -> Response:
     return await order_act(op, request, session, staff,
                            lambda **kw: _orders(request, session, staff, **kw))
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,13 +17,15 @@ from parcelguard.access.repository import AccessRepository
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import SessionDep
 from parcelguard.identity import service as identity
+from parcelguard.identity.models import Account
 from parcelguard.identity.repository import AccountRepository
 from parcelguard.logistics import service as logistics
-from parcelguard.logistics.models import Employee
+from parcelguard.logistics.models import Employee, Station
 from parcelguard.web import capabilities
 from parcelguard.web.auth import OfficerStaff, Staff
-from parcelguard.web.portals.enterprise import act, show
-from parcelguard.web.render import runtime
+from parcelguard.web.i18n import gettext_for
+from parcelguard.web.portals.enterprise import Done, ShownOnce, act, show
+from parcelguard.web.render import locale_of, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
 
 router = APIRouter(prefix="/enterprise", include_in_schema=False)
@@ -43,6 +45,19 @@ def employees_section(session: Session, staff: Staff, now: datetime) -> Section:
                  if s.employee_id}
     sec = Section("Employees", ["Employee", "Role", "Station", "Background check", "Trained",
                                 "Status", "PI access"], html_id="employees", empty="No employees.")
+    ordered = _ordered_suspensions(session, [s.held_by for s in suspended.values()
+                                             if s.held_by])
+    # People and places by name: the account's display name for an employee who has
+    # one (employees themselves are pseudonymous), the station's name.
+    who: dict[str, str] = {}
+    for emp_id, name in session.execute(select(Account.employee_id, Account.display_name).where(
+            Account.org_id == ent, Account.employee_id.is_not(None), Account.display_name != "")):
+        if emp_id is not None:
+            who[emp_id] = name
+    stations: dict[str, str] = {}
+    for st_id, st_name in session.execute(select(Station.id, Station.name).where(
+            Station.enterprise_id == ent)):
+        stations[st_id] = st_name
     rows = session.scalars(select(Employee).where(Employee.enterprise_id == ent)
                            .order_by(Employee.status, Employee.id).limit(300))
     can_suspend = staff.principal.can("pi:suspend")
@@ -50,7 +65,9 @@ def employees_section(session: Session, staff: Staff, now: datetime) -> Section:
     for e in rows:
         acts: list[Action] = []
         susp = suspended.get(e.id)
-        if can_suspend and e.status == "active":
+        # A suspension an intervention holds is lifted only with it (an ordered one
+        # by the supervision department): no lift button here.
+        if can_suspend and e.status == "active" and not (susp and susp.held_by):
             acts.append(Action("/enterprise/employees/lift", "Lift suspension",
                                {"suspension_id": susp.id}, secondary=True) if susp else
                         Action("/enterprise/employees/suspend", "Suspend PI access",
@@ -61,13 +78,34 @@ def employees_section(session: Session, staff: Staff, now: datetime) -> Section:
                                {"employee_id": e.id}, inputs=(Input(
                                    "result", "Result", "select",
                                    (("passed", "passed"), ("failed", "failed"))),)))
-        sec.add([e.id, Cell(e.role, translate=True), e.station_id,
+        sec.add([Cell(f"{who[e.id]} ({e.id})" if e.id in who else e.id),
+                 Cell(e.role, translate=True), stations.get(e.station_id or "", e.station_id),
                  Cell(e.background_check, translate=True,
                       cls=None if e.background_check == "passed" else "warn"),
                  e.trained_at, Cell(e.status, translate=True),
-                 Cell("suspended", translate=True, cls="overdue") if susp
-                 else Cell("allowed", translate=True)], acts)
+                 _access_cell(susp, ordered)], acts)
     return sec
+
+
+def _ordered_suspensions(session: Session, intervention_ids: list[str]) -> set[str]:
+    """Of these interventions, the ones the supervision department ordered."""
+    if not intervention_ids:
+        return set()
+    from parcelguard.incidents.models import Intervention
+
+    return set(session.scalars(select(Intervention.id).where(
+        Intervention.id.in_(intervention_ids), Intervention.requires_ack.is_(True))))
+
+
+def _access_cell(susp: Any, ordered: set[str]) -> Cell:
+    if susp is None:
+        return Cell("allowed", translate=True)
+    if susp.held_by in ordered:
+        return Cell("suspended by order of the supervision department", translate=True,
+                    cls="overdue")
+    if susp.held_by:
+        return Cell("suspended by an intervention", translate=True, cls="overdue")
+    return Cell("suspended", translate=True, cls="overdue")
 
 
 def _employees(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
@@ -82,7 +120,7 @@ def employees_page(request: Request, session: SessionDep, staff: OfficerStaff) -
 
 @router.post("/employees/{op}", response_class=HTMLResponse)
 async def employee_action(op: str, request: Request, session: SessionDep,
-                          staff: OfficerStaff) -> HTMLResponse:
+                          staff: OfficerStaff) -> Response:
     clock = runtime(request).clock
 
     def run(v: dict[str, str]) -> str:
@@ -163,12 +201,12 @@ def complaint_page(report_id: str, request: Request, session: SessionDep,
 
 @router.post("/complaints/{report_id}/{op}", response_class=HTMLResponse)
 async def complaint_action(report_id: str, op: str, request: Request, session: SessionDep,
-                           staff: OfficerStaff) -> HTMLResponse:
+                           staff: OfficerStaff) -> Response:
     rt = runtime(request)
     vault = request.app.state.vault
     channel = _channel(session)
 
-    def run(v: dict[str, str]) -> str:
+    def run(v: dict[str, str]) -> Done:
         if op == "ack":
             channel.acknowledge(session, staff.principal, report_id, clock=rt.clock)
             return "Acknowledged; the reporter can see it."
@@ -225,7 +263,7 @@ def referrals_page(request: Request, session: SessionDep, staff: OfficerStaff) -
 
 @router.post("/referrals/data/{decision}", response_class=HTMLResponse)
 async def data_request_action(decision: str, request: Request, session: SessionDep,
-                              staff: OfficerStaff) -> HTMLResponse:
+                              staff: OfficerStaff) -> Response:
     """The carrier answers the police's request for more data: approved, a package
     limited to the requested scope goes to them at once; or refused (the supervision
     department may still order it)."""
@@ -301,7 +339,7 @@ def keys_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTM
 
 @router.post("/keys/{op}", response_class=HTMLResponse)
 async def key_action(op: str, request: Request, session: SessionDep,
-                     staff: OfficerStaff) -> HTMLResponse:
+                     staff: OfficerStaff) -> Response:
     clock = runtime(request).clock
 
     def run(v: dict[str, str]) -> str:
@@ -312,6 +350,7 @@ async def key_action(op: str, request: Request, session: SessionDep,
         issued = identity.issue_api_key(session, staff.principal, name=v.get("name", ""),
                                         role="ingest_client", clock=clock)
         # Shown once, on this page only; stored hashed.
-        return f"New key (shown once): {issued.secret}"
+        _ = gettext_for(locale_of(request))
+        return ShownOnce(_("New key (shown once): %(secret)s", secret=issued.secret))
 
     return await act(request, run, lambda **kw: _keys(request, session, staff, **kw))

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from parcelguard.core.http import SessionDep
@@ -59,13 +59,22 @@ def verification_section(session: Session, package: dict[str, Any], enterprise_i
         sec.facts = [("Verification", Cell("no registered verifier key", cls="failed"))]
         return sec
     v = evidence.verify(package, key.verifier_key)
-    verdict = (Cell(f"✔ verified: {v.events_verified} event(s) proven in the signed log of "
-                    f"size {v.tree_size}", cls="verified") if v.ok
-               else Cell("✘ " + "; ".join(v.problems), cls="failed"))
+    if not v.ok:
+        verdict = Cell("✘ %(problems)s", cls="failed", translate=True,
+                       args={"problems": "; ".join(v.problems)})
+    elif v.events_verified == 0:
+        # Nothing proven is not a proof: an empty package must not look verified.
+        verdict = Cell("no events to verify: the package proves nothing", cls="warn",
+                       translate=True)
+    else:
+        verdict = Cell("✔ verified: %(n)s event(s) proven in the signed log of size %(size)s",
+                       cls="verified", translate=True,
+                       args={"n": v.events_verified, "size": v.tree_size})
     sec.facts = [("Verification", verdict), ("Verifier key (registered)", key.verifier_key),
                  ("Signed checkpoint size", package.get("tree_size")),
                  ("Events in case", package.get("events_total")),
-                 ("Crime suspected", "yes" if package.get("crime_suspected") else "no")]
+                 ("Crime suspected", Cell("yes" if package.get("crime_suspected") else "no",
+                                          translate=True))]
     return sec
 
 
@@ -150,7 +159,7 @@ def referral(referral_id: str, request: Request, session: SessionDep,
 
 @router.post("/referrals/{referral_id}/{op}", response_class=HTMLResponse)
 async def referral_action(referral_id: str, op: str, request: Request, session: SessionDep,
-                          staff: PoliceStaff) -> HTMLResponse:
+                          staff: PoliceStaff) -> Response:
     rt = runtime(request)
     refs = _referrals(session)
 

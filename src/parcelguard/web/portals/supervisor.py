@@ -206,7 +206,7 @@ def plan(plan_id: str, request: Request, session: SessionDep,
 
 
 @router.post("/plans/review", response_class=HTMLResponse)
-async def review(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+async def review(request: Request, session: SessionDep, staff: SupervisorStaff) -> Response:
     clock = runtime(request).clock
     plan_id = str((await checked_form(request)).get("plan_id", ""))
 
@@ -250,7 +250,7 @@ def orders(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTM
 
 
 @router.post("/orders", response_class=HTMLResponse)
-async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -> Response:
     rt = runtime(request)
 
     def run(v: dict[str, str]) -> str:
@@ -267,7 +267,7 @@ async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -
 
 @router.post("/orders/{op}", response_class=HTMLResponse)
 async def order_action(op: str, request: Request, session: SessionDep,
-                       staff: SupervisorStaff) -> HTMLResponse:
+                       staff: SupervisorStaff) -> Response:
     return await order_act(op, request, session, staff,
                            lambda **kw: _orders(request, session, staff, **kw))
 
@@ -280,7 +280,10 @@ def report(request: Request, session: SessionDep, staff: SupervisorStaff) -> Res
     from parcelguard.reporting import render_report
 
     del staff
-    html = render_report({}, session, now=runtime(request).clock.now())
+    locale = locale_of(request)
+    other = "en" if locale == "zh-CN" else "zh-CN"
+    html = render_report({}, session, locale=locale, now=runtime(request).clock.now(),
+                         other_href=f"/supervisor/report?lang={other}")
     return HTMLResponse(html, headers={"Content-Security-Policy": (
         "default-src 'none'; script-src 'unsafe-inline' 'unsafe-eval'; "
         "style-src 'unsafe-inline'; img-src data:; font-src data:; "
