@@ -568,8 +568,9 @@ def write(world: World2, events_path: Path, truth_path: Path,
 
     def entry(t: Truth) -> dict[str, Any]:
         key = "scenario" if t.kind == "scenario" else "lookalike"
-        doc = {key: t.name, "enterprise_id": ENT, "actors": t.actors,
-               "event_ids": t.event_ids, "start": _iso(t.start), "end": _iso(t.end)}
+        doc: dict[str, Any] = {key: t.name, "enterprise_id": ENT, "actors": t.actors,
+                               "event_ids": t.event_ids, "start": _iso(t.start),
+                               "end": _iso(t.end)}
         if t.kind == "scenario":
             doc["actor_starts"] = dict(sorted(starts.get(id(t), {}).items()))
         return doc
