@@ -8,10 +8,11 @@ same file, and the state the runner keeps per active subject, all in one run.
 
 Targets (issues 5 and 15): on every world subject-level recall >= 0.95, precision
 >= 0.9, no benign look-alike flagged (the second generator's catalogue), median time
-to detect <= 10 min; the monitor at least 200k events/s per core and at least 0.25
-of the bare pass. "Per core": the pipeline is one Python thread, so its rate is
-events over the process's CPU seconds (wall time on a shared machine would charge it
-for other processes). Writes bench/out/monitor.json.
+to detect <= 10 min (per abuser, from that abuser's first malicious event to the
+first alert about them: monitor/evaluate.py); the monitor at least 200k events/s
+per core and at least 0.25 of the bare pass. "Per core": the pipeline is one Python
+thread, so its rate is events over the process's CPU seconds (wall time on a shared
+machine would charge it for other processes). Writes bench/out/monitor.json.
 """
 
 from __future__ import annotations

@@ -107,15 +107,23 @@ class MonitorSettings(BaseModel):
         "remembered after its last event; older ones cannot cover an access.")
     unassigned_window_minutes: int = Field(
         default=60, ge=1, description="unassigned_access / out_of_station_access: sliding window.")
+    uncovered_read_threshold: int = Field(
+        default=1, ge=1,
+        description="unassigned_access / out_of_station_access: ALLOWED reveals, prints or "
+        "shares that no assignment and no honoured form of work covers, in the window. Every "
+        "legitimate read rests on a contract form (monitor/forms.py), so one such read is "
+        "already a read of PI nobody gave the actor: it alerts at once (low and slow abuse, "
+        "a few reads an hour, would otherwise run for hours before any window fills).")
     unassigned_threshold: float = Field(
         default=5.0, gt=0,
-        description="unassigned_access: weighted count of reveals or prints with "
-        "no covering assignment in the window (allowed = 1, denied = 0.5). A benign courier "
-        "has at most a denied call-back or two a day.")
+        description="unassigned_access: refused reveals or prints with no covering "
+        "assignment in the window, weighted 0.5 each (ten refusals in an hour). A benign "
+        "courier has a refused call-back after the assignment ended or two a day; refused "
+        "reads leak nothing, so only a burst of them (probing) alerts.")
     out_of_station_threshold: float = Field(
         default=3.0, gt=0,
-        description="out_of_station_access: weighted count of uncovered accesses "
-        "to waybills that never passed the actor's station, in the window.")
+        description="out_of_station_access: refused uncovered accesses to waybills that "
+        "never passed the actor's station, weighted 0.5 each, in the window.")
     volume_mad_k: float = Field(
         default=6.0, gt=0,
         description="volume_spike: an hour's PI records must exceed median + k * "
@@ -149,6 +157,14 @@ class MonitorSettings(BaseModel):
         description="cumulative_access: records returned by one actor's searches within 1, "
         "7 and 30 days: a day or a week reaching the insider criminal figure (2,500), a "
         "month at four times it (benign peaks: ~160 a day on simulator seed 7).")
+    export_repeat_count: int = Field(
+        default=2, ge=2,
+        description="cumulative_access: exports by one actor within export_repeat_minutes "
+        "that show an export being sliced (approved exports are one at a time, days apart; "
+        "a slicer needs many small ones in a row). Alerts at the slice, not hours later "
+        "when the day's records reach cumulative_export_records.")
+    export_repeat_minutes: int = Field(
+        default=30, ge=1, description="cumulative_access: window of export_repeat_count.")
     cumulative_uncovered_reads: list[float] = Field(
         default_factory=lambda: [8.0, 20.0, 40.0],
         description="cumulative_access: allowed reveals/prints/shares with no covering "

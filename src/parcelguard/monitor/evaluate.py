@@ -9,8 +9,14 @@
   subject there is the attacking source, so the scenario counts once, matched by
   evidence.
 - Precision: the share of alerts that match some scenario.
-- Time to detect: per scenario, from its first malicious event to the raised_at of
-  its first matching alert (event time).
+- Time to detect: per abuser (the units recall counts), from that abuser's first
+  malicious event (``actor_starts`` in the ground truth; the scenario's first event
+  when a truth file lacks it, which can only make it longer) to the raised_at of the
+  first matching alert about them (event time); for credential stuffing, from the
+  scenario's first event to its first matching alert. The median is over abusers.
+  Measured from the first abusive act, not from the event that crossed a threshold:
+  what the supervision department wants to know is how long someone abused access
+  before anyone was told.
 """
 
 from __future__ import annotations
@@ -88,15 +94,24 @@ def evaluate(alerts: list[dict[str, Any]], scenarios: list[dict[str, Any]]) -> E
         hits = [alerts[ai] for ai in matched[si]]
         if sc["scenario"] in SOURCE_SCENARIOS:
             wanted = {"(source)": bool(hits)}
+            if hits:
+                first = min(epoch_us(a["raised_at"]) for a in hits)
+                ttd[f"{label}:(source)"] = max(0, first - epoch_us(sc["start"])) / 60e6
         else:
-            about = {a["subject_id"] for a in hits}
-            wanted = {actor: actor in about for actor in sc["actors"]}
+            raised: dict[str, int] = {}
+            for a in hits:
+                at = epoch_us(a["raised_at"])
+                if at < raised.get(a["subject_id"], at + 1):
+                    raised[a["subject_id"]] = at
+            wanted = {actor: actor in raised for actor in sc["actors"]}
+            starts = sc.get("actor_starts") or {}
+            for actor, at in raised.items():
+                if actor in wanted:
+                    begin = epoch_us(starts.get(actor, sc["start"]))
+                    ttd[f"{label}:{actor}"] = max(0, at - begin) / 60e6
         units += len(wanted)
         detected += sum(wanted.values())
         missed += [f"{label}:{who}" for who, ok in wanted.items() if not ok]
-        if hits:
-            first = min(epoch_us(a["raised_at"]) for a in hits)
-            ttd[label] = max(0, first - epoch_us(sc["start"])) / 60e6
     false = Counter(a["detector"] for i, a in enumerate(alerts) if i not in true_alerts)
     return Evaluation(
         recall=detected / units if units else 1.0,

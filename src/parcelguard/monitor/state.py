@@ -145,15 +145,19 @@ def _clear(st: SubjectState, name: str) -> None:
 
 def signal(ctx: Ctx, st: SubjectState, detector: str, t: int, event_id: str, *,
            weight: float, window_us: int, threshold: float, base: float,
-           summary: SummaryFn, win: str | None = None) -> None:
+           summary: SummaryFn, win: str | None = None,
+           score_scale: float | None = None) -> None:
     """Add one qualifying event to the detector's window; fire on reaching the
-    threshold, or add evidence to the open episode."""
+    threshold, or add evidence to the open episode. ``score_scale``: the total the
+    score starts rising from, when the rule fires earlier than that (one uncovered
+    read alerts; it is not yet a burst)."""
     name = win or detector
     window, total = _add(st, name, t, weight, event_id, window_us=window_us)
+    scale = threshold if score_scale is None else score_scale
     ep = st.episodes.get(detector)
     if ep is not None and t - ep <= window_us:
         st.episodes[detector] = t
-        score = score_for(base, total, threshold)
+        score = score_for(base, total, scale)
         if off_shift(ctx, st, t):
             score = min(1.0, score + ctx.settings.off_shift_boost)
         prev = st.scores.get(detector, 0.0)
@@ -166,7 +170,7 @@ def signal(ctx: Ctx, st: SubjectState, detector: str, t: int, event_id: str, *,
     if total < threshold:
         return
     fire(ctx, st, detector, t, [e for _, _, e in window], first_us=window[0][0],
-         score=score_for(base, total, threshold), summary=summary(total))
+         score=score_for(base, total, scale), summary=summary(total))
     _clear(st, name)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,28 @@ def write_events_jsonl(events: Iterable[dict[str, Any]], path: Path) -> int:
     return count
 
 
+def actor_starts(world: World) -> list[dict[str, str]]:
+    """Per scenario, each actor's first malicious event time: time to detect is
+    measured per abuser from there (an accomplice who starts a day later is not
+    'detected' by an alert about the first one)."""
+    where = {eid: i for i, s in enumerate(world.scenarios) for eid in s.event_ids}
+    starts: list[dict[str, tuple[datetime, str]]] = [{} for _ in world.scenarios]
+    for ev in world.events:
+        i = where.get(ev["event_id"])
+        if i is None:
+            continue
+        who = ev.get("actor_id") or ev.get("employee_id")
+        if who not in world.scenarios[i].actors:
+            continue
+        at = datetime.fromisoformat(ev["occurred_at"])
+        if who not in starts[i] or at < starts[i][who][0]:
+            starts[i][who] = (at, ev["occurred_at"])
+    return [{who: text for who, (_, text) in sorted(by.items())} for by in starts]
+
+
 def write_ground_truth(world: World, path: Path) -> None:
     """The scenarios with their exact event ids, timestamps in RFC 3339."""
+    starts = actor_starts(world)
     doc = {
         "seed": world.config.seed,
         "scenarios": [
@@ -42,8 +63,9 @@ def write_ground_truth(world: World, path: Path) -> None:
                 "event_ids": s.event_ids,
                 "start": s.start.isoformat(),
                 "end": s.end.isoformat(),
+                "actor_starts": starts[i],
             }
-            for s in world.scenarios
+            for i, s in enumerate(world.scenarios)
         ],
     }
     path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")

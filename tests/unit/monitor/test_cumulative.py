@@ -24,11 +24,24 @@ def test_export_slicing_over_five_days_alerts_with_every_slice_as_evidence() -> 
     assert "bulk_access" not in alerts  # 1,000 a day: under the single-day rule
     (alert,) = alerts["cumulative_access"]
     assert alert.subject_id == "emp-it"
-    # the first day's slices reach 1,000 records (what one approval covers) on the
-    # 50th; every slice, then and after, is evidence
-    assert alert.raised_us == run_time(s, ids[49])
+    # the second slice, ten minutes after the first, shows the slicing (before this
+    # the alert waited for the day's 1,000th record, the 50th slice, 8 h later);
+    # every slice, then and after, is evidence
+    assert alert.raised_us == run_time(s, ids[1])
     assert alert.event_ids == ids
-    assert set(ids) <= set(alert.event_ids)
+
+
+def test_exports_an_hour_apart_alert_when_their_records_add_up() -> None:
+    """A slicer slower than export_repeat_minutes is still caught by the day's total."""
+    s = Stream()
+    s.hire(DAY0, "emp-it", role="it")
+    t = DAY0 + 2 * H
+    ids = []
+    for _ in range(20):
+        ids.append(s.access(t, "emp-it", "export", records=50, channel="web"))
+        t += 50 * M
+    (alert,) = by_detector(run(s))["cumulative_access"]
+    assert alert.raised_us == run_time(s, ids[19])  # the 1,000th record
 
 
 def run_time(s: Stream, event_id: str) -> int:
@@ -45,18 +58,21 @@ def test_a_few_approved_exports_a_week_stay_quiet() -> None:
     assert "cumulative_access" not in by_detector(run(s))
 
 
-def test_uncovered_reads_trickled_all_day_alert() -> None:
-    """Three uncovered reveals an hour never reach unassigned_access (5 in 60 min)."""
+def test_uncovered_reads_trickled_all_day_alert_at_the_first() -> None:
+    """Three uncovered reveals an hour: unassigned_access alerts at the first (it
+    used to wait for 5 in 60 min, which a trickle never reaches), and the day's
+    eighth adds the cumulative alert."""
     s = Stream()
     s.hire(DAY0, "emp-1")
     t = DAY0 + 8 * H
+    ids = []
     for i in range(30):
         s.parcel(t, f"WB{i}", "arrived")
-        s.access(t + M, "emp-1", wb=f"WB{i}")
+        ids.append(s.access(t + M, "emp-1", wb=f"WB{i}"))
         t += 20 * M
     alerts = by_detector(run(s))
-    assert "unassigned_access" not in alerts
-    assert alerts["cumulative_access"][0].subject_id == "emp-1"
+    assert alerts["unassigned_access"][0].raised_us == run_time(s, ids[0])
+    assert alerts["cumulative_access"][0].raised_us == run_time(s, ids[7])
 
 
 def test_a_couple_of_denied_call_backs_a_day_for_a_month_stay_quiet() -> None:

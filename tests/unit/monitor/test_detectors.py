@@ -44,11 +44,12 @@ def test_unassigned_reveals_at_own_station_alert_with_evidence() -> None:
         t += 5 * M
     alerts = by_detector(run(s))
     assert list(alerts) == ["unassigned_access"]
-    alert = alerts["unassigned_access"][0]
+    (alert,) = alerts["unassigned_access"]
     assert alert.subject_id == "emp-1"
-    # fired on the 5th (threshold 5), the 6th joined the same alert as evidence
+    # fired on the first (no form covers it), the others joined the same alert
     assert alert.event_ids == ids
     assert alert.record_count == 6
+    assert alert.raised_us == alert.first_us
 
 
 def test_denied_call_backs_after_the_window_stay_below_the_threshold() -> None:
@@ -62,15 +63,34 @@ def test_denied_call_backs_after_the_window_stay_below_the_threshold() -> None:
     assert run(s) == []
 
 
+def test_denied_probing_alerts_as_a_burst() -> None:
+    s = Stream()
+    _roster(s, "emp-1")
+    t = DAY0 + 9 * H
+    ids = []
+    for i in range(10):  # ten refusals in an hour weigh 5
+        s.parcel(t, f"WB{i}", "arrived")
+        ids.append(s.access(t + M, "emp-1", wb=f"WB{i}", outcome="denied"))
+        t += 5 * M
+    (alert,) = run(s)
+    assert alert.detector == "unassigned_access"
+    assert alert.event_ids == ids
+
+
 def test_waybills_of_other_stations_are_out_of_station() -> None:
     s = Stream()
     _roster(s, "emp-1")
     t = DAY0 + 10 * H
     for i in range(3):
         s.parcel(t, f"WB{i}", "arrived", station="st-9")
-        s.access(t + M, "emp-1", wb=f"WB{i}")
-        t += 2 * M
-    assert [a.detector for a in run(s)] == ["out_of_station_access"]
+        s.access(t + 25 * M, "emp-1", wb=f"WB{i}")
+        t += 25 * M
+    (alert,) = run(s)
+    assert alert.detector == "out_of_station_access"
+    # a franchise courier reading other outlets' waybills twice an hour is seen at
+    # the first read, not when three fall within one hour
+    assert alert.raised_us == alert.first_us
+    assert len(alert.event_ids) == 3
 
 
 def test_any_access_after_leaving_alerts_at_once() -> None:
@@ -180,6 +200,6 @@ def test_thresholds_come_from_settings() -> None:
     for i in range(3):
         s.parcel(t, f"WB{i}", "arrived")
         s.access(t + M, "emp-1", wb=f"WB{i}")
-    assert run(s) == []
-    assert [a.detector for a in run(s, MonitorSettings(unassigned_threshold=3))] == [
+    assert run(s, MonitorSettings(uncovered_read_threshold=4)) == []
+    assert [a.detector for a in run(s, MonitorSettings(uncovered_read_threshold=3))] == [
         "unassigned_access"]

@@ -26,7 +26,15 @@ def test_ground_truth_lists_every_scenario_with_rfc3339_times(small_world: World
     assert doc["seed"] == small_world.config.seed
     assert len(doc["scenarios"]) == len(small_world.scenarios)
     for got, want in zip(doc["scenarios"], small_world.scenarios, strict=True):
-        assert set(got) == {"scenario", "enterprise_id", "actors", "event_ids", "start", "end"}
+        assert set(got) == {"scenario", "enterprise_id", "actors", "event_ids", "start", "end",
+                            "actor_starts"}
         assert got["event_ids"] == want.event_ids
+        # each abuser's own first malicious event, where time to detect starts
+        ids = set(want.event_ids)
+        for actor, at in got["actor_starts"].items():
+            mine = [datetime.fromisoformat(e["occurred_at"]) for e in small_world.events
+                    if e["event_id"] in ids
+                    and actor in (e.get("actor_id"), e.get("employee_id"))]
+            assert datetime.fromisoformat(at) == min(mine)
         assert datetime.fromisoformat(got["start"]) == want.start
         assert got["start"].endswith("+08:00")

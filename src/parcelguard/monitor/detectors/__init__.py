@@ -21,13 +21,15 @@ class Detector:
 
 _ALL = (
     Detector("unassigned_access", 0.5, "actor",
-             "Reveals or label prints by an employee with no assignment covering the "
-             "waybill at that moment, on parcels of their own station (or unknown ones): "
-             "weighted count (allowed 1, denied 0.5) reaches unassigned_threshold within "
-             "unassigned_window_minutes."),
+             "Reveals, prints or shares by an employee that no assignment and no honoured "
+             "form of work covers, on parcels of their own station (or unknown ones): "
+             "uncovered_read_threshold allowed ones (1: at the first) within "
+             "unassigned_window_minutes, or refused ones weighing unassigned_threshold "
+             "(0.5 each)."),
     Detector("out_of_station_access", 0.6, "actor",
-             "Uncovered reveals or prints of waybills that never passed the actor's station "
-             "(YTO 2020): weighted count reaches out_of_station_threshold in the window."),
+             "Uncovered reveals, prints or shares of waybills that never passed the actor's "
+             "station (YTO 2020): uncovered_read_threshold allowed ones, or refused ones "
+             "weighing out_of_station_threshold, in the window."),
     Detector("volume_spike", 0.5, "actor",
              "PI records in one hour exceed median + volume_mad_k * MAD of the actor's own "
              "active hours, volume_peak_factor times their busiest hour so far, and median "
@@ -44,7 +46,8 @@ _ALL = (
              "Slow abuse: records exported (cumulative_export_records), records searched "
              "(cumulative_search_records) or allowed uncovered waybill reads "
              "(cumulative_uncovered_reads) by one actor reach their threshold within 1, 7 "
-             "or 30 days, however thinly sliced."),
+             "or 30 days, however thinly sliced; or export_repeat_count exports within "
+             "export_repeat_minutes (an export taken in slices, seen at the slice)."),
     Detector("after_leaving", 0.9, "actor",
              "Any access under an employee's account after their `left` roster event."),
     Detector("unvetted_access", 0.75, "actor",

@@ -16,20 +16,27 @@ def on_waybill_read(ctx: Ctx, st: SubjectState, ev: Ev, t: int, a: Annot) -> Non
     s = ctx.settings
     win_us = ctx.minutes(s.unassigned_window_minutes)
     if not a.covered:
-        w = 1.0 if ev.outcome == "allowed" else 0.5
-        if ev.outcome == "allowed":  # a refused read leaks nothing (bursts: denial_burst)
+        # An allowed read no contract form covers is PI the actor was never given: it
+        # alerts at once (uncovered_read_threshold). A refused one leaks nothing and
+        # benign couriers call back after their assignment ended, so refusals alert
+        # only as a burst (probing), weighted 0.5 against the older thresholds.
+        allowed = ev.outcome == "allowed"
+        if allowed:
             cumulative.add(ctx, st, ev, t, counter="uncovered", amount=1.0)
         if a.station_match is False:
-            signal(ctx, st, "out_of_station_access", t, ev.event_id, weight=w, window_us=win_us,
-                   threshold=s.out_of_station_threshold, base=base("out_of_station_access"),
-                   summary=lambda n: f"{st.subject_id} accessed waybills that never passed "
-                   f"their station {st.station or ev.station_id or '?'}, with no assignment "
-                   f"({n:g} weighted in {s.unassigned_window_minutes} min)")
+            name, burst = "out_of_station_access", s.out_of_station_threshold
+            what = (f"waybills that never passed their station "
+                    f"{st.station or ev.station_id or '?'}, with no assignment")
         else:
-            signal(ctx, st, "unassigned_access", t, ev.event_id, weight=w, window_us=win_us,
-                   threshold=s.unassigned_threshold, base=base("unassigned_access"),
-                   summary=lambda n: f"{st.subject_id} revealed or printed waybills with no "
-                   f"covering assignment ({n:g} weighted in {s.unassigned_window_minutes} min)")
+            name, burst = "unassigned_access", s.unassigned_threshold
+            what = "waybills with no covering assignment"
+        signal(ctx, st, name, t, ev.event_id, weight=1.0 if allowed else 0.5,
+               window_us=win_us, threshold=s.uncovered_read_threshold if allowed else burst,
+               score_scale=burst, base=base(name), win=name if allowed else f"{name}:refused",
+               summary=lambda n: f"{st.subject_id} "
+               f"{'read' if allowed else 'was refused'} {what} ({n:g} "
+               f"{'allowed' if allowed else 'weighted refusals'} in "
+               f"{s.unassigned_window_minutes} min)")
     if ev.action == "print_label":
         rw_us = ctx.minutes(s.reprint_window_minutes)
         if not a.covered:

@@ -7,6 +7,10 @@ honoured work covered. Each has a threshold per window (1, 7 and 30 days, the
 are counted from the first record (each export event is evidence a court counts);
 searches and uncovered reads keep their event ids only once a window is past half
 its threshold (a sorter searches all day: the state stays small).
+
+Exports are also watched at the slice: ``export_repeat_count`` exports within
+``export_repeat_minutes`` fire before the records add up (approved exports come one
+at a time, days apart; a slicer needs many in a row).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from parcelguard.monitor.detectors import base
-from parcelguard.monitor.model import DAY_US, Ev
+from parcelguard.monitor.model import DAY_US, MINUTE_US, Ev
 from parcelguard.monitor.state import Ctx, SubjectState, evidence, fire, score_for
 
 NAME = "cumulative_access"
@@ -62,6 +66,8 @@ def add(ctx: Ctx, st: SubjectState, ev: Ev, t: int, *, counter: str, amount: flo
         if len(ids) > _IDS_CAP:
             del ids[0]
     if share < 1.0:
+        if counter == "export" and ids is not None:
+            _repeated_export(ctx, st, t, ids)
         return
     i = next(i for i, (n, thr) in enumerate(zip(sums, thresholds, strict=True)) if n >= thr)
     days, n, thr = WINDOW_DAYS[i], sums[i], thresholds[i]
@@ -72,3 +78,15 @@ def add(ctx: Ctx, st: SubjectState, ev: Ev, t: int, *, counter: str, amount: flo
          summary=f"{st.subject_id} {_WHAT[counter].format(n=n)} within {days} "
          f"day{'s' if days > 1 else ''} (threshold {thr:,.0f})")
     st.cum_ids.pop(counter, None)
+
+
+def _repeated_export(ctx: Ctx, st: SubjectState, t: int, ids: list[tuple[int, str]]) -> None:
+    """Slicing seen at the slice: export_repeat_count exports within
+    export_repeat_minutes, before their records add up to any window's threshold."""
+    s = ctx.settings
+    recent = [(u, e) for u, e in ids if u >= t - s.export_repeat_minutes * MINUTE_US]
+    if len(recent) < s.export_repeat_count:
+        return
+    fire(ctx, st, NAME, t, [e for _, e in recent], first_us=recent[0][0], score=base(NAME),
+         summary=f"{st.subject_id} ran {len(recent)} exports within "
+         f"{s.export_repeat_minutes} min: an export taken in slices")

@@ -556,10 +556,24 @@ def write(world: World2, events_path: Path, truth_path: Path,
         for i in range(0, len(world.events), 10_000):
             fh.write(b"\n".join(dumps(e) for e in world.events[i:i + 10_000]) + b"\n")
 
+    # each abuser's first malicious event (events are in time order): time to detect
+    # is measured per abuser from there
+    owner = {eid: t for t in world.truths if t.kind == "scenario" for eid in t.event_ids}
+    starts: dict[int, dict[str, str]] = {}
+    for e in world.events:
+        t = owner.get(e["event_id"])
+        who = e.get("actor_id") or e.get("employee_id")
+        if t is not None and who in t.actors:
+            starts.setdefault(id(t), {}).setdefault(who, e["occurred_at"])
+
     def entry(t: Truth) -> dict[str, Any]:
         key = "scenario" if t.kind == "scenario" else "lookalike"
-        return {key: t.name, "enterprise_id": ENT, "actors": t.actors,
-                "event_ids": t.event_ids, "start": _iso(t.start), "end": _iso(t.end)}
+        doc: dict[str, Any] = {key: t.name, "enterprise_id": ENT, "actors": t.actors,
+                               "event_ids": t.event_ids, "start": _iso(t.start),
+                               "end": _iso(t.end)}
+        if t.kind == "scenario":
+            doc["actor_starts"] = dict(sorted(starts.get(id(t), {}).items()))
+        return doc
 
     doc = {"generator": "world2", "seed": world.params.seed,
            "scenarios": [entry(t) for t in world.truths if t.kind == "scenario"],
