@@ -83,8 +83,10 @@ def synthetic(start: int, stop: int) -> Iterator[bytes]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=3_000_000)
+    ap.add_argument("--marks", default="100000,1000000,3000000",
+                    help="log sizes to measure at (comma-separated), up to --events")
     args = ap.parse_args()
-    marks = [m for m in (100_000, 1_000_000, 3_000_000) if m <= args.events]
+    marks = [m for m in sorted(int(x) for x in args.marks.split(",")) if m <= args.events]
     figures: dict[int, float] = {}
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
@@ -93,8 +95,8 @@ def main() -> None:
         db = Database(settings)
         clock = SystemClock()
 
-        def register(session: object, ids: set[str]) -> None:
-            identity.ensure_enterprises(session, ids, clock)  # type: ignore[arg-type]
+        def register(session: object, ids: set[str]) -> dict[str, str]:
+            return identity.ensure_enterprises(session, ids, clock)  # type: ignore[arg-type]
 
         pipe = None
         done = 0

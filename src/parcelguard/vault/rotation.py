@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from parcelguard.core.errors import Conflict, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.vault.cipher import dek_version_of
-from parcelguard.vault.keys import KeysetRecord, SubjectKeyRecord, WrappedRow
+from parcelguard.vault.keys import KeysetRecord, SubjectKeyRecord
 from parcelguard.vault.models import VaultRotationJob, VaultSubjectKey
 from parcelguard.vault.service import VaultService
 
@@ -84,6 +84,8 @@ def running_job(session: Session, enterprise_id: str) -> VaultRotationJob:
 
 
 _SK = VaultSubjectKey.__table__
+PendingRow = tuple[Any, ...]
+"""A `WrappedRow` read for a batch; on SQLite its rowid follows."""
 
 
 def _pending_filter(job: VaultRotationJob) -> list[Any]:
@@ -98,14 +100,16 @@ def _ph(conn: Connection) -> str:
 
 
 def _pending(session: Session, job: VaultRotationJob,
-             limit: int) -> tuple[list[WrappedRow], bool]:
+             limit: int) -> tuple[list[PendingRow], bool]:
     """The next ``limit`` subject keys by subject id after the cursor, plus the rest
     of the last subject's versions (a subject never straddles two batches), and
-    whether that was all. Driver-level SQL returning plain rows: a batch is thousands
-    of them, and per-row ORM or type processing would cost more than the crypto."""
+    whether that was all. Each row is a `WrappedRow`, on SQLite followed by its rowid.
+    Driver-level SQL returning plain rows: a batch is thousands of them, and per-row
+    ORM or type processing would cost more than the crypto."""
     conn = session.connection()
     p = _ph(conn)
-    sql = (f"SELECT subject_id, dek_version, kek_version, wrapped_dek FROM vault_subject_keys "
+    sql = ("SELECT subject_id, dek_version, kek_version, wrapped_dek"
+           + (", rowid" if conn.dialect.name == "sqlite" else "") + " FROM vault_subject_keys "
            f"WHERE enterprise_id = {p} AND subject_id > {p}"
            + ("" if job.reencrypt else f" AND kek_version <> {p}"))
     args: tuple[Any, ...] = (job.enterprise_id, job.cursor,
@@ -122,27 +126,29 @@ def _pending(session: Session, job: VaultRotationJob,
             rows += cur.fetchall()
     finally:
         cur.close()
-    return [(sid, dv, kv, bytes(w)) for sid, dv, kv, w in rows], exhausted
+    return rows, exhausted
 
 
 def _store_rewrapped(conn: Connection, enterprise_id: str, new_version: int,
-                     moved: list[WrappedRow]) -> None:
+                     rows: list[PendingRow], wrapped: list[bytes]) -> None:
     """One statement per batch. UPDATE guarded by the old version, never an upsert:
     a subject erased meanwhile must not come back."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
-            "UPDATE vault_subject_keys AS k SET kek_version = v.new, wrapped_dek = v.w "
-            "FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[], %s::bytea[]) "
-            "AS v(sid, dv, old, new, w) WHERE k.enterprise_id = %s AND k.subject_id = v.sid "
+            "UPDATE vault_subject_keys AS k SET kek_version = %s, wrapped_dek = v.w "
+            "FROM unnest(%s::text[], %s::int[], %s::int[], %s::bytea[]) "
+            "AS v(sid, dv, old, w) WHERE k.enterprise_id = %s AND k.subject_id = v.sid "
             "AND k.dek_version = v.dv AND k.kek_version = v.old",
-            ([m[0] for m in moved], [m[1] for m in moved], [m[2] for m in moved],
-             [new_version] * len(moved), [m[3] for m in moved], enterprise_id))
+            (new_version, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+             wrapped, enterprise_id))
         return
-    p = _ph(conn)
+    # SQLite: found by the rowid the read returned (one B-tree seek instead of a
+    # search of the primary-key index), the key columns still checked on the row
     conn.exec_driver_sql(
-        f"UPDATE vault_subject_keys SET kek_version = {p}, wrapped_dek = {p} WHERE "
-        f"enterprise_id = {p} AND subject_id = {p} AND dek_version = {p} AND kek_version = {p}",
-        [(new_version, w, enterprise_id, sid, dv, old) for sid, dv, old, w in moved])
+        "UPDATE vault_subject_keys SET kek_version = ?, wrapped_dek = ? WHERE "
+        "rowid = ? AND subject_id = ? AND dek_version = ? AND kek_version = ?",
+        [(new_version, w, rid, sid, dv, old)
+         for (sid, dv, old, _, rid), w in zip(rows, wrapped, strict=True)])
 
 
 def remaining(session: Session, job: VaultRotationJob) -> int:
@@ -163,11 +169,10 @@ def run_batch(session: Session, vs: VaultService, job: VaultRotationJob, *,
     fields = 0
     if job.reencrypt:
         fields = _reencrypt(session, vs, keyset, [
-            SubjectKeyRecord(job.enterprise_id, *row) for row in rows], locations)
-    else:
-        moved = vs.vault.rewrap_rows(keyset, [r for r in rows if r[2] != job.to_version])
-        if moved:
-            _store_rewrapped(session.connection(), job.enterprise_id, job.to_version, moved)
+            SubjectKeyRecord(job.enterprise_id, *row[:4]) for row in rows], locations)
+    elif rows:  # (the read left out keys already under the new version)
+        _store_rewrapped(session.connection(), job.enterprise_id, job.to_version, rows,
+                         vs.vault.rewrap_rows(keyset, rows))
     subjects = len({r[0] for r in rows})
     if rows:
         job.cursor = rows[-1][0]
