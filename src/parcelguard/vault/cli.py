@@ -38,6 +38,7 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
             job = rotation.running_job(uow.session, enterprise)
             total = job.subjects_done + rotation.remaining(uow.session, job)
             done = job.subjects_done
+            keyset = vs.keyset(uow.session, enterprise, create=False)
         # Everything loaded so far lives until exit: out of the collector's reach, a
         # full collection no longer walks it while batches allocate rows by the thousand.
         gc.freeze()
@@ -48,12 +49,19 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
                       disable=not err.is_terminal) as bar:
             task = bar.add_task("rotate", total=total, completed=done)
             while True:
-                # one short transaction per batch: the writer is held for tens of
-                # milliseconds, and a kill loses at most this batch
+                # one short transaction per batch, and a kill loses at most this batch;
+                # a re-wrap is read and computed before it, so the writer is held only
+                # for the UPDATE (tens of milliseconds), not for the whole batch
+                prepared = None if job.reencrypt else rotation.prepare_rewrap(
+                    rt.db.engine, vs, keyset, batch=batch)
                 with rt.db.unit_of_work() as uow:
-                    job = rotation.running_job(uow.session, enterprise)
-                    report = rotation.run_batch(uow.session, vs, job, locations=locations,
-                                                batch=batch, at=rt.clock.now())
+                    if prepared is not None:
+                        job, report = rotation.store_rewrap(uow.session, prepared,
+                                                            at=rt.clock.now())
+                    else:
+                        job = rotation.running_job(uow.session, enterprise)
+                        report = rotation.run_batch(uow.session, vs, job, locations=locations,
+                                                    batch=batch, at=rt.clock.now())
                     uow.commit()
                 bar.update(task, advance=report.subjects)
                 if report.done:
