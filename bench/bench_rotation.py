@@ -12,7 +12,10 @@ little, so each figure is the median of ``--reps`` pairs measured back to back (
 loop then rotation; API alone then API during a rotation), every pair's ratio listed.
 The API's "during" window is exactly the rotation's batches: from the CLI's first
 line (the new key is primary, batches start) to its exit, so a rotation that ends
-early cannot flatter the figure. Writes bench/out/rotation.json.
+early cannot flatter the figure. Wall-clock rates on a loaded machine say as much
+about the neighbours as about the code, so the rotation's CPU seconds (less a
+`keys status` process's start-up) are reported too, against the bare loop's.
+Writes bench/out/rotation.json.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -69,31 +73,42 @@ def seed(settings: Settings, subjects: int) -> str:
     return key
 
 
-def bare_rewrap(n: int) -> float:
-    """Subjects/s of the loop a rotation cannot beat: open and re-seal 32 bytes."""
+def bare_rewrap(n: int) -> tuple[float, float]:
+    """Subjects/s of the loop a rotation cannot beat: open and re-seal 32 bytes; per
+    wall second and per CPU second."""
     old, new = AESGCM(os.urandom(32)), AESGCM(os.urandom(32))
     items = []
     for i in range(n):
         ad = f"ent-a/sub-{i:09d}/1/1".encode()
         nonce = os.urandom(12)
         items.append((nonce, old.encrypt(nonce, os.urandom(32), ad), ad))
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     out = [new.encrypt(os.urandom(12), old.decrypt(nonce, ct, ad), ad) for nonce, ct, ad in items]
-    elapsed = time.perf_counter() - t
+    elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
     assert len(out) == n
-    return n / elapsed
+    return n / elapsed, n / cpu
 
 
-def rotate(env: dict[str, str]) -> tuple[float, float]:
-    """Run `keys rotate` as a process; (its own subjects/s figure, wall seconds)."""
-    t = time.perf_counter()
+def _child_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def rotate(env: dict[str, str]) -> tuple[float, float, float]:
+    """Run `keys rotate` as a process: its own subjects/s figure, wall seconds, and
+    the CPU seconds it spent beyond what a `keys status` process spends (start-up)."""
+    cpu = _child_cpu()
+    subprocess.run([*BIN, "keys", "status", "--enterprise", "ent-a"], env=env,
+                   capture_output=True, check=True)
+    startup = _child_cpu() - cpu
+    t, cpu = time.perf_counter(), _child_cpu()
     done = subprocess.run([*BIN, "keys", "rotate", "--enterprise", "ent-a"], env=env,
                           capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t
+    wall, cpu = time.perf_counter() - t, _child_cpu() - cpu
     assert done.returncode == 0, done.stderr
     m = re.search(r"\(([\d,]+) subjects/s\)", done.stdout.replace("\n", " "))
     assert m, done.stdout
-    return float(m.group(1).replace(",", "")), wall
+    return float(m.group(1).replace(",", "")), wall, max(cpu - startup, 1e-9)
 
 
 def free_port() -> int:
@@ -198,15 +213,21 @@ def main() -> None:
         env.pop("PARCELGUARD_DATABASE_URL", None)
         runs = []
         for _ in range(args.reps):  # each rotation moves every key to the next version
-            bare = bare_rewrap(args.subjects)
-            rate, wall = rotate(env)
+            bare, bare_cpu = bare_rewrap(args.subjects)
+            rate, wall, cpu = rotate(env)
             runs.append({"bare_rewrap_per_s": round(bare), "rotation_subjects_per_s": round(rate),
-                         "rotation_wall_s": round(wall, 2), "ratio": round(rate / bare, 3)})
+                         "rotation_wall_s": round(wall, 2), "ratio": round(rate / bare, 3),
+                         "bare_rewrap_per_cpu_s": round(bare_cpu),
+                         "rotation_subjects_per_cpu_s": round(args.subjects / cpu),
+                         "cpu_ratio": round(args.subjects / cpu / bare_cpu, 3)})
             print(f"rotation: {rate:,.0f} subjects/s, bare loop {bare:,.0f}/s", file=sys.stderr)
         api = api_under_rotation(env, key, args.seconds, args.reps)
     rate = statistics.median(r["rotation_subjects_per_s"] for r in runs)
     ratio = statistics.median(r["ratio"] for r in runs)
+    per_cpu = statistics.median(r["rotation_subjects_per_cpu_s"] for r in runs)
+    cpu_ratio = statistics.median(r["cpu_ratio"] for r in runs)
     figures = {"subjects": args.subjects, "reps": args.reps,
+               "rotation_subjects_per_cpu_s_median": per_cpu, "cpu_ratio_median": cpu_ratio,
                "rotation_subjects_per_s_median": rate, "rotation_vs_bare_median": ratio,
                "rotation_runs": runs, "api_ratio_median": api["median_ratio"],
                "api_pairs": api["pairs"]}
@@ -214,6 +235,8 @@ def main() -> None:
           f"loop {ratio:.2f} (target >= 0.3, and >= 50,000/s); runs: "
           + ", ".join(f"{r['rotation_subjects_per_s']:,}/s vs {r['bare_rewrap_per_s']:,}/s"
                       for r in runs))
+    print(f"rotation per CPU second (what a core of its own would do; start-up taken "
+          f"out): median {per_cpu:,.0f} subjects/s, {cpu_ratio:.2f} of the bare loop's")
     print(f"API: median ratio of events/s while a rotation runs to without "
           f"{api['median_ratio']:.2f} (target >= 0.8); pairs: "
           + ", ".join(f"{p['events_per_s_rotating']:,} vs {p['events_per_s_quiet']:,} "
