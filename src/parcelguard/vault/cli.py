@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Annotated
@@ -91,10 +92,18 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
         = False,
         batch: Annotated[int, typer.Option(min=1, help="Subjects per transaction (each "
                                            "holds the writer for tens of ms).")] = 5000,
+        nice: Annotated[int, typer.Option(min=0, max=19, help=(
+            "CPU niceness added to this process: the rotation yields the CPU to the "
+            "serving node on a busy machine and runs at full speed on an idle one "
+            "(0: no change)."))] = 10,
     ) -> None:
         """Rotate an enterprise's keys with no downtime: the new key is used for new
         writes at once; existing keys move in resumable batches."""
         rt: Runtime = ctx.obj
+        if nice:
+            # background work: on a node with few cores, a rotation at the API's own
+            # priority takes a core's worth of CPU from the requests
+            os.nice(nice)
         vs = vault_for(rt.settings)
         try:
             if not resume:
