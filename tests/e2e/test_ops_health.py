@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -106,3 +107,25 @@ def test_health_names_what_is_wrong_and_answers_503(tmp_path: Path) -> None:
         status, body = health(port)
         assert status == 503
         assert failing(body) == {"disk_space"}
+
+
+def test_a_database_corrupted_under_a_serving_node_fails_its_check(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    events = tmp_path / "ev.jsonl"
+    events.write_bytes(EVENT)
+    run(home, "init")
+    run(home, "ingest", str(events))
+    db = home / "parcelguard.db"
+    with served(home) as port:
+        status, body = health(port)
+        assert (status, body["status"]) == (200, "ok"), body
+        with sqlite3.connect(db) as conn:  # what was written is in the file itself
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with db.open("r+b") as fh:
+            fh.write(b"this is not what parcelguard wrote" * 512)
+        status, body = health(port)
+        assert status == 503
+        assert "database" in failing(body)  # the same name as when it passes
+        (detail,) = [c["detail"] for c in body["checks"] if c["name"] == "database"]
+        assert "corrupt" in detail
+        assert "parcelguard restore" in detail

@@ -43,6 +43,9 @@ class Alert:
     event_ids: list[str] = field(default_factory=list)
     record_count: int = 0
     status: str = "open"
+    # event_ids as a set, built once per loaded alert: an alert gathering evidence gets
+    # an update per event, and a set rebuilt per update cost its evidence's length
+    _have: set[str] | None = field(default=None, repr=False, compare=False)
 
     @property
     def severity(self) -> str:
@@ -50,7 +53,11 @@ class Alert:
 
     def add(self, u: AlertUpdate, cap: int) -> None:
         """Merge one update's evidence (ids past ``cap`` are counted, not kept)."""
-        have = set(self.event_ids) if len(self.event_ids) < cap else None
+        have = None
+        if len(self.event_ids) < cap:
+            have = self._have
+            if have is None:
+                have = self._have = set(self.event_ids)
         for eid in u.event_ids:
             if have is not None:
                 if eid in have:

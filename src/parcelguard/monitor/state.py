@@ -115,8 +115,8 @@ def score_for(base: float, total: float, threshold: float) -> float:
 SummaryFn = Callable[[float], str]
 
 
-def _add(st: SubjectState, name: str, t: int, weight: float, event_id: str, *,
-         window_us: int) -> tuple[Window, float]:
+def slide(st: SubjectState, name: str, t: int, weight: float, event_id: str, *,
+          window_us: int) -> tuple[Window, float]:
     """Append to a window, drop what slid out, and return it with its total (kept
     as a running sum: an abuse episode can put thousands of events in a window)."""
     window = st.wins.get(name)
@@ -124,12 +124,12 @@ def _add(st: SubjectState, name: str, t: int, weight: float, event_id: str, *,
         window = st.wins[name] = []
         total = 0.0
     else:
-        total = st.totals.get(name, 0.0)
+        total = _total(st, name, window)
     window.append((t, weight, event_id))
     total += weight
     horizon = t - window_us
     i = 0
-    while window[i][0] < horizon:
+    while window[i][0] < horizon:  # stops at the event just appended at the latest
         total -= window[i][1]
         i += 1
     if i:
@@ -138,7 +138,32 @@ def _add(st: SubjectState, name: str, t: int, weight: float, event_id: str, *,
     return window, total
 
 
-def _clear(st: SubjectState, name: str) -> None:
+def expire_window(st: SubjectState, name: str, horizon: int) -> float:
+    """Drop a window's events before ``horizon`` (from the front: events arrive in
+    time order) and return its total."""
+    window = st.wins.get(name)
+    if not window:
+        return 0.0
+    total = _total(st, name, window)
+    i = 0
+    n = len(window)
+    while i < n and window[i][0] < horizon:
+        total -= window[i][1]
+        i += 1
+    if i:
+        del window[:i]
+        st.totals[name] = total
+    return total
+
+
+def _total(st: SubjectState, name: str, window: Window) -> float:
+    total = st.totals.get(name)
+    if total is None:  # state saved before this window kept its total
+        total = st.totals[name] = sum(w for _, w, _ in window)
+    return total
+
+
+def clear_window(st: SubjectState, name: str) -> None:
     st.wins[name] = []
     st.totals[name] = 0.0
 
@@ -152,7 +177,7 @@ def signal(ctx: Ctx, st: SubjectState, detector: str, t: int, event_id: str, *,
     score starts rising from, when the rule fires earlier than that (one uncovered
     read alerts; it is not yet a burst)."""
     name = win or detector
-    window, total = _add(st, name, t, weight, event_id, window_us=window_us)
+    window, total = slide(st, name, t, weight, event_id, window_us=window_us)
     scale = threshold if score_scale is None else score_scale
     ep = st.episodes.get(detector)
     if ep is not None and t - ep <= window_us:
@@ -171,7 +196,7 @@ def signal(ctx: Ctx, st: SubjectState, detector: str, t: int, event_id: str, *,
         return
     fire(ctx, st, detector, t, [e for _, _, e in window], first_us=window[0][0],
          score=score_for(base, total, scale), summary=summary(total))
-    _clear(st, name)
+    clear_window(st, name)
 
 
 def fire(ctx: Ctx, st: SubjectState, detector: str, t: int, event_ids: list[str], *,

@@ -25,7 +25,7 @@ The same module holds `seal`/`unseal`, the small sealed-box format used to wrap 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -284,25 +284,3 @@ def unseal(aead: AESGCM, sealed: bytes, ad: bytes, *, what: str) -> bytes:
             f"{what} failed to unwrap: wrong wrapping key, wrong context "
             "(enterprise, subject or version), or altered"
         ) from None
-
-
-def reseal_many(items: Sequence[tuple[AESGCM, bytes, bytes, bytes]], new: AESGCM, *,
-                what: Callable[[int], str]) -> list[bytes]:
-    """``unseal`` then ``seal`` under ``new`` for each ``(old_aead, sealed, old_ad,
-    new_ad)``: the key rotation's hot loop (a million data keys), with one urandom call
-    per batch for the nonces. ``what(i)`` names item ``i`` in an error."""
-    nonces = os.urandom(NONCE_BYTES * len(items))
-    out = []
-    for i, (old, sealed, old_ad, new_ad) in enumerate(items):
-        if len(sealed) < 1 + NONCE_BYTES + TAG_BYTES or sealed[:1] != _SEAL_FORMAT:
-            raise DecryptionError(f"{what(i)}: not a parcelguard wrapped key (unknown format)")
-        try:
-            key = old.decrypt(sealed[1:1 + NONCE_BYTES], sealed[1 + NONCE_BYTES:],
-                              _SEAL_AD_TAG + old_ad)
-        except InvalidTag:
-            raise DecryptionError(
-                f"{what(i)} failed to unwrap: wrong wrapping key, wrong context "
-                "(enterprise, subject or version), or altered") from None
-        nonce = nonces[i * NONCE_BYTES:(i + 1) * NONCE_BYTES]
-        out.append(_SEAL_FORMAT + nonce + new.encrypt(nonce, key, _SEAL_AD_TAG + new_ad))
-    return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import Annotated
@@ -37,6 +39,10 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
             job = rotation.running_job(uow.session, enterprise)
             total = job.subjects_done + rotation.remaining(uow.session, job)
             done = job.subjects_done
+            keyset = vs.keyset(uow.session, enterprise, create=False)
+        # Everything loaded so far lives until exit: out of the collector's reach, a
+        # full collection no longer walks it while batches allocate rows by the thousand.
+        gc.freeze()
         started, said = time.monotonic(), time.monotonic()
         with Progress(TextColumn("re-keying subjects"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(),
@@ -44,12 +50,19 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
                       disable=not err.is_terminal) as bar:
             task = bar.add_task("rotate", total=total, completed=done)
             while True:
-                # one short transaction per batch: the writer is held for tens of
-                # milliseconds, and a kill loses at most this batch
+                # one short transaction per batch, and a kill loses at most this batch;
+                # a re-wrap is read and computed before it, so the writer is held only
+                # for the UPDATE (tens of milliseconds), not for the whole batch
+                prepared = None if job.reencrypt else rotation.prepare_rewrap(
+                    rt.db.engine, vs, keyset, batch=batch)
                 with rt.db.unit_of_work() as uow:
-                    job = rotation.running_job(uow.session, enterprise)
-                    report = rotation.run_batch(uow.session, vs, job, locations=locations,
-                                                batch=batch, at=rt.clock.now())
+                    if prepared is not None:
+                        job, report = rotation.store_rewrap(uow.session, prepared,
+                                                            at=rt.clock.now())
+                    else:
+                        job = rotation.running_job(uow.session, enterprise)
+                        report = rotation.run_batch(uow.session, vs, job, locations=locations,
+                                                    batch=batch, at=rt.clock.now())
                     uow.commit()
                 bar.update(task, advance=report.subjects)
                 if report.done:
@@ -79,10 +92,18 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
         = False,
         batch: Annotated[int, typer.Option(min=1, help="Subjects per transaction (each "
                                            "holds the writer for tens of ms).")] = 5000,
+        nice: Annotated[int, typer.Option(min=0, max=19, help=(
+            "CPU niceness added to this process: the rotation yields the CPU to the "
+            "serving node on a busy machine and runs at full speed on an idle one "
+            "(0: no change)."))] = 10,
     ) -> None:
         """Rotate an enterprise's keys with no downtime: the new key is used for new
         writes at once; existing keys move in resumable batches."""
         rt: Runtime = ctx.obj
+        if nice:
+            # background work: on a node with few cores, a rotation at the API's own
+            # priority takes a core's worth of CPU from the requests
+            os.nice(nice)
         vs = vault_for(rt.settings)
         try:
             if not resume:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from parcelguard.vault import keys
 from parcelguard.vault.blind_index import BlindIndexKey
@@ -164,9 +164,10 @@ class Vault:
         return keys.rewrap_subject_keys(batch, keks=keks, primary=keks[keyset.primary.version])
 
     def rewrap_rows(self, keyset: KeysetRecord,
-                    rows: list[keys.WrappedRow]) -> list[keys.WrappedRow]:
-        """`rewrap_batch` over plain rows, for rotations of millions of subjects."""
-        versions = {kv for _, _, kv, _ in rows} | {keyset.primary.version}
+                    rows: Sequence[tuple[Any, ...]]) -> list[bytes]:
+        """`rewrap_batch` over plain rows, for rotations of millions of subjects: the
+        new wrapped bytes of each row, in order."""
+        versions = {r[2] for r in rows} | {keyset.primary.version}
         keks = {v: self.kek(keyset, v) for v in versions}
         return keys.rewrap_rows(keyset.enterprise_id, rows, keks=keks,
                                 primary=keks[keyset.primary.version])

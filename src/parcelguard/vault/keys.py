@@ -25,12 +25,27 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from parcelguard.vault.blind_index import BlindIndexKey
-from parcelguard.vault.cipher import KEY_BYTES, DataKey, frame, reseal_many, seal, u32, unseal
+from parcelguard.vault.cipher import (
+    _LEN4,
+    _SEAL_AD_TAG,
+    _SEAL_FORMAT,
+    KEY_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    DataKey,
+    frame,
+    seal,
+    u32,
+    unseal,
+)
 from parcelguard.vault.errors import (
+    DecryptionError,
     KeyNotFoundError,
     KeyRetiredError,
     KeysetInvariantError,
@@ -42,6 +57,7 @@ from parcelguard.vault.kms import Kms
 _KEK_CONTEXT = b"parcelguard/kek/"
 _BLIND_INDEX_CONTEXT = b"parcelguard/blind-index-key/"
 _DEK_CONTEXT = b"parcelguard/dek/v1\x00"
+_SEALED_BODY = 1 + NONCE_BYTES  # where a sealed key's ciphertext starts (`cipher.seal`)
 
 
 class KeyStatus(StrEnum):
@@ -353,8 +369,8 @@ def rewrap_subject_keys(
         rows = [(r.subject_id, r.dek_version, r.kek_version, r.wrapped_dek) for r in batch
                 if r.enterprise_id == enterprise_id]
         out += [SubjectKeyRecord(enterprise_id, sid, dv, primary.version, w)
-                for sid, dv, _, w in rewrap_rows(enterprise_id, rows, keks=keks,
-                                                 primary=primary)]
+                for (sid, dv, _, _), w in zip(rows, rewrap_rows(enterprise_id, rows, keks=keks,
+                                                                primary=primary), strict=True)]
     return out
 
 
@@ -362,28 +378,53 @@ WrappedRow = tuple[str, int, int, bytes]
 """``(subject_id, dek_version, kek_version, wrapped_dek)`` of one enterprise."""
 
 
-def rewrap_rows(enterprise_id: str, rows: Sequence[WrappedRow], *,
+def rewrap_rows(enterprise_id: str, rows: Sequence[tuple[Any, ...]], *,
                 keks: Mapping[int, KeyEncryptionKey],
-                primary: KeyEncryptionKey) -> list[WrappedRow]:
-    """The hot loop of a rotation (a million subjects): re-wrap plain rows under
-    ``primary`` and return them with the old KEK version and the new wrapped bytes
-    (for the guarded UPDATE). The context is `_dek_context`, built from a per-batch
-    prefix; the unwrap and the wrap share it but for the KEK version."""
+                primary: KeyEncryptionKey) -> list[bytes]:
+    """The hot loop of a rotation (a million subjects): each row's DEK unsealed and
+    sealed again under ``primary``; the new wrapped bytes, in the order of ``rows``.
+    A row is a `WrappedRow`, possibly followed by more columns (the caller's locator).
+
+    Per row it does what a bare AES-GCM re-wrap loop does plus building the row's
+    context (`_dek_context`, from a per-batch prefix; the unwrap and the wrap share it
+    but for the KEK version): no objects per row, one urandom call per batch, and the
+    seal format checked only when a row fails (a bad header fails the tag anyway)."""
     if primary.enterprise_id != enterprise_id or any(
             k.enterprise_id != enterprise_id for k in keks.values()):
         raise ValueError(f"the KEKs given are not all {enterprise_id!r}'s")
-    prefix = _DEK_CONTEXT + frame(enterprise_id.encode())
-    new_version = u32(primary.version)
-    versions = {v: u32(v) for v in keks}
-    items = []
-    for subject_id, dek_version, kek_version, wrapped in rows:
-        kek = keks.get(kek_version)
-        if kek is None:
-            raise KeyNotFoundError(f"no unwrapped KEK version {kek_version} given for subject "
-                                   f"key {subject_id!r}")
-        sid = subject_id.encode()
-        base = prefix + len(sid).to_bytes(4, "big") + sid + dek_version.to_bytes(4, "big")
-        items.append((kek._aead, wrapped, base + versions[kek_version], base + new_version))
-    resealed = reseal_many(items, primary._aead, what=lambda i: (
-        f"subject key {rows[i][0]!r} (DEK v{rows[i][1]})"))
-    return [(sid, dv, kv, w) for (sid, dv, kv, _), w in zip(rows, resealed, strict=True)]
+    prefix = _SEAL_AD_TAG + _DEK_CONTEXT + frame(enterprise_id.encode())
+    opens = {v: (k._aead.decrypt, u32(v)) for v, k in keks.items()}
+    seal_new, new_version = primary._aead.encrypt, u32(primary.version)
+    dek_versions: dict[int, bytes] = {}
+    lens = _LEN4
+    nonces = os.urandom(NONCE_BYTES * len(rows))
+    out: list[bytes] = []
+    append = out.append
+    at = 0
+    try:
+        for row in rows:
+            subject_id, dek_version, kek_version, wrapped = row[:4]
+            sid = subject_id.encode()
+            n = len(sid)
+            dv = dek_versions.get(dek_version)
+            if dv is None:
+                dv = dek_versions[dek_version] = u32(dek_version)
+            base = prefix + (lens[n] if n < 256 else u32(n)) + sid + dv
+            unseal_old, old_version = opens[kek_version]
+            key = unseal_old(wrapped[1:_SEALED_BODY], wrapped[_SEALED_BODY:], base + old_version)
+            nonce = nonces[at:at + NONCE_BYTES]
+            append(_SEAL_FORMAT + nonce + seal_new(nonce, key, base + new_version))
+            at += NONCE_BYTES
+    except KeyError:
+        sid_, dv_, kv_, _ = rows[len(out)][:4]
+        raise KeyNotFoundError(f"no unwrapped KEK version {kv_} given for subject key "
+                               f"{sid_!r}") from None
+    except (InvalidTag, ValueError):  # ValueError: a nonce cut short by truncation
+        sid_, dv_, kv_, wrapped = rows[len(out)][:4]
+        what = f"subject key {sid_!r} (DEK v{dv_})"
+        if len(wrapped) < _SEALED_BODY + TAG_BYTES or wrapped[:1] != _SEAL_FORMAT:
+            raise DecryptionError(f"{what}: not a parcelguard wrapped key (unknown format)") \
+                from None
+        raise DecryptionError(f"{what} failed to unwrap: wrong wrapping key, wrong context "
+                              "(enterprise, subject or version), or altered") from None
+    return out

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, select, text
+from sqlalchemy import Connection, Engine, delete, func, select, text
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import Conflict, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.vault.cipher import dek_version_of
-from parcelguard.vault.keys import KeysetRecord, SubjectKeyRecord, WrappedRow
+from parcelguard.vault.keys import KeysetRecord, SubjectKeyRecord
 from parcelguard.vault.models import VaultRotationJob, VaultSubjectKey
 from parcelguard.vault.service import VaultService
 
@@ -84,6 +84,8 @@ def running_job(session: Session, enterprise_id: str) -> VaultRotationJob:
 
 
 _SK = VaultSubjectKey.__table__
+PendingRow = tuple[Any, ...]
+"""A `WrappedRow` read for a batch; on SQLite its rowid follows."""
 
 
 def _pending_filter(job: VaultRotationJob) -> list[Any]:
@@ -93,56 +95,65 @@ def _pending_filter(job: VaultRotationJob) -> list[Any]:
     return where
 
 
-def _ph(conn: Connection) -> str:
-    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
-
-
 def _pending(session: Session, job: VaultRotationJob,
-             limit: int) -> tuple[list[WrappedRow], bool]:
-    """The next ``limit`` subject keys by subject id after the cursor, plus the rest
-    of the last subject's versions (a subject never straddles two batches), and
-    whether that was all. Driver-level SQL returning plain rows: a batch is thousands
-    of them, and per-row ORM or type processing would cost more than the crypto."""
+             limit: int) -> tuple[list[PendingRow], bool]:
+    """`_select_pending` in the session's own transaction."""
     conn = session.connection()
-    p = _ph(conn)
-    sql = (f"SELECT subject_id, dek_version, kek_version, wrapped_dek FROM vault_subject_keys "
-           f"WHERE enterprise_id = {p} AND subject_id > {p}"
-           + ("" if job.reencrypt else f" AND kek_version <> {p}"))
-    args: tuple[Any, ...] = (job.enterprise_id, job.cursor,
-                             *(() if job.reencrypt else (job.to_version,)))
-    order = " ORDER BY subject_id, dek_version"
-    cur = conn.connection.cursor()  # the session's own transaction
+    cur = conn.connection.cursor()
     try:
-        cur.execute(f"{sql}{order} LIMIT {int(limit)}", args)
-        rows = list(cur.fetchall())
-        exhausted = len(rows) < limit
-        if not exhausted:
-            cur.execute(f"{sql} AND subject_id = {p} AND dek_version > {p}{order}",
-                        (*args, rows[-1][0], rows[-1][1]))
-            rows += cur.fetchall()
+        return _select_pending(cur, conn.dialect.name, job.enterprise_id, after=job.cursor,
+                               not_version=None if job.reencrypt else job.to_version,
+                               limit=limit)
     finally:
         cur.close()
-    return [(sid, dv, kv, bytes(w)) for sid, dv, kv, w in rows], exhausted
+
+
+def _select_pending(cur: Any, dialect: str, enterprise_id: str, *, after: str,
+                    not_version: int | None, limit: int) -> tuple[list[PendingRow], bool]:
+    """The next ``limit`` subject keys by subject id after ``after`` (with
+    ``not_version``, only those not yet under it), plus the rest of the last subject's
+    versions (a subject never straddles two batches), and whether that was all. Each
+    row is a `WrappedRow`, on SQLite followed by its rowid. Driver-level SQL returning
+    plain rows: a batch is thousands of them, and per-row ORM or type processing would
+    cost more than the crypto."""
+    p = "?" if dialect == "sqlite" else "%s"
+    sql = ("SELECT subject_id, dek_version, kek_version, wrapped_dek"
+           + (", rowid" if dialect == "sqlite" else "") + " FROM vault_subject_keys "
+           f"WHERE enterprise_id = {p} AND subject_id > {p}"
+           + ("" if not_version is None else f" AND kek_version <> {p}"))
+    args: tuple[Any, ...] = (enterprise_id, after,
+                             *(() if not_version is None else (not_version,)))
+    order = " ORDER BY subject_id, dek_version"
+    cur.execute(f"{sql}{order} LIMIT {int(limit)}", args)
+    rows = list(cur.fetchall())
+    exhausted = len(rows) < limit
+    if not exhausted:
+        cur.execute(f"{sql} AND subject_id = {p} AND dek_version > {p}{order}",
+                    (*args, rows[-1][0], rows[-1][1]))
+        rows += cur.fetchall()
+    return rows, exhausted
 
 
 def _store_rewrapped(conn: Connection, enterprise_id: str, new_version: int,
-                     moved: list[WrappedRow]) -> None:
+                     rows: list[PendingRow], wrapped: list[bytes]) -> None:
     """One statement per batch. UPDATE guarded by the old version, never an upsert:
     a subject erased meanwhile must not come back."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(
-            "UPDATE vault_subject_keys AS k SET kek_version = v.new, wrapped_dek = v.w "
-            "FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[], %s::bytea[]) "
-            "AS v(sid, dv, old, new, w) WHERE k.enterprise_id = %s AND k.subject_id = v.sid "
+            "UPDATE vault_subject_keys AS k SET kek_version = %s, wrapped_dek = v.w "
+            "FROM unnest(%s::text[], %s::int[], %s::int[], %s::bytea[]) "
+            "AS v(sid, dv, old, w) WHERE k.enterprise_id = %s AND k.subject_id = v.sid "
             "AND k.dek_version = v.dv AND k.kek_version = v.old",
-            ([m[0] for m in moved], [m[1] for m in moved], [m[2] for m in moved],
-             [new_version] * len(moved), [m[3] for m in moved], enterprise_id))
+            (new_version, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+             wrapped, enterprise_id))
         return
-    p = _ph(conn)
+    # SQLite: found by the rowid the read returned (one B-tree seek instead of a
+    # search of the primary-key index), the key columns still checked on the row
     conn.exec_driver_sql(
-        f"UPDATE vault_subject_keys SET kek_version = {p}, wrapped_dek = {p} WHERE "
-        f"enterprise_id = {p} AND subject_id = {p} AND dek_version = {p} AND kek_version = {p}",
-        [(new_version, w, enterprise_id, sid, dv, old) for sid, dv, old, w in moved])
+        "UPDATE vault_subject_keys SET kek_version = ?, wrapped_dek = ? WHERE "
+        "rowid = ? AND subject_id = ? AND dek_version = ? AND kek_version = ?",
+        [(new_version, w, rid, sid, dv, old)
+         for (sid, dv, old, _, rid), w in zip(rows, wrapped, strict=True)])
 
 
 def remaining(session: Session, job: VaultRotationJob) -> int:
@@ -153,21 +164,23 @@ def remaining(session: Session, job: VaultRotationJob) -> int:
 
 def run_batch(session: Session, vs: VaultService, job: VaultRotationJob, *,
               locations: Sequence[CiphertextColumn], batch: int, at: datetime) -> BatchReport:
-    """Move the next ``batch`` subjects to the new keys; the caller commits.
-
-    A re-wrap batch is one read, ``batch`` AES-GCM unwrap/wrap pairs and one
-    executemany UPDATE, so a batch of 2,000 holds the writer for tens of
-    milliseconds, not seconds."""
+    """Move the next ``batch`` subjects to the new keys, all in the session's
+    transaction; the caller commits. (`keys rotate` re-wraps with `prepare_rewrap`
+    and `store_rewrap` instead, holding the writer only to write.)"""
     keyset = vs.keyset(session, job.enterprise_id, create=False)
     rows, exhausted = _pending(session, job, batch)
     fields = 0
     if job.reencrypt:
         fields = _reencrypt(session, vs, keyset, [
-            SubjectKeyRecord(job.enterprise_id, *row) for row in rows], locations)
-    else:
-        moved = vs.vault.rewrap_rows(keyset, [r for r in rows if r[2] != job.to_version])
-        if moved:
-            _store_rewrapped(session.connection(), job.enterprise_id, job.to_version, moved)
+            SubjectKeyRecord(job.enterprise_id, *row[:4]) for row in rows], locations)
+    elif rows:  # (the read left out keys already under the new version)
+        _store_rewrapped(session.connection(), job.enterprise_id, job.to_version, rows,
+                         vs.vault.rewrap_rows(keyset, rows))
+    return _advance(session, job, rows, exhausted=exhausted, fields=fields, at=at)
+
+
+def _advance(session: Session, job: VaultRotationJob, rows: list[PendingRow], *,
+             exhausted: bool, fields: int, at: datetime) -> BatchReport:
     subjects = len({r[0] for r in rows})
     if rows:
         job.cursor = rows[-1][0]
@@ -179,6 +192,70 @@ def run_batch(session: Session, vs: VaultService, job: VaultRotationJob, *,
         job.status, job.finished_at = "done", at
     session.flush()
     return BatchReport(subjects=subjects, fields_reencrypted=fields, done=exhausted)
+
+
+@dataclass(frozen=True)
+class PreparedRewrap:
+    """A re-wrap batch read and re-wrapped with no transaction open, to be written."""
+
+    job_id: str
+    after: str  # the job's cursor when read: the write checks it has not moved
+    rows: list[PendingRow]
+    wrapped: list[bytes]
+    exhausted: bool
+
+
+def prepare_rewrap(engine: Engine, vs: VaultService, keyset: KeysetRecord, *,
+                   batch: int) -> PreparedRewrap:
+    """Read the next re-wrap batch and re-wrap it, outside any write transaction.
+
+    On SQLite every unit of work takes the single writer lock up front (BEGIN
+    IMMEDIATE), so a batch read and re-wrapped inside one would hold it for the whole
+    batch, back to back, and API writers waiting in their busy handler would rarely
+    get in between. Here the reads are plain autocommit SELECTs on a raw connection
+    (no lock on SQLite, a snapshot on PostgreSQL), and `store_rewrap` holds the
+    writer only for the UPDATE and the cursor."""
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        try:
+            ph = "?" if engine.dialect.name == "sqlite" else "%s"
+            cur.execute("SELECT id, cursor, to_version, reencrypt FROM vault_rotation_jobs "
+                        f"WHERE enterprise_id = {ph} AND status = 'running'",
+                        (keyset.enterprise_id,))
+            job = cur.fetchone()
+            if job is None:
+                raise NotFound(f"no key rotation is running for {keyset.enterprise_id}")
+            job_id, after, to_version, reencrypt = job
+            if reencrypt:
+                raise Conflict("this rotation re-encrypts fields; run it with run_batch")
+            rows, exhausted = _select_pending(cur, engine.dialect.name, keyset.enterprise_id,
+                                              after=after, not_version=to_version,
+                                              limit=batch)
+        finally:
+            cur.close()
+        raw.rollback()  # PostgreSQL's driver opened a transaction for the reads
+    finally:
+        raw.close()
+    wrapped = vs.vault.rewrap_rows(keyset, rows) if rows else []
+    return PreparedRewrap(job_id, after, rows, wrapped, exhausted)
+
+
+def store_rewrap(session: Session, prepared: PreparedRewrap, *,
+                 at: datetime) -> tuple[VaultRotationJob, BatchReport]:
+    """Write a prepared batch and move the job's cursor; the caller commits. Each UPDATE is
+    guarded by the key's old version (a key erased or changed since the read is left
+    alone), and the batch by the cursor it was read after (two resumed runs of one
+    rotation cannot both write)."""
+    job = session.get(VaultRotationJob, prepared.job_id)
+    if job is None or job.status != "running" or job.cursor != prepared.after:
+        raise Conflict("another process moved this key rotation on meanwhile; let it finish, "
+                       "or check with `parcelguard keys status`")
+    if prepared.rows:
+        _store_rewrapped(session.connection(), job.enterprise_id, job.to_version,
+                         prepared.rows, prepared.wrapped)
+    return job, _advance(session, job, prepared.rows, exhausted=prepared.exhausted, fields=0,
+                         at=at)
 
 
 def _reencrypt(session: Session, vs: VaultService, keyset: KeysetRecord,

@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from parcelguard.monitor.detectors import base, cumulative
 from parcelguard.monitor.model import DAY_US, PI_ACTIONS, Annot, Ev
-from parcelguard.monitor.state import Ctx, SubjectState, evidence, fire, signal
+from parcelguard.monitor.state import (
+    Ctx,
+    SubjectState,
+    clear_window,
+    evidence,
+    expire_window,
+    fire,
+    signal,
+    slide,
+)
 
 
 def on_waybill_read(ctx: Ctx, st: SubjectState, ev: Ev, t: int, a: Annot) -> None:
@@ -99,19 +108,21 @@ def on_wide_scope(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
         return
     if evidence(ctx, st, name, t, ev.event_id, window_us=DAY_US):
         return
-    window = st.wins.setdefault(win, [])
-    window.append((t, w, ev.event_id))
-    horizon = t - DAY_US
-    logins = [x for x in st.wins.get("ws_logins", []) if x[0] >= horizon]
-    searches = [x for x in st.wins.get("ws_search", []) if x[0] >= horizon]
-    st.wins["ws_logins"], st.wins["ws_search"] = logins, searches
-    n_logins, n_records = len(logins), sum(x[1] for x in searches)
+    # Both windows slide by position with running totals: an account that logs in and
+    # searches all day costs the same per event at its thousandth search as at its
+    # first (rebuilding both lists per event grew with the day's activity).
+    _, total = slide(st, win, t, w, ev.event_id, window_us=DAY_US)
+    other = "ws_search" if win == "ws_logins" else "ws_logins"
+    other_total = expire_window(st, other, t - DAY_US)
+    n_logins, n_records = (total, other_total) if win == "ws_logins" else (other_total, total)
     if n_logins >= s.wide_scope_logins and n_records >= s.wide_scope_search_records:
+        logins, searches = st.wins["ws_logins"], st.wins["ws_search"]
         ids = [e for _, _, e in sorted(logins + searches)]
         fire(ctx, st, name, t, ids, first_us=min(logins[0][0], searches[0][0]),
-             score=base(name), summary=f"{st.subject_id} ({st.role}) logged in {n_logins} "
-             f"times and searched {n_records:,.0f} records in 24 h")
-        st.wins["ws_logins"], st.wins["ws_search"] = [], []
+             score=base(name), summary=f"{st.subject_id} ({st.role}) logged in "
+             f"{n_logins:g} times and searched {n_records:,.0f} records in 24 h")
+        clear_window(st, "ws_logins")
+        clear_window(st, "ws_search")
 
 
 def on_denied(ctx: Ctx, st: SubjectState, ev: Ev, t: int) -> None:
