@@ -43,7 +43,8 @@ RAW_KEY = re.compile(r"(?<![\w.-])[a-z]+(?:_[a-z]+)+(?![\w.-])")
 
 class _Text(HTMLParser):
     """The text a visitor reads: text nodes (not scripts or styles) and the labels of
-    buttons and options; attribute values are not shown."""
+    buttons and options; attribute values are not shown. A textarea's content is what
+    a person typed and edits (a plan's JSON), data like an input's value."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,11 +52,11 @@ class _Text(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "textarea"):
             self._skip += 1
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
+        if tag in ("script", "style", "textarea"):
             self._skip -= 1
 
     def handle_data(self, data: str) -> None:
