@@ -25,7 +25,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
-from tests.e2e.served import parcel_event, serve, small_world
+from tests.e2e.served import parcel_event, serve, small_world, start_serve
 
 ENTS = ("ent-a", "ent-b", "ent-c", "ent-d")
 
@@ -132,6 +132,9 @@ def cli(home: Path, *args: str) -> subprocess.Popen[str]:
 @pytest.mark.slow
 def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
                                                                tmp_path: Path) -> None:
+    # the API as `parcelguard serve` runs it: a process of its own, whose log is read
+    log = tmp_path / "serve.log"
+    server, url = start_serve(home.home, "", log=log)
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"\n".join(orjson.dumps(parcel_event(f"file-{i}", "ent-c"))
                                   for i in range(12_000)) + b"\n")
@@ -140,7 +143,7 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     def api_load() -> None:
         with ThreadPoolExecutor(max_workers=4) as pool:
             results.extend(pool.map(lambda n: post_batches(
-                home.url, home.keys["ent-b"], "ent-b", f"side{n}", 15, 200), range(4)))
+                url, home.keys["ent-b"], "ent-b", f"side{n}", 15, 200), range(4)))
 
     load = threading.Thread(target=api_load)
     load.start()
@@ -149,6 +152,11 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     outputs = {name: (*p.communicate(timeout=300), p.returncode)
                for name, p in (("ingest", ingest), ("rotate", rotate))}
     load.join(timeout=300)
+    server.terminate()
+    server.wait(timeout=60)
+    served = log.read_text()
+    assert "locked" not in served
+    assert "Traceback" not in served
     for name, (out, err, code) in outputs.items():
         assert "locked" not in out + err, name
         assert code == 0, f"{name}: {err[-500:]}"
