@@ -50,6 +50,8 @@ def _engagements(request: Request, session: Session, staff: Staff, **kw: Any) ->
             acts.append(Action("/auditor/start", "Start fieldwork", {"engagement_id": e.id}))
         if e.status == "fieldwork":
             acts += [Action("/auditor/evaluate", "Evaluate controls", {"engagement_id": e.id}),
+                     Action("/auditor/findings", "Raise findings for failed controls",
+                            {"engagement_id": e.id}),
                      Action("/auditor/issue", "Sign and publish the report",
                             {"engagement_id": e.id}, secondary=True)]
         sec.add([Cell(e.id, href=f"/auditor/engagements/{e.id}"), e.enterprise_id,
@@ -81,6 +83,12 @@ async def engagement_action(op: str, request: Request, session: SessionDep,
         if op == "evaluate":
             fieldwork.evaluate(session, staff.principal, eid, rulebook=load(), clock=rt.clock)
             return "Controls evaluated on the period's data."
+        if op == "findings":
+            # one finding per failed control that has none yet, so a second click adds
+            # nothing; an incident-type finding's incident follows the commit (outbox)
+            fieldwork.raise_for_failures(session, staff.principal, eid, rulebook=load(),
+                                         clock=rt.clock, settings=rt.settings.audit)
+            return "Findings raised for the failed controls that had none."
         if op == "issue":
             reports.issue(session, staff.principal, eid, rulebook=load(),
                           kms=request.app.state.vault.vault.kms, clock=rt.clock)
