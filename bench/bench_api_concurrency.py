@@ -97,7 +97,7 @@ def served(home: Path, database_url: str) -> Iterator[tuple[str, list[str]]]:
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine imports slowly
         while True:
             try:
                 # up and answering; /health says 503 while a log is not checkpointed

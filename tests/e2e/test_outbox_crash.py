@@ -493,10 +493,10 @@ def test_serve_killed_at_random_answers_loses_and_repeats_no_reaction(
                     "GROUP BY a.enterprise_id")
     assert sorted(per_ent) == [(ent, 1, 1) for ent in TAMPERED]
     # every finding stored (those acknowledged among them) opened exactly one incident
-    findings = dict(_rows(world.settings,
-                          "SELECT f.id, count(l.incident_id) FROM audit_findings f "
-                          "LEFT JOIN incident_links l ON l.ref = f.id AND l.kind = 'audit' "
-                          "WHERE f.engagement_id = :e GROUP BY f.id", e=eid))
+    findings = {str(f): n for f, n in _rows(
+        world.settings, "SELECT f.id, count(l.incident_id) FROM audit_findings f "
+        "LEFT JOIN incident_links l ON l.ref = f.id AND l.kind = 'audit' "
+        "WHERE f.engagement_id = :e GROUP BY f.id", e=eid)}
     assert set(work.acked_findings) <= set(findings)
     assert len(work.acked_findings) == 8
     assert set(findings.values()) == {1}
