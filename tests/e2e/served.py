@@ -113,16 +113,23 @@ class CommitFault:
 
 
 def start_serve(home: Path, database_url: str,
-                preexec: Callable[[], None] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+                preexec: Callable[[], None] | None = None,
+                log: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """`parcelguard serve` as a user runs it, in a process of its own; returns the
-    process (answering /health) and its base URL."""
+    process (answering /health) and its base URL. ``log`` keeps its output."""
     port = free_port()
     env = {**os.environ, "PARCELGUARD_HOME": str(home), "PARCELGUARD_DATABASE_URL": database_url}
-    proc = subprocess.Popen([sys.executable, "-m", "parcelguard", "serve", "--port", str(port)],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            preexec_fn=preexec)  # noqa: PLW1509 - a test's own child
+    out = log.open("ab") if log is not None else subprocess.DEVNULL
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "parcelguard", "serve", "--port", str(port)], env=env,
+            stdout=out, stderr=subprocess.STDOUT if log is not None else subprocess.DEVNULL,
+            preexec_fn=preexec)  # noqa: PLW1509 - a test's own child
+    finally:
+        if not isinstance(out, int):
+            out.close()  # the child holds its own descriptor
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a loaded machine takes its time importing the app
     while True:
         try:
             # up and answering; /health may well say 503 (a log not yet checkpointed)
@@ -132,7 +139,8 @@ def start_serve(home: Path, database_url: str,
             pass
         if time.monotonic() > deadline or proc.poll() is not None:
             proc.kill()
-            raise RuntimeError("parcelguard serve did not start")
+            said = log.read_text(errors="replace")[-2000:] if log is not None else ""
+            raise RuntimeError(f"parcelguard serve did not start\n{said}")
         time.sleep(0.1)
 
 

@@ -6,7 +6,7 @@ run`` runner, and its effect is counted in the database: exactly once.
 One SQLite home holds a small carrier (tests/integration/channel/channel_world.py)
 and two more enterprises whose logs the witness checks; the reactions touch
 different rows, so each test counts only its own. No portal form raises any of these
-events (the portals' actions are elsewhere), so none is driven here.
+events except the auditor portal's findings, driven here too.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.orm import Session
@@ -49,6 +50,7 @@ from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
 from parcelguard.waybill.telephony import LocalTelephony
 from parcelguard.wiring import vault_service
+from tests.e2e.served import csrf
 from tests.e2e.staff_login import current_code, home_authenticator
 from tests.integration.channel.channel_world import COURIERS, ENT, INSIDER, POLICE, make_world
 
@@ -308,6 +310,33 @@ def test_audit_run_on_the_cli_opens_one_incident_per_incident_finding(world: Wor
     assert world.count("SELECT count(*) FROM incident_links l JOIN audit_findings f "
                        "ON f.id = l.ref WHERE l.kind = 'audit' AND f.engagement_id = :e",
                        e=eid) == findings
+
+
+def test_findings_raised_in_the_auditor_portal_open_one_incident_each(world: World) -> None:
+    """The portal entry point of ``audit.finding_raised``: the auditor logs in (password
+    and TOTP) and evaluates the controls from the engagements page, twice (each
+    evaluation raises a finding per failed control that has none yet); each
+    incident-type finding opens exactly one incident."""
+    eid = _engagement(world, ENT)
+    code = current_code(home_authenticator(Settings(home=world.home), "auditor-a"))
+    with httpx2.Client(base_url=world.url, timeout=120, follow_redirects=True) as c:
+        r = c.post("/login", data={"csrf_token": csrf(c.get("/login").text),
+                                   "username": "auditor-a", "password": PASSWORD,
+                                   "code": code})
+        assert r.status_code == 200, r.text  # followed to the portal
+        for op in ("start", "evaluate", "evaluate"):
+            r = c.post(f"/auditor/{op}", data={"csrf_token": csrf(c.get("/auditor").text),
+                                                "engagement_id": eid})
+            assert r.status_code == 200, (op, r.text[-500:])
+    findings = world.count("SELECT count(*) FROM audit_findings WHERE engagement_id = :e "
+                           "AND action = 'incident'", e=eid)
+    assert findings >= 1  # the nosy clerk's look-ups fail reveal-assignment
+    linked = ("SELECT count(*) FROM incident_links l JOIN audit_findings f ON f.id = l.ref "
+              "WHERE l.kind = 'audit' AND f.engagement_id = :e")
+    assert world.eventually(linked, findings, e=eid) == findings
+    assert world.count("SELECT count(*) FROM audit_findings f WHERE f.engagement_id = :e "
+                       "AND f.action = 'incident' AND (SELECT count(*) FROM incident_links l "
+                       "WHERE l.kind = 'audit' AND l.ref = f.id) != 1", e=eid) == 0
 
 
 def _low_ratings_and_a_leak(w: World, employee: str) -> None:

@@ -1,7 +1,8 @@
 """Concurrent writers on one SQLite home wait for each other instead of failing:
 16 API clients at once, staff log-ins among them, and the CLI's ingest and key
 rotation next to a serving API. Every acknowledged event is stored exactly once and
-nothing anywhere says "database is locked"."""
+nothing anywhere says "database is locked". On PostgreSQL, batches of different
+carriers are stored at once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,13 +21,15 @@ from pathlib import Path
 import httpx2
 import orjson
 import pytest
+from sqlalchemy import text
 
+from parcelguard.core.db import create_db_engine
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ops.store import init_store
 from parcelguard.wiring import vault_service
-from tests.e2e.served import parcel_event, serve, small_world
+from tests.e2e.served import parcel_event, serve, small_world, start_serve
 
 ENTS = ("ent-a", "ent-b", "ent-c", "ent-d")
 
@@ -132,6 +136,9 @@ def cli(home: Path, *args: str) -> subprocess.Popen[str]:
 @pytest.mark.slow
 def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
                                                                tmp_path: Path) -> None:
+    # the API as `parcelguard serve` runs it: a process of its own, whose log is read
+    log = tmp_path / "serve.log"
+    server, url = start_serve(home.home, "", log=log)
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"\n".join(orjson.dumps(parcel_event(f"file-{i}", "ent-c"))
                                   for i in range(12_000)) + b"\n")
@@ -140,7 +147,7 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     def api_load() -> None:
         with ThreadPoolExecutor(max_workers=4) as pool:
             results.extend(pool.map(lambda n: post_batches(
-                home.url, home.keys["ent-b"], "ent-b", f"side{n}", 15, 200), range(4)))
+                url, home.keys["ent-b"], "ent-b", f"side{n}", 15, 200), range(4)))
 
     load = threading.Thread(target=api_load)
     load.start()
@@ -149,6 +156,11 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     outputs = {name: (*p.communicate(timeout=300), p.returncode)
                for name, p in (("ingest", ingest), ("rotate", rotate))}
     load.join(timeout=300)
+    server.terminate()
+    server.wait(timeout=60)
+    served = log.read_text()
+    assert "locked" not in served
+    assert "Traceback" not in served
     for name, (out, err, code) in outputs.items():
         assert "locked" not in out + err, name
         assert code == 0, f"{name}: {err[-500:]}"
@@ -160,3 +172,51 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     like = "SELECT count(*) FROM ledger_events WHERE event_id LIKE ?"
     assert home.count(like, "side%") == acked
     assert home.count(like, "file-%") == 12_000
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgresql_stores_two_carriers_batches_at_once(pg_url: str, tmp_path: Path) -> None:
+    """One `parcelguard serve` on PostgreSQL: while a batch of ent-a's is held up
+    inside its transaction (its log's head is locked by someone else), a batch of
+    ent-b's is stored and answered. A server storing one batch at a time makes it
+    wait behind the first (issue 12)."""
+    home = tmp_path / "home"
+    rt = Runtime(settings=Settings(home=home, database_url=pg_url))
+    init_store(rt.settings)  # a store is made only by init
+    keys = small_world(rt, ("ent-a", "ent-b"))
+    rt.close()
+    server, url = start_serve(home, pg_url)
+    engine = create_db_engine(pg_url)
+    try:
+        for ent in ("ent-a", "ent-b"):  # each log begun
+            assert post_batches(url, keys[ent], ent, f"{ent}-first", 1, 10) == (
+                [f"{ent}-first-0-{i}" for i in range(10)], [])
+        with engine.connect() as holder:
+            holder.execute(text("SELECT size FROM ledger_heads WHERE enterprise_id = 'ent-a' "
+                                "FOR UPDATE"))
+            held: list[tuple[list[str], list[str]]] = []
+            first = threading.Thread(target=lambda: held.append(
+                post_batches(url, keys["ent-a"], "ent-a", "held", 1, 50)))
+            first.start()
+            with engine.connect() as conn:  # ent-a's batch is in flight, waiting for the lock
+                deadline = time.monotonic() + 60
+                while not conn.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted "
+                                            "AND locktype = 'transactionid'")).scalar_one():
+                    conn.rollback()
+                    assert time.monotonic() < deadline, "the first batch never reached the lock"
+                    time.sleep(0.05)
+            acked, errors = post_batches(url, keys["ent-b"], "ent-b", "beside", 1, 50)
+            assert (len(acked), errors) == (50, [])
+            assert first.is_alive()  # still held up: the two were in flight at once
+            holder.rollback()
+        first.join(timeout=60)
+        assert [(len(a), e) for a, e in held] == [(50, [])]
+        with engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM ledger_events WHERE "
+                                       "event_id LIKE 'held-%' OR event_id LIKE 'beside-%'"))
+            assert stored.scalar_one() == 100
+    finally:
+        engine.dispose()
+        server.terminate()
+        server.wait(timeout=60)

@@ -86,26 +86,43 @@ def _us(value: str) -> int:
 
 def project(conn: Connection, enterprise_id: str,
             events: Iterable[tuple[str, int, bytes]]) -> None:
-    """Fold newly stored ``parcel`` events, ``(event_id, occurred_at_us, leaf)``, into
-    the enterprise's parcel states, inside the caller's transaction."""
-    states: dict[str, list[Any]] = {}
+    """Fold stored ``parcel`` events, ``(event_id, occurred_at_us, leaf)``, into the
+    enterprise's parcel states, inside the caller's transaction (the migration that
+    built the projection from the logs)."""
+    steps = []
     for event_id, us, leaf in events:
         f = _decode(leaf)
-        row = states.get(f.waybill_no)
+        until = f.assignment_until
+        steps.append((event_id, us, f.waybill_no, f.step, f.station_id, f.assignee_id,
+                      f.assignment_purpose, _us(until) if until is not None else None))
+    project_steps(conn, enterprise_id, steps)
+
+
+StepRow = tuple[str, int, str, str, str | None, str | None, str | None, int | None]
+
+
+def project_steps(conn: Connection, enterprise_id: str, steps: Iterable[StepRow]) -> None:
+    """Fold newly stored parcel steps, ``(event_id, occurred_at_us, waybill_no, step,
+    station_id, assignee_id, assignment_purpose, assignment_until_us)`` as ingest
+    decoded them, into the enterprise's parcel states, inside the caller's
+    transaction."""
+    states: dict[str, list[Any]] = {}
+    get = states.get
+    for event_id, us, waybill, step, station, assignee, purpose, until_us in steps:
+        row = get(waybill)
         if row is None:
-            row = states[f.waybill_no] = [enterprise_id, f.waybill_no, us, *[None] * 11]
+            row = states[waybill] = [enterprise_id, waybill, us, None, None, None, None,
+                                     None, None, None, None, None, None, None]
         elif us < row[_FIRST]:
             row[_FIRST] = us
-        if f.step == "assigned":
+        if step == "assigned":
             if row[_ASSIGNED_AT] is None or (us, event_id) > (row[_ASSIGNED_AT],
                                                                row[_ASSIGNED_EID]):
-                until = f.assignment_until
-                row[9:14] = [f.assignee_id, f.assignment_purpose,
-                             _us(until) if until is not None else None, us, event_id]
+                row[9:14] = [assignee, purpose, until_us, us, event_id]
         else:
-            rank = STEP_RANK[f.step]
+            rank = STEP_RANK[step]
             if row[_AT] is None or (us, rank, event_id) > (row[_AT], row[_RANK], row[_EID]):
-                row[3:9] = [STEP_STATUS[f.step], f.step, us, rank, event_id, f.station_id]
+                row[3:9] = [STEP_STATUS[step], step, us, rank, event_id, station]
     if states:
         _upsert(conn, [tuple(r) for r in states.values()])
 
