@@ -40,7 +40,7 @@ class Site:
         """A logged-in client per account (a TOTP code is accepted once per step, so
         each account logs in once per module)."""
         if username not in self.clients:
-            c = httpx2.Client(base_url=self.url, timeout=60)
+            c = httpx2.Client(base_url=self.url, timeout=60, follow_redirects=True)
             login = next(x for x in self.prov.logins if x.username == username)
             r = c.post("/login", data={
                 "csrf_token": csrf(c.get("/login?lang=en").text), "username": username,
@@ -95,7 +95,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 def _post(c: httpx2.Client, page: str, action: str, **data: str) -> httpx2.Response:
-    return c.post(action, data={"csrf_token": csrf(c.get(page).text), **data})
+    # as the page's form does: it names the page it is on, where the answer goes back to
+    return c.post(action, data={"csrf_token": csrf(c.get(page).text),
+                                "_page": page.split("?")[0], **data})
 
 
 def _incident(site: Site) -> Incident:

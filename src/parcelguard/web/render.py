@@ -101,6 +101,18 @@ def page_url(request: Request) -> str:
         path = path.rstrip("/").rpartition("/")[0] or "/"
 
 
+def form_page(request: Request, claimed: str | None) -> str:
+    """Where a form's action sends the visitor back to: the page the form was on, as
+    the form says (action.html writes it), when that is a page of the same portal;
+    else ``page_url``. Walking up from the action URL alone can land on a page with
+    a path parameter (``/plans/submit`` read as the plan "submit")."""
+    if (claimed and claimed.startswith("/") and not claimed.startswith("//")
+            and claimed.split("/")[:2] == request.url.path.split("/")[:2]
+            and _has_get(request, claimed)):
+        return claimed
+    return page_url(request)
+
+
 def lang_links(request: Request) -> list[tuple[str, str, str]]:
     """(locale, label, href) for the language switch: this page in each language."""
     if request.method in ("GET", "HEAD"):

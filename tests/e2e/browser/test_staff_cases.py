@@ -75,7 +75,7 @@ def test_officer_walks_an_incident_case_to_closed(open_page: Any, world: World, 
 
     # each report: open its full text, fill what is missing, confirm, file
     page.goto(case)
-    links = [a.get_attribute("href") for a in page.locator("#reports a").all()]
+    links = [a.get_attribute("href") for a in page.locator("#reports tbody a").all()]
     assert links, "the case owes statutory reports"
     for href in links:
         page.goto(href)

@@ -22,7 +22,7 @@ from parcelguard.web import capabilities
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.names import Names
-from parcelguard.web.render import Nav, flash, locale_of, page, page_url, redirect, runtime
+from parcelguard.web.render import Nav, flash, form_page, locale_of, page, redirect, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
 from parcelguard.web.security import checked_form
 
@@ -69,7 +69,7 @@ async def act(request: Request, fn: Callable[[dict[str, str]], Done],
     if isinstance(done, ShownOnce):
         return then(messages=[done])
     message, args = done if isinstance(done, tuple) else (done, {})
-    response = redirect(request, page_url(request))
+    response = redirect(request, form_page(request, values.get("_page")))
     flash(request, response, message, args)
     return response
 
