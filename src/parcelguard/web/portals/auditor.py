@@ -130,8 +130,11 @@ def _preview(engagement_id: str, request: Request, session: Session, staff: Staf
     for f in body["findings"]:
         findings.add([f["control_id"], Cell(f["severity"], translate=True),
                       Cell(f["action"], translate=True), f["summary"]])
+    # once signed, the preview is history: the answer is the engagement with its report
     findings.forms.append(Action("/auditor/issue", "Sign and publish the report",
-                                 {"engagement_id": engagement_id}, inputs=(CONFIRM,)))
+                                 {"engagement_id": engagement_id,
+                                  "_page": f"/auditor/engagements/{engagement_id}"},
+                                 inputs=(CONFIRM,)))
     return show(request, "Report preview", [head, controls, findings], **kw)
 
 
