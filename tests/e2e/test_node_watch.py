@@ -1,0 +1,291 @@
+"""The nodes watch each other's logs, as separate `parcelguard node serve` processes.
+
+An enterprise node publishes its ledger as C2SP tlog-tiles over mutual TLS and has
+its checkpoints cosigned by the supervision node's witness; the supervision node
+mirrors the log from the tiles. What a user notices: the mirror holds exactly the
+enterprise's entries and root; the independent verifier (tests/e2e/tlog_verifier.py)
+checks the served log and the supervision witness's cosignature; a log rewritten in
+the enterprise's database is refused by the next mirror pass with the proof kept as
+a tamper finding; a supervision node stopped while the enterprise works catches up
+to the same state; and the supervision node's database and files hold no PI.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from sqlalchemy import delete, update
+
+from parcelguard.core.runtime import Runtime
+from parcelguard.ledger.ingest import EventLog
+from parcelguard.ledger.merkle import append_leaves
+from parcelguard.ledger.models import LedgerEvent, LedgerHead, LedgerTile
+from parcelguard.ledger.store import SqlTileStore
+from parcelguard.ledger.tiles import InMemoryTileStore
+from parcelguard.logistics.identifiers import make_waybill_no
+from parcelguard.logistics.intake import ParcelIn, register_parcels
+from parcelguard.node.home import Node, node_settings
+from parcelguard.wiring import vault_service
+from tests.e2e import tlog_verifier
+from tests.e2e.served import free_port
+from tests.e2e.test_no_plaintext_at_rest import PEOPLE, assert_clean
+from tests.e2e.test_node_federation import NodeProc, cli, wait_for
+
+pytestmark = pytest.mark.slow
+ENT = "e1"
+T0 = datetime(2026, 12, 7, 9, tzinfo=UTC)
+
+
+@dataclass
+class Watch:
+    base: Path
+    sup: NodeProc
+    ent: NodeProc
+
+    def node(self, org: str) -> Node:
+        return Node(self.base / org)
+
+    @property
+    def log_url(self) -> str:
+        return f"{self.ent.url}/tlog/{ENT}"
+
+    @property
+    def log_key(self) -> str:
+        entry = self.node("sup").directory().entry(ENT)  # type: ignore[union-attr]
+        assert entry is not None
+        assert entry.log_key
+        return entry.log_key
+
+    @property
+    def witness_key(self) -> str:
+        entry = self.node("sup").directory().entry("sup")  # type: ignore[union-attr]
+        assert entry is not None
+        assert entry.witness_key
+        return entry.witness_key
+
+    def served(self, *, cosigned: bool = True) -> tlog_verifier.Checked:
+        """The enterprise's log as the independent verifier sees it over mTLS."""
+        return tlog_verifier.verify_log(self.log_url, self.log_key,
+                                        (self.witness_key,) if cosigned else (),
+                                        tls=self.node("sup").client_context())
+
+    def leaves(self) -> list[bytes]:
+        """The enterprise's log as its own database holds it."""
+        with _ro(self.base / ENT) as db:
+            return [bytes(r[0]) for r in db.execute(
+                "SELECT leaf FROM ledger_events WHERE enterprise_id = ? ORDER BY seq", (ENT,))]
+
+    def mirror(self) -> tuple[int, bytes, list[bytes]]:
+        """The supervision node's mirror of the log: size, root, entries."""
+        with _ro(self.base / "sup") as db:
+            row = db.execute("SELECT size, root, origin FROM mirror_logs WHERE "
+                             "enterprise_id = ?", (ENT,)).fetchone()
+            if row is None:
+                return 0, b"", []
+            entries = [bytes(r[0]) for r in db.execute(
+                "SELECT leaf FROM mirror_entries WHERE origin = ? ORDER BY seq", (row[2],))]
+        return int(row[0]), bytes(row[1]), entries
+
+    def checkpoint_size(self, *, cosigned: bool = False) -> int:
+        """The size of the served checkpoint (cosigned by the supervision witness if
+        asked); -1 when there is none (yet)."""
+        try:
+            return self.served(cosigned=cosigned).size
+        except AssertionError:
+            return -1
+
+
+def _ro(home: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{home / 'parcelguard.db'}?mode=ro", uri=True, timeout=30)
+
+
+def _runtime(home: Path) -> Runtime:
+    return Runtime(settings=node_settings(home))
+
+
+def _ingest(home: Path, first: int, count: int) -> None:
+    rt = _runtime(home)
+    lines = [(i, orjson.dumps({"event_id": f"w{n}", "kind": "parcel",
+                               "occurred_at": "2026-12-07T08:00:00+08:00",
+                               "enterprise_id": ENT, "waybill_no": f"SF{n:013d}",
+                               "step": "created"}))
+             for i, n in enumerate(range(first, first + count), start=1)]
+    try:
+        with rt.db.unit_of_work() as uow:
+            assert not EventLog(clock_now=rt.clock.now).append_raw(uow.session, lines).rejected
+            uow.commit()
+    finally:
+        rt.close()
+
+
+def _rewrite(home: Path, leaves: list[bytes]) -> None:
+    """An insider with database access rewrites the log and its tiles consistently."""
+    rt = _runtime(home)
+    try:
+        with rt.db.unit_of_work() as uow:
+            s = uow.session
+            s.execute(delete(LedgerEvent).where(LedgerEvent.enterprise_id == ENT,
+                                                LedgerEvent.seq >= len(leaves)))
+            for seq, leaf in enumerate(leaves):
+                s.execute(update(LedgerEvent).where(LedgerEvent.enterprise_id == ENT,
+                                                    LedgerEvent.seq == seq).values(leaf=leaf))
+            s.execute(delete(LedgerTile).where(LedgerTile.enterprise_id == ENT))
+            scratch = InMemoryTileStore()
+            append_leaves(scratch, 0, leaves)
+            SqlTileStore(s.connection(), ENT).write_tiles(scratch.tiles)
+            s.execute(update(LedgerHead).where(LedgerHead.enterprise_id == ENT)
+                      .values(size=len(leaves)))
+            uow.commit()
+    finally:
+        rt.close()
+
+
+def _set(home: Path, **values: float) -> None:
+    path = home / "node.json"
+    path.write_text(json.dumps(json.loads(path.read_text()) | values))
+
+
+@pytest.fixture(scope="module")
+def watch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watch]:
+    base = tmp_path_factory.mktemp("watch")
+    ca = base / "ca"
+    cli("node", "ca", "init", "--out", str(ca))
+    urls = {org: f"https://127.0.0.1:{free_port()}" for org in ("sup", ENT)}
+    cli("node", "init", "--home", str(base / "sup"), "--role", "supervision", "--org", "sup",
+        "--url", urls["sup"], "--ca", str(ca))
+    sup_key = json.loads((base / "sup" / "node-card.json").read_text())["node_key"]
+    cli("node", "init", "--home", str(base / ENT), "--role", "enterprise", "--org", ENT,
+        "--url", urls[ENT], "--ca", str(ca), "--supervision-key", sup_key,
+        "--supervision-url", urls["sup"])
+    cli("node", "directory", "add", "--home", str(base / "sup"), "--card",
+        str(base / ENT / "node-card.json"))
+    # passes every second (60 s by default) so the test waits seconds
+    _set(base / "sup", mirror_seconds=1.0)
+    _set(base / ENT, checkpoint_seconds=1.0, directory_refresh_seconds=1.0)
+    w = Watch(base, NodeProc(base / "sup", urls["sup"]), NodeProc(base / ENT, urls[ENT]))
+    w.sup.start(w.node(ENT))
+    cli("node", "directory", "fetch", "--home", str(base / ENT))
+    w.ent.start(w.node("sup"))
+    # Parcels with names, phones, addresses and ID numbers go through the enterprise's
+    # intake: their events are in its log, their PI only in its vault.
+    rt = _runtime(base / ENT)
+    try:
+        with rt.db.unit_of_work() as uow:
+            register_parcels(uow.session, vault_service(rt.settings), enterprise_id=ENT,
+                             parcels=[ParcelIn(waybill_no=make_waybill_no("SF", i),
+                                               sender=PEOPLE[i % 3],
+                                               recipient=PEOPLE[(i + 1) % 3], created_at=T0,
+                                               destination_region="310115")
+                                      for i in range(30)])
+            uow.commit()
+    finally:
+        rt.close()
+    _ingest(base / ENT, 0, 600)
+    try:
+        yield w
+    finally:
+        for p in (w.sup, w.ent):
+            if p.proc is not None:
+                p.stop(signal.SIGKILL)
+
+
+def _caught_up(w: Watch) -> bool:
+    leaves = w.leaves()
+    size, _, _ = w.mirror()
+    return size == len(leaves) and w.checkpoint_size() == len(leaves)
+
+
+def test_the_supervision_node_mirrors_and_cosigns_the_enterprise_log(watch: Watch) -> None:
+    wait_for("the mirror to hold the whole log", lambda: _caught_up(watch))
+    wait_for("the supervision witness's cosignature on the newest checkpoint",
+             lambda: watch.checkpoint_size(cosigned=True) == len(watch.leaves()))
+    checked = watch.served()
+    assert checked.size == 630
+    assert list(checked.cosigned_by) == ["parcelguard.example/witness/sup"]
+    size, root, entries = watch.mirror()
+    assert (size, root) == (checked.size, checked.root)
+    assert entries == checked.entries == watch.leaves()
+    # by hand: one more pass finds nothing new
+    lines = cli("node", "mirror", "--home", str(watch.base / "sup"), "--json").splitlines()
+    assert [json.loads(x)["status"] for x in lines] == ["up_to_date"]
+    assert json.loads(lines[0])["size"] == 630
+
+
+def test_a_supervision_node_away_catches_up_to_the_same_state(watch: Watch) -> None:
+    wait_for("the mirror to hold the whole log", lambda: _caught_up(watch))
+    watch.sup.stop()
+    _ingest(watch.base / ENT, 1000, 300)
+    # the enterprise keeps signing its log; the cosignature waits for the witness
+    wait_for("the enterprise to sign its grown log", lambda: watch.checkpoint_size() == 930)
+    with pytest.raises(AssertionError, match="no cosignature"):
+        watch.served()
+    assert watch.mirror()[0] == 630
+    watch.sup.start(watch.node(ENT))
+    wait_for("the mirror to catch up", lambda: _caught_up(watch))
+    wait_for("the cosignature at the new size",
+             lambda: watch.checkpoint_size(cosigned=True) == 930)
+    checked = watch.served()
+    size, root, entries = watch.mirror()
+    assert (size, root) == (checked.size, checked.root)
+    assert entries == checked.entries == watch.leaves()
+
+
+def test_a_log_rewritten_in_the_enterprise_database_is_refused_with_the_proof(
+        watch: Watch) -> None:
+    wait_for("the mirror to hold the whole log", lambda: _caught_up(watch))
+    before = watch.served()
+    leaves = list(before.entries)
+    at = next(i for i, leaf in enumerate(leaves) if b'"step":"created"' in leaf)
+    leaves[at] = leaves[at].replace(b'"step":"created"', b'"step":"closed"')
+    _rewrite(watch.base / ENT, leaves)
+    # the enterprise node signs the rewritten log as it now stands
+    def resigned() -> bool:
+        try:
+            return watch.served(cosigned=False).root != before.root
+        except AssertionError:  # the log being rewritten while it was read
+            return False
+
+    wait_for("a checkpoint over the rewritten log", resigned)
+    got = [json.loads(x) for x in cli("node", "mirror", "--home", str(watch.base / "sup"),
+                                      "--json").splitlines()]
+    assert [g["status"] for g in got] == ["refused"]
+    with _ro(watch.base / "sup") as db:
+        findings = [(s, json.loads(e)) for s, e in db.execute(
+            "SELECT summary, evidence FROM supervision_findings WHERE enterprise_id = ? "
+            "AND kind = 'ledger_tamper' ORDER BY id", (ENT,))]
+    mirror_found = [(s, e) for s, e in findings if e["observed_by"] == "mirror"]
+    assert mirror_found, findings
+    summary, evidence = mirror_found[0]
+    # Rewritten at the same size: the log signed two roots for one size. Both signed
+    # checkpoints are the evidence, each verifying with the log's key.
+    assert summary == f"fork: the log signed two roots for size {before.size}"
+    assert evidence["proof"]["verified"] is False
+    accepted, presented = evidence["accepted_checkpoint"], evidence["presented_checkpoint"]
+    for note in (accepted, presented):
+        body, sigs = tlog_verifier.split_note(note)
+        tlog_verifier.check_log_signature(body, sigs, watch.log_key)
+    assert accepted.split("\n")[:2] == presented.split("\n")[:2] == [before.origin,
+                                                                      str(before.size)]
+    assert accepted.split("\n")[2] != presented.split("\n")[2]
+    # nothing of the rewritten log was mirrored; the mirror still holds the log it saw
+    size, root, entries = watch.mirror()
+    assert (size, root, entries) == (before.size, before.root, before.entries)
+    # and the supervision witness will not cosign the rewritten log
+    with pytest.raises(AssertionError, match="no cosignature"):
+        watch.served()
+
+
+def test_the_supervision_node_holds_no_pi(watch: Watch) -> None:
+    watch.sup.stop()  # its WAL checkpointed into the file, its log flushed
+    files = [p for p in (watch.base / "sup").rglob("*") if p.is_file()] + [watch.sup.log]
+    blob = b"".join(p.read_bytes() for p in files)
+    assert watch.mirror()[2][0] in blob  # the mirrored entries are there...
+    assert_clean(blob, "the supervision node's home")  # ...and no name, phone or address
