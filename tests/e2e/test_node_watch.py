@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -49,6 +50,7 @@ class Watch:
     base: Path
     sup: NodeProc
     ent: NodeProc
+    auditor: NodeProc
 
     def node(self, org: str) -> Node:
         return Node(self.base / org)
@@ -64,17 +66,17 @@ class Watch:
         assert entry.log_key
         return entry.log_key
 
-    @property
-    def witness_key(self) -> str:
-        entry = self.node("sup").directory().entry("sup")  # type: ignore[union-attr]
+    def witness_key(self, org: str) -> str:
+        entry = self.node("sup").directory().entry(org)  # type: ignore[union-attr]
         assert entry is not None
         assert entry.witness_key
         return entry.witness_key
 
-    def served(self, *, cosigned: bool = True) -> tlog_verifier.Checked:
-        """The enterprise's log as the independent verifier sees it over mTLS."""
+    def served(self, *witnesses: str) -> tlog_verifier.Checked:
+        """The enterprise's log as the independent verifier sees it over mTLS, with
+        the cosignatures of these witnesses' orgs checked."""
         return tlog_verifier.verify_log(self.log_url, self.log_key,
-                                        (self.witness_key,) if cosigned else (),
+                                        tuple(self.witness_key(w) for w in witnesses),
                                         tls=self.node("sup").client_context())
 
     def leaves(self) -> list[bytes]:
@@ -82,6 +84,13 @@ class Watch:
         with _ro(self.base / ENT) as db:
             return [bytes(r[0]) for r in db.execute(
                 "SELECT leaf FROM ledger_events WHERE enterprise_id = ? ORDER BY seq", (ENT,))]
+
+    def findings(self, org: str) -> list[tuple[str, dict[str, Any]]]:
+        """The ledger_tamper findings (summary, evidence) in a watching node's store."""
+        with _ro(self.base / org) as db:
+            return [(s, json.loads(e)) for s, e in db.execute(
+                "SELECT summary, evidence FROM supervision_findings WHERE enterprise_id = ? "
+                "AND kind = 'ledger_tamper' ORDER BY id", (ENT,))]
 
     def mirror(self) -> tuple[int, bytes, list[bytes]]:
         """The supervision node's mirror of the log: size, root, entries."""
@@ -94,11 +103,11 @@ class Watch:
                 "SELECT leaf FROM mirror_entries WHERE origin = ? ORDER BY seq", (row[2],))]
         return int(row[0]), bytes(row[1]), entries
 
-    def checkpoint_size(self, *, cosigned: bool = False) -> int:
-        """The size of the served checkpoint (cosigned by the supervision witness if
-        asked); -1 when there is none (yet)."""
+    def checkpoint_size(self, *witnesses: str) -> int:
+        """The size of the served checkpoint (cosigned by these witnesses); -1 when
+        there is none (yet)."""
         try:
-            return self.served(cosigned=cosigned).size
+            return self.served(*witnesses).size
         except AssertionError:
             return -1
 
@@ -158,22 +167,29 @@ def watch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watch]:
     base = tmp_path_factory.mktemp("watch")
     ca = base / "ca"
     cli("node", "ca", "init", "--out", str(ca))
-    urls = {org: f"https://127.0.0.1:{free_port()}" for org in ("sup", ENT)}
+    urls = {org: f"https://127.0.0.1:{free_port()}" for org in ("sup", ENT, "a1")}
     cli("node", "init", "--home", str(base / "sup"), "--role", "supervision", "--org", "sup",
         "--url", urls["sup"], "--ca", str(ca))
     sup_key = json.loads((base / "sup" / "node-card.json").read_text())["node_key"]
     cli("node", "init", "--home", str(base / ENT), "--role", "enterprise", "--org", ENT,
         "--url", urls[ENT], "--ca", str(ca), "--supervision-key", sup_key,
         "--supervision-url", urls["sup"])
-    cli("node", "directory", "add", "--home", str(base / "sup"), "--card",
-        str(base / ENT / "node-card.json"))
+    cli("node", "init", "--home", str(base / "a1"), "--role", "auditor", "--org", "a1",
+        "--url", urls["a1"], "--ca", str(ca), "--supervision-key", sup_key,
+        "--supervision-url", urls["sup"])
+    for org in (ENT, "a1"):
+        cli("node", "directory", "add", "--home", str(base / "sup"), "--card",
+            str(base / org / "node-card.json"))
     # passes every second (60 s by default) so the test waits seconds
     _set(base / "sup", mirror_seconds=1.0)
     _set(base / ENT, checkpoint_seconds=1.0, directory_refresh_seconds=1.0)
-    w = Watch(base, NodeProc(base / "sup", urls["sup"]), NodeProc(base / ENT, urls[ENT]))
+    w = Watch(base, NodeProc(base / "sup", urls["sup"]), NodeProc(base / ENT, urls[ENT]),
+              NodeProc(base / "a1", urls["a1"]))
     w.sup.start(w.node(ENT))
-    cli("node", "directory", "fetch", "--home", str(base / ENT))
+    for org in (ENT, "a1"):
+        cli("node", "directory", "fetch", "--home", str(base / org))
     w.ent.start(w.node("sup"))
+    w.auditor.start(w.node("sup"))
     # Parcels with names, phones, addresses and ID numbers go through the enterprise's
     # intake: their events are in its log, their PI only in its vault.
     rt = _runtime(base / ENT)
@@ -192,7 +208,7 @@ def watch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watch]:
     try:
         yield w
     finally:
-        for p in (w.sup, w.ent):
+        for p in (w.sup, w.ent, w.auditor):
             if p.proc is not None:
                 p.stop(signal.SIGKILL)
 
@@ -205,11 +221,12 @@ def _caught_up(w: Watch) -> bool:
 
 def test_the_supervision_node_mirrors_and_cosigns_the_enterprise_log(watch: Watch) -> None:
     wait_for("the mirror to hold the whole log", lambda: _caught_up(watch))
-    wait_for("the supervision witness's cosignature on the newest checkpoint",
-             lambda: watch.checkpoint_size(cosigned=True) == len(watch.leaves()))
-    checked = watch.served()
+    wait_for("the witnesses' cosignatures on the newest checkpoint",
+             lambda: watch.checkpoint_size("sup", "a1") == len(watch.leaves()))
+    checked = watch.served("sup", "a1")
     assert checked.size == 630
-    assert list(checked.cosigned_by) == ["parcelguard.example/witness/sup"]
+    assert sorted(checked.cosigned_by) == ["parcelguard.example/witness/a1",
+                                           "parcelguard.example/witness/sup"]
     size, root, entries = watch.mirror()
     assert (size, root) == (checked.size, checked.root)
     assert entries == checked.entries == watch.leaves()
@@ -223,16 +240,18 @@ def test_a_supervision_node_away_catches_up_to_the_same_state(watch: Watch) -> N
     wait_for("the mirror to hold the whole log", lambda: _caught_up(watch))
     watch.sup.stop()
     _ingest(watch.base / ENT, 1000, 300)
-    # the enterprise keeps signing its log; the cosignature waits for the witness
-    wait_for("the enterprise to sign its grown log", lambda: watch.checkpoint_size() == 930)
-    with pytest.raises(AssertionError, match="no cosignature"):
-        watch.served()
+    # the enterprise keeps signing its log and the auditor cosigning it; the
+    # supervision witness's cosignature waits for it
+    wait_for("the auditor's cosignature on the grown log",
+             lambda: watch.checkpoint_size("a1") == 930)
+    with pytest.raises(AssertionError, match=r"no cosignature by parcelguard\.example/witness/sup"):
+        watch.served("sup")
     assert watch.mirror()[0] == 630
     watch.sup.start(watch.node(ENT))
     wait_for("the mirror to catch up", lambda: _caught_up(watch))
-    wait_for("the cosignature at the new size",
-             lambda: watch.checkpoint_size(cosigned=True) == 930)
-    checked = watch.served()
+    wait_for("the supervision cosignature at the new size",
+             lambda: watch.checkpoint_size("sup", "a1") == 930)
+    checked = watch.served("sup")
     size, root, entries = watch.mirror()
     assert (size, root) == (checked.size, checked.root)
     assert entries == checked.entries == watch.leaves()
@@ -241,7 +260,7 @@ def test_a_supervision_node_away_catches_up_to_the_same_state(watch: Watch) -> N
 def test_a_log_rewritten_in_the_enterprise_database_is_refused_with_the_proof(
         watch: Watch) -> None:
     wait_for("the mirror to hold the whole log", lambda: _caught_up(watch))
-    before = watch.served()
+    before = watch.served("sup", "a1")
     leaves = list(before.entries)
     at = next(i for i, leaf in enumerate(leaves) if b'"step":"created"' in leaf)
     leaves[at] = leaves[at].replace(b'"step":"created"', b'"step":"closed"')
@@ -249,7 +268,7 @@ def test_a_log_rewritten_in_the_enterprise_database_is_refused_with_the_proof(
     # the enterprise node signs the rewritten log as it now stands
     def resigned() -> bool:
         try:
-            return watch.served(cosigned=False).root != before.root
+            return watch.served().root != before.root
         except AssertionError:  # the log being rewritten while it was read
             return False
 
@@ -257,10 +276,7 @@ def test_a_log_rewritten_in_the_enterprise_database_is_refused_with_the_proof(
     got = [json.loads(x) for x in cli("node", "mirror", "--home", str(watch.base / "sup"),
                                       "--json").splitlines()]
     assert [g["status"] for g in got] == ["refused"]
-    with _ro(watch.base / "sup") as db:
-        findings = [(s, json.loads(e)) for s, e in db.execute(
-            "SELECT summary, evidence FROM supervision_findings WHERE enterprise_id = ? "
-            "AND kind = 'ledger_tamper' ORDER BY id", (ENT,))]
+    findings = watch.findings("sup")
     mirror_found = [(s, e) for s, e in findings if e["observed_by"] == "mirror"]
     assert mirror_found, findings
     summary, evidence = mirror_found[0]
@@ -278,9 +294,16 @@ def test_a_log_rewritten_in_the_enterprise_database_is_refused_with_the_proof(
     # nothing of the rewritten log was mirrored; the mirror still holds the log it saw
     size, root, entries = watch.mirror()
     assert (size, root, entries) == (before.size, before.root, before.entries)
-    # and the supervision witness will not cosign the rewritten log
-    with pytest.raises(AssertionError, match="no cosignature"):
-        watch.served()
+    # and no witness cosigns the rewritten log: the auditor's witness, asked by the
+    # enterprise, kept its own evidence of the fork
+    for w in ("sup", "a1"):
+        with pytest.raises(AssertionError, match="no cosignature"):
+            watch.served(w)
+    wait_for("the auditor's finding", lambda: any(
+        s.startswith("fork") for s, _ in watch.findings("a1")))
+    _, seen = next((s, e) for s, e in watch.findings("a1") if s.startswith("fork"))
+    assert seen["observed_by"] == "witness parcelguard.example/witness/a1"
+    assert seen["presented_note"].split("\n")[2] == presented.split("\n")[2]
 
 
 def test_the_supervision_node_holds_no_pi(watch: Watch) -> None:
