@@ -13,6 +13,7 @@ to the same state; and the supervision node's database and files hold no PI.
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sqlite3
 from collections.abc import Iterator
@@ -255,6 +256,33 @@ def test_a_supervision_node_away_catches_up_to_the_same_state(watch: Watch) -> N
     size, root, entries = watch.mirror()
     assert (size, root) == (checked.size, checked.root)
     assert entries == checked.entries == watch.leaves()
+
+
+def test_a_node_presenting_another_nodes_certificate_is_not_mirrored(watch: Watch) -> None:
+    wait_for("the mirror to hold the whole log", lambda: _caught_up(watch))
+    held = watch.mirror()
+    tls, saved = watch.base / ENT / "tls", watch.base / "e1-tls"
+    shutil.copytree(tls, saved)
+    watch.ent.stop()
+    # e1's address now answers with the auditor's certificate: the CA signed it, but
+    # the directory pins another one for e1
+    for name in ("node.crt", "node.key"):
+        shutil.copy(watch.base / "a1" / "tls" / name, tls / name)
+    watch.ent.start(watch.node("sup"))
+    try:
+        _ingest(watch.base / ENT, 5000, 10)
+        got = [json.loads(x) for x in cli("node", "mirror", "--home", str(watch.base / "sup"),
+                                          "--json").splitlines()]
+        assert [(g["status"], g["size"]) for g in got] == [("unavailable", held[0])]
+        assert "PinMismatch" in got[0]["reason"]
+        assert watch.mirror() == held
+    finally:
+        watch.ent.stop()
+        for name in ("node.crt", "node.key"):
+            shutil.copy(saved / name, tls / name)
+        watch.ent.start(watch.node("sup"))
+    wait_for("the mirror to catch up with its own certificate back",
+             lambda: _caught_up(watch))
 
 
 def test_a_log_rewritten_in_the_enterprise_database_is_refused_with_the_proof(

@@ -10,9 +10,10 @@
   ``mirror_seconds`` (supervision/mirror.py), verifying each entry against the
   checkpoint signed by the key the directory gives.
 
-Every request goes over mutual TLS with the node's own certificate. The data is
-trusted for its signatures, not its transport: a checkpoint must verify with the
-log key, a cosignature with the witness key, each entry against a signed root.
+Every request goes over mutual TLS with the node's own certificate, the peer's
+pinned to the directory. The data is still trusted for its signatures, not its
+transport: a checkpoint must verify with the log key, a cosignature with the
+witness key, each entry against a signed root.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 import httpx2
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,6 +32,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.ledger.signing import ORIGIN_PREFIX, log_size
 from parcelguard.ledger.tlog import publish_checkpoint
 from parcelguard.ledger.witnessing import CosignOutcome, WitnessEndpoint, request_cosignatures
+from parcelguard.node import pki
 from parcelguard.node.directory import Directory
 from parcelguard.node.home import Node
 from parcelguard.node.transport import TIMEOUT_SECONDS
@@ -77,9 +80,31 @@ def mirror_sources(directory: Directory | None) -> list[MirrorSource]:
             if n.role == "enterprise" and n.log_key]
 
 
+class PinMismatch(httpx2.TransportError):
+    """The peer presented a certificate the directory does not pin for its URL."""
+
+
 def http_client(node: Node) -> httpx2.Client:
-    """HTTPS as this node: its certificate presented, only the federation CA trusted."""
-    return httpx2.Client(verify=node.client_context(), timeout=TIMEOUT_SECONDS)
+    """HTTPS as this node: its certificate presented, only the federation CA trusted,
+    and each peer's certificate pinned to the fingerprint the directory gives for the
+    node at that address (as envelope delivery does): another node's certificate,
+    though the CA signed it, is refused before its answer is read."""
+
+    def pinned(response: httpx2.Response) -> None:
+        url = response.request.url
+        d = node.directory()
+        pins = {(urlsplit(n.url).hostname, urlsplit(n.url).port or 443): n.tls_fingerprint
+                for n in (d.nodes if d else ())}
+        stream = response.extensions.get("network_stream")
+        ssl_object = stream.get_extra_info("ssl_object") if stream is not None else None
+        der = ssl_object.getpeercert(True) if ssl_object is not None else None
+        pin = pins.get((url.host, url.port or 443))
+        if der is None or pin is None or pki.fingerprint(der) != pin:
+            raise PinMismatch(f"{url.host}:{url.port} presented a certificate the directory "
+                              "does not pin", request=response.request)
+
+    return httpx2.Client(verify=node.client_context(), timeout=TIMEOUT_SECONDS,
+                         event_hooks={"response": [pinned]})
 
 
 # One pass at a time in a process: two would race to store the same chunk.
