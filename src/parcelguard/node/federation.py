@@ -151,7 +151,8 @@ def cosign_pass(node: Node, rt: Runtime) -> list[CosignOutcome]:
         return []
     with http_client(node) as client, rt.db.unit_of_work() as uow:
         outcomes = request_cosignatures(uow.session, org, endpoints, kms=kms,
-                                        clock=rt.clock, client=client)
+                                        clock=rt.clock, client=client,
+                                        before_post=uow.commit)
         uow.commit()
     return outcomes
 
