@@ -1,21 +1,25 @@
 """The nodes watch each other's logs, as separate `parcelguard node serve` processes.
 
 An enterprise node publishes its ledger as C2SP tlog-tiles over mutual TLS and has
-its checkpoints cosigned by the supervision node's witness; the supervision node
-mirrors the log from the tiles. What a user notices: the mirror holds exactly the
-enterprise's entries and root; the independent verifier (tests/e2e/tlog_verifier.py)
-checks the served log and the supervision witness's cosignature; a log rewritten in
-the enterprise's database is refused by the next mirror pass with the proof kept as
-a tamper finding; a supervision node stopped while the enterprise works catches up
-to the same state; and the supervision node's database and files hold no PI.
+its checkpoints cosigned by the supervision and auditor witnesses; the supervision
+node mirrors the log from the tiles. What a user notices: the mirror holds exactly
+the enterprise's entries and root; the independent verifier
+(tests/e2e/tlog_verifier.py) checks the served log and each witness's cosignature; a
+supervision node stopped while the enterprise works (and killed -9 as it catches up)
+catches up to the same state; an address answering with another node's certificate
+is not mirrored; a log rewritten in the enterprise's database is refused by the next
+mirror pass with the proof kept as a tamper finding; and the supervision node's
+database and files hold no PI.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import signal
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -240,18 +244,23 @@ def test_the_supervision_node_mirrors_and_cosigns_the_enterprise_log(watch: Watc
 def test_a_supervision_node_away_catches_up_to_the_same_state(watch: Watch) -> None:
     wait_for("the mirror to hold the whole log", lambda: _caught_up(watch))
     watch.sup.stop()
-    _ingest(watch.base / ENT, 1000, 300)
+    _ingest(watch.base / ENT, 1000, 9000)  # three mirror chunks of 4,096
     # the enterprise keeps signing its log and the auditor cosigning it; the
     # supervision witness's cosignature waits for it
     wait_for("the auditor's cosignature on the grown log",
-             lambda: watch.checkpoint_size("a1") == 930)
+             lambda: watch.checkpoint_size("a1") == 9630)
     with pytest.raises(AssertionError, match=r"no cosignature by parcelguard\.example/witness/sup"):
         watch.served("sup")
     assert watch.mirror()[0] == 630
+    # back, and killed -9 at a random point of its catching up, then back again
+    watch.sup.start(watch.node(ENT))
+    time.sleep(random.Random(18).uniform(0.0, 1.5))
+    watch.sup.stop(signal.SIGKILL)
+    assert watch.mirror()[0] in range(630, 9631)
     watch.sup.start(watch.node(ENT))
     wait_for("the mirror to catch up", lambda: _caught_up(watch))
     wait_for("the supervision cosignature at the new size",
-             lambda: watch.checkpoint_size("sup", "a1") == 930)
+             lambda: watch.checkpoint_size("sup", "a1") == 9630)
     checked = watch.served("sup")
     size, root, entries = watch.mirror()
     assert (size, root) == (checked.size, checked.root)
