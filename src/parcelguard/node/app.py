@@ -36,11 +36,12 @@ def create_node_app(rt: Runtime, node: Node) -> FastAPI:
         app = _federation_only(rt)
     app.state.node = node
     app.include_router(node_router)
-    if node.config.witnesses:
+    cosigner = node.cosigner()
+    if cosigner is not None:
         from parcelguard.node.federation import WITNESS_PREFIX, directory_logs
         from parcelguard.supervision.tlog_witness import witness_router
 
-        app.include_router(witness_router(node.cosigner(), logs=directory_logs(node),
+        app.include_router(witness_router(cosigner, logs=directory_logs(node),
                                           prefix=WITNESS_PREFIX))
     return app
 

@@ -150,12 +150,17 @@ class Node:
         cert = x509.load_pem_x509_certificate(self.paths.tls_cert.read_bytes())
         return pki.fingerprint(cert.public_bytes(serialization.Encoding.DER))
 
-    def cosigner(self) -> Cosigner:
-        """The witness key of a witnessing node (made at init)."""
-        return Cosigner.from_key(self.paths.witness_key.read_text().strip())
+    def cosigner(self) -> Cosigner | None:
+        """The witness key of a witnessing node (made at init; None for a node made
+        before witnesses had keys, which then does not witness)."""
+        path = self.paths.witness_key
+        if not self.config.witnesses or not path.is_file():
+            return None
+        return Cosigner.from_key(path.read_text().strip())
 
     def card(self) -> directory_doc.NodeEntry:
-        witness = self.cosigner().verifier().key_string() if self.config.witnesses else ""
+        cosigner = self.cosigner()
+        witness = cosigner.verifier().key_string() if cosigner is not None else ""
         return directory_doc.NodeEntry(
             org=self.config.org, role=self.config.role, url=self.config.url,
             node_key=pki.public_b64(self.signing_key.public_key()), key_id=self.key_id,
