@@ -328,6 +328,13 @@ def test_a_log_rewritten_in_the_enterprise_database_is_refused_with_the_proof(
     assert accepted.split("\n")[:2] == presented.split("\n")[:2] == [before.origin,
                                                                       str(before.size)]
     assert accepted.split("\n")[2] != presented.split("\n")[2]
+    # the supervision node's monitor raises it as an alert, in its own store
+    def alerted() -> bool:
+        with _ro(watch.base / "sup") as db:
+            return db.execute("SELECT count(*) FROM monitor_alerts WHERE enterprise_id = ? "
+                              "AND detector = 'ledger_tamper'", (ENT,)).fetchone()[0] > 0
+
+    wait_for("the tamper alert on the supervision node", alerted)
     # nothing of the rewritten log was mirrored; the mirror still holds the log it saw
     size, root, entries = watch.mirror()
     assert (size, root, entries) == (before.size, before.root, before.entries)
@@ -338,7 +345,10 @@ def test_a_log_rewritten_in_the_enterprise_database_is_refused_with_the_proof(
             watch.served(w)
     wait_for("the auditor's finding", lambda: any(
         s.startswith("fork") for s, _ in watch.findings("a1")))
-    _, seen = next((s, e) for s, e in watch.findings("a1") if s.startswith("fork"))
+    time.sleep(3)  # three more rounds of the enterprise asking: still one finding
+    forks = [(s, e) for s, e in watch.findings("a1") if s.startswith("fork")]
+    assert len(forks) == 1, [s for s, _ in forks]
+    _, seen = forks[0]
     assert seen["observed_by"] == "witness parcelguard.example/witness/a1"
     assert seen["presented_note"].split("\n")[2] == presented.split("\n")[2]
 

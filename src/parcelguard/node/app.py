@@ -41,7 +41,7 @@ def create_node_app(rt: Runtime, node: Node) -> FastAPI:
         from parcelguard.node.federation import WITNESS_PREFIX, directory_logs
         from parcelguard.supervision.tlog_witness import witness_router
 
-        app.include_router(witness_router(cosigner, logs=directory_logs(node),
+        app.include_router(witness_router(cosigner, logs=directory_logs(node, rt.clock),
                                           prefix=WITNESS_PREFIX))
     return app
 

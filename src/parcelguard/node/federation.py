@@ -27,8 +27,10 @@ import httpx2
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from parcelguard.core.clock import Clock
 from parcelguard.core.errors import NotFound
 from parcelguard.core.runtime import Runtime
+from parcelguard.identity.service import ensure_enterprises
 from parcelguard.ledger.signing import ORIGIN_PREFIX, log_size
 from parcelguard.ledger.tlog import publish_checkpoint
 from parcelguard.ledger.witnessing import CosignOutcome, WitnessEndpoint, request_cosignatures
@@ -54,14 +56,17 @@ def log_url(url: str, org: str) -> str:
     return f"{url.rstrip('/')}/tlog/{org}"
 
 
-def directory_logs(node: Node) -> LogResolver:
+def directory_logs(node: Node, clock: Clock) -> LogResolver:
     """The witness's logs: each enterprise in the directory this node holds, trusted
-    by the checkpoint key listed for it (an update is honoured without a restart)."""
+    by the checkpoint key listed for it (an update is honoured without a restart).
+    The enterprise becomes an organisation of this store the first time, so what the
+    witness finds against it (a finding, its alert, the incident) has an owner."""
 
-    def resolve(_session: Session, origin: str) -> KnownLog | None:
+    def resolve(session: Session, origin: str) -> KnownLog | None:
         d = node.directory()
         for n in d.nodes if d else ():
             if n.role == "enterprise" and n.log_key.partition("+")[0] == origin:
+                ensure_enterprises(session, {n.org}, clock)
                 return KnownLog(n.org, (n.log_key,))
         return None
 
@@ -119,6 +124,9 @@ def mirror_pass(node: Node, rt: Runtime) -> list[MirrorResult]:
         for source in mirror_sources(node.directory()):
             try:
                 with rt.db.unit_of_work() as uow:
+                    # an organisation of this store, so a tamper finding's alert and
+                    # incident have an owner
+                    ensure_enterprises(uow.session, {source.enterprise_id}, rt.clock)
                     results.append(mirror_log(uow.session, source, client=client,
                                               clock=rt.clock, commit=uow.commit))
             except SQLAlchemyError as exc:
