@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ssl
 from dataclasses import dataclass, field
 
 import httpx2
@@ -112,11 +113,14 @@ def check_cosignature(body: str, sigs: list[tuple[str, bytes]], vkey: str) -> in
     return ts
 
 
-def verify_log(base: str, log_vkey: str, witness_vkeys: tuple[str, ...] = ()) -> Checked:
+def verify_log(base: str, log_vkey: str, witness_vkeys: tuple[str, ...] = (), *,
+               tls: ssl.SSLContext | None = None) -> Checked:
     """Fetch checkpoint, every entry bundle and every hash tile of the log at ``base``;
     recompute the root from the entries and check it, each served tile, the log's
-    signature and each witness's cosignature. Returns what it checked."""
-    with httpx2.Client(base_url=base.rstrip("/") + "/", timeout=30) as c:
+    signature and each witness's cosignature. Returns what it checked. ``tls``: the
+    client context for a node that serves over mutual TLS."""
+    with httpx2.Client(base_url=base.rstrip("/") + "/", timeout=30,
+                       verify=tls if tls is not None else True) as c:
         r = c.get("checkpoint")
         assert r.status_code == 200, r.text
         assert r.headers["content-type"].startswith("text/plain")

@@ -13,7 +13,7 @@ more from the size it names.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import httpx2
@@ -64,10 +64,14 @@ def _body(session: Session, enterprise_id: str, old: int, new: int, note: str) -
 
 def request_cosignatures(session: Session, enterprise_id: str,
                          witnesses: Sequence[WitnessEndpoint], *, kms: KeyWrapper,
-                         clock: Clock, client: httpx2.Client) -> list[CosignOutcome]:
+                         clock: Clock, client: httpx2.Client,
+                         before_post: Callable[[], None] | None = None
+                         ) -> list[CosignOutcome]:
     """Sign the log now and collect each witness's cosignature on it (flushed, not
     committed: the caller commits). A witness that refuses or is down is reported,
-    never fatal: the others still cosign."""
+    never fatal: the others still cosign. ``before_post`` runs before each request to
+    a witness: a node passes its unit of work's commit, so no transaction (on SQLite,
+    the writer lock) is held while a witness answers or times out."""
     checkpoint_id, signed = publish_checkpoint(session, enterprise_id, kms=kms, clock=clock)
     body_text = signed.note[:signed.note.rindex("\n\n") + 1]
     outcomes = []
@@ -81,9 +85,11 @@ def request_cosignatures(session: Session, enterprise_id: str,
                 outcome = CosignOutcome(verifier.name, signed.size, "refused", 409,
                                         f"the witness holds size {old}, larger than ours")
                 break
+            body = _body(session, enterprise_id, old, signed.size, signed.note)
+            if before_post is not None:
+                before_post()
             try:
-                resp = client.post(url, content=_body(session, enterprise_id, old,
-                                                      signed.size, signed.note))
+                resp = client.post(url, content=body)
             except httpx2.HTTPError as exc:
                 outcome = CosignOutcome(verifier.name, signed.size, "unavailable", None,
                                         type(exc).__name__)

@@ -8,7 +8,11 @@
   vault's tables (node/store.py): they hold no personal information, so nothing
   that reads or writes PI is mounted and no master key exists.
 
-Every node runs the outbox's dispatch loop, which carries its envelopes.
+Every node runs the outbox's dispatch loop, which carries its envelopes. An
+enterprise node's application publishes its ledger as tlog-tiles
+(``/tlog/<org>/...``); a supervision, police or auditor node also answers as a
+C2SP tlog-witness (``/witness/add-checkpoint``) for the logs its directory lists
+(node/federation.py).
 """
 
 from __future__ import annotations
@@ -32,6 +36,13 @@ def create_node_app(rt: Runtime, node: Node) -> FastAPI:
         app = _federation_only(rt)
     app.state.node = node
     app.include_router(node_router)
+    cosigner = node.cosigner()
+    if cosigner is not None:
+        from parcelguard.node.federation import WITNESS_PREFIX, directory_logs
+        from parcelguard.supervision.tlog_witness import witness_router
+
+        app.include_router(witness_router(cosigner, logs=directory_logs(node, rt.clock),
+                                          prefix=WITNESS_PREFIX))
     return app
 
 

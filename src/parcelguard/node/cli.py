@@ -11,7 +11,7 @@ directory fetch`), then `node serve` on each. Every command names its node by
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -138,7 +138,11 @@ def init(
     certificate. Prints the node card the supervision operator adds to the directory."""
     from parcelguard.identity import service as identity
     from parcelguard.identity.models import Organization
+    from parcelguard.ledger.cosign import Cosigner
+    from parcelguard.ledger.signing import ensure_signing_key
+    from parcelguard.node.federation import witness_name
     from parcelguard.node.store import init_node_store
+    from parcelguard.wiring import vault_service
 
     if role not in ROLES:
         raise _fail(f"--role must be one of {', '.join(ROLES)}")
@@ -160,6 +164,9 @@ def init(
                      supervision_key=supervision_key, supervision_url=supervision_url)
     pki.new_signing_key(paths.signing_key)
     pki.new_tls_key(paths.tls_key)
+    if cfg.witnesses:
+        pki.write_private(paths.witness_key, Cosigner.generate(
+            witness_name(org)).key_string().encode("ascii"))
     settings = node_settings(home, cfg)
     init_node_store(settings, holds_pi=cfg.holds_pi)
     rt = Runtime(settings=settings)
@@ -168,6 +175,12 @@ def init(
             if uow.session.get(Organization, org) is None:
                 identity.create_organization(uow.session, org_id=org, kind=_ORG_KIND[role],
                                              name=name or org, clock=rt.clock)
+            if role == "enterprise":
+                # the log's checkpoint key now, so its public half goes in the directory
+                # before the first checkpoint is ever asked for
+                cfg = replace(cfg, log_key=ensure_signing_key(
+                    uow.session, org, kms=vault_service(settings).vault.kms,
+                    clock=rt.clock).verifier_key)
             uow.commit()
     except DomainError as exc:
         raise _fail(exc.message) from None
@@ -248,11 +261,14 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: the URL's port).")] = None,
 ) -> None:
     """Run the node: HTTPS with client-certificate verification, the role's routes
-    (node/app.py), the outbox loop that carries its envelopes and (but on
-    supervision) a directory refresh (node.json
-    ``directory_refresh_seconds``, 30 s)."""
+    (node/app.py), the outbox loop that carries its envelopes, (but on
+    supervision) a directory refresh (node.json ``directory_refresh_seconds``, 30 s),
+    on supervision a mirror of every enterprise's log (``mirror_seconds``, 60 s) and
+    on an enterprise its checkpoint signed and cosigned by the witnesses in the
+    directory (``checkpoint_seconds``, 60 s)."""
     import uvicorn
 
+    from parcelguard.node import federation
     from parcelguard.node.app import create_node_app
     from parcelguard.node.serving import serve_config
     from parcelguard.node.transport import DirectoryRefresh
@@ -260,17 +276,49 @@ def serve(
     node = Node(home)
     u = urlsplit(node.config.url)
     rt = _runtime(home)
-    refresh = DirectoryRefresh(node) if node.config.role != "supervision" else None
-    if refresh is not None:
-        refresh.start()
+    background: list[DirectoryRefresh | federation.Periodic] = \
+        [DirectoryRefresh(node)] if node.config.role != "supervision" else []
     try:
         app = create_node_app(rt, node)
+        background += federation.loops(node, rt)
+        for job in background:
+            job.start()
         uvicorn.Server(serve_config(app, node, host=host or u.hostname or "127.0.0.1",
                                     port=port or u.port or 443)).run()
     finally:
-        if refresh is not None:
-            refresh.stop()
+        for job in background:
+            job.stop()
         rt.close()
+
+
+@node_app.command("mirror")
+def mirror(
+    home: Home,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per log.")] = False,
+) -> None:
+    """(Supervision) one mirror pass by hand over every enterprise in the directory:
+    entries fetched and verified against each log's signed checkpoint. A rewritten,
+    forked or rolled-back log is refused and kept as a ledger_tamper finding."""
+    from parcelguard.node import federation
+
+    node = Node(home)
+    if node.config.role != "supervision":
+        raise _fail("only the supervision node mirrors the enterprises' logs")
+    rt = _runtime(home)
+    try:
+        results = federation.mirror_pass(node, rt)
+    finally:
+        rt.close()
+    for r in results:
+        if as_json:
+            print(json.dumps(r.as_dict()))
+        else:
+            out.print(f"{r.enterprise_id}: {r.status}, {r.entries} entries mirrored and "
+                      f"verified this pass, {r.size} in all"
+                      + (f" (finding {r.finding_id})" if r.finding_id else "")
+                      + (f": {r.reason}" if r.reason else ""))
+    if not results:
+        err.print("no enterprise log in the directory")
 
 
 @node_app.command("send")

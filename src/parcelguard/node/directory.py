@@ -1,6 +1,11 @@
 """The federation's directory: which organisations exist, their roles, the URL of
 each one's node, its node public key and its TLS certificate fingerprint.
 
+An entry may also carry the node's transparency-log keys (docs/ledger.md): an
+enterprise's checkpoint verifier key (``log_key``: the witnesses and mirrors trust
+its log by it) and a witnessing node's cosigner verifier key (``witness_key``: the
+enterprises ask it to cosign, verifiers check its cosignatures).
+
 The supervision node publishes it as one JSON document signed with its node key
 (Ed25519 over the RFC 8785 canonical JSON of everything but the signature), with a
 serial that only grows. Every other node was given the supervision node's public
@@ -34,6 +39,14 @@ class NodeEntry:
     node_key: str  # base64 raw Ed25519 public key
     key_id: str
     tls_fingerprint: str  # SHA-256 of the certificate's DER, hex
+    log_key: str = ""  # enterprise: note verifier key <origin>+<hash>+<key>
+    witness_key: str = ""  # witness roles: cosigner verifier key (cosignature/v1)
+
+    def signed_json(self) -> dict[str, Any]:
+        """The entry as signed: an empty key is left out, so a directory signed before
+        entries had these keys still verifies."""
+        return {k: v for k, v in asdict(self).items()
+                if v != "" or k not in ("log_key", "witness_key")}
 
 
 @dataclass(frozen=True)
@@ -50,7 +63,7 @@ class Directory:
     def signed_part(self) -> dict[str, Any]:
         return {"v": 1, "issuer": self.issuer, "serial": self.serial,
                 "issued_at": self.issued_at,
-                "nodes": [asdict(n) for n in sorted(self.nodes, key=lambda n: n.org)]}
+                "nodes": [n.signed_json() for n in sorted(self.nodes, key=lambda n: n.org)]}
 
     def to_json(self) -> dict[str, Any]:
         return {**self.signed_part(), "signature": self.signature}

@@ -4,6 +4,7 @@ directory it holds, and (by default) its SQLite database.
     node.json          role, org, URL, database URL, the supervision node's key/URL
     keys/node.key      Ed25519 node signing key (envelopes; the directory on supervision)
     keys/master.key    the vault's master key (nodes that hold PI only)
+    keys/witness.key   cosigner key of a witnessing node (supervision, police, auditor)
     tls/node.key       TLS private key (P-256)
     tls/node.crt       TLS certificate issued by the federation CA
     tls/ca.crt         the federation CA certificate (trust anchor for peers)
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from parcelguard.core.settings import Settings, load_settings
+from parcelguard.ledger.cosign import Cosigner
 from parcelguard.node import directory as directory_doc
 from parcelguard.node import pki
 
@@ -33,6 +35,9 @@ CONFIG: Final = "node.json"
 # Roles whose nodes hold personal information (a vault and its tables). The
 # supervision department and the auditors work on ids, counts and proofs only.
 PI_ROLES: Final = frozenset({"enterprise", "police"})
+# Roles whose nodes witness the enterprises' logs (C2SP tlog-witness): the issue's
+# three levels, so no carrier's log depends on a single watcher.
+WITNESS_ROLES: Final = frozenset({"supervision", "police", "auditor"})
 
 
 @dataclass(frozen=True)
@@ -46,10 +51,21 @@ class NodeConfig:
     # How often `node serve` re-fetches the directory: a node the supervision
     # operator adds is reachable (and its envelopes accepted) within this long.
     directory_refresh_seconds: float = 30.0
+    # enterprise: its log's checkpoint verifier key, made at init (published in the
+    # directory; the private half is wrapped by the vault's master key in its store)
+    log_key: str = ""
+    # How often `node serve` mirrors every enterprise's log (supervision) and signs
+    # its log and asks the witnesses to cosign it (enterprise).
+    mirror_seconds: float = 60.0
+    checkpoint_seconds: float = 60.0
 
     @property
     def holds_pi(self) -> bool:
         return self.role in PI_ROLES
+
+    @property
+    def witnesses(self) -> bool:
+        return self.role in WITNESS_ROLES
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,7 @@ class NodePaths:
 
     config = property(lambda self: self.home / CONFIG)
     signing_key = property(lambda self: self.home / "keys" / "node.key")
+    witness_key = property(lambda self: self.home / "keys" / "witness.key")
     tls_key = property(lambda self: self.home / "tls" / "node.key")
     tls_cert = property(lambda self: self.home / "tls" / "node.crt")
     ca_cert = property(lambda self: self.home / "tls" / "ca.crt")
@@ -133,11 +150,22 @@ class Node:
         cert = x509.load_pem_x509_certificate(self.paths.tls_cert.read_bytes())
         return pki.fingerprint(cert.public_bytes(serialization.Encoding.DER))
 
+    def cosigner(self) -> Cosigner | None:
+        """The witness key of a witnessing node (made at init; None for a node made
+        before witnesses had keys, which then does not witness)."""
+        path = self.paths.witness_key
+        if not self.config.witnesses or not path.is_file():
+            return None
+        return Cosigner.from_key(path.read_text().strip())
+
     def card(self) -> directory_doc.NodeEntry:
+        cosigner = self.cosigner()
+        witness = cosigner.verifier().key_string() if cosigner is not None else ""
         return directory_doc.NodeEntry(
             org=self.config.org, role=self.config.role, url=self.config.url,
             node_key=pki.public_b64(self.signing_key.public_key()), key_id=self.key_id,
-            tls_fingerprint=self.tls_fingerprint())
+            tls_fingerprint=self.tls_fingerprint(), log_key=self.config.log_key,
+            witness_key=witness)
 
     def write_card(self) -> None:
         write_json(self.paths.card, asdict(self.card()))

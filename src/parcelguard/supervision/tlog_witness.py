@@ -138,6 +138,16 @@ def parse_request(body: bytes) -> AddCheckpoint:
 
 def _finding(session: Session, log: KnownLog, *, reason: str, evidence: dict[str, Any],
              accepted_size: int, presented_size: int | None, clock: Clock) -> int:
+    # A log that keeps presenting the same bad checkpoint (a federated enterprise asks
+    # every checkpoint period) is one piece of evidence, not one per request.
+    presented = evidence.get("presented_note")
+    if presented is not None:
+        for earlier in session.scalars(select(SupervisionFinding).where(
+                SupervisionFinding.enterprise_id == log.enterprise_id,
+                SupervisionFinding.kind == LEDGER_TAMPER,
+                SupervisionFinding.summary == reason[:500])):
+            if earlier.evidence.get("presented_note") == presented:
+                return earlier.id
     now = clock.now()
     finding = SupervisionFinding(enterprise_id=log.enterprise_id, kind=LEDGER_TAMPER,
                                  status="open", summary=reason[:500], detected_at=now,

@@ -89,3 +89,21 @@ def test_a_node_certificate_names_its_org_and_node_key(tmp_path: object) -> None
     b = pki.binding(der)
     assert (b.orgs, b.key_ids, b.fingerprint) == (("e1",), ("abcd",), pki.fingerprint(der))
     assert (base / "ca" / "ca.key").stat().st_mode & 0o077 == 0
+
+
+def test_the_log_and_witness_keys_in_the_directory_are_signed() -> None:
+    # a witness trusts an enterprise's log by the key the directory lists for it: a
+    # swapped key must break the directory's signature, not be believed
+    sup = ed25519.Ed25519PrivateKey.generate()
+    entry = dataclasses.replace(_entry("e1", "enterprise"),
+                                log_key="parcelguard.example/e1+01020304+AQID")
+    d = dirdoc.Directory("sup", 1, "2026-12-07T00:00:00+00:00", (entry,)).sign(sup)
+    got = dirdoc.parse(d.to_json(), supervision_key=sup.public_key())
+    assert got.entry("e1").log_key == entry.log_key  # type: ignore[union-attr]
+    swapped = d.to_json()
+    swapped["nodes"][0]["log_key"] = "parcelguard.example/e1+05060708+BAUG"
+    with pytest.raises(dirdoc.DirectoryError, match="not signed by"):
+        dirdoc.parse(swapped, supervision_key=sup.public_key())
+    # an entry without these keys is signed as before they existed
+    plain = d.to_json()["nodes"][0] | {"log_key": ""}
+    assert "log_key" not in dirdoc.NodeEntry(**plain).signed_json()
