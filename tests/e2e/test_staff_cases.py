@@ -97,7 +97,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 def _post(c: httpx2.Client, page: str, action: str, **data: str) -> httpx2.Response:
     # as the page's form does: it names the page it is on, where the answer goes back to
     return c.post(action, data={"csrf_token": csrf(c.get(page).text),
-                                "_page": page.split("?")[0], **data})
+                                "_page": page.split("?", maxsplit=1)[0], **data})
 
 
 def _incident(site: Site) -> Incident:
