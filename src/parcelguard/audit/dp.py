@@ -102,12 +102,6 @@ def mechanism(*, epsilon: float, d_in: int) -> Mechanism:
     return Mechanism(float(meas.map(d_in)), scale, d_in, meas)
 
 
-def release_counts(counts: Mapping[str, int], *, epsilon: float, d_in: int) -> Release:
-    """Noisy counts in one go (no budget involved: tests and callers that charge
-    their own)."""
-    return mechanism(epsilon=epsilon, d_in=d_in).release(counts)
-
-
 def months_of(period: Period) -> list[str]:
     """The calendar months (``YYYY-MM``) a period covers; it must be whole months."""
     start, end = period.start.astimezone(PERIOD_TZ), period.end.astimezone(PERIOD_TZ)

@@ -193,12 +193,6 @@ def latest(session: Session, enterprise_id: str, period_key: str) -> AuditDpRele
     return row
 
 
-def releases(session: Session, enterprise_id: str) -> list[AuditDpRelease]:
-    return list(session.scalars(select(AuditDpRelease).where(
-        AuditDpRelease.enterprise_id == enterprise_id)
-        .order_by(AuditDpRelease.published_at.desc())))
-
-
 def budget(session: Session, principal: Principal, enterprise_id: str, period: Period, *,
            settings: AuditSettings, clock: Clock) -> list[dict[str, Any]]:
     """Each month's budget: total, spent and remaining epsilon."""

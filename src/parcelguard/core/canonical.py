@@ -46,12 +46,6 @@ def canonical_json(value: Any) -> bytes:
     return _encoder.encode(value)
 
 
-def canonical_json_fast(value: dict[str, Any]) -> bytes:
-    """Canonical bytes for a dict already known to hold no floats and only ASCII
-    keys (validated events): skips the domain checks on the ingest hot path."""
-    return _encoder.encode(value)
-
-
 def parse_json(raw: bytes) -> Any:
     """Parse JSON into plain Python values (the input to canonicalisation)."""
     return _decoder.decode(raw)

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.core.db import Database
 from parcelguard.ledger.ingest import BatchResult, EventLog, Lines, Rejected, read_events_file
-from parcelguard.ledger.models import LedgerEvent, LedgerHead
+from parcelguard.ledger.models import LedgerHead
 
 
 @dataclass
@@ -112,10 +112,3 @@ def log_sizes(session: Session) -> dict[str, int]:
     # .all(): a Result has .keys(), so dict(result) would take it for a mapping.
     return dict(session.execute(select(LedgerHead.enterprise_id, LedgerHead.size))
                 .tuples().all())
-
-
-def count_events(session: Session, enterprise_id: str | None = None) -> int:
-    stmt = select(func.count()).select_from(LedgerEvent)
-    if enterprise_id is not None:
-        stmt = stmt.where(LedgerEvent.enterprise_id == enterprise_id)
-    return int(session.execute(stmt).scalar_one())

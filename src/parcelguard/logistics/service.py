@@ -121,17 +121,6 @@ def record_training(session: Session, principal: Principal, *, employee_id: str,
     return emp
 
 
-def transfer_employee(session: Session, principal: Principal, *, employee_id: str,
-                      station_id: str, clock: Clock) -> Employee:
-    _own(principal, principal.org_id)
-    emp = _employee(session, principal, employee_id)
-    _station(session, principal, station_id)
-    emp.station_id = station_id
-    record_events(session, [_roster_event(emp, "transferred", clock.now(),
-                                          station_id=station_id)], clock_now=clock.now)
-    return emp
-
-
 def employee_left(session: Session, principal: Principal, *, employee_id: str,
                   clock: Clock) -> Employee:
     """Offboard: the employee's open assignments end now, so nothing still grants
