@@ -67,6 +67,21 @@ def pg_url() -> Iterator[str]:
     admin.dispose()
 
 
+@pytest.fixture
+def fresh_pg_url(pg_url: str) -> Iterator[str]:
+    """An empty database of its own, dropped afterwards: for tests that make a store
+    with `init` and commit for real (the session's ``pg_url`` database belongs to the
+    rolled-back ``session`` fixture, and real commits there break later tests)."""
+    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
+    name = f"pg_fresh_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def pg_engine(pg_url: str) -> Iterator[Engine]:
     engine = create_db_engine(pg_url)

@@ -10,14 +10,11 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -121,18 +118,6 @@ def test_rotation_killed_and_resumed_sqlite(tmp_path: Path) -> None:
     _rotation_killed_and_resumed(tmp_path, "")
 
 
-@pytest.fixture
-def pg_database(pg_url: str) -> Iterator[str]:
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"pg_rotate_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
-def test_rotation_killed_and_resumed_postgresql(tmp_path: Path, pg_database: str) -> None:
-    _rotation_killed_and_resumed(tmp_path, pg_database)
+def test_rotation_killed_and_resumed_postgresql(tmp_path: Path, fresh_pg_url: str) -> None:
+    _rotation_killed_and_resumed(tmp_path, fresh_pg_url)

@@ -176,18 +176,19 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_postgresql_stores_two_carriers_batches_at_once(pg_url: str, tmp_path: Path) -> None:
+def test_postgresql_stores_two_carriers_batches_at_once(fresh_pg_url: str,
+                                                       tmp_path: Path) -> None:
     """One `parcelguard serve` on PostgreSQL: while a batch of ent-a's is held up
     inside its transaction (its log's head is locked by someone else), a batch of
     ent-b's is stored and answered. A server storing one batch at a time makes it
     wait behind the first (issue 12)."""
     home = tmp_path / "home"
-    rt = Runtime(settings=Settings(home=home, database_url=pg_url))
+    rt = Runtime(settings=Settings(home=home, database_url=fresh_pg_url))
     init_store(rt.settings)  # a store is made only by init
     keys = small_world(rt, ("ent-a", "ent-b"))
     rt.close()
-    server, url = start_serve(home, pg_url)
-    engine = create_db_engine(pg_url)
+    server, url = start_serve(home, fresh_pg_url)
+    engine = create_db_engine(fresh_pg_url)
     try:
         for ent in ("ent-a", "ent-b"):  # each log begun
             assert post_batches(url, keys[ent], ent, f"{ent}-first", 1, 10) == (

@@ -25,8 +25,9 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -241,6 +242,10 @@ def enterprise_from_path(request: Request) -> str:
     return str(request.path_params["enterprise_id"])
 
 
+def _enterprise_in_path(enterprise_id: Annotated[str, Path(max_length=64)]) -> None:
+    """Only declares ``{enterprise_id}`` of the prefix (a log is public: no check)."""
+
+
 def tiles_router(prefix: str = "/tlog/{enterprise_id}",
                  enterprise: EnterpriseResolver = enterprise_from_path) -> APIRouter:
     """The tlog-tiles GETs of the logs this app publishes, under ``prefix``.
@@ -250,7 +255,9 @@ def tiles_router(prefix: str = "/tlog/{enterprise_id}",
     ``lambda _request: its_enterprise_id``. No authentication: the log is public
     (its entries hold no PI) and the responses are meant for caches.
     """
-    router = APIRouter(prefix=prefix, tags=["tlog"])
+    # a path parameter of the prefix is declared, so the OpenAPI schema names it
+    declared = [Depends(_enterprise_in_path)] if "{enterprise_id}" in prefix else []
+    router = APIRouter(prefix=prefix, tags=["tlog"], dependencies=declared)
 
     @router.get("/checkpoint", response_class=Response,
                 responses={200: {"content": {"text/plain": {}}}})
