@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -77,25 +75,11 @@ def test_sqlite_file_holds_no_plaintext_pi(tmp_path: Path) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def own_pg_url(pg_url: str) -> Iterator[str]:
-    """A database of this test's own: it commits, and must not leave rows behind
-    for the rolled-back tests that share the session database."""
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"pg_plaintext_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
-def test_postgresql_dump_holds_no_plaintext_pi(own_pg_url: str) -> None:
+def test_postgresql_dump_holds_no_plaintext_pi(fresh_pg_url: str) -> None:
     if shutil.which("pg_dump") is None:
         pytest.skip("pg_dump not installed")
-    pg_url = own_pg_url
+    pg_url = fresh_pg_url
     engine = create_db_engine(pg_url)
     upgrade(engine)
     seed(engine)

@@ -8,14 +8,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from parcelguard.core.db import create_db_engine, migrations_config
 
@@ -134,35 +131,23 @@ def test_an_older_schema_is_refused_until_upgrade(home: Path) -> None:
                "--name", "A").returncode == 0
 
 
-@pytest.fixture
-def fresh_pg(pg_url: str) -> Iterator[str]:
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    name = f"pg_ops_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
 def test_several_nodes_upgrading_postgresql_at_once_apply_migrations_once(
-        fresh_pg: str, tmp_path: Path) -> None:
+        fresh_pg_url: str, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    assert run(home, "org", "list", url=fresh_pg).returncode == 3  # an empty database
-    assert run(home, "init", url=fresh_pg).returncode == 0
-    _downgrade(fresh_pg, "0002")
-    refused = run(home, "org", "list", url=fresh_pg)
+    assert run(home, "org", "list", url=fresh_pg_url).returncode == 3  # an empty database
+    assert run(home, "init", url=fresh_pg_url).returncode == 0
+    _downgrade(fresh_pg_url, "0002")
+    refused = run(home, "org", "list", url=fresh_pg_url)
     assert refused.returncode == 3
-    assert _revisions(fresh_pg) == {"0002"}  # a worker opening the store migrates nothing
+    assert _revisions(fresh_pg_url) == {"0002"}  # a worker opening the store migrates nothing
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda _: run(home, "upgrade", url=fresh_pg), range(4)))
+        results = list(pool.map(lambda _: run(home, "upgrade", url=fresh_pg_url), range(4)))
     assert [r.returncode for r in results] == [0, 0, 0, 0], [r.stderr for r in results]
     assert sum(r.stdout.startswith("upgraded from") for r in results) == 1
-    assert _revisions(fresh_pg) == _head()
+    assert _revisions(fresh_pg_url) == _head()
     assert run(home, "org", "create", "ent-a", "--kind", "enterprise", "--name", "A",
-               url=fresh_pg).returncode == 0
+               url=fresh_pg_url).returncode == 0
 
 
 def test_a_corrupt_database_is_a_storage_fault_not_a_traceback(home: Path) -> None:
