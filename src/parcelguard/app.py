@@ -4,9 +4,6 @@ shared dependencies live in ``core/http.py``, ``identity/http.py`` and
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
@@ -14,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from parcelguard.consent.router import router as consent_router
 from parcelguard.core.errors import DomainError, StoreError
 from parcelguard.core.http import API
+from parcelguard.core.outbox import dispatching
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.storage import as_storage_fault
 from parcelguard.supervision.events_router import router as events_router
@@ -40,29 +38,14 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def create_app(rt: Runtime) -> FastAPI:
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # -- outbox: each request delivers its own events after its commit; this loop
-        # delivers retries and what a crash left (core/outbox.py) --
-        from parcelguard.core.outbox import DispatchLoop
-
-        loop = DispatchLoop(rt.db.dispatch_due, poll_seconds=rt.settings.outbox.poll_seconds)
-        rt.db.background = loop
-        loop.start()
-        try:
-            yield
-        finally:
-            rt.db.background = None
-            loop.stop()
-        # -- end outbox --
-
     # /docs is the self-hosted page of web/docs.py (FastAPI's loads Swagger from a CDN);
     # a body over the limit is a 413 before anything reads it (Content-Length) or as
     # soon as a streamed one passes it.
     app = FastAPI(title="parcelguard", version="0.1.0", docs_url=None, redoc_url=None,
                   max_body_size=rt.settings.http.max_body_bytes,
                   description="Protection and pluralistic supervision of personal "
-                  "information in parcel logistics.", lifespan=lifespan)
+                  "information in parcel logistics.", lifespan=lambda _app: dispatching(
+                      rt.db, poll_seconds=rt.settings.outbox.poll_seconds))
     app.state.runtime = rt
     app.state.vault = vault_service(rt.settings)
     register_handlers(rt)

@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -50,7 +51,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from parcelguard.core import messages
-from parcelguard.core.db import Base, UTCDateTime
+from parcelguard.core.db import Base, Database, UTCDateTime
 from parcelguard.core.ids import new_id
 
 log = logging.getLogger(__name__)
@@ -454,3 +455,17 @@ class DispatchLoop:
             except Exception:  # the database away for a moment: try again next round
                 log.exception("outbox: background dispatch failed")
             self._wake.wait(self._poll)
+
+
+@asynccontextmanager
+async def dispatching(db: Database, *, poll_seconds: float) -> AsyncIterator[None]:
+    """An app's lifespan: a DispatchLoop delivers retries and what a crash left while
+    the app serves (each request delivers its own events after its commit)."""
+    loop = DispatchLoop(db.dispatch_due, poll_seconds=poll_seconds)
+    db.background = loop
+    loop.start()
+    try:
+        yield
+    finally:
+        db.background = None
+        loop.stop()

@@ -17,9 +17,6 @@ C2SP tlog-witness (``/witness/add-checkpoint``) for the logs its directory lists
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
 from fastapi import FastAPI
 
 from parcelguard.core.runtime import Runtime
@@ -47,23 +44,13 @@ def create_node_app(rt: Runtime, node: Node) -> FastAPI:
 
 
 def _federation_only(rt: Runtime) -> FastAPI:
-    from parcelguard.core.outbox import DispatchLoop
+    from parcelguard.core.outbox import dispatching
     from parcelguard.wiring import register_handlers
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        loop = DispatchLoop(rt.db.dispatch_due, poll_seconds=rt.settings.outbox.poll_seconds)
-        rt.db.background = loop
-        loop.start()
-        try:
-            yield
-        finally:
-            rt.db.background = None
-            loop.stop()
 
     app = FastAPI(title="parcelguard node", version="0.1.0", docs_url=None, redoc_url=None,
                   openapi_url=None, max_body_size=rt.settings.http.max_body_bytes,
-                  lifespan=lifespan)
+                  lifespan=lambda _app: dispatching(
+                      rt.db, poll_seconds=rt.settings.outbox.poll_seconds))
     app.state.runtime = rt
     register_handlers(rt)
     return app
