@@ -131,10 +131,10 @@ def _rights_page(site: Site, c: httpx.Client, waybill: str, phone: str,
                  subject_id: str) -> str:
     t = csrf(c.get("/consumer/rights").text)
     asked = c.post("/consumer/rights", data={"csrf_token": t, "waybill_no": waybill,
-                                             "phone": phone})
+                                             "phone": phone}, follow_redirects=True)
     page = c.post("/consumer/rights", data={
         "csrf_token": t, "challenge": hidden(asked.text, "challenge"),
-        "code": last_code(site.rt.settings.home, subject_id)})
+        "code": last_code(site.rt.settings.home, subject_id)}, follow_redirects=True)
     assert page.status_code == 200
     return page.text
 
@@ -176,8 +176,10 @@ def test_a_correction_says_what_to_correct_and_is_applied(site: Site) -> None:
     assert 'name="value"' in html
     done = c.post("/consumer/rights", data={
         "csrf_token": csrf(html), "token": hidden(html, "token"), "action": "request",
-        "kind": "correction", "field": "recipient_phone", "value": "13600136001"})
+        "kind": "correction", "field": "recipient_phone", "value": "13600136001"},
+        follow_redirects=True)
     assert done.status_code == 200
+    assert "Corrected. Reference:" in done.text
 
     def corrected() -> None:
         with site.rt.db.unit_of_work() as uow:
@@ -199,7 +201,7 @@ def test_a_deletion_request_says_what_it_does_and_asks_first(site: Site) -> None
     assert _allowed(html, "marketing") == "yes"
     ask = {"csrf_token": csrf(html), "token": hidden(html, "token"), "action": "request",
            "kind": "deletion"}
-    first = c.post("/consumer/rights", data=ask)
+    first = c.post("/consumer/rights", data=ask, follow_redirects=True)
     assert first.status_code == 200
     assert "stops at once" in first.text
     assert "Yes, delete my information" in first.text
@@ -207,7 +209,8 @@ def test_a_deletion_request_says_what_it_does_and_asks_first(site: Site) -> None
     with site.rt.db.unit_of_work() as uow:
         assert uow.session.scalars(select(DataSubjectRequest).where(
             DataSubjectRequest.subject_id == p.sender_subject_id)).first() is None
-    confirmed = c.post("/consumer/rights", data={**ask, "confirm": "yes"})
+    confirmed = c.post("/consumer/rights", data={**ask, "confirm": "yes"},
+                       follow_redirects=True)
     assert confirmed.status_code == 200
     assert _allowed(confirmed.text, "marketing") == "no"
 

@@ -76,15 +76,24 @@ def test_an_access_request_is_fulfilled_to_the_person_not_to_staff(site: Site) -
     with httpx.Client(base_url=site.base_url, timeout=10) as c:
         t = csrf(c.get("/consumer/rights").text)
         asked = c.post("/consumer/rights", data={"csrf_token": t, "waybill_no": WAYBILL,
-                                                 "phone": RECIPIENT.phone})
+                                                 "phone": RECIPIENT.phone},
+                       follow_redirects=True)
         page = c.post("/consumer/rights", data={
             "csrf_token": t, "challenge": hidden(asked.text, "challenge"),
-            "code": last_code(site.rt.settings.home, RECIPIENT.subject_id)})
+            "code": last_code(site.rt.settings.home, RECIPIENT.subject_id)},
+            follow_redirects=True)
         assert page.status_code == 200
         copy = c.post("/consumer/rights", data={"csrf_token": t,
                                                 "token": hidden(page.text, "token"),
-                                                "action": "request", "kind": "access"})
+                                                "action": "request", "kind": "access"},
+                      follow_redirects=True)
+        # post/redirect/get: the copy is handed over once; a reload shows none
+        reloaded = c.get(copy.url.path)
     assert copy.status_code == 200
+    assert copy.url.path.startswith("/consumer/rights/copy/")
+    assert reloaded.status_code == 200
+    assert RECIPIENT.name not in reloaded.text
+    assert RECIPIENT.address not in reloaded.text
     assert copy.headers["cache-control"] == "no-store"
     shown = re.sub(r"\s+", " ", copy.text)
     assert RECIPIENT.name in shown

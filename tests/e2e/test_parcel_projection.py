@@ -249,11 +249,12 @@ def test_api_and_tracking_page_show_the_last_step(
         match = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
         assert match is not None
         asked = web.post("/consumer/track", data={"csrf_token": match.group(1),
-                                                  "waybill_no": WB1, "phone": bob.phone})
+                                                  "waybill_no": WB1, "phone": bob.phone},
+                         follow_redirects=True)
         # the phone alone opens nothing: the one-time code sent to it does
         page = web.post("/consumer/track", data={
             "csrf_token": match.group(1), "challenge": hidden(asked.text, "challenge"),
-            "code": last_code(path, "sub-bob")})
+            "code": last_code(path, "sub-bob")}, follow_redirects=True)
     assert page.status_code == 200
     status = re.search(r'id="parcel-status">([^<]*)<', page.text)
     assert status is not None

@@ -44,7 +44,7 @@ ALLOWED: dict[tuple[str, str], str] = {
 # Functions that return plaintext to their caller -> the callers allowed to have it.
 PLAINTEXT_RETURNERS: dict[str, dict[tuple[str, str], str]] = {
     "fulfil_access": {
-        ("web/portals/consumer.py", "_ask"):
+        ("web/portals/consumer.py", "rights_copy"):
             "the consumer portal, inside the person's verified session (one-time code)",
     },
     "open_fields": {

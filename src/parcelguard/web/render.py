@@ -119,7 +119,8 @@ def lang_links(request: Request) -> list[tuple[str, str, str]]:
         params = {k: v for k, v in request.query_params.items() if k != "lang"}
         path = request.url.path
     else:
-        params, path = {}, page_url(request)
+        # the page this answer stands for (a form's own page, when the handler says)
+        params, path = {}, getattr(request.state, "page_path", None) or page_url(request)
     out = []
     for loc, label in zip(LOCALES, ("中文", "English"), strict=True):
         out.append((loc, label, f"{path}?{urlencode({**params, 'lang': loc})}"))

@@ -32,13 +32,14 @@ from parcelguard.web import consumers
 from parcelguard.web.consumer_proof import (
     CODE_DIGITS,
     SENT,
+    TOKEN_MINUTES,
     ConsumerProof,
     Refusal,
     party_of,
     session_token,
 )
 from parcelguard.web.i18n import gettext_for
-from parcelguard.web.render import Nav, locale_of, page, redirect, runtime
+from parcelguard.web.render import Nav, flash, locale_of, page, redirect, runtime
 from parcelguard.web.security import checked_form, set_cookie
 
 router = APIRouter(prefix="/consumer", include_in_schema=False)
@@ -214,37 +215,101 @@ def _proof(request: Request) -> ConsumerProof:
     return proof
 
 
-def _proven(request: Request, session: Session, form: FormData, *, action: str,
-                  title: str, start: str) -> consumers.Party | HTMLResponse:
-    """The party this form is from, or the page to show instead: the code form after
-    "waybill + phone", the same form again after a wrong code, the start form when the
-    session expired. ``start``: the template asking for waybill + phone."""
+# The proof's state between the redirects (post/redirect/get): the challenge of the
+# code form while the code is awaited, then the signed session token (the party,
+# pseudonymous, for TOKEN_MINUTES). Both HttpOnly, SameSite=Strict, never in a URL.
+CHALLENGE_COOKIE = "pg_challenge"
+SESSION_COOKIE = "pg_consumer"
+PROOF_PAGES = {"/consumer/track": ("Track a parcel", "consumer/track.html"),
+               "/consumer/rights": ("My PI rights", "consumer/rights_verify.html")}
+
+
+def _start(request: Request, action: str, *, error: str | None = None,
+           status_code: int = 200, typed: dict[str, str] | None = None,
+           **ctx: Any) -> HTMLResponse:
+    title, template = PROOF_PAGES[action]
+    return page(request, template, title=title, nav=NAV, status_code=status_code,
+                result=None, error=error, typed=typed or {}, **ctx)
+
+
+def session_party(request: Request) -> consumers.Party | None:
+    """The party of this visitor's verified session (the cookie), while valid."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or len(token) > 1000:
+        return None
+    return party_of(_proof(request).key, token, runtime(request).clock.now())
+
+
+def _code_form(request: Request, action: str, challenge: str, *, error: str | None = None,
+               sent: str | None = None, status_code: int = 200) -> HTMLResponse:
+    request.state.page_path = f"{action}/code"  # the language switch reopens this form
+    return page(request, "consumer/code.html", title=PROOF_PAGES[action][0], nav=NAV,
+                status_code=status_code, action=action, challenge=challenge, sent=sent,
+                error=error)
+
+
+def _code_page(request: Request, action: str) -> Response:
+    """GET: the code form while a code is awaited (after the redirect that follows
+    "send me a code"); a reload sends no second SMS."""
+    raw = request.cookies.get(CHALLENGE_COOKIE, "")
+    kind, _sep, challenge = raw.partition("|")
+    if kind != action or not challenge:
+        return redirect(request, action)
+    return _code_form(request, action, challenge,
+                      sent=gettext_for(locale_of(request))(SENT, n=CODE_DIGITS))
+
+
+def _proven(request: Request, session: Session, form: FormData, *,
+                  action: str) -> consumers.Party | Response:
+    """The verified party an action form is from, or the answer to give instead.
+    "waybill + phone" sends a code and redirects to the code form; the right code
+    opens the session (a cookie) and redirects to the page; a wrong code shows the
+    code form again; an expired session the start form."""
     _ = gettext_for(locale_of(request))
     rt = runtime(request)
     proof = _proof(request)
+    mode = rt.settings.web.cookie_secure
     token, challenge = form.get("token"), form.get("challenge")
-    if isinstance(token, str) and token:
-        party = party_of(proof.key, token, rt.clock.now())
-        if party is not None:
-            return party
-        return page(request, start, title=title, nav=NAV, status_code=403, result=None,
-                    error=_("This page expired. Confirm who you are again."))
+    if "waybill_no" in form:
+        typed = {"waybill_no": str(form.get("waybill_no", ""))[:64],
+                 "phone": str(form.get("phone", ""))[:32]}
+        sent = proof.request_code(session, waybill_no=typed["waybill_no"],
+                                  phone=typed["phone"], source=_source(request),
+                                  clock=rt.clock)
+        if isinstance(sent, Refusal):
+            return _start(request, action, status_code=sent.status_code,
+                          error=_(sent.message), typed=typed)
+        response = redirect(request, f"{action}/code")
+        set_cookie(response, request, mode, CHALLENGE_COOKIE, f"{action}|{sent}",
+                   max_age=proof.limits.code_minutes * 60)
+        return response
     if isinstance(challenge, str) and challenge:
         found = proof.verify_code(session, challenge=challenge, code=str(form.get("code", "")),
                                   source=_source(request), clock=rt.clock)
-        if isinstance(found, consumers.Party):
-            return found
-        return page(request, "consumer/code.html", title=title, nav=NAV,
-                    status_code=found.status_code, action=action, challenge=challenge,
-                    sent=None, error=_(found.message))
-    sent = proof.request_code(session, waybill_no=str(form.get("waybill_no", "")),
-                              phone=str(form.get("phone", "")), source=_source(request),
-                              clock=rt.clock)
-    if isinstance(sent, Refusal):
-        return page(request, start, title=title, nav=NAV, status_code=sent.status_code,
-                    result=None, error=_(sent.message))
-    return page(request, "consumer/code.html", title=title, nav=NAV, action=action,
-                challenge=sent, error=None, sent=_(SENT, n=CODE_DIGITS))
+        if not isinstance(found, consumers.Party):
+            return _code_form(request, action, challenge, status_code=found.status_code,
+                              error=_(found.message))
+        response = redirect(request, action)
+        set_cookie(response, request, mode, SESSION_COOKIE,
+                   session_token(proof.key, found, rt.clock.now()),
+                   max_age=TOKEN_MINUTES * 60)
+        response.delete_cookie(CHALLENGE_COOKIE, path="/")
+        return response
+    party = party_of(proof.key, token, rt.clock.now()) if isinstance(token, str) and token \
+        else session_party(request)
+    if party is None:
+        return _start(request, action, status_code=403,
+                      error=_("This page expired. Confirm who you are again."))
+    return party
+
+
+def _leave(request: Request) -> Response:
+    """Forget the verified parcel on this device (a shared screen)."""
+    response = redirect(request, "/consumer")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CHALLENGE_COOKIE, path="/")
+    flash(request, response, "This device no longer shows your parcel.")
+    return response
 
 
 # -- track ------------------------------------------------------------------------------
@@ -262,23 +327,34 @@ def parcel_state(session: Session, party: consumers.Party) -> dict[str, Any]:
             "steps": [{"step": st.step, "at": st.at} for st in view.history] if view else []}
 
 
+def _track(request: Request, session: Session, party: consumers.Party | None) -> HTMLResponse:
+    result = None
+    if party is not None:
+        result = {"waybill_no": party.waybill_no, "role": party.role,
+                  **parcel_state(session, party)}
+    return _view(request, "consumer/track.html", "Track a parcel", result=result, error=None,
+                 typed={})
+
+
 @router.get("/track", response_class=HTMLResponse)
-def track_form(request: Request) -> HTMLResponse:
-    return _view(request, "consumer/track.html", "Track a parcel", result=None, error=None)
+def track_form(request: Request, session: SessionDep) -> HTMLResponse:
+    return _track(request, session, session_party(request))
+
+
+@router.get("/track/code", response_class=HTMLResponse)
+def track_code(request: Request) -> Response:
+    return _code_page(request, "/consumer/track")
 
 
 @router.post("/track", response_class=HTMLResponse)
-async def track(request: Request, session: SessionDep) -> HTMLResponse:
+async def track(request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
-    party = _proven(request, session, form, action="/consumer/track",
-                          title="Track a parcel", start="consumer/track.html")
-    if isinstance(party, HTMLResponse):
+    if form.get("action") == "leave":
+        return _leave(request)
+    party = _proven(request, session, form, action="/consumer/track")
+    if isinstance(party, Response):
         return party
-    now = runtime(request).clock.now()
-    result = {"waybill_no": party.waybill_no, "role": party.role,
-              "token": session_token(_proof(request).key, party, now),
-              **parcel_state(session, party)}
-    return _view(request, "consumer/track.html", "Track a parcel", result=result, error=None)
+    return redirect(request, "/consumer/track")
 
 
 # -- PI rights ---------------------------------------------------------------------------
@@ -300,9 +376,9 @@ def _purposes(status: consent.ConsentStatus, party: consumers.Party) -> list[dic
 
 
 def _rights(request: Request, session: Session, party: consumers.Party, *,
-            message: str | None = None, error: str | None = None,
-            confirm_deletion: bool = False, export: dict[str, Any] | None = None,
-            status_code: int = 200) -> HTMLResponse:
+            error: str | None = None, confirm_deletion: bool = False,
+            export: dict[str, Any] | None = None, typed: dict[str, str] | None = None,
+            messages: list[str] | None = None, status_code: int = 200) -> HTMLResponse:
     rt = runtime(request)
     now = rt.clock.now()
     status = consent.subject_status(session, party.enterprise_id, party.subject_id, now)
@@ -312,29 +388,75 @@ def _rights(request: Request, session: Session, party: consumers.Party, *,
     fields = [f"{party.role}_{f}" for f in ("name", "phone", "address")]
     return page(request, "consumer/rights.html", title="My PI rights", nav=NAV,
                 status_code=status_code, party=party, token=token,
-                purposes=_purposes(status, party), requests=requests_, message=message,
-                error=error, confirm_deletion=confirm_deletion, export=export,
-                correctable=fields)
+                purposes=_purposes(status, party), requests=requests_,
+                messages=messages or [], error=error, confirm_deletion=confirm_deletion,
+                export=export, correctable=fields, typed=typed or {})
 
 
 @router.get("/rights", response_class=HTMLResponse)
-def rights_form(request: Request) -> HTMLResponse:
-    return _view(request, "consumer/rights_verify.html", "My PI rights", error=None)
+def rights_form(request: Request, session: SessionDep, confirm: str | None = None) -> Response:
+    party = session_party(request)
+    if party is None:
+        return _view(request, "consumer/rights_verify.html", "My PI rights", error=None,
+                     typed={})
+    return _rights(request, session, party, confirm_deletion=confirm == "deletion")
+
+
+@router.get("/rights/code", response_class=HTMLResponse)
+def rights_code(request: Request) -> Response:
+    return _code_page(request, "/consumer/rights")
+
+
+@router.get("/rights/copy/{request_id}", response_class=HTMLResponse)
+def rights_copy(request_id: str, request: Request, session: SessionDep) -> Response:
+    """The copy of one's information (Art. 45), after the redirect that follows asking
+    for it: handed over once, by this GET, which completes the request (and records
+    the export in the carrier's log). A reload finds the request done and shows no
+    copy: it is never kept, and asking again opens a new request."""
+    party = session_party(request)
+    if party is None:
+        return redirect(request, "/consumer/rights")
+    rt = runtime(request)
+    principal = consumers.portal_principal(party.enterprise_id)
+    row = next((r for r in dsr.list_requests(session, principal, clock=rt.clock,
+                                             subject_id=party.subject_id)
+                if r.id == request_id and r.kind == "access"), None)
+    _ = gettext_for(locale_of(request))
+    if row is None or DsrStatus(row.status) not in OPEN_STATUSES:
+        return _rights(request, session, party, messages=[_(
+            "That copy was already shown and is not kept. Ask again for a new copy.")])
+    try:
+        export = fulfilment.fulfil_access(session, principal, request.app.state.vault,
+                                          request_id=row.id, clock=rt.clock, by_subject=True)
+    except DomainError as exc:
+        return _rights(request, session, party, error=_(exc.message),
+                       status_code=exc.status_code)
+    return _rights(request, session, party, export=export.data, messages=[_(
+        "Here is a copy of your information. It is shown only to you and is not kept "
+        "on this page.")])
+
+
+def _done(request: Request, message: str, **values: str) -> Response:
+    """Post/redirect/get: the rights page again, with what was done said once."""
+    response = redirect(request, "/consumer/rights")
+    flash(request, response, message, values)
+    return response
 
 
 def _ask(request: Request, session: Session, party: consumers.Party,
-         form: FormData) -> HTMLResponse:
+         form: FormData) -> Response:
     """A data-subject request from the verified person, fulfilled to them where it can
-    be at once: the copy is shown to them here (never to staff), a correction is
-    applied; a deletion is explained and confirmed first, then handled by the carrier
-    within the legal deadline."""
+    be at once: the copy is shown to them (never to staff), a correction is applied;
+    a deletion is explained and confirmed first, then handled by the carrier within
+    the legal deadline."""
     _ = gettext_for(locale_of(request))
     rt = runtime(request)
     vault = request.app.state.vault
     principal = consumers.portal_principal(party.enterprise_id)
     kind = str(form.get("kind", ""))
     if kind == "deletion" and form.get("confirm") != "yes":
-        return _rights(request, session, party, confirm_deletion=True)
+        return redirect(request, "/consumer/rights?confirm=deletion")
+    typed = {"field": str(form.get("field", "")), "value": str(form.get("value", ""))[:300]}
     nested = session.begin_nested()  # a refused correction leaves no request behind
     try:
         # An access or correction request opened for the person elsewhere (at a
@@ -347,42 +469,36 @@ def _ask(request: Request, session: Session, party: consumers.Party,
         else:
             row = dsr.open_request(session, principal, subject_id=party.subject_id,
                                    kind=kind, channel="web", clock=rt.clock)
-        if kind == "access":
-            export = fulfilment.fulfil_access(session, principal, vault, request_id=row.id,
-                                              clock=rt.clock, by_subject=True)
-            nested.commit()
-            return _rights(request, session, party, export=export.data,
-                           message=_("Here is a copy of your information. It is shown "
-                                     "only to you and is not kept on this page."))
         if kind == "correction":
-            field = str(form.get("field", ""))
+            field = typed["field"]
             if field not in {f"{party.role}_{f}" for f in ("name", "phone", "address")}:
                 raise InvalidInput("choose what to correct")
             fulfilment.fulfil_correction(session, principal, vault, request_id=row.id,
                                          waybill_no=party.waybill_no, field=field,
-                                         value=str(form.get("value", "")), clock=rt.clock,
+                                         value=typed["value"], clock=rt.clock,
                                          by_subject=True)
-            nested.commit()
-            return _rights(request, session, party, message=_(
-                "Corrected. Reference: %(id)s", id=row.id))
     except DomainError as exc:
         nested.rollback()
-        return _rights(request, session, party, error=_(exc.message),
+        return _rights(request, session, party, error=_(exc.message), typed=typed,
                        status_code=exc.status_code)
     nested.commit()
-    return _rights(request, session, party,
-                   message=_("Request received. Reference: %(id)s", id=row.id))
+    if kind == "access":
+        return redirect(request, f"/consumer/rights/copy/{row.id}")
+    if kind == "correction":
+        return _done(request, "Corrected. Reference: %(id)s", id=row.id)
+    return _done(request, "Request received. Reference: %(id)s", id=row.id)
 
 
 @router.post("/rights", response_class=HTMLResponse)
-async def rights(request: Request, session: SessionDep) -> HTMLResponse:
+async def rights(request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
-    party = _proven(request, session, form, action="/consumer/rights",
-                          title="My PI rights", start="consumer/rights_verify.html")
-    if isinstance(party, HTMLResponse):
+    action = str(form.get("action", ""))
+    if action == "leave":
+        return _leave(request)
+    party = _proven(request, session, form, action="/consumer/rights")
+    if isinstance(party, Response):
         return party
     _ = gettext_for(locale_of(request))
-    action = str(form.get("action", ""))
     if action == "request":
         return _ask(request, session, party, form)
     if action == "withdraw":
@@ -394,6 +510,5 @@ async def rights(request: Request, session: SessionDep) -> HTMLResponse:
         except DomainError as exc:
             return _rights(request, session, party, error=_(exc.message),
                            status_code=exc.status_code)
-        return _rights(request, session, party,
-                       message=_("Consent withdrawn. It applies from now on."))
-    return _rights(request, session, party)
+        return _done(request, "Consent withdrawn. It applies from now on.")
+    return redirect(request, "/consumer/rights")

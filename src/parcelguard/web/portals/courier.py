@@ -23,10 +23,10 @@ from parcelguard.core.http import SessionDep
 from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.models import Assignment, Parcel
 from parcelguard.waybill.virtual import display_number, live_binding
-from parcelguard.web import capabilities
+from parcelguard.web import capabilities, once
 from parcelguard.web.auth import CourierStaff, Staff
 from parcelguard.web.i18n import gettext_for
-from parcelguard.web.render import Nav, locale_of, page, runtime
+from parcelguard.web.render import Nav, locale_of, page, redirect, runtime
 from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/courier", include_in_schema=False)
@@ -73,11 +73,47 @@ def assignments_today(session: Session, staff: Staff, now: datetime) -> list[dic
     return out
 
 
-def _home(request: Request, session: Session, staff: Staff, **extra: Any) -> HTMLResponse:
+OUTCOME = "pg_courier"  # the last action's outcome, shown once after the redirect
+
+
+def _home(request: Request, session: Session, staff: Staff, *, status_code: int = 200,
+          **extra: Any) -> HTMLResponse:
     now = runtime(request).clock.now()
-    return page(request, "courier/home.html", title="Today's assignments", nav=NAV,
-                assignments=assignments_today(session, staff, now), fields=REVEAL_FIELDS,
-                purposes=PURPOSES, **{"result": None, "call": None, "error": None, **extra})
+    shown: dict[str, Any] = {"result": None, "call": None, "error": None, "typed": {}}
+    outcome = once.take(request, OUTCOME, staff.account_id)
+    if outcome is not None:
+        shown |= _localised(request, outcome)
+    response = page(request, "courier/home.html", title="Today's assignments", nav=NAV,
+                    status_code=status_code,
+                    assignments=assignments_today(session, staff, now), fields=REVEAL_FIELDS,
+                    purposes=PURPOSES, **{**shown, **extra})
+    once.drop(request, response, OUTCOME)
+    return response
+
+
+def _localised(request: Request, outcome: dict[str, Any]) -> dict[str, Any]:
+    """An outcome carried over the redirect, in the language of the page showing it
+    (the visitor may have switched language in between)."""
+    zh = locale_of(request) == "zh-CN"
+    _ = gettext_for(locale_of(request))
+    out: dict[str, Any] = {}
+    if isinstance(outcome.get("result"), dict):
+        r = dict(outcome["result"])
+        r["message"] = r.pop("message_zh", "") if zh else r.pop("message_en", "")
+        out["result"] = r
+    if isinstance(outcome.get("call"), dict):
+        c = dict(outcome["call"])
+        c["message"] = _(c["message"]) if c.get("message") else ""
+        out["call"] = c
+    return out
+
+
+def _done(request: Request, staff: Staff, outcome: dict[str, Any]) -> Response:
+    """Post/redirect/get: the action is done (and recorded); its outcome goes, sealed
+    and for once, to the page the courier came from, so a reload reveals nothing twice."""
+    response = redirect(request, "/courier")
+    once.put(request, response, OUTCOME, staff.account_id, outcome)
+    return response
 
 
 @router.get("", response_class=HTMLResponse)
@@ -85,37 +121,41 @@ def home(request: Request, session: SessionDep, staff: CourierStaff) -> HTMLResp
     return _home(request, session, staff)
 
 
-def _denial(request: Request, decision: Denied) -> str:
-    return decision.message_zh if locale_of(request) == "zh-CN" else decision.message_en
+def _denial(decision: object) -> dict[str, str]:
+    if isinstance(decision, Denied):
+        return {"message_zh": decision.message_zh, "message_en": decision.message_en}
+    return {"message_zh": "", "message_en": ""}
 
 
 @router.post("/reveal", response_class=HTMLResponse)
-async def reveal(request: Request, session: SessionDep, staff: CourierStaff) -> HTMLResponse:
+async def reveal(request: Request, session: SessionDep, staff: CourierStaff) -> Response:
     form = await checked_form(request)
     waybill = str(form.get("waybill_no", "")).strip().upper()
     field = str(form.get("field", ""))
     purpose = str(form.get("purpose", "delivery"))
     if field not in REVEAL_FIELDS or purpose not in PURPOSES:
-        return _home(request, session, staff,
+        # nothing was done: the form again, with what was typed
+        return _home(request, session, staff, status_code=422,
+                     typed={"waybill_no": waybill[:64]},
                      error=gettext_for(locale_of(request))("Choose a field and a purpose."))
     out = AccessGate(session, request.app.state.vault, runtime(request).clock).reveal(
         _caller(request, session, staff), waybill_no=waybill, purpose=purpose, fields=[field])
     result = {"waybill_no": waybill, "field": field, "allowed": out.allowed,
               "event_id": out.event_id,
               "value": out.values.by_field.get(field) if out.allowed else None,
-              "message": "" if out.allowed or not isinstance(out.decision, Denied)
-              else _denial(request, out.decision)}
-    return _home(request, session, staff, result=result)
+              **({"message_zh": "", "message_en": ""} if out.allowed
+                 else _denial(out.decision))}
+    return _done(request, staff, {"result": result})
 
 
 @router.post("/call", response_class=HTMLResponse)
-async def call(request: Request, session: SessionDep, staff: CourierStaff) -> HTMLResponse:
+async def call(request: Request, session: SessionDep, staff: CourierStaff) -> Response:
     form = await checked_form(request)
     waybill = str(form.get("waybill_no", "")).strip().upper()
     virtual = _virtual()
-    _ = gettext_for(locale_of(request))
     if virtual is None or staff.employee_id is None:
-        return _home(request, session, staff, error=_("Calls are not available."))
+        return _home(request, session, staff, status_code=409,
+                     error=gettext_for(locale_of(request))("Calls are not available."))
     try:
         receipt = virtual.place_call(session, request.app.state.vault,
                                      request.app.state.telephony,
@@ -123,10 +163,11 @@ async def call(request: Request, session: SessionDep, staff: CourierStaff) -> HT
                                      employee_id=staff.employee_id, waybill_no=waybill,
                                      at=runtime(request).clock.now())
     except DomainError as exc:
-        return _home(request, session, staff,
-                     call={"waybill_no": waybill, "ok": False, "message": _(exc.message)})
-    return _home(request, session, staff, call={"waybill_no": waybill, "ok": receipt.connected,
-                                                "dialled": receipt.dialled, "message": ""})
+        # the refused attempt is recorded like an allowed one: redirect all the same
+        return _done(request, staff, {"call": {"waybill_no": waybill, "ok": False,
+                                               "message": exc.message}})
+    return _done(request, staff, {"call": {"waybill_no": waybill, "ok": receipt.connected,
+                                           "dialled": receipt.dialled, "message": ""}})
 
 
 @router.post("/label")
@@ -139,9 +180,8 @@ async def label(request: Request, session: SessionDep, staff: CourierStaff) -> R
         _caller(request, session, staff), waybill_no=waybill, purpose=purpose,
         telephony=request.app.state.telephony)
     if not out.allowed or out.label is None:
-        message = _denial(request, out.decision) if isinstance(out.decision, Denied) else ""
-        return _home(request, session, staff, result={
+        return _done(request, staff, {"result": {
             "waybill_no": waybill, "field": "label", "allowed": False,
-            "event_id": out.event_id, "value": None, "message": message})
+            "event_id": out.event_id, "value": None, **_denial(out.decision)}})
     return Response(out.label.pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{waybill}.pdf"'})
