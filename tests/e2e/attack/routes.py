@@ -112,6 +112,10 @@ ACCESS: dict[str, str] = {
     "GET /consumer/ship": "public",
     "GET /consumer/shipped": "public",  # portal: the answer to a shipping post (PRG)
     "GET /consumer/track": "public",
+    # flows: the pages after the proof's redirects (PRG); a session cookie opens them
+    "GET /consumer/track/code": "public",
+    "GET /consumer/rights/code": "public",
+    "GET /consumer/rights/copy/{request_id}": "public",
     "GET /courier": "portal:courier",
     "GET /docs": "public",
     "GET /enterprise": "portal:enterprise enterprise_admin security_officer",
