@@ -262,4 +262,7 @@ ACCESS: dict[str, str] = {
     "POST /enterprise/referrals/data/{decision}": "portal:enterprise enterprise_admin",
     "GET /auditor/engagements/{engagement_id}/preview": "portal:auditor",
     "POST /enterprise/incidents/open": "portal:enterprise enterprise_admin security_officer",
+    # --- flows ---
+    "GET /supervisor/forwards": "portal:supervisor",
+    "POST /supervisor/forwards/send": "portal:supervisor supervisor_admin",
 }

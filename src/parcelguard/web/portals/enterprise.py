@@ -429,12 +429,30 @@ def _content(v: dict[str, str]) -> dict[str, object]:
     return out
 
 
+def with_notices(request: Request, session: Session, staff: Staff, *, incident_id: str,
+                 sections: list[Section], base: str) -> list[Section]:
+    """The case's sections with its Art. 57 notices after the statutory reports."""
+    from parcelguard.incidents.repository import IncidentRepository
+    from parcelguard.web.portals.notices import notices_sections
+
+    rt = runtime(request)
+    inc = IncidentRepository(session, staff.principal).incident(incident_id)
+    extra = notices_sections(session, staff, inc, now=rt.clock.now(),
+                             settings=rt.settings.incidents,
+                             channels=sorted(request.app.state.notifiers),
+                             locale=locale_of(request), base=base)
+    return [*sections[:2], *extra, *sections[2:]]
+
+
 def _incident(incident_id: str, request: Request, session: Session, staff: Staff,
               **extra: object) -> HTMLResponse:
     if incidents_service(session) is None:
         return show(request, "Incident", [unavailable("Incidents")])
-    return show(request, "Incident", incident_sections(
-        session, staff, incident_id, runtime(request).clock.now(), "/enterprise/incidents"),
+    base = "/enterprise/incidents"
+    sections = incident_sections(session, staff, incident_id, runtime(request).clock.now(),
+                                 base)
+    return show(request, "Incident", with_notices(
+        request, session, staff, incident_id=incident_id, sections=sections, base=base),
         **extra)  # type: ignore[arg-type]
 
 
@@ -462,9 +480,18 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
                           staff: OfficerStaff) -> Response:
     from parcelguard.incidents import service as incidents
     from parcelguard.incidents.reports import file_report, supplement
+    from parcelguard.web.portals import notices
 
     rt = runtime(request)
     settings = rt.settings.incidents
+
+    def notice(v: dict[str, str]) -> Done:
+        confirmed(v)
+        if op == "notify":  # the Art. 57 notices, as `incidents notify` sends them
+            return notices.notify(session, staff, incident_id, v,
+                                  notifiers=request.app.state.notifiers, clock=rt.clock)
+        # the public announcement, as `incidents announce` publishes it
+        return notices.announce(session, staff, incident_id, v, clock=rt.clock)
 
     def run(v: dict[str, str]) -> str:
         if op == "task":
@@ -496,6 +523,9 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
                     policy=incidents.policy_of(settings))
         return "Report filed with the supervision department."
 
+    if op in ("notify", "announce"):
+        return await act(request, notice,
+                         lambda **kw: _incident(incident_id, request, session, staff, **kw))
     if op in ("file", "supplement"):
         # a refused filing shows the report's text again with the reason; a filed
         # one shows the case

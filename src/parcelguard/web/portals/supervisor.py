@@ -32,6 +32,7 @@ from parcelguard.web.portals.enterprise import (
     plan_sections,
     plans_section,
     report_sections,
+    with_notices,
 )
 from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
@@ -39,6 +40,7 @@ from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/supervisor", include_in_schema=False)
 NAV = [Nav("/supervisor", "National view"), Nav("/supervisor/inbox", "Incident-report inbox"),
+       Nav("/supervisor/forwards", "Forwards to the CAC"),
        Nav("/supervisor/plans", "Plans"), Nav("/supervisor/orders", "Orders"),
        Nav("/supervisor/report", "Supervision report")]
 
@@ -155,8 +157,12 @@ def inbox(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTML
 def _incident(incident_id: str, request: Request, session: Session, staff: Staff) -> HTMLResponse:
     if incidents_service(session) is None:
         return show(request, "Incident", [unavailable("Incidents")])
-    return show(request, "Incident", incident_sections(
-        session, staff, incident_id, runtime(request).clock.now(), "/supervisor/incidents"))
+    base = "/supervisor/incidents"
+    sections = incident_sections(session, staff, incident_id, runtime(request).clock.now(),
+                                 base)
+    # where the enterprise's Art. 57 notices stand (read only: they are the enterprise's)
+    return show(request, "Incident", with_notices(
+        request, session, staff, incident_id=incident_id, sections=sections, base=base))
 
 
 @router.get("/incidents/{incident_id}", response_class=HTMLResponse)
@@ -270,6 +276,77 @@ async def order_action(op: str, request: Request, session: SessionDep,
                        staff: SupervisorStaff) -> Response:
     return await order_act(op, request, session, staff,
                            lambda **kw: _orders(request, session, staff, **kw))
+
+
+# -- forwards onward to the cyberspace administration ---------------------------------------
+
+
+FORWARD_STATUS = {"pending": "awaiting forward", "sent": "forwarded", "received": "received"}
+
+
+def forwards_section(session: Session, staff: Staff, now: datetime) -> Section:
+    """Every filed report the department owes the cyberspace administration, as
+    ``incidents forward list`` shows them: pending ones with their deadline timer and
+    the button to forward (after the confirmation), sent ones with their receipt."""
+    if incidents_service(session) is None:
+        return unavailable("Forwards to the cyberspace administration")
+    from parcelguard.incidents import forwards
+
+    sec = Section("Forwards to the cyberspace administration",
+                  ["Enterprise", "Incident", "Report", "Grade", "Status", "Due", "Timer",
+                   "Sent to", "Receipt"], html_id="forwards", empty="No report to forward.",
+                  intro="A filed report of a relatively major incident or above is forwarded "
+                        "onward within the deadline; the administration acknowledges it "
+                        "with a receipt.")
+    names = {o.id: o.name for o in session.scalars(select(Organization))}
+    cacs = tuple((o.id, o.name) for o in session.scalars(
+        select(Organization).where(Organization.kind == "cac").order_by(Organization.id)))
+    can_send = staff.principal.can("incidents:forward")
+    for f in forwards.listing(session, staff.principal):
+        acts = []
+        if can_send and f.status == "pending":
+            inputs = [Input("to", "Cyberspace administration", "select", cacs)] if cacs else []
+            acts.append(Action("/supervisor/forwards/send", "Forward", {"forward_id": f.id},
+                               inputs=(*inputs, CONFIRM)))
+        sec.add([names.get(f.enterprise_id, f.enterprise_id),
+                 Cell(f.incident_id, href=f"/supervisor/incidents/{f.incident_id}"),
+                 Cell(f.report_id, href=f"/supervisor/incidents/{f.incident_id}/reports/"
+                                        f"{f.report_id}"),
+                 Cell(f.grade, translate=True),
+                 Cell(FORWARD_STATUS.get(f.status, f.status), translate=True), f.due_at,
+                 due_cell(f.due_at, f.sent_at, now),
+                 names.get(f.to_org_id, f.to_org_id) if f.to_org_id else None, f.receipt],
+                acts)
+    return sec
+
+
+def _forwards(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    return show(request, "Forwards to the CAC",
+                [forwards_section(session, staff, runtime(request).clock.now())], **kw)
+
+
+@router.get("/forwards", response_class=HTMLResponse)
+def forwards_page(request: Request, session: SessionDep,
+                  staff: SupervisorStaff) -> HTMLResponse:
+    return _forwards(request, session, staff)
+
+
+@router.post("/forwards/send", response_class=HTMLResponse)
+async def forward_send(request: Request, session: SessionDep,
+                       staff: SupervisorStaff) -> Response:
+    """Forward a filed report onward, as ``incidents forward send`` does."""
+    clock = runtime(request).clock
+
+    def run(v: dict[str, str]) -> tuple[str, dict[str, str]]:
+        from parcelguard.incidents import forwards
+
+        staff.principal.require("incidents:forward")  # an analyst reads, never sends
+        confirmed(v)
+        row = forwards.send(session, staff.principal, forward_id=v.get("forward_id", ""),
+                            clock=clock, to_org_id=v.get("to") or None)
+        return ("Forwarded on time." if row.on_time else "Forwarded, late."), {}
+
+    return await act(request, run, lambda **kw: _forwards(request, session, staff, **kw))
 
 
 @router.get("/report")
