@@ -133,7 +133,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     # The demo's cases were typed by people in English: their words are data.
     typed |= {"A scam caller quoted a waybill only staff could read (demo).",
               "Waybill lookups outside assignments (demo)",
-              "Ordered after the demo incident of waybill lookups."}
+              "Ordered after the demo incident of waybill lookups.",
+              # the emergency plan's contact for the public, quoted in the Art. 57 notice
+              f"{prov.enterprise_id} customer service 95338"}
     with serve(create_app(rt)) as base_url:
         w = World(rt, prov, cases, base_url, {t for t in typed if t})
         yield w
@@ -154,7 +156,8 @@ def pages(w: World) -> dict[str | None, list[str]]:
                           *([f"/enterprise/incidents/{inc}"] if inc else []),
                           "/enterprise/plans", "/enterprise/employees",
                           "/enterprise/complaints", "/enterprise/conduct", "/enterprise/keys"],
-        "supervisor.demo": ["/supervisor", "/supervisor/inbox", "/supervisor/plans",
+        "supervisor.demo": ["/supervisor", "/supervisor/inbox", "/supervisor/forwards",
+                            "/supervisor/plans",
                             "/supervisor/orders",
                             *([f"/supervisor/incidents/{inc}"] if inc else [])],
         "police.demo": ["/police", *([f"/police/referrals/{ref}"] if ref else [])],
