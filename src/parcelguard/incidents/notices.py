@@ -81,7 +81,8 @@ def announce(session: Session, principal: Principal, *, incident_id: str, where:
     measures = [MEASURE_TEXT.get(iv.kind, iv.kind) for iv in session.scalars(
         select(Intervention).where(Intervention.incident_id == inc.id,
                                    Intervention.lifted_at.is_(None)))]
-    record = compose(inc, measures=measures, contact=contact_for(session, inc)).as_record()
+    en, zh = contacts_for(session, inc)
+    record = compose(inc, measures=measures, contact=en, contact_zh=zh).as_record()
     row = session.scalars(select(Notice).where(Notice.incident_id == inc.id,
                                                Notice.channel == ANNOUNCEMENT)).first()
     if row is None:
@@ -133,6 +134,17 @@ def contact_for(session: Session, inc: Incident) -> str:
     return f"{org.name if org else inc.enterprise_id} customer service"
 
 
+def contacts_for(session: Session, inc: Incident) -> tuple[str, str]:
+    """(English, Chinese) contact of the notice: the plan's contact as typed, in both
+    halves; the carrier's customer service named in each half's language."""
+    contact = contact_for(session, inc)
+    org = session.get(Organization, inc.enterprise_id)
+    name = org.name if org else inc.enterprise_id
+    if contact == f"{name} customer service":
+        return contact, f"{name} 客服"
+    return contact, contact
+
+
 def notify_affected(session: Session, principal: Principal, *, incident_id: str, channel: str,
                     notifiers: Mapping[str, Notifier], clock: Clock) -> NoticeRun:
     """Notify every affected person the evidence names on ``channel`` (people already
@@ -153,7 +165,8 @@ def send_notices(session: Session, inc: Incident, *, channel: str,
     measures = [MEASURE_TEXT.get(iv.kind, iv.kind) for iv in session.scalars(
         select(Intervention).where(Intervention.incident_id == inc.id,
                                    Intervention.lifted_at.is_(None)))]
-    message = compose(inc, measures=measures, contact=contact_for(session, inc))
+    en, zh = contacts_for(session, inc)
+    message = compose(inc, measures=measures, contact=en, contact_zh=zh)
     record = message.as_record()
     outcomes: Counter[str] = Counter()
     now = clock.now()

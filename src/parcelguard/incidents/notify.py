@@ -76,6 +76,9 @@ class NoticeMessage:
     measures: tuple[str, ...]
     advice: tuple[tuple[str, str], ...]
     contact: str
+    # the contact as the English half names it, when it differs (a carrier's generic
+    # customer service, see notices.contacts_for); a plan's contact is one text
+    contact_zh: str = ""
 
     def text(self) -> str:
         kinds = sorted({f.partition("_")[2] for f in self.data_types})
@@ -84,7 +87,8 @@ class NoticeMessage:
         return (f"【个人信息安全告知】您的{zh}可能已泄露。原因：{self.cause[0]}。"
                 f"可能影响：{'；'.join(h[0] for h in self.harm)}。"
                 f"我们已采取：{'；'.join(self.measures) or '调查处置中'}。"
-                f"您可以：{'；'.join(a[0] for a in self.advice)}。联系：{self.contact}"
+                f"您可以：{'；'.join(a[0] for a in self.advice)}。"
+                f"联系：{self.contact_zh or self.contact}"
                 f" / Your {en} may have been exposed because {self.cause[1]}. Possible harm: "
                 f"{'; '.join(h[1] for h in self.harm)}. Done so far: "
                 f"{'; '.join(self.measures) or 'under investigation'}. You can: "
@@ -97,14 +101,15 @@ class NoticeMessage:
                 "advice": [a[1] for a in self.advice], "contact": self.contact}
 
 
-def compose(inc: Incident, *, measures: list[str], contact: str) -> NoticeMessage:
+def compose(inc: Incident, *, measures: list[str], contact: str,
+            contact_zh: str = "") -> NoticeMessage:
     kinds = sorted({f.partition("_")[2] for f in inc.data_types}) or ["name", "phone",
                                                                        "address"]
     return NoticeMessage(
         incident_id=inc.id, data_types=tuple(inc.data_types),
         cause=CAUSE.get(inc.category, ("安全事件", "a security incident")),
         harm=tuple(HARM[k] for k in kinds if k in HARM), measures=tuple(measures),
-        advice=ADVICE, contact=contact)
+        advice=ADVICE, contact=contact, contact_zh=contact_zh)
 
 
 @dataclass(frozen=True)

@@ -49,11 +49,11 @@ def test_the_code_on_the_phone_opens_tracking_and_rights(open_page: Any,
         last_code(world.rt.settings.home, _subject(world, waybill)))
     page.get_by_role("button", name="Confirm").click()
     assert page.locator("#parcel-status").is_visible()
-    page.get_by_role("button", name="My PI rights for this parcel").click()
+    page.get_by_role("link", name="My PI rights for this parcel").click()
     assert re.match(r"yes \(needed to deliver", page.locator(
         "tr", has_text="delivery").locator("td").nth(2).inner_text())
     page.get_by_role("button", name=re.compile("Delete my information")).click()
     assert page.get_by_text("This cannot be undone.").is_visible()
     shot(page, "consumer-deletion-confirm")
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("link", name="Cancel").click()
     assert page.get_by_text("This cannot be undone.").count() == 0

@@ -284,7 +284,7 @@ def case_actions(inc: Incident, base: str) -> list[Action]:
 
 
 def incident_sections(session: Session, staff: Staff, incident_id: str, now: datetime,
-                      base: str) -> list[Section]:
+                      base: str, *, tr: Callable[[str], str] = str) -> list[Section]:
     """One incident as a case: facts with its disposition, the next step, statutory
     reports with their deadline timers, the playbook's tasks, the timeline with
     people's names. Shared with the supervision department's view."""
@@ -306,7 +306,7 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
         ("Affected system", Cell(inc.affected_system, translate=True)),
         ("Detected", inc.detected_at),
         ("Resolved", inc.resolved_at),
-        ("Data types", ", ".join(inc.data_types))], html_id="facts")
+        ("Data types", ", ".join(tr(t) for t in inc.data_types))], html_id="facts")
     if manage:
         facts.forms.extend(case_actions(inc, base))
     reports = Section("Statutory reports", ["Kind", "Recipient", "Status", "Due", "Timer",
@@ -450,7 +450,7 @@ def _incident(incident_id: str, request: Request, session: Session, staff: Staff
         return show(request, "Incident", [unavailable("Incidents")])
     base = "/enterprise/incidents"
     sections = incident_sections(session, staff, incident_id, runtime(request).clock.now(),
-                                 base)
+                                 base, tr=gettext_for(locale_of(request)))
     return show(request, "Incident", with_notices(
         request, session, staff, incident_id=incident_id, sections=sections, base=base),
         **extra)  # type: ignore[arg-type]

@@ -40,13 +40,14 @@ def notice_text(session: Session, inc: Incident, locale: str) -> str:
     sent in Chinese and English together; each half is what its reader reads (the
     measures' English glosses belong to the English half)."""
     from parcelguard.incidents.models import Intervention
-    from parcelguard.incidents.notices import MEASURE_TEXT, contact_for
+    from parcelguard.incidents.notices import MEASURE_TEXT, contacts_for
     from parcelguard.incidents.notify import compose
 
     measures = [MEASURE_TEXT.get(iv.kind, iv.kind) for iv in session.scalars(
         select(Intervention).where(Intervention.incident_id == inc.id,
                                    Intervention.lifted_at.is_(None)))]
-    text = compose(inc, measures=measures, contact=contact_for(session, inc)).text()
+    en, zh = contacts_for(session, inc)
+    text = compose(inc, measures=measures, contact=en, contact_zh=zh).text()
     zh, sep, en = text.partition(" / Your ")
     if locale == "zh-CN" or not sep:
         return _ENGLISH_GLOSS.sub("", zh)

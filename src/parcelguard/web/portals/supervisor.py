@@ -159,7 +159,7 @@ def _incident(incident_id: str, request: Request, session: Session, staff: Staff
         return show(request, "Incident", [unavailable("Incidents")])
     base = "/supervisor/incidents"
     sections = incident_sections(session, staff, incident_id, runtime(request).clock.now(),
-                                 base)
+                                 base, tr=gettext_for(locale_of(request)))
     # where the enterprise's Art. 57 notices stand (read only: they are the enterprise's)
     return show(request, "Incident", with_notices(
         request, session, staff, incident_id=incident_id, sections=sections, base=base))
@@ -291,10 +291,12 @@ def forwards_section(session: Session, staff: Staff, now: datetime) -> Section:
     if incidents_service(session) is None:
         return unavailable("Forwards to the cyberspace administration")
     from parcelguard.incidents import forwards
+    from parcelguard.incidents.models import Incident, IncidentReport
 
     sec = Section("Forwards to the cyberspace administration",
-                  ["Enterprise", "Incident", "Report", "Grade", "Status", "Due", "Timer",
-                   "Sent to", "Receipt"], html_id="forwards", empty="No report to forward.",
+                  ["Enterprise", "Incident", "Report", "Status", "Timer", "Sent to",
+                   "Receipt"],
+                  html_id="forwards", empty="No report to forward.",
                   intro="A filed report of a relatively major incident or above is forwarded "
                         "onward within the deadline; the administration acknowledges it "
                         "with a receipt.")
@@ -302,21 +304,30 @@ def forwards_section(session: Session, staff: Staff, now: datetime) -> Section:
     cacs = tuple((o.id, o.name) for o in session.scalars(
         select(Organization).where(Organization.kind == "cac").order_by(Organization.id)))
     can_send = staff.principal.can("incidents:forward")
-    for f in forwards.listing(session, staff.principal):
-        acts = []
-        if can_send and f.status == "pending":
-            inputs = [Input("to", "Cyberspace administration", "select", cacs)] if cacs else []
-            acts.append(Action("/supervisor/forwards/send", "Forward", {"forward_id": f.id},
-                               inputs=(*inputs, CONFIRM)))
+    rows = forwards.listing(session, staff.principal)
+    titles = dict(session.execute(select(Incident.id, Incident.title).where(
+        Incident.id.in_({f.incident_id for f in rows}))).all())
+    kinds = dict(session.execute(select(IncidentReport.id, IncidentReport.kind).where(
+        IncidentReport.id.in_({f.report_id for f in rows}))).all())
+    for f in rows:
         sec.add([names.get(f.enterprise_id, f.enterprise_id),
-                 Cell(f.incident_id, href=f"/supervisor/incidents/{f.incident_id}"),
-                 Cell(f.report_id, href=f"/supervisor/incidents/{f.incident_id}/reports/"
-                                        f"{f.report_id}"),
-                 Cell(f.grade, translate=True),
-                 Cell(FORWARD_STATUS.get(f.status, f.status), translate=True), f.due_at,
+                 Cell(titles.get(f.incident_id, f.incident_id),
+                      href=f"/supervisor/incidents/{f.incident_id}"),
+                 Cell(kinds.get(f.report_id, f.report_id), translate=f.report_id in kinds,
+                      href=f"/supervisor/incidents/{f.incident_id}/reports/{f.report_id}"),
+                 Cell(FORWARD_STATUS.get(f.status, f.status), translate=True),
                  due_cell(f.due_at, f.sent_at, now),
-                 names.get(f.to_org_id, f.to_org_id) if f.to_org_id else None, f.receipt],
-                acts)
+                 names.get(f.to_org_id, f.to_org_id) if f.to_org_id else None, f.receipt])
+    pending = tuple((f.id, f"{names.get(f.enterprise_id, f.enterprise_id)}: "
+                           f"{titles.get(f.incident_id, f.incident_id)}")
+                    for f in rows if f.status == "pending")
+    if can_send and pending:
+        # one form below the table (a phone has no room for a form in every row)
+        inputs = [Input("forward_id", "Report to forward", "select", pending)]
+        if cacs:
+            inputs.append(Input("to", "Cyberspace administration", "select", cacs))
+        sec.forms.append(Action("/supervisor/forwards/send", "Forward",
+                                inputs=(*inputs, CONFIRM)))
     return sec
 
 
