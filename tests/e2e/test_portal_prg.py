@@ -285,3 +285,16 @@ def test_a_call_redirects_and_a_reload_calls_nobody(site: Site) -> None:
     assert refused.status_code == 303
     assert "Call refused" in c.get("/courier").text
     assert len(calls) == before + 1
+
+
+def test_a_refused_label_redirects_to_the_page_with_the_reason(site: Site) -> None:
+    c = site.staff("courier.demo")
+    home = c.get("/courier?lang=en")
+    r = c.post("/courier/label", data={"csrf_token": csrf(home.text),
+                                       "waybill_no": site.prov.unassigned,
+                                       "purpose": "delivery"})
+    assert r.status_code == 303
+    shown = c.get("/courier")
+    assert 'id="reveal-result"' in shown.text
+    assert "Refused" in shown.text
+    assert 'id="reveal-result"' not in c.get("/courier").text  # the reload: once
