@@ -25,7 +25,7 @@ from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 
 runner = CliRunner()
 MINE, OTHER = make_waybill_no("SF", 1), make_waybill_no("SF", 2)

@@ -48,8 +48,8 @@ from parcelguard.ledger.ingest import record_events
 from parcelguard.ledger.models import LedgerEvent, LedgerTile
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
+from parcelguard.vault.provider import vault_service
 from parcelguard.waybill.telephony import LocalTelephony
-from parcelguard.wiring import vault_service
 from tests.e2e.served import csrf
 from tests.e2e.staff_login import current_code, home_authenticator
 from tests.integration.channel.channel_world import COURIERS, ENT, INSIDER, POLICE, make_world

@@ -11,17 +11,13 @@ history); an export goes to a new file readable only by its owner.
 
 Exit status: 0 allowed, 1 refused by the gate (the refusal is recorded), 2 the
 command could not run.
-
-The vault and the telephony provider come from the wiring: ``parcelguard/cli.py``
-puts their factories on the Typer context (``wire``) and every gate command, here
-and in ``waybill_cli.py`` / ``subjects_cli.py``, reads them with ``services(ctx)``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,13 +38,11 @@ from parcelguard.access.service import AccessGate
 from parcelguard.access.trail import Outcome
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
-from parcelguard.core.settings import Settings
 from parcelguard.identity.models import Account, Organization
 from parcelguard.identity.permissions import Principal
 from parcelguard.identity.service import principal_for_account
 from parcelguard.logistics.models import Employee
-from parcelguard.vault.service import VaultService
-from parcelguard.waybill.telephony import Telephony
+from parcelguard.vault.provider import vault_service
 
 access_app = typer.Typer(help="The PI access gate: reveal, search, export, break-glass, "
                          "suspensions (docs/access.md).", no_args_is_help=True)
@@ -66,32 +60,6 @@ EmployeeOpt = Annotated[str | None, typer.Option("--employee",
                                                  help="Act as this roster employee.")]
 ChannelOpt = Annotated[str, typer.Option(help="pda, app, web or api (for the event).")]
 FieldOpt = Annotated[list[str], typer.Option("--field", "-f", help="A PI field; repeat.")]
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """The external systems the gate's commands use, as factories of the settings
-    in force (the wiring chooses the implementations)."""
-
-    vault_for: Callable[[Settings], VaultService]
-    telephony_for: Callable[[Settings], Telephony]
-
-
-_SERVICES = "parcelguard.access.services"
-
-
-def wire(ctx: typer.Context, wired: Services) -> None:
-    """Make ``wired`` available to every command of this invocation (Click shares
-    ``ctx.meta`` with all nested contexts)."""
-    ctx.meta[_SERVICES] = wired
-
-
-def services(ctx: typer.Context) -> Services:
-    wired = ctx.meta.get(_SERVICES)
-    if not isinstance(wired, Services):
-        raise RuntimeError("the access commands need their services: call "
-                           "access.cli.wire from the root command (parcelguard/cli.py)")
-    return wired
 
 
 @dataclass
@@ -136,7 +104,7 @@ def gate_tx(ctx: typer.Context, enterprise: str, account: str | None, employee: 
             org = uow.session.get(Organization, enterprise)
             if org is None or org.kind != "enterprise":
                 raise DomainError(f"no enterprise {enterprise!r}")
-            vault = services(ctx).vault_for(rt.settings)
+            vault = vault_service(rt.settings)
             c = _Ctx(rt, uow.session, AccessGate(uow.session, vault, rt.clock),
                      _caller(uow.session, enterprise, account, employee, channel))
             yield c

@@ -47,10 +47,12 @@ from parcelguard.logistics.models import Assignment, Employee
 from parcelguard.vault.http import VaultDep
 from parcelguard.waybill.http import TelephonyDep
 from parcelguard.waybill.router import enterprise_of
+from parcelguard.waybill.router import router as no_pi_routes
 from parcelguard.waybill.schemas import BindingRead
 from parcelguard.waybill.telephony import BindingMode
 
 router = APIRouter(prefix=f"{API}/waybill", tags=["waybill"])
+router.include_router(no_pi_routes)  # masking, counts, tokens, bindings (waybill/)
 _DENIED: dict[int | str, dict[str, Any]] = {
     403: {"description": "refused: reason, message and the access event id"},
     404: {"description": "no such waybill here; the attempt was recorded"}}

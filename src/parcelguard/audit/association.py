@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.audit import scorecards
+from parcelguard.audit.controls import EVALUATORS
 from parcelguard.audit.models import AssociationMember, RulebookVersion
 from parcelguard.audit.rulebook import RulebookError, parse
 from parcelguard.core.clock import Clock
@@ -53,9 +54,6 @@ def publish(session: Session, principal: Principal, doc: dict[str, Any], *,
             clock: Clock) -> RulebookVersion:
     """Publish a rulebook version; refused unless it validates like the shipped one
     and its (id, version) is new for this association."""
-    # imported here as rulebook.load does: the evaluators import the audit models
-    from parcelguard.audit.controls import EVALUATORS
-
     principal.require("rulebook:publish")
     try:
         rb = parse(doc, EVALUATORS)

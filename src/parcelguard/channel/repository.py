@@ -22,8 +22,8 @@ from parcelguard.identity.models import Organization
 from parcelguard.vault.rotation import CiphertextColumn
 from parcelguard.vault.service import VaultService
 
-# Where the channel keeps vault ciphertexts, for re-encrypting key rotations: the
-# wiring adds these to its CIPHERTEXT_COLUMNS (a table left out would be stranded).
+# Where the channel keeps vault ciphertexts, for re-encrypting key rotations (its
+# plugin lists them as ciphertext_columns); a table left out would be stranded.
 CIPHERTEXT_COLUMNS = (
     *(CiphertextColumn(table="channel_reports", field=f, subject_column="reporter_subject_id",
                        ct_column=f"{f}_ct")

@@ -91,7 +91,7 @@ def _show(value: object, as_json: bool) -> None:
 
 
 def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) -> typer.Typer:
-    """The ``incidents`` sub-app; ``notifiers_for`` is the wiring's choice of notifier
+    """The ``incidents`` sub-app; ``notifiers_for`` is the plugins' choice of notifier
     per channel for these settings."""
     app = typer.Typer(help="Incidents and emergency response: plans, drills, incidents, "
                       "reports, inbox, notices, interventions (docs/incidents.md).",

@@ -142,7 +142,7 @@ def mirror_pass(node: Node, rt: Runtime) -> list[MirrorResult]:
 def cosign_pass(node: Node, rt: Runtime) -> list[CosignOutcome]:
     """Sign the enterprise's log as it stands and ask every witness in the directory to
     cosign it; the served checkpoint then carries their cosignature lines."""
-    from parcelguard.wiring import vault_service
+    from parcelguard.vault.provider import vault_service
 
     org = node.config.org
     kms = vault_service(rt.settings).vault.kms

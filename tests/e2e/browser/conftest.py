@@ -28,9 +28,10 @@ from parcelguard.app import create_app
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.ops.store import init_store
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import Cases, seed_cases
-from parcelguard.wiring import telephony, vault_service
 
 # Test artefacts: <repo>/tmp/artefacts/screenshots (git-ignored), or under
 # $PARCELGUARD_ARTEFACTS where CI collects them.
