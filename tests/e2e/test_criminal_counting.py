@@ -18,7 +18,7 @@ The threshold table (issue 15):
 
 The event contract (v2) exposes only waybill fields (names, phones, addresses, the
 sender's ID number): "other" records, the only category real events can carry
-(``test_every_contract_field_is_an_other_record``). To drive the other eight
+(tests/unit/incidents/test_incidents_counting.py). To drive the other eight
 categories through the same path (ingest, impact, basis, referral package), those
 cases expose ``sender_id_number`` while the test classes that field as the category
 under test, as a future contract field (a track, a call log) would be classed.
@@ -38,7 +38,6 @@ from typer.testing import CliRunner, Result
 from parcelguard.cli import app
 from parcelguard.incidents import impact
 from parcelguard.incidents.grading import DataCategory
-from parcelguard.ledger.contract import PI_FIELDS
 
 pytestmark = pytest.mark.slow
 T = "2026-11-20T10:00:00+08:00"
@@ -217,6 +216,10 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 NAMES = list(_cases(Events()))
 
 
+def _events(n: int) -> str:
+    return "1 event" if n == 1 else f"{n:,} events"
+
+
 def _threshold(case: Case, category: str) -> int:
     return TIERS[category] // 2 if case.insider else TIERS[category]
 
@@ -241,7 +244,7 @@ def test_the_threshold_table(counted: dict[str, Any], name: str) -> None:
         f"({n:,} >= {thr:,}); especially serious "
         f"{'reached' if serious else 'not reached'} ({n:,} {'>=' if serious else '<'} "
         f"{10 * thr:,}) {INSIDER_WHO if case.insider else OUTSIDER_WHO}. "
-        f"{cat}: counted from {len(case.counted[cat]):,} events")
+        f"{cat}: counted from {_events(len(case.counted[cat]))}")
     # the police receive the same figures, each traced to its events
     assert package["case"] == {"type": "incident", "incident_id": inc["id"],
                                "waybills": package["case"]["waybills"],
@@ -285,10 +288,3 @@ def test_duplicates_are_counted_once(counted: dict[str, Any]) -> None:
     twice = counted["incidents"]["duplicates: one export run twice"]["police_basis"]
     assert twice.startswith("2,500 distinct other records")
 
-
-def test_every_contract_field_is_an_other_record() -> None:
-    """The contract's PI fields are waybill fields: a record exposing any of them is
-    an "other" record (DOMAIN.md); a field the contract adds must be classed before
-    it can be counted."""
-    assert set(impact.FIELD_CATEGORY) == set(PI_FIELDS)
-    assert {impact.category_of([f]) for f in PI_FIELDS} == {DataCategory.OTHER}
