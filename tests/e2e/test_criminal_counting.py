@@ -14,7 +14,8 @@ The threshold table (issue 15):
   standard exactly ("especially serious"), 24,999 never reading as 25,000;
 - duplicates: the same waybills revealed twice, and exports repeating each other
   and the reveals, count once;
-- the carrier's own scans count for nothing, alone or next to reveals.
+- the carrier's own scans count for nothing, alone or next to reveals;
+- evidence added to an open incident (`incidents evidence`) counts the same way.
 
 The event contract (v2) exposes only waybill fields (names, phones, addresses, the
 sender's ID number): "other" records, the only category real events can carry
@@ -113,6 +114,7 @@ class Case:
     referred: bool
     counted: dict[str, list[str]] = field(default_factory=dict)  # category -> events
     category: str | None = None  # the category PROBE is classed as (None: the real one)
+    later: list[list[str]] = field(default_factory=list)  # `incidents evidence` steps
 
 
 def _cases(ev: Events) -> dict[str, Case]:
@@ -167,6 +169,12 @@ def _cases(ev: Events) -> dict[str, Case]:
     twice = [ev.export("emp-twice", "employee", 2_500, station="st-out-9") for _ in range(2)]
     cases["duplicates: one export run twice"] = Case(twice, {"other": 2_500}, True, True,
                                                      {"other": twice[:1]})
+    # evidence added to an open incident: a repeated reveal leaves it at 2,499, the
+    # 2,500th waybill crosses
+    grow = ev.reveals("emp-grow", "employee", wbs("GR", 2_500), station="st-out-9")
+    repeat = ev.reveals("emp-grow", "employee", wbs("GR", 1), station="st-out-9")
+    cases["other outlet employee 2,499 + a repeat + 1 (incidents evidence)"] = Case(
+        grow[:-1], {"other": 2_500}, True, True, {"other": grow}, later=[repeat, grow[-1:]])
     # the carrier's own scans of 60 parcels: nobody's PI went to anyone
     cases["scans only"] = Case(ev.scans(wbs("SO", 60)), {}, False, False)
     return cases
@@ -198,6 +206,11 @@ def counted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
                     *[a for i in case.evidence for a in ("--evidence", i)])
         assert r.exit_code == 0, r.output
         inc_id = r.output.split()[1].rstrip(":")
+        for n, step in enumerate(case.later):
+            r = cli(home, "incidents", "show", inc_id, "-e", "ent-a", "--json")
+            incidents[f"{name} step {n}"] = json.loads(r.output)
+            r = cli(home, "incidents", "evidence", inc_id, *step, "-e", "ent-a")
+            assert r.exit_code == 0, r.output
         shown = cli(home, "incidents", "show", inc_id, "-e", "ent-a", "--json")
         assert shown.exit_code == 0, shown.output
         incidents[name] = json.loads(shown.output)
@@ -279,6 +292,17 @@ def test_scans_are_never_counted(counted: dict[str, Any]) -> None:
         "police_basis"] is None  # 2,599 events, 2,499 records
     at = counted["incidents"]["other outlet employee 2,500 (+100 scans)"]["police_basis"]
     assert at.endswith("other: counted from 2,500 events; not counted: 100 carrier scan")
+
+
+def test_evidence_added_later_is_counted_the_same_way(counted: dict[str, Any]) -> None:
+    name = "other outlet employee 2,499 + a repeat + 1 (incidents evidence)"
+    opened, repeated = (counted["incidents"][f"{name} step {n}"] for n in (0, 1))
+    for before in (opened, repeated):  # a repeated reveal adds an event, not a record
+        assert (before["records_by_category"], before["police_basis"]) == (
+            {"other": 2_499}, None)
+    assert len(repeated["evidence_event_ids"]) == 2_500
+    assert counted["incidents"][name]["police_basis"].startswith(
+        "2,500 distinct other records against a threshold of 2,500: reached")
 
 
 def test_duplicates_are_counted_once(counted: dict[str, Any]) -> None:
