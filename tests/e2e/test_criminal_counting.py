@@ -175,6 +175,16 @@ def _cases(ev: Events) -> dict[str, Case]:
     repeat = ev.reveals("emp-grow", "employee", wbs("GR", 1), station="st-out-9")
     cases["other outlet employee 2,499 + a repeat + 1 (incidents evidence)"] = Case(
         grow[:-1], {"other": 2_500}, True, True, {"other": grow}, later=[repeat, grow[-1:]])
+    # an outside client's 2,600 reveals beside an employee's refused attempt and
+    # log-in: no insider exposed anything, so the full threshold applies
+    scraped = ev.reveals("cli-scrape", "external", wbs("SX", 2_600))
+    tried = [ev._access("emp-try", "employee", "st-1", action="reveal",
+                        fields=["recipient_phone"], waybill_no="SX000000", record_count=0,
+                        outcome="denied"),
+             ev._access("emp-try", "employee", "st-1", action="login", fields=[],
+                        waybill_no=None, record_count=0)]
+    cases["other outsider 2,600 + an employee's refused reveal and log-in"] = Case(
+        [*scraped, *tried], {"other": 2_600}, False, False)
     # the carrier's own scans of 60 parcels: nobody's PI went to anyone
     cases["scans only"] = Case(ev.scans(wbs("SO", 60)), {}, False, False)
     return cases
