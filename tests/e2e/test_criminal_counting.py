@@ -63,7 +63,7 @@ class Events:
         self.n += 1
         return f"ev-{self.n:07d}"
 
-    def _access(self, actor: str, actor_type: str, station: str | None, **kw: Any) -> str:
+    def access(self, actor: str, actor_type: str, station: str | None, **kw: Any) -> str:
         eid = self._id()
         self.lines.append(orjson.dumps({
             "event_id": eid, "kind": "access", "occurred_at": T, "enterprise_id": "ent-a",
@@ -75,14 +75,14 @@ class Events:
     def reveals(self, actor: str, actor_type: str, waybills: list[str], *,
                 fields: tuple[str, ...] = ("recipient_name", "recipient_phone"),
                 station: str | None = None) -> list[str]:
-        return [self._access(actor, actor_type, station, action="reveal", fields=list(fields),
+        return [self.access(actor, actor_type, station, action="reveal", fields=list(fields),
                              waybill_no=wb, record_count=1) for wb in waybills]
 
     def export(self, actor: str, actor_type: str, records: int,
                station: str | None = None) -> str:
         """An export the enterprise's stream reports by its count only (not run
         through the gate, so its waybills are unknown)."""
-        return self._access(actor, actor_type, station, action="export",
+        return self.access(actor, actor_type, station, action="export",
                             fields=["recipient_name", "recipient_phone", "recipient_address"],
                             waybill_no=None, record_count=records)
 
@@ -119,18 +119,18 @@ class Case:
 
 def _cases(ev: Events) -> dict[str, Case]:
     cases: dict[str, Case] = {}
-    outlet = {"actor_type": "employee", "station": "st-out-9"}  # a franchise outlet
-    # every category: outsiders at N-1 and N, insiders at N/2-1 and N/2
+    # every category: outsiders (external clients) at N-1 and N, insiders (employees
+    # of franchise outlet st-out-9) at N/2-1 and N/2
     for cat, n in TIERS.items():
         if cat == "other":
             continue
-        for who, n_at, kind in (("outsider", n, {"actor_type": "external"}),
-                                ("insider", n // 2, outlet)):
+        for who, n_at, actor_type, station in (("outsider", n, "external", None),
+                                               ("insider", n // 2, "employee", "st-out-9")):
             for got in (n_at - 1, n_at):
                 name = f"{cat} {who} {got:,}"
-                ids = ev.reveals(f"a-{cat}-{who}-{got}", kind["actor_type"],  # type: ignore[arg-type]
+                ids = ev.reveals(f"a-{cat}-{who}-{got}", actor_type,
                                  wbs(f"{cat[:3].upper()}{who[0]}{got}-", got), fields=(PROBE,),
-                                 station=kind.get("station"))
+                                 station=station)
                 cases[name] = Case(ids, {cat: got}, who == "insider", got == n_at,
                                    {cat: ids} if got == n_at else {}, category=cat)
     # "other" (waybill) records, the contract's own: the insider kinds at half
@@ -178,10 +178,10 @@ def _cases(ev: Events) -> dict[str, Case]:
     # an outside client's 2,600 reveals beside an employee's refused attempt and
     # log-in: no insider exposed anything, so the full threshold applies
     scraped = ev.reveals("cli-scrape", "external", wbs("SX", 2_600))
-    tried = [ev._access("emp-try", "employee", "st-1", action="reveal",
+    tried = [ev.access("emp-try", "employee", "st-1", action="reveal",
                         fields=["recipient_phone"], waybill_no="SX000000", record_count=0,
                         outcome="denied"),
-             ev._access("emp-try", "employee", "st-1", action="login", fields=[],
+             ev.access("emp-try", "employee", "st-1", action="login", fields=[],
                         waybill_no=None, record_count=0)]
     cases["other outsider 2,600 + an employee's refused reveal and log-in"] = Case(
         [*scraped, *tried], {"other": 2_600}, False, False)
