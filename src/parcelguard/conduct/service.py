@@ -173,8 +173,13 @@ def confirm_referral(session: Session, principal: Principal, decision_id: str, *
                      clock: Clock) -> ConductReferralRequested:
     """A person decides that a proposed police referral goes to the police. The
     referral carries its evidence links (the signals behind it); it is refused when
-    none is left in the window (a referral never rests on ratings alone)."""
+    none is left in the window (a referral never rests on ratings alone). Deciding is
+    a person's act: an API key (a machine client) cannot confirm, or an integration
+    could send every proposal to the police unseen."""
     principal.require("conduct:manage")
+    if principal.account_id is None:
+        raise PermissionDenied("confirming a police referral is a person's decision: log "
+                               "in as a person, an API key cannot")
     d = session.scalars(_decisions(principal).where(ConductDecision.id == decision_id)
                         .with_for_update()).first()
     if d is None or d.kind != "police_referral":

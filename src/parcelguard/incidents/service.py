@@ -296,7 +296,7 @@ def _police_check(session: Session, inc: Incident, *, at: datetime,
     a = assess_criminal(inc.records_by_category, insider=inc.insider)
     if not a.crossed:
         return []
-    sources = "; ".join(f"{cat}: counted from {len(ids):,} events"
+    sources = "; ".join(f"{cat}: counted from {len(ids):,} event{'' if len(ids) == 1 else 's'}"
                         for cat, ids in sorted(imp.counted.items()))
     left_out = ", ".join(f"{n:,} {why}" for why, n in imp.not_counted.items())
     basis = f"{a.basis}. {sources}" + (f"; not counted: {left_out}" if left_out else "")
