@@ -19,15 +19,12 @@ from parcelguard.audit.rulebook import RulebookError, parse
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 
 
-def _org(session: Session, org_id: str, kind: str) -> Organization:
-    org = session.get(Organization, org_id)
-    if org is None or org.kind != kind:
-        raise NotFound(f"no {kind} {org_id}")
-    return org
+def _org(session: Session, org_id: str, kind: str) -> identity_read.Org:
+    return identity_read.org_of_kind(session, org_id, kind)
 
 
 def join(session: Session, *, association_id: str, enterprise_id: str,

@@ -36,7 +36,7 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
 from parcelguard.core.settings import ChannelSettings
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.signing import KeyWrapper
 from parcelguard.logistics.models import Employee
@@ -60,11 +60,11 @@ def police_org(session: Session, police_org_id: str | None, settings: ChannelSet
     """The named police organisation, the configured one, or the only one."""
     wanted = police_org_id or settings.police_org_id
     if wanted is not None:
-        org = session.get(Organization, wanted)
+        org = identity_read.org(session, wanted)
         if org is None or org.kind != "police":
             raise NotFound(f"no police organisation {wanted}")
         return org.id
-    ids = list(session.scalars(select(Organization.id).where(Organization.kind == "police")))
+    ids = identity_read.org_ids(session, "police")
     if len(ids) != 1:
         raise InvalidInput("name the police organisation to refer to "
                            f"({len(ids)} are registered)")

@@ -32,7 +32,7 @@ from parcelguard.consent.notice import (
 )
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 
 consent_app = typer.Typer(help="Privacy notices and consent records (PIPL Arts. 13-17, 23, "
@@ -69,7 +69,7 @@ def as_operator(ctx: typer.Context, enterprise: str) -> Iterator[tuple[Runtime, 
     rt: Runtime = ctx.obj
     try:
         with rt.db.unit_of_work() as uow:
-            org = uow.session.get(Organization, enterprise)
+            org = identity_read.org(uow.session, enterprise)
             if org is None or org.kind != "enterprise":
                 raise _Failed(f"no enterprise {enterprise!r}; register it with "
                               "`parcelguard org create`")
