@@ -168,6 +168,10 @@ class Overview:
     figures: list[Figure] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
 
+    @property
+    def style_guards(self) -> tuple[str, ...]:
+        return injected_style_ids()
+
 
 def show(request: Any, title: str, nav: list[Any], overview: Overview, sections: list[Any],
          **kw: Any) -> Any:
@@ -217,6 +221,19 @@ def plotly_css() -> str:
             "X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
         rules.append(f"{selector}{{{_js_string(value)}}}")
     return "\n".join(reversed(rules)) + "\n"
+
+
+_INJECTED = re.compile(r'getElementById\("([0-9a-f]{16,})"\)\)\{'
+                       r'var e=document\.createElement\("style"\)')
+
+
+@cache
+def injected_style_ids() -> tuple[str, ...]:
+    """Ids of the ``<style>`` elements the bundle injects when it loads (the map
+    library's CSS), each skipped when an element of that id is already on the page.
+    The overview draws no maps: the page carries empty elements of these ids, so
+    nothing is injected for the CSP to refuse."""
+    return tuple(dict.fromkeys(_INJECTED.findall(plotly_js().read_text(encoding="utf-8"))))
 
 
 @router.get("/assets/plotly.css")
