@@ -483,7 +483,7 @@ def police(session: Session, principal: Principal, now: datetime) -> Overview:
         Figure("referrals-sent", "Awaiting your decision", states["sent"],
                "overdue" if states["sent"] else None),
         Figure("referrals-accepted", "Being investigated", states["accepted"]),
-        Figure("referrals-concluded", "Concluded", states["concluded"])]
+        Figure("referrals-concluded", "Referrals concluded", states["concluded"])]
     ov.charts.append(Chart("referrals-state", "Referrals by state", list(REFERRAL_STATES),
                            [Series("Referrals", [states[s] for s in REFERRAL_STATES],
                                    [REFERRAL_COLOURS[s] for s in REFERRAL_STATES])],
