@@ -5,7 +5,8 @@ the portals' demo logins and cases.
 Every request the page makes is checked by a route handler: anything not addressed
 to this machine is aborted and recorded, and each test ends by asserting there was
 none (the portals fetch nothing from outside). Content-Security-Policy violations
-reported on the console fail the test too. Screenshots go to tests/e2e/screenshots/.
+reported on the console fail the test too. Screenshots go to tmp/artefacts/screenshots/;
+Chinese is drawn with the project's vendored font (a fontconfig file of the fixture's).
 """
 
 from __future__ import annotations

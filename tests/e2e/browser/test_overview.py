@@ -76,6 +76,18 @@ def _draft_reports(world: World, where: str, now: datetime, **params: Any) -> tu
     return sum(d < now for d in parsed), sum(d >= now for d in parsed)
 
 
+def reveals_today(world: World, enterprise_id: str) -> int:
+    """Allowed reveals in the enterprise's log since midnight, China time."""
+    midnight = datetime.now(CHINA).replace(hour=0, minute=0, second=0, microsecond=0)
+    with world.rt.db.unit_of_work() as uow:
+        leaves = uow.session.execute(text(
+            "SELECT leaf FROM ledger_events WHERE enterprise_id = :e AND kind = 'access' "
+            "AND occurred_at_us >= :t"), {"e": enterprise_id,
+                                          "t": int(midnight.timestamp() * 1_000_000)})
+        docs = [json.loads(bytes(leaf)) for (leaf,) in leaves]
+    return sum(d.get("action") == "reveal" and d.get("outcome") == "allowed" for d in docs)
+
+
 def expected(world: World, username: str) -> dict[str, int]:
     """Each figure the page must show, counted straight from the tables."""
     now = datetime.now(UTC)
@@ -91,7 +103,8 @@ def expected(world: World, username: str) -> dict[str, int]:
             "reports-overdue": overdue, "reports-due": due,
             "suspended": _scalar(world, "SELECT COUNT(DISTINCT employee_id) FROM "
                                  "access_suspensions WHERE enterprise_id = :e AND employee_id "
-                                 "IS NOT NULL AND lifted_at IS NULL", e=ent)}
+                                 "IS NOT NULL AND lifted_at IS NULL", e=ent),
+            "reveals-today": reveals_today(world, ent)}
     if username == "supervisor.demo":
         overdue, due = _draft_reports(world, "", now)
         return {
