@@ -197,7 +197,7 @@ def plotly_js() -> Path:
     return path
 
 
-_RULES = re.compile(r'=(\{"X,X div":.*?\});for\(\w+ in', re.S)
+_RULES = re.compile(r'=\s*(\{"X,X div":.*?\});\s*for\s*\((?:var\s+)?\w+\s+in', re.S)
 _STRING = r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\''
 _PAIR = re.compile(rf"({_STRING}):({_STRING})")
 
