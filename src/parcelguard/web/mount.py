@@ -127,4 +127,4 @@ def mount(app: FastAPI) -> None:
     for module in (consumer, consumer_channel, courier, enterprise, enterprise_staff,
                    supervisor, police, auditor):
         app.include_router(module.router)
-    app.include_router(overview.router)  # /assets/plotly.min.js for the overview charts
+    app.include_router(overview.router)  # /assets/plotly.{min.js,css}: overview charts
