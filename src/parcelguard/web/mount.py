@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import API
-from parcelguard.web import auth, docs
+from parcelguard.web import auth, docs, overview
 from parcelguard.web.consumer_proof import ConsumerProof, Limits, signing_key
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals import (
@@ -126,3 +126,4 @@ def mount(app: FastAPI) -> None:
     for module in (consumer, consumer_channel, courier, enterprise, enterprise_staff,
                    supervisor, police, auditor):
         app.include_router(module.router)
+    app.include_router(overview.router)  # /assets/plotly.{min.js,css}: overview charts

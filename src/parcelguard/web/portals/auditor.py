@@ -59,7 +59,11 @@ def _engagements(request: Request, session: Session, staff: Staff, **kw: Any) ->
                  Cell(e.kind, translate=True), engagements.period(e).key,
                  Cell(_ENGAGEMENT_STATUS.get(e.status, e.status), translate=True), e.score,
                  e.coverage], acts)
-    return show(request, "Engagements", [sec], **kw)
+    from parcelguard.web import overview as ov
+
+    return ov.show(request, "Engagements", NAV, ov.auditor(session, staff.principal,
+                                                           runtime(request).clock.now()),
+                   [sec], **kw)
 
 
 @router.get("", response_class=HTMLResponse)
