@@ -70,3 +70,26 @@ def test_imports_follow_the_architecture() -> None:
 def test_the_known_departures_are_still_real() -> None:
     # an entry fixed in the code must leave the list too
     assert sorted(KNOWN - set(violations())) == []
+
+
+# Packages whose tables others read only through their read API (``<pkg>/read.py``,
+# plain values), never through their ORM models. The top row (portals, simulation,
+# operations) composes everything and is exempt.
+READ_APIS = {"identity"}
+
+
+def test_packages_with_a_read_api_are_read_through_it() -> None:
+    top = ROWS[-1]
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        owner = path.relative_to(SRC).parts[0].removesuffix(".py")
+        if owner in top:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                if (len(parts) == 3 and parts[1] in READ_APIS and parts[1] != owner
+                        and parts[2] == "models"):
+                    found.append(f"{path.relative_to(SRC)} imports {node.module}")
+    assert found == []

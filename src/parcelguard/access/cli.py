@@ -27,7 +27,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.access import suspensions
@@ -38,9 +37,8 @@ from parcelguard.access.service import AccessGate
 from parcelguard.access.trail import Outcome
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
-from parcelguard.identity.models import Account, Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
-from parcelguard.identity.service import principal_for_account
 from parcelguard.logistics.models import Employee
 from parcelguard.vault.provider import vault_service
 
@@ -82,11 +80,10 @@ def _caller(session: Session, enterprise: str, account: str | None, employee: st
     if (account is None) == (employee is None):
         raise DomainError("give exactly one of --account and --employee")
     if account is not None:
-        acc = session.scalars(select(Account).where(Account.username == account)).first()
-        if acc is None or acc.org_id != enterprise or not acc.active:
+        principal = identity_read.active_principal(session, account)
+        if principal is None or principal.org_id != enterprise:
             raise DomainError(f"no active account {account!r} in {enterprise}")
-        return caller_for_principal(session, principal_for_account(session, acc),
-                                    channel=channel)
+        return caller_for_principal(session, principal, channel=channel)
     emp = session.get(Employee, employee)
     if emp is None or emp.enterprise_id != enterprise:
         raise DomainError(f"no employee {employee!r} in {enterprise}")
@@ -101,7 +98,7 @@ def gate_tx(ctx: typer.Context, enterprise: str, account: str | None, employee: 
     rt: Runtime = ctx.obj
     try:
         with rt.db.unit_of_work() as uow:
-            org = uow.session.get(Organization, enterprise)
+            org = identity_read.org(uow.session, enterprise)
             if org is None or org.kind != "enterprise":
                 raise DomainError(f"no enterprise {enterprise!r}")
             vault = vault_service(rt.settings)

@@ -40,8 +40,8 @@ from parcelguard.access.schemas import (
 from parcelguard.access.service import AccessGate
 from parcelguard.core.errors import NotFound
 from parcelguard.core.http import API, ClockDep, RuntimeDep, SessionDep
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.http import PrincipalDep
-from parcelguard.identity.models import Account
 from parcelguard.identity.permissions import Principal
 from parcelguard.logistics.models import Assignment, Employee
 from parcelguard.vault.http import VaultDep
@@ -63,10 +63,8 @@ def _not_found_or_403(reason: str) -> int:
 
 
 def _employee(session: Session, principal: Principal) -> Employee | None:
-    account = session.get(Account, principal.account_id) if principal.account_id else None
-    if account is None or account.employee_id is None:
-        return None
-    return session.get(Employee, account.employee_id)
+    employee_id = identity_read.employee_of(session, principal.account_id)
+    return session.get(Employee, employee_id) if employee_id else None
 
 
 def _caller_id(session: Session, principal: Principal) -> str:

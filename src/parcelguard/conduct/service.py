@@ -34,7 +34,7 @@ from parcelguard.core.errors import Conflict, InvalidInput, NotFound, Permission
 from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
 from parcelguard.core.settings import ConductSettings
-from parcelguard.identity.models import Account
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.logistics.identifiers import is_valid_waybill_no
 from parcelguard.logistics.models import Assignment, Employee
@@ -234,8 +234,7 @@ def _decisions(principal: Principal) -> Select[ConductDecision]:
 
 
 def _own_employee(session: Session, principal: Principal) -> str | None:
-    acc = session.get(Account, principal.account_id) if principal.account_id else None
-    return acc.employee_id if acc is not None else None
+    return identity_read.employee_of(session, principal.account_id)
 
 
 def list_decisions(session: Session, principal: Principal, *,
