@@ -83,6 +83,7 @@ class FederatedOptions:
     parcels: int = 3000
     partition: bool = True
     kill: str | None = None  # an org killed -9 during the catch-up; "random": any node
+    kill_seed: int | None = None  # the victim and the moments (default: the world seed)
     tamper: bool = True
 
 
@@ -93,7 +94,7 @@ class NodeProc:
     home: Path
     url: str
     proc: subprocess.Popen[bytes] | None = None
-    starts: int = 0
+    pids: list[int] = field(default_factory=list)  # every process started for it
 
     @property
     def log(self) -> Path:
@@ -109,7 +110,7 @@ class NodeProc:
                 [sys.executable, "-m", "parcelguard", "node", "serve", "--home",
                  str(self.home)], env=env, stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, start_new_session=True)
-        self.starts += 1
+        self.pids.append(self.proc.pid)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc is None:
@@ -212,29 +213,38 @@ def set_up(fed: Fed) -> None:
              POLICE: "police", AUDITOR: "auditor"}
     _quiet(node_cli.ca_init, out_dir=base / "ca")
     urls = {org: f"https://127.0.0.1:{_free_port()}" for org in roles}
-    names = {e.id: e.name for e in fed.world.enterprises}
-    _quiet(node_cli.init, home=base / SUP, role="supervision", org=SUP, url=urls[SUP],
-           name="邮政管理部门 (demo)", ca_dir=base / "ca")
-    sup_key = json.loads((base / SUP / "node-card.json").read_text())["node_key"]
-    for org, role in roles.items():
+    names = {**{e.id: e.name for e in fed.world.enterprises},
+             POLICE: "公安机关网络安全保卫部门 (demo)", AUDITOR: "第三方审计机构 (demo)",
+             SUP: "邮政管理部门 (demo)"}
+    fed.procs = {org: NodeProc(org, role, base / org, urls[org]) for org, role in roles.items()}
+    sup_key = ""
+    # Each node is started as soon as it is made, so its process starts up while the
+    # next one is made; the witnesses first, so the carriers know them from the start.
+    for org in (SUP, POLICE, AUDITOR, *fed.enterprises):
         if org == SUP:
-            continue
-        _quiet(node_cli.init, home=base / org, role=role, org=org, url=urls[org],
-               name=names.get(org, org), supervision_key=sup_key,
-               supervision_url=urls[SUP], ca_dir=base / "ca")
-        _quiet(node_cli.directory_add, home=base / SUP, card=base / org / "node-card.json")
-    directory = json.loads((base / SUP / "directory.json").read_text())
-    for org in roles:
+            _quiet(node_cli.init, home=base / SUP, role="supervision", org=SUP,
+                   url=urls[SUP], name=names[SUP], ca_dir=base / "ca")
+            sup_key = json.loads((base / SUP / "node-card.json").read_text())["node_key"]
+        else:
+            _quiet(node_cli.init, home=base / org, role=roles[org], org=org, url=urls[org],
+                   name=names[org], supervision_key=sup_key, supervision_url=urls[SUP],
+                   ca_dir=base / "ca")
+            _quiet(node_cli.directory_add, home=base / SUP,
+                   card=base / org / "node-card.json")
         path = base / org / "node.json"
         write_json(path, json.loads(path.read_text()) | {
             "mirror_seconds": LOOP_SECONDS, "checkpoint_seconds": LOOP_SECONDS,
             "directory_refresh_seconds": 5.0})
-        if org != SUP:  # handed over at set-up; each node refreshes it from then on
+        if org in fed.enterprises:
+            _load_roster(fed, org)
+        if org != SUP:  # handed over at set-up; the node refreshes it from then on
+            fed.node(org).store_directory(json.loads((base / SUP / "directory.json")
+                                                     .read_text()))
+        fed.procs[org].start()
+    directory = json.loads((base / SUP / "directory.json").read_text())
+    for org in roles:  # the complete one, to the nodes made before the last card
+        if org != SUP:
             fed.node(org).store_directory(directory)
-    _load_rosters(fed)
-    fed.procs = {org: NodeProc(org, role, base / org, urls[org]) for org, role in roles.items()}
-    for p in fed.procs.values():
-        p.start()
     fed.wait("six nodes to serve", lambda: all(_serving(fed, org) for org in roles))
     fed.figures["nodes"] = {org: {"role": role, "url": urls[org]} for org, role in roles.items()}
     for org, role in roles.items():
@@ -258,30 +268,29 @@ def _serving(fed: Fed, org: str) -> bool:
     return status == 200
 
 
-def _load_rosters(fed: Fed) -> None:
-    """Each carrier's stations and staff, in its own store (no other carrier's)."""
+def _load_roster(fed: Fed, ent: str) -> None:
+    """A carrier's stations and staff, in its own store (no other carrier's)."""
     from parcelguard.identity.service import create_organization
     from parcelguard.logistics.models import Employee, Station
 
     w = fed.world
     now = w.config.start
-    for ent in fed.enterprises:
-        with fed.rt(ent).db.unit_of_work() as uow:
-            # the police department its referrals go to (as a deployment registers it)
-            create_organization(uow.session, org_id=POLICE, kind="police",
-                                name="公安机关网络安全保卫部门 (demo)", clock=fed.rt(ent).clock)
-            uow.session.add_all(Station(id=s.id, enterprise_id=s.enterprise_id, name=s.name,
-                                        region_code=s.region_code, created_at=now)
-                                for s in w.stations if s.enterprise_id == ent)
-            uow.session.flush()
-            uow.session.add_all(Employee(
-                id=e.id, enterprise_id=e.enterprise_id, station_id=e.station_id, role=e.role,
-                shift_start=e.shift_start, shift_end=e.shift_end, shift_tz=e.tz,
-                background_check=e.background_check,
-                trained_at=e.hired_at if e.trained else None,
-                status="left" if e.left_at else "active", hired_at=e.hired_at,
-                left_at=e.left_at) for e in w.employees if e.enterprise_id == ent)
-            uow.commit()
+    with fed.rt(ent).db.unit_of_work() as uow:
+        # the police department its referrals go to (as a deployment registers it)
+        create_organization(uow.session, org_id=POLICE, kind="police",
+                            name="公安机关网络安全保卫部门 (demo)", clock=fed.rt(ent).clock)
+        uow.session.add_all(Station(id=s.id, enterprise_id=s.enterprise_id, name=s.name,
+                                    region_code=s.region_code, created_at=now)
+                            for s in w.stations if s.enterprise_id == ent)
+        uow.session.flush()
+        uow.session.add_all(Employee(
+            id=e.id, enterprise_id=e.enterprise_id, station_id=e.station_id, role=e.role,
+            shift_start=e.shift_start, shift_end=e.shift_end, shift_tz=e.tz,
+            background_check=e.background_check,
+            trained_at=e.hired_at if e.trained else None,
+            status="left" if e.left_at else "active", hired_at=e.hired_at,
+            left_at=e.left_at) for e in w.employees if e.enterprise_id == ent)
+        uow.commit()
 
 
 # -- reading the nodes' stores -------------------------------------------------------
@@ -830,7 +839,7 @@ def run_federated(options: FederatedOptions, *, console: Console) -> dict[str, A
     if base.exists():
         shutil.rmtree(base)
     base.mkdir(parents=True)
-    rng = random.Random(options.seed)
+    rng = random.Random(options.seed if options.kill_seed is None else options.kill_seed)
     console.rule("[bold]1. Set-up: a private CA, six nodes, the signed directory")
     world = build_world(WorldConfig(seed=options.seed, parcels=options.parcels,
                                     enterprises=3, days=2))
@@ -864,6 +873,7 @@ def run_federated(options: FederatedOptions, *, console: Console) -> dict[str, A
         for rt in fed.rts.values():
             rt.close()
         signal.signal(signal.SIGTERM, previous)
+        fed.figures["pids"] = {org: p.pids for org, p in fed.procs.items()}
     (out / "federated.json").write_bytes(orjson.dumps(
         fed.figures, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
     console.print(f"  all {len(fed.procs)} node processes stopped; total "
