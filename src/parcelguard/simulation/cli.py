@@ -39,10 +39,18 @@ def demo(
     With --federated, across six node processes (writes demo-out/nodes/ and
     demo-out/federated.json)."""
     if federated:
-        from parcelguard.simulation.federated import FederatedOptions, run_federated
+        from parcelguard.simulation.federated import (
+            FederatedError,
+            FederatedOptions,
+            run_federated,
+        )
 
-        run_federated(FederatedOptions(out=out, seed=seed, parcels=parcels or 3000,
-                                       partition=partition, kill=kill), console=console)
+        try:
+            run_federated(FederatedOptions(out=out, seed=seed, parcels=parcels or 3000,
+                                           partition=partition, kill=kill), console=console)
+        except FederatedError as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
         return
     from parcelguard.simulation.demo import DemoOptions, run_demo
 
