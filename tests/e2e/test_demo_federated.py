@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from parcelguard.simulation.federated import FederatedOptions, run_federated
+from parcelguard.simulation.federated import (
+    FederatedOptions,
+    find_plaintext,
+    pi_values,
+    run_federated,
+)
+from parcelguard.simulation.model import WorldConfig
+from parcelguard.simulation.world import build_world
+from tests.e2e.test_no_plaintext_at_rest import assert_clean
 
 pytestmark = pytest.mark.slow
 PARCELS = 1500  # a small world: two runs in about two minutes
@@ -28,6 +36,7 @@ def _run(out: Path, **options: Any) -> tuple[dict[str, Any], str]:
     console = Console(record=True, width=100, force_terminal=False)
     figures = run_federated(FederatedOptions(out=out, parcels=PARCELS, **options),
                             console=console)
+    figures["out"] = str(out)
     pids = [pid for started in figures["pids"].values() for pid in started]
     assert len(pids) >= 6
     assert [pid for pid in pids if _alive(pid)] == [], "node processes left running"
@@ -87,6 +96,28 @@ def test_a_day_without_partition_moves_every_message_and_stops_every_tamper_atte
     assert figures["messages"]["supervision"]["duplicates_ignored"] == 1
     assert "Cross-node figures" in text
     assert "duplicates ignored" in text
+
+
+def test_the_supervision_and_auditor_nodes_hold_no_pi_after_the_demo(
+        baseline: tuple[dict[str, Any], str]) -> None:
+    figures, _ = baseline
+    world = build_world(WorldConfig(seed=7, parcels=PARCELS, enterprises=3, days=2))
+    needles = pi_values(world)
+    assert len(needles) > 1000
+    out = Path(figures["out"])
+    for org in ("supervision", "auditor-01"):
+        home = out / "nodes" / org
+        files = [p for p in home.rglob("*") if p.is_file()] + [out / "nodes" / f"{org}.log"]
+        blob = b"".join(p.read_bytes() for p in files)
+        if org == "supervision":  # the positive control: the mirrored entries are there
+            assert world.parcels[0].waybill_no.encode() in blob
+        assert_clean(blob, f"the {org} node's home")
+        assert find_plaintext(blob, needles) == []
+        assert [n for n in needles[::40] if n in blob] == []  # a plain search agrees
+        assert figures["pi_scan"][org]["found"] == 0
+    # the scan finds what is there: the same files with three values planted
+    planted = blob[:4096] + needles[0] + b"\x00" + needles[-1] + blob[4096:] + needles[99]
+    assert find_plaintext(planted, needles) == [needles[0], needles[99], needles[-1]]
 
 
 def test_the_partition_drill_with_a_node_killed_9_ends_in_the_same_state(
