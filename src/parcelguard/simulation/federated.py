@@ -926,6 +926,11 @@ def run_federated(options: FederatedOptions, *, console: Console) -> dict[str, A
                         "timings_seconds": {**fed.timings, "total": round(
                             time.perf_counter() - started, 2)}}
         _print_figures(fed, state, caught)
+    except BaseException as exc:  # Ctrl-C, SIGTERM, a stage that did not settle
+        running = sum(p.proc is not None for p in fed.procs.values())
+        console.print(f"  [red]{type(exc).__name__}[/red]: stopping the {running} node "
+                      f"processes; their homes and logs stay in {fed.base}")
+        raise
     finally:
         for p in fed.procs.values():
             p.stop()
