@@ -103,17 +103,22 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-def emit(session: Session, *events: object) -> list[str]:
+def emit(session: Session, *events: object, ids: Sequence[str] | None = None) -> list[str]:
     """Write ``events`` to the outbox in ``session``'s transaction (one bulk insert);
     returns their message ids. The source organisation is the event's
-    ``enterprise_id`` when it has one."""
+    ``enterprise_id`` when it has one. ``ids``: message ids chosen by the caller (one
+    per event) when the same message must never be written twice: a second insert
+    of an id fails the transaction."""
     if not events:
         return []
+    if ids is not None and len(ids) != len(events):
+        raise ValueError("one id per event")
     now = wall_now()
     rows = []
-    for ev in events:
+    for i, ev in enumerate(events):
         name, version = messages.name_of(ev)
-        rows.append({"id": new_id("msg"), "type": name, "version": version,
+        rows.append({"id": ids[i] if ids is not None else new_id("msg"), "type": name,
+                     "version": version,
                      "source_org": getattr(ev, "enterprise_id", None), "created_at": now,
                      "payload": messages.encode(ev), "status": "pending", "attempts": 0,
                      "next_attempt_at": now})

@@ -8,7 +8,9 @@
   lists, with the cosigner key made at ``node init``;
 - the supervision node mirrors every enterprise's log in the directory every
   ``mirror_seconds`` (supervision/mirror.py), verifying each entry against the
-  checkpoint signed by the key the directory gives.
+  checkpoint signed by the key the directory gives;
+- an enterprise node queues, every ``checkpoint_seconds``, the envelopes its own
+  records owe other nodes: filed reports, police referrals (node/relay.py).
 
 Every request goes over mutual TLS with the node's own certificate, the peer's
 pinned to the directory. The data is still trusted for its signatures, not its
@@ -165,6 +167,19 @@ def cosign_pass(node: Node, rt: Runtime) -> list[CosignOutcome]:
     return outcomes
 
 
+def relay_pass(node: Node, rt: Runtime) -> int:
+    """Queue the envelopes the enterprise's own records owe other nodes (node/relay.py)
+    in one unit of work; how many."""
+    from parcelguard.node import relay, service
+
+    with rt.db.unit_of_work() as uow:
+        n = relay.relay_pass(uow.session, me=service.Me(
+            org=node.config.org, role=node.config.role, key_id=node.key_id),
+            directory=node.directory())
+        uow.commit()
+    return n
+
+
 class Periodic:
     """A background thread of `node serve` running ``work`` every ``seconds`` (first
     at start): a pass that fails is logged and the next one tries again."""
@@ -209,5 +224,6 @@ def loops(node: Node, rt: Runtime) -> list[Periodic]:
     if cfg.role == "supervision":
         return [Periodic("mirror", cfg.mirror_seconds, mirror)]
     if cfg.role == "enterprise":
-        return [Periodic("checkpoint", cfg.checkpoint_seconds, cosign)]
+        return [Periodic("checkpoint", cfg.checkpoint_seconds, cosign),
+                Periodic("relay", cfg.checkpoint_seconds, lambda: relay_pass(node, rt))]
     return []
