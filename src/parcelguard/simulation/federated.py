@@ -143,8 +143,8 @@ class Fed:
 
     def rt(self, org: str) -> Runtime:
         if org not in self.rts:
+            from parcelguard.core.plugin import register_handlers
             from parcelguard.node.home import node_settings
-            from parcelguard.wiring import register_handlers
 
             # a carrier's systems raise alerts that open incidents (the reactions);
             # the other parties only queue envelopes, which their node carries
@@ -274,7 +274,7 @@ def _load_roster(fed: Fed, ent: str) -> None:
     from parcelguard.identity.service import create_organization
     from parcelguard.logistics.models import Employee, Station
     from parcelguard.simulation import loader
-    from parcelguard.wiring import vault_service
+    from parcelguard.vault.provider import vault_service
 
     w = fed.world
     now = w.config.start
@@ -486,9 +486,9 @@ def _carrier_handles(fed: Fed, org: str) -> dict[str, int]:
     from parcelguard.core.clock import ManualClock
     from parcelguard.identity.permissions import Principal
     from parcelguard.incidents import reports
-    from parcelguard.incidents.demo import _OFFICER_ITEMS
     from parcelguard.incidents.models import Incident, IncidentReport
     from parcelguard.monitor.runner import run_once
+    from parcelguard.simulation.demo_incidents import _OFFICER_ITEMS
 
     rt = fed.rt(org)
     _, ran = run_once(rt.db, rt.settings.monitor, rt.clock)

@@ -127,10 +127,10 @@ def test_a_filed_report_is_relayed_to_the_supervision_node_once(
     from parcelguard.core.settings import IncidentSettings
     from parcelguard.identity.permissions import Principal
     from parcelguard.incidents import reports
-    from parcelguard.incidents.demo import _OFFICER_ITEMS
     from parcelguard.incidents.models import IncidentReport
     from parcelguard.incidents.service import OpenRequest, open_incident
     from parcelguard.node import relay
+    from parcelguard.simulation.demo_incidents import _OFFICER_ITEMS
 
     node, rt = e1
     me = service.Me(org="e1", role="enterprise", key_id=node.key_id)
