@@ -44,7 +44,7 @@ from parcelguard.ledger import signing
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.mirror import MirrorSource, mirror_log
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 
 OUT = Path(__file__).parent / "out"
 ENT = "bench-ent"

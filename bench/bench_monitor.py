@@ -37,13 +37,10 @@ from parcelguard.monitor.replay import replay, run_pipeline
 from parcelguard.monitor.source import decode_lines, read_events, read_lines
 from parcelguard.monitor.state import state_encoder
 from parcelguard.monitor.waybills import state_encoder as wb_encoder
-from parcelguard.simulation import (
-    WorldConfig,
-    build_world,
-    world2,
-    write_events_jsonl,
-    write_ground_truth,
-)
+from parcelguard.simulation import world2
+from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
+from parcelguard.simulation.model import WorldConfig
+from parcelguard.simulation.world import build_world
 
 OUT = Path(__file__).parent / "out"
 

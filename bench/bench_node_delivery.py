@@ -25,12 +25,12 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from parcelguard.cli import app
+from parcelguard.core.plugin import register_handlers
 from parcelguard.core.runtime import Runtime
 from parcelguard.node import service
 from parcelguard.node.envelope import Envelope
 from parcelguard.node.home import Node, node_settings
 from parcelguard.node.transport import DeliveryError, request
-from parcelguard.wiring import register_handlers
 
 
 def _cli(*args: str) -> None:

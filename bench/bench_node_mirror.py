@@ -31,13 +31,14 @@ from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from parcelguard.cli import app
+from parcelguard.core.plugin import register_handlers
 from parcelguard.core.runtime import Runtime
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.tlog import publish_checkpoint, tile_path
 from parcelguard.node import federation
 from parcelguard.node.home import Node, node_settings
 from parcelguard.supervision.models import MirrorEntry, MirrorLog, MirrorTile
-from parcelguard.wiring import register_handlers, vault_service
+from parcelguard.vault.provider import vault_service
 
 
 def _cli(*args: str) -> None:

@@ -30,7 +30,7 @@ from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.ops.store import init_store
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 
 NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
 

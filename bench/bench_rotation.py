@@ -46,7 +46,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import system_principal
 from parcelguard.ops.store import init_store
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 
 OUT = Path(__file__).parent / "out"
 BIN = [sys.executable, "-m", "parcelguard"]

@@ -12,8 +12,8 @@ from parcelguard.core.db import Database
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import repository as identity_repo
+from parcelguard.vault.provider import vault_service
 from parcelguard.web import totp
-from parcelguard.wiring import vault_service
 
 
 def authenticator(app: Any, username: str) -> str:

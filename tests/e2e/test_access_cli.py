@@ -25,7 +25,7 @@ from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 
 runner = CliRunner()
 MINE, OTHER = make_waybill_no("SF", 1), make_waybill_no("SF", 2)
@@ -123,3 +123,40 @@ def test_export_goes_to_an_owner_only_file(world: tuple[Path, PartyIn],
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     assert [r["recipient_phone"] for r in json.loads(out.read_text())] == [recipient.phone] * 2
     assert _outcomes(home) == [("export", "allowed")]
+
+
+def test_repeated_exports_and_a_reveal_count_once_in_an_incident(
+        world: tuple[Path, PartyIn], tmp_path: Path) -> None:
+    """Issue 15: repeated exports were summed (36,057 "records" from a carrier holding
+    4,890 parcels). The same two parcels exported three times through the gate and
+    one of them revealed: `incidents open --evidence` counts two records."""
+    home, _ = world
+    for i in range(3):
+        req = run(home, "access", "export", "request", "-e", "ent-a", "--employee", "emp-cs",
+                  "--purpose", "complaint_handling", "-f", "recipient_phone",
+                  "--waybill", MINE, "--waybill", OTHER)
+        assert req.exit_code == 0, req.output
+        done = run(home, "access", "export", "run", json.loads(req.stdout)["request_id"],
+                   "-e", "ent-a", "--employee", "emp-cs", "--out", str(tmp_path / f"{i}.json"))
+        assert done.exit_code == 0, done.output
+    ok = run(home, "access", "reveal", "-e", "ent-a", "--employee", "emp-c", "--waybill", MINE,
+             "--purpose", "delivery", "-f", "recipient_phone", "--channel", "pda")
+    assert ok.exit_code == 0, ok.output
+    rt = Runtime(settings=Settings(home=home))
+    with rt.db.unit_of_work() as uow:
+        ids = list(uow.session.scalars(select(LedgerEvent.event_id).where(
+            LedgerEvent.kind == "access").order_by(LedgerEvent.seq)))
+    rt.close()
+    assert len(ids) == 4
+    opened = run(home, "incidents", "open", "-e", "ent-a", "--title", "repeated exports",
+                 "--category", "insider_abuse", *[a for i in ids for a in ("--evidence", i)])
+    assert opened.exit_code == 0, opened.output
+    shown = run(home, "incidents", "show", opened.stdout.split()[1].rstrip(":"), "-e", "ent-a",
+                "--json")
+    assert shown.exit_code == 0, shown.output
+    inc = json.loads(shown.stdout)
+    assert (inc["records_by_category"], inc["records_affected"],
+            inc["unattributed_records"]) == ({"other": 2}, 2, 0)  # not 3 x 2 + 1
+    assert inc["people_affected"] == 1  # one recipient of both parcels
+    assert inc["insider"] is True
+    assert inc["police_basis"] is None

@@ -31,7 +31,7 @@ from parcelguard.logistics.rules import Window
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
 from parcelguard.vault.blind_index import normalize_phone
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e.staff_login import api_login
 
 PASSWORD = "correct horse battery staple 42"

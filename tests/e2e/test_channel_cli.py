@@ -15,7 +15,7 @@ from parcelguard.cli import app
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.ops.store import init_store
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.integration.channel.channel_world import ENT, INSIDER, make_world
 
 runner = CliRunner()

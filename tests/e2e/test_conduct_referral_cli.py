@@ -2,7 +2,8 @@
 evidence link; `parcelguard conduct confirm-referral` is the person's decision that
 sends it to the police (real subprocesses on a SQLite home; effects read from the
 database). Issue 15: a courier was referred on low ratings and one consumer tag,
-with no evidence event."""
+with no evidence event. A proposal whose evidence link is gone (the alert purged as
+a false positive) is refused."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from parcelguard.channel.models import ChannelReferral
 from parcelguard.conduct import service
-from parcelguard.conduct.models import ConductDecision
+from parcelguard.conduct.models import ConductDecision, ConductSignal
 from parcelguard.core.clock import SystemClock
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -43,6 +44,7 @@ def test_ratings_alone_are_reviewed_and_a_referral_needs_evidence_and_a_person(
         assert cli(home, "org", "create", org, "--kind", kind, "--name", org).returncode == 0
     rt = Runtime(settings=Settings(home=home))
     clock = SystemClock()
+    alert_at = datetime.now(UTC)
     admin = Principal("ent-a", "enterprise", "enterprise_admin", account_id="acc-admin")
     with rt.db.unit_of_work() as uow:
         s = uow.session
@@ -61,7 +63,7 @@ def test_ratings_alone_are_reviewed_and_a_referral_needs_evidence_and_a_person(
                                           clock=clock)
         service.note_signal(s, enterprise_id="ent-a", employee_id="emp-linked",
                             source="monitor_alert", ref="alr-77", severity="high",
-                            at=datetime.now(UTC))
+                            at=alert_at)
         uow.commit()
     rt.close()
 
@@ -84,6 +86,26 @@ def test_ratings_alone_are_reviewed_and_a_referral_needs_evidence_and_a_person(
         return rows
 
     assert referrals() == [("decision", "proposed")]  # nothing went to the police
+
+    def signal(present: bool) -> None:  # the alert purged as a false positive, or not
+        rt = Runtime(settings=Settings(home=home))
+        with rt.db.unit_of_work() as uow:
+            if present:
+                service.note_signal(uow.session, enterprise_id="ent-a",
+                                    employee_id="emp-linked", source="monitor_alert",
+                                    ref="alr-77", severity="high", at=alert_at)
+            else:
+                uow.session.execute(delete(ConductSignal).where(
+                    ConductSignal.employee_id == "emp-linked"))
+            uow.commit()
+        rt.close()
+
+    signal(present=False)
+    bare = cli(home, "conduct", "confirm-referral", proposal["id"], "-e", "ent-a")
+    assert bare.returncode == 2
+    assert "evidence link" in bare.stderr
+    assert referrals() == [("decision", "proposed")]
+    signal(present=True)
     r = cli(home, "conduct", "confirm-referral", proposal["id"], "-e", "ent-a")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["evidence_links"] == ["monitor_alert:alr-77"]

@@ -23,8 +23,9 @@ from parcelguard.identity import service as identity
 from parcelguard.logistics.models import Parcel
 from parcelguard.ops.store import init_store
 from parcelguard.vault.blind_index import normalize_phone
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
-from parcelguard.wiring import telephony, vault_service
 from tests.e2e.served import csrf, hidden, last_code, serve
 
 SHIP = {"sender_name": "王五", "sender_phone": "13700137000",

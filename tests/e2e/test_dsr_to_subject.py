@@ -26,7 +26,7 @@ from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.ops.store import init_store
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e.served import csrf, hidden, last_code, serve
 
 SENDER = PartyIn("sub-sender-1", "钱七", "13500135000", "上海市徐汇区示例路 1 号")

@@ -18,7 +18,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e.test_incidents_cli import run
 
 

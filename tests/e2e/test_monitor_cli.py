@@ -24,7 +24,9 @@ import pytest
 from typer.testing import CliRunner
 
 from parcelguard.monitor.model import epoch_us
-from parcelguard.simulation import WorldConfig, build_world, write_events_jsonl, write_ground_truth
+from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
+from parcelguard.simulation.model import WorldConfig
+from parcelguard.simulation.world import build_world
 
 BATCH = "400"
 # `parcelguard monitor run` without importing every other command group: the process

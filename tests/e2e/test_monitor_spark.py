@@ -12,7 +12,8 @@ import pytest
 
 from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.replay import replay
-from parcelguard.simulation import WorldConfig, build_world
+from parcelguard.simulation.model import WorldConfig
+from parcelguard.simulation.world import build_world
 
 pytestmark = [
     pytest.mark.slow,

@@ -128,6 +128,10 @@ class Federation:
         lines = cli("node", "outbox", "--home", str(self.home(org)), "--json").splitlines()
         return [json.loads(x) for x in lines[:-1]], json.loads(lines[-1])
 
+    def waiting(self, org: str, to: str) -> int:
+        """Envelopes from ``org`` to ``to`` not delivered yet (`node outbox`)."""
+        return sum(w["recipient_org"] == to for w in self.outbox(org)[0])
+
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Federation]:
@@ -266,6 +270,10 @@ def test_a_node_the_supervision_operator_adds_is_heard_without_a_restart(
     wait_for("e1 to take a1's request", lambda: ask("env_joined")[0] == 200)
     assert {"env_joined"} == {m["message_id"] for m in fed.inbox("e1")
                               if m["sender_org"] == "a1"}
+    # e1 answers with its figures (node/effects.py); a1 is not running here, so the
+    # answer waits in e1's outbox
+    answer = [w for w in fed.outbox("e1")[0] if w["recipient_org"] == "a1"]
+    assert [w["kind"] for w in answer] == ["data_answer"]
 
 
 def test_a_stopped_supervision_node_loses_nothing(fed: Federation) -> None:
@@ -277,7 +285,7 @@ def test_a_stopped_supervision_node_loses_nothing(fed: Federation) -> None:
     assert counts["sent_pending"] >= len(sent)
     assert all(w["last_error"] for w in waiting if w["message_id"] in sent)  # tried, refused
     fed.nodes["sup"].start(fed.node("e1"))
-    wait_for("the backlog to drain", lambda: fed.outbox("e1")[1]["sent_pending"] == 0)
+    wait_for("the backlog to drain", lambda: fed.waiting("e1", "sup") == 0)
     got = [m for m in fed.inbox("sup") if m["message_id"] in sent]
     assert sorted(m["message_id"] for m in got) == sorted(sent)
 
@@ -304,8 +312,7 @@ def test_kill_9_mid_delivery_loses_nothing_and_applies_nothing_twice(fed: Federa
     up("sup")
 
     def settled() -> bool:
-        return fed.outbox("e1")[1]["sent_pending"] == 0 and \
-            fed.outbox("sup")[1]["sent_pending"] == 0
+        return fed.waiting("e1", "sup") == 0 and fed.waiting("sup", "e1") == 0
 
     wait_for("both backlogs to drain", settled)
     e1_orders = [m for m in fed.inbox("e1") if m["message_id"] in orders]

@@ -39,7 +39,7 @@ from parcelguard.ledger.tiles import InMemoryTileStore
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, register_parcels
 from parcelguard.node.home import Node, node_settings
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e import tlog_verifier
 from tests.e2e.served import free_port
 from tests.e2e.test_no_plaintext_at_rest import PEOPLE, assert_clean

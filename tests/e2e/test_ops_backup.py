@@ -28,7 +28,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 
 BIN = [sys.executable, "-m", "parcelguard"]
 PASSPHRASE = "a long drill passphrase"

@@ -22,7 +22,7 @@ from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.models import Parcel
 from parcelguard.vault.models import VaultRotationJob, VaultSubjectKey
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 
 BIN = [sys.executable, "-m", "parcelguard"]
 PARCELS = 150  # 300 data subjects

@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 
 from parcelguard.core.canonical import canonical_json
 from parcelguard.core.clock import SystemClock
+from parcelguard.core.plugin import register_handlers
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
@@ -41,7 +42,7 @@ from parcelguard.ledger.models import LedgerEvent, LedgerTile
 from parcelguard.monitor.runner import run
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
-from parcelguard.wiring import register_handlers, vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e.served import start_serve
 from tests.e2e.staff_login import current_code, home_authenticator
 

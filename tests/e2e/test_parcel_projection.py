@@ -32,7 +32,7 @@ from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.models import Assignment
 from parcelguard.logistics.rules import Window
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e.served import hidden, last_code
 
 # Each CLI call is a fresh process (a few seconds each on a loaded machine).

@@ -28,9 +28,10 @@ from parcelguard.incidents import interventions
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.models import Employee
 from parcelguard.ops.store import init_store
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import seed_cases
-from parcelguard.wiring import telephony, vault_service
 from tests.e2e.served import csrf, serve
 
 

@@ -24,14 +24,15 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity.models import Account, Organization
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
-from parcelguard.incidents import demo as incidents_demo
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.models import Station
 from parcelguard.monitor.models import MonitorAlert
 from parcelguard.ops.store import init_store
+from parcelguard.simulation import demo_incidents as incidents_demo
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import Cases, seed_cases
-from parcelguard.wiring import telephony, vault_service
 from tests.e2e.served import csrf, serve
 
 # Names that are the same in both languages.

@@ -48,8 +48,8 @@ from parcelguard.ledger.ingest import record_events
 from parcelguard.ledger.models import LedgerEvent, LedgerTile
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
+from parcelguard.vault.provider import vault_service
 from parcelguard.waybill.telephony import LocalTelephony
-from parcelguard.wiring import vault_service
 from tests.e2e.served import csrf
 from tests.e2e.staff_login import current_code, home_authenticator
 from tests.integration.channel.channel_world import COURIERS, ENT, INSIDER, POLICE, make_world
@@ -162,7 +162,8 @@ def _build(home: Path) -> tuple[dict[str, str], list[str], str]:
                               ("firm-a", "auditor")):
                 identity.create_organization(s, org_id=org, kind=kind, name=org, clock=clock)
             for user, org, role in (("auditor-a", "firm-a", "auditor"),
-                                    ("sup", "supervision", "supervisor_admin")):
+                                    ("sup", "supervision", "supervisor_admin"),
+                                    ("sec-a", ENT, "security_officer")):
                 identity.create_account(s, org_id=org, username=user, role=role, clock=clock,
                                         password=PASSWORD)
             admin = system_principal("supervision")
@@ -371,11 +372,13 @@ def test_a_conduct_referral_decided_through_the_api_reaches_the_police_once(
     _low_ratings_and_a_leak(world, emp)
     r = world.http("POST", "/api/v1/conduct/run", key="ent-a", json={"employee_ids": [emp]})
     assert r.status_code == 200, r.text
-    # the rules only propose; a person confirms, and the referral then goes out once
+    # the rules only propose; a person (not an API key) confirms, and the referral
+    # then goes out once
     [proposed] = [d for d in r.json() if d["kind"] == "police_referral"]
     assert world.count(CONDUCT_REFERRALS, emp=emp, police=POLICE) == 0
-    c = world.http("POST", f"/api/v1/conduct/decisions/{proposed['id']}/confirm-referral",
-                   key="ent-a")
+    url = f"/api/v1/conduct/decisions/{proposed['id']}/confirm-referral"
+    assert world.http("POST", url, key="ent-a").status_code == 403
+    c = world.http("POST", url, token=world.login("sec-a"))
     assert c.status_code == 200, c.text
     assert world.eventually(CONDUCT_REFERRALS, 1, emp=emp, police=POLICE) == 1
 

@@ -22,9 +22,10 @@ from parcelguard.identity import service as identity
 from parcelguard.incidents.models import Incident, IncidentReport
 from parcelguard.monitor.models import MonitorAlert
 from parcelguard.ops.store import init_store
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo, totp
 from parcelguard.web.demo_cases import Cases, seed_cases
-from parcelguard.wiring import telephony, vault_service
 from tests.e2e.served import csrf, serve
 
 

@@ -41,7 +41,7 @@ from parcelguard.ops.store import init_store
 from parcelguard.supervision.mirror import MirrorSource, mirror_log, mirrored_entries
 from parcelguard.supervision.models import MirrorLog, SupervisionFinding, TlogWitnessLog
 from parcelguard.supervision.tlog_witness import KnownLog, witness_router
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e import tlog_verifier
 from tests.e2e.served import serve, small_world
 from tests.e2e.test_no_plaintext_at_rest import PEOPLE, needles

@@ -24,7 +24,7 @@ from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.unit.waybill.pdf_text import embedded_fonts, page_text
 
 runner = CliRunner()

@@ -21,8 +21,9 @@ from parcelguard.identity import service as identity
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Parcel
 from parcelguard.ops.store import init_store
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo, totp
-from parcelguard.wiring import telephony, vault_service
 
 LOCAL = "http://127.0.0.1"
 

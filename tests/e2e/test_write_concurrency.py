@@ -28,7 +28,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ops.store import init_store
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e.served import parcel_event, serve, small_world, start_serve
 
 ENTS = ("ent-a", "ent-b", "ent-c", "ent-d")

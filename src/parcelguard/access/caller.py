@@ -16,7 +16,7 @@ from typing import Final
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import InvalidInput
-from parcelguard.identity.models import Account
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal, role_permissions
 from parcelguard.ledger.contract import is_contract_id
 
@@ -82,7 +82,7 @@ def caller_for_principal(session: Session, principal: Principal, *, channel: str
     employee can pass the gate; others still get a (denied, recorded) answer."""
     employee_id = None
     if principal.account_id is not None:
-        acc = session.get(Account, principal.account_id)
+        acc = identity_read.account(session, principal.account_id)
         if acc is not None and acc.org_id == principal.org_id:
             employee_id = acc.employee_id
     perms = principal.permissions if principal.org_kind == "enterprise" else frozenset()

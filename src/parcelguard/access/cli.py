@@ -11,17 +11,13 @@ history); an export goes to a new file readable only by its owner.
 
 Exit status: 0 allowed, 1 refused by the gate (the refusal is recorded), 2 the
 command could not run.
-
-The vault and the telephony provider come from the wiring: ``parcelguard/cli.py``
-puts their factories on the Typer context (``wire``) and every gate command, here
-and in ``waybill_cli.py`` / ``subjects_cli.py``, reads them with ``services(ctx)``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +27,6 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.access import suspensions
@@ -42,13 +37,10 @@ from parcelguard.access.service import AccessGate
 from parcelguard.access.trail import Outcome
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
-from parcelguard.core.settings import Settings
-from parcelguard.identity.models import Account, Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
-from parcelguard.identity.service import principal_for_account
 from parcelguard.logistics.models import Employee
-from parcelguard.vault.service import VaultService
-from parcelguard.waybill.telephony import Telephony
+from parcelguard.vault.provider import vault_service
 
 access_app = typer.Typer(help="The PI access gate: reveal, search, export, break-glass, "
                          "suspensions (docs/access.md).", no_args_is_help=True)
@@ -66,32 +58,6 @@ EmployeeOpt = Annotated[str | None, typer.Option("--employee",
                                                  help="Act as this roster employee.")]
 ChannelOpt = Annotated[str, typer.Option(help="pda, app, web or api (for the event).")]
 FieldOpt = Annotated[list[str], typer.Option("--field", "-f", help="A PI field; repeat.")]
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """The external systems the gate's commands use, as factories of the settings
-    in force (the wiring chooses the implementations)."""
-
-    vault_for: Callable[[Settings], VaultService]
-    telephony_for: Callable[[Settings], Telephony]
-
-
-_SERVICES = "parcelguard.access.services"
-
-
-def wire(ctx: typer.Context, wired: Services) -> None:
-    """Make ``wired`` available to every command of this invocation (Click shares
-    ``ctx.meta`` with all nested contexts)."""
-    ctx.meta[_SERVICES] = wired
-
-
-def services(ctx: typer.Context) -> Services:
-    wired = ctx.meta.get(_SERVICES)
-    if not isinstance(wired, Services):
-        raise RuntimeError("the access commands need their services: call "
-                           "access.cli.wire from the root command (parcelguard/cli.py)")
-    return wired
 
 
 @dataclass
@@ -114,11 +80,10 @@ def _caller(session: Session, enterprise: str, account: str | None, employee: st
     if (account is None) == (employee is None):
         raise DomainError("give exactly one of --account and --employee")
     if account is not None:
-        acc = session.scalars(select(Account).where(Account.username == account)).first()
-        if acc is None or acc.org_id != enterprise or not acc.active:
+        principal = identity_read.active_principal(session, account)
+        if principal is None or principal.org_id != enterprise:
             raise DomainError(f"no active account {account!r} in {enterprise}")
-        return caller_for_principal(session, principal_for_account(session, acc),
-                                    channel=channel)
+        return caller_for_principal(session, principal, channel=channel)
     emp = session.get(Employee, employee)
     if emp is None or emp.enterprise_id != enterprise:
         raise DomainError(f"no employee {employee!r} in {enterprise}")
@@ -133,10 +98,10 @@ def gate_tx(ctx: typer.Context, enterprise: str, account: str | None, employee: 
     rt: Runtime = ctx.obj
     try:
         with rt.db.unit_of_work() as uow:
-            org = uow.session.get(Organization, enterprise)
+            org = identity_read.org(uow.session, enterprise)
             if org is None or org.kind != "enterprise":
                 raise DomainError(f"no enterprise {enterprise!r}")
-            vault = services(ctx).vault_for(rt.settings)
+            vault = vault_service(rt.settings)
             c = _Ctx(rt, uow.session, AccessGate(uow.session, vault, rt.clock),
                      _caller(uow.session, enterprise, account, employee, channel))
             yield c

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from parcelguard.access.audit import Actor, record_access
 from parcelguard.access.parcels import parcel_of
 from parcelguard.core.errors import Conflict
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.logistics.models import Parcel
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill.label import LabelData, render_label
@@ -81,10 +81,9 @@ def print_parcel_label(session: Session, vault: VaultService, telephony: Telepho
     masked = {f: mask(f.partition("_")[2], v or "") for f, v in zip(LABEL_FIELDS, values,
                                                                      strict=True)}
     del values  # nothing unmasked goes further than this line
-    org = session.get(Organization, ent)
     token = new_token()
     data = LabelData(
-        waybill_no=waybill_no, carrier=org.name if org else ent,
+        waybill_no=waybill_no, carrier=identity_read.org_name(session, ent),
         virtual_number=display_number(binding), qr_token=token,
         origin=parcel.origin_station_id or "-",
         destination=parcel.destination_station_id or parcel.destination_region or "-",

@@ -18,13 +18,12 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from sqlalchemy import select
 
 from parcelguard.access import retention
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.vault.service import VaultService
 
 out = Console()
@@ -48,9 +47,7 @@ def build_app(*, vault_for: Callable[[Settings], VaultService]) -> typer.Typer:
         rt: Runtime = ctx.obj
         vault = vault_for(rt.settings)
         with rt.db.unit_of_work() as uow:
-            ids = enterprise or list(uow.session.scalars(
-                select(Organization.id).where(Organization.kind == "enterprise")
-                .order_by(Organization.id)))
+            ids = enterprise or identity_read.org_ids(uow.session, "enterprise")
         now = rt.clock.now()
         for ent in ids:
             try:

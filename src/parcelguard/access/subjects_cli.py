@@ -1,7 +1,7 @@
 """``parcelguard subjects export|correct|erase|resume``: fulfilling data-subject
 requests from the machine-local command line (operator, acting as the enterprise's
 administrator). Registered under the ``subjects`` sub-app of ``consent/cli.py`` by
-the wiring, next to ``subjects requests``.
+access/plugin.py, next to ``subjects requests``.
 
 PI values are never put on the command line (shell history): a corrected value is
 prompted for without echo. A copy of the person's PI is never produced here: the
@@ -18,12 +18,12 @@ import typer
 from sqlalchemy.orm import Session
 
 from parcelguard.access import subject_requests
-from parcelguard.access.cli import services
 from parcelguard.consent import subject_requests as consent_requests
 from parcelguard.consent.cli import ChannelOpt, EnterpriseOpt, SubjectOpt, as_operator, err, out
 from parcelguard.consent.dsr import OPEN_STATUSES, DsrKind, DsrStatus
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity.permissions import Principal
+from parcelguard.vault.provider import vault_service
 from parcelguard.vault.service import VaultService
 
 
@@ -34,7 +34,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 def _vault(ctx: typer.Context) -> VaultService:
     rt: Runtime = ctx.obj
-    return services(ctx).vault_for(rt.settings)
+    return vault_service(rt.settings)
 
 
 def _open_or_reuse(session: Session, principal: Principal, subject: str, kind: DsrKind,

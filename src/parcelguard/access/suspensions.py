@@ -2,7 +2,7 @@
 moment the suspension is recorded (interventions and sanctions, issue 6).
 
 ``suspend``/``lift`` are system calls confined to one enterprise (event handlers of
-the wiring call them); ``suspend_as``/``lift_as`` check the principal's
+the plugins call them); ``suspend_as``/``lift_as`` check the principal's
 ``pi:suspend`` permission first (API, CLI). Reasons are shown to staff and kept, so
 they may not carry PI.
 """
@@ -19,7 +19,7 @@ from parcelguard.access.repository import AccessRepository
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
-from parcelguard.identity.models import ApiKey
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.logistics.models import Employee
 
@@ -46,7 +46,7 @@ def suspend(session: Session, *, enterprise_id: str, reason: str, by: str, clock
         if emp is None or emp.enterprise_id != enterprise_id:
             raise NotFound(f"employee {employee_id} not found")
     if api_key_id is not None:
-        key = session.get(ApiKey, api_key_id)
+        key = identity_read.api_key(session, api_key_id)
         if key is None or key.org_id != enterprise_id:
             raise NotFound(f"API key {api_key_id} not found")
     now = clock.now()

@@ -1,6 +1,6 @@
 """``parcelguard waybill render|bind|bindings|share`` and ``waybill partners
 add|list|contract``: the waybill commands that read stored parcels or decide a
-share. Registered under the ``waybill`` sub-app of ``waybill/cli.py`` by the wiring,
+share. Registered under the ``waybill`` sub-app of ``waybill/cli.py`` by its plugin,
 next to the pure ones (``mask``, ``partners keygen``, ``open-share``).
 
 ``render`` and ``share`` are attempts at the gate, made as a roster employee
@@ -33,7 +33,6 @@ from parcelguard.access.cli import (
     fail,
     gate_tx,
     out,
-    services,
     verdict,
 )
 from parcelguard.access.parcels import check_waybill_no
@@ -42,6 +41,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.logistics.models import Assignment
 from parcelguard.waybill.cli import write_private
 from parcelguard.waybill.fonts import cjk_font
+from parcelguard.waybill.provider import telephony
 from parcelguard.waybill.telephony import BindingMode
 from parcelguard.waybill.virtual import display_number, list_bindings
 
@@ -80,7 +80,7 @@ def render(
         check_waybill_no(waybill_no)
         font_path = font or c.rt.settings.waybill.label_font_path
         o = c.gate.print_label(c.caller, waybill_no=waybill_no, purpose=purpose,
-                               telephony=services(ctx).telephony_for(c.rt.settings),
+                               telephony=telephony(c.rt.settings),
                                font_path=font_path)
         if o.label is not None:
             out_path.write_bytes(o.label.pdf)
@@ -115,7 +115,7 @@ def bind(
         if a is None:
             raise InvalidInput(f"assignment {assignment_id[:64]} not found")
         b = virtual_numbers.bind_for_assignment(
-            session, services(ctx).telephony_for(rt.settings), assignment=a,
+            session, telephony(rt.settings), assignment=a,
             at=rt.clock.now(), mode=BindingMode(chosen))
         line = (f"{b.waybill_no}: {display_number(b)} bound to {b.courier_id} until "
                 f"{b.window_ends_at:%Y-%m-%d %H:%M}")
@@ -137,7 +137,7 @@ def bindings(
         if expire:
             grace = timedelta(days=rt.settings.waybill.binding_grace_days)
             expired = virtual_numbers.expire_bindings(
-                session, rt.clock.now(), telephony=services(ctx).telephony_for(rt.settings),
+                session, rt.clock.now(), telephony=telephony(rt.settings),
                 grace=grace)
         rows = [{"id": b.id, "enterprise_id": b.enterprise_id, "waybill_no": b.waybill_no,
                  "mode": b.mode, "virtual_number": display_number(b),

@@ -40,17 +40,19 @@ from parcelguard.access.schemas import (
 from parcelguard.access.service import AccessGate
 from parcelguard.core.errors import NotFound
 from parcelguard.core.http import API, ClockDep, RuntimeDep, SessionDep
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.http import PrincipalDep
-from parcelguard.identity.models import Account
 from parcelguard.identity.permissions import Principal
 from parcelguard.logistics.models import Assignment, Employee
 from parcelguard.vault.http import VaultDep
 from parcelguard.waybill.http import TelephonyDep
 from parcelguard.waybill.router import enterprise_of
+from parcelguard.waybill.router import router as no_pi_routes
 from parcelguard.waybill.schemas import BindingRead
 from parcelguard.waybill.telephony import BindingMode
 
 router = APIRouter(prefix=f"{API}/waybill", tags=["waybill"])
+router.include_router(no_pi_routes)  # masking, counts, tokens, bindings (waybill/)
 _DENIED: dict[int | str, dict[str, Any]] = {
     403: {"description": "refused: reason, message and the access event id"},
     404: {"description": "no such waybill here; the attempt was recorded"}}
@@ -61,10 +63,8 @@ def _not_found_or_403(reason: str) -> int:
 
 
 def _employee(session: Session, principal: Principal) -> Employee | None:
-    account = session.get(Account, principal.account_id) if principal.account_id else None
-    if account is None or account.employee_id is None:
-        return None
-    return session.get(Employee, account.employee_id)
+    employee_id = identity_read.employee_of(session, principal.account_id)
+    return session.get(Employee, employee_id) if employee_id else None
 
 
 def _caller_id(session: Session, principal: Principal) -> str:

@@ -13,20 +13,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.audit import scorecards
+from parcelguard.audit.controls import EVALUATORS
 from parcelguard.audit.models import AssociationMember, RulebookVersion
 from parcelguard.audit.rulebook import RulebookError, parse
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 
 
-def _org(session: Session, org_id: str, kind: str) -> Organization:
-    org = session.get(Organization, org_id)
-    if org is None or org.kind != kind:
-        raise NotFound(f"no {kind} {org_id}")
-    return org
+def _org(session: Session, org_id: str, kind: str) -> identity_read.Org:
+    return identity_read.org_of_kind(session, org_id, kind)
 
 
 def join(session: Session, *, association_id: str, enterprise_id: str,
@@ -53,9 +51,6 @@ def publish(session: Session, principal: Principal, doc: dict[str, Any], *,
             clock: Clock) -> RulebookVersion:
     """Publish a rulebook version; refused unless it validates like the shipped one
     and its (id, version) is new for this association."""
-    # imported here as rulebook.load does: the evaluators import the audit models
-    from parcelguard.audit.controls import EVALUATORS
-
     principal.require("rulebook:publish")
     try:
         rb = parse(doc, EVALUATORS)

@@ -13,15 +13,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.audit import association, support
 from parcelguard.core.errors import Conflict, DomainError, NotFound, PermissionDenied
 from parcelguard.core.runtime import Runtime
-from parcelguard.identity.models import Account
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
-from parcelguard.identity.service import principal_for_account
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -48,10 +46,10 @@ def _tx(ctx: typer.Context) -> Iterator[tuple[Runtime, Session]]:
 
 
 def _as(session: Session, username: str) -> Principal:
-    acc = session.scalars(select(Account).where(Account.username == username)).first()
-    if acc is None or not acc.active:
+    principal = identity_read.active_principal(session, username)
+    if principal is None:
         raise DomainError(f"no active account {username!r}")
-    return principal_for_account(session, acc)
+    return principal
 
 
 @app.command("join")

@@ -4,7 +4,7 @@ reports from the operator's machine.
 The operator acts as the supervision department (opening, ranking, publishing) or,
 for fieldwork, as the engagement's lead auditor: the CLI is machine-local and
 trusted, like ``system_principal``. The KMS that wraps auditor firms' signing keys is
-passed in by the wiring (``build_app(kms_for=...)``), never imported here.
+passed in by its plugin (``build_app(kms_for=...)``), never imported here.
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from rich.console import Console
 from rich.table import Table
 
 from parcelguard.audit import engagements, fieldwork, reports, scorecards, transparency
+from parcelguard.audit.controls import load_rulebook
 from parcelguard.audit.model import parse_period
 from parcelguard.audit.models import AuditEngagement
-from parcelguard.audit.rulebook import Rulebook, load
+from parcelguard.audit.rulebook import Rulebook
 from parcelguard.core.errors import DomainError, NotFound
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -64,7 +65,7 @@ def build_app(*, kms_for: Callable[[Settings], KeyWrapper]) -> typer.Typer:
                       "transparency reports.", no_args_is_help=True)
 
     def rulebook_of(rt: Runtime) -> Rulebook:
-        return load(rt.settings.audit.rulebook_path)
+        return load_rulebook(rt.settings.audit.rulebook_path)
 
     @app.command("rulebook")
     def show_rulebook(ctx: typer.Context) -> None:

@@ -25,7 +25,7 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
 from parcelguard.core.settings import AuditSettings
-from parcelguard.identity.models import Account, Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 
 KINDS = ("periodic", "ordered")
@@ -38,17 +38,17 @@ def actor_of(principal: Principal) -> str:
     return f"{principal.org_id}/{who}"
 
 
-def _org(session: Session, org_id: str, kind: str) -> Organization:
-    org = session.get(Organization, org_id)
+def _org(session: Session, org_id: str, kind: str) -> identity_read.Org:
+    org = identity_read.org(session, org_id)
     if org is None or org.kind != kind:
         raise InvalidInput(f"{org_id} is not a registered {kind} organisation")
     return org
 
 
-def _lead(session: Session, auditor_org_id: str, lead: str) -> Account:
+def _lead(session: Session, auditor_org_id: str, lead: str) -> identity_read.AccountInfo:
     """The lead auditor, by account id or username, of the auditor firm."""
-    acc = session.get(Account, lead) or session.scalars(
-        select(Account).where(Account.username == lead)).first()
+    acc = identity_read.account(session, lead) or identity_read.account_by_username(session,
+                                                                                    lead)
     if acc is None or acc.org_id != auditor_org_id or acc.role != "auditor" or not acc.active:
         raise InvalidInput(f"{lead} is not an active auditor account of {auditor_org_id}")
     return acc

@@ -14,9 +14,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
 from parcelguard.audit import engagements, fieldwork, reports, scorecards, transparency
+from parcelguard.audit.controls import load_rulebook
 from parcelguard.audit.model import parse_period
 from parcelguard.audit.models import AuditEngagement, AuditReport
-from parcelguard.audit.rulebook import Rulebook, load
+from parcelguard.audit.rulebook import Rulebook
 from parcelguard.audit.schemas import (
     AttestationCreate,
     AttestationRead,
@@ -42,7 +43,7 @@ router = APIRouter(prefix=API, tags=["audit"])
 
 
 def _rulebook(rt: Runtime) -> Rulebook:
-    return load(rt.settings.audit.rulebook_path)
+    return load_rulebook(rt.settings.audit.rulebook_path)
 
 
 @router.get("/audit/rulebook")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from parcelguard.audit import engagements
 from parcelguard.audit.models import AuditControlResult, AuditEngagement
 from parcelguard.core.errors import NotFound, PermissionDenied
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 
 
@@ -47,9 +47,7 @@ def _delivered(session: Session, enterprise_id: str) -> list[AuditEngagement]:
 
 def build(session: Session, enterprise_id: str) -> Scorecard:
     """The scorecard as stored (no permission check: callers check)."""
-    org = session.get(Organization, enterprise_id)
-    if org is None or org.kind != "enterprise":
-        raise NotFound(f"no enterprise {enterprise_id}")
+    org = identity_read.org_of_kind(session, enterprise_id, "enterprise")
     card = Scorecard(enterprise_id, org.name)
     done = _delivered(session, enterprise_id)
     card.trend = [{"engagement_id": e.id, "period": engagements.period(e).key,
@@ -86,8 +84,7 @@ def ranking(session: Session, principal: Principal) -> list[Scorecard]:
     """Every enterprise, best latest score first (never audited last)."""
     if not principal.can("audit:read_all"):
         raise PermissionDenied("the ranking is the supervision department's view")
-    ids = session.scalars(select(Organization.id).where(Organization.kind == "enterprise")
-                          .order_by(Organization.id))
+    ids = identity_read.org_ids(session, "enterprise")
     cards = [build(session, i) for i in ids]
     cards.sort(key=lambda c: (c.score is None, -(c.score or 0.0), c.enterprise_id))
     return cards

@@ -36,7 +36,7 @@ from parcelguard.core.db import UTCDateTime
 from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.core.settings import AuditSettings
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.monitor.models import MonitorAlert
 
@@ -120,9 +120,7 @@ def _may_publish(session: Session, principal: Principal, enterprise_id: str) -> 
     principal.require("transparency:publish")
     if principal.org_id != enterprise_id and not principal.can("audit:read_all"):
         raise NotFound(f"no enterprise {enterprise_id}")
-    org = session.get(Organization, enterprise_id)
-    if org is None or org.kind != "enterprise":
-        raise NotFound(f"no enterprise {enterprise_id}")
+    identity_read.org_of_kind(session, enterprise_id, "enterprise")
 
 
 def publish(session: Session, principal: Principal, enterprise_id: str, period: Period, *,
@@ -132,9 +130,7 @@ def publish(session: Session, principal: Principal, enterprise_id: str, period: 
     spending ``epsilon`` (default: the per-report setting) of each month's budget;
     refused (409) beyond it."""
     _may_publish(session, principal, enterprise_id)
-    org = session.get(Organization, enterprise_id)
-    if org is None or org.kind != "enterprise":
-        raise NotFound(f"no enterprise {enterprise_id}")
+    org = identity_read.org_of_kind(session, enterprise_id, "enterprise")
     eps = settings.dp_epsilon_per_report if epsilon is None else epsilon
     if not 0 < eps <= settings.dp_budget_per_period:
         raise InvalidInput(f"epsilon must be in (0, {settings.dp_budget_per_period:g}]")

@@ -67,7 +67,7 @@ def _read_text(prompt: str) -> str:
 
 def build_app(*, vault_for: Callable[[Settings], VaultService],
               telephony_for: Callable[[Settings], Telephony]) -> typer.Typer:
-    """The sub-app; the CLI passes the wiring's vault and telephony."""
+    """The sub-app; the CLI passes the plugins' vault and telephony."""
     app = typer.Typer(help="The public reporting channel, leak-source triangulation, police "
                       "referrals and canary parcels (docs/channel.md).", no_args_is_help=True)
     referral_app = typer.Typer(help="Police referrals.", no_args_is_help=True)

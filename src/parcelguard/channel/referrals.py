@@ -36,7 +36,7 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
 from parcelguard.core.settings import ChannelSettings
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.signing import KeyWrapper
 from parcelguard.logistics.models import Employee
@@ -60,11 +60,11 @@ def police_org(session: Session, police_org_id: str | None, settings: ChannelSet
     """The named police organisation, the configured one, or the only one."""
     wanted = police_org_id or settings.police_org_id
     if wanted is not None:
-        org = session.get(Organization, wanted)
+        org = identity_read.org(session, wanted)
         if org is None or org.kind != "police":
             raise NotFound(f"no police organisation {wanted}")
         return org.id
-    ids = list(session.scalars(select(Organization.id).where(Organization.kind == "police")))
+    ids = identity_read.org_ids(session, "police")
     if len(ids) != 1:
         raise InvalidInput("name the police organisation to refer to "
                            f"({len(ids)} are registered)")
@@ -191,7 +191,7 @@ def refer_report(session: Session, principal: Principal, deps: Deps, *, report_i
 
 
 def refer_incident(session: Session, deps: Deps, cmd: ReferIncident) -> ChannelReferral:
-    """The consumer of incidents' police-referral proposal (registered in wiring)."""
+    """The consumer of incidents' police-referral proposal (incidents/plugin.py)."""
     police = police_org(session, cmd.police_org_id, deps.settings)
     case = {"type": "incident", "incident_id": cmd.incident_id,
             "waybills": sorted(set(cmd.waybills))}
@@ -205,7 +205,7 @@ def refer_incident(session: Session, deps: Deps, cmd: ReferIncident) -> ChannelR
 
 
 def refer_conduct(session: Session, deps: Deps, cmd: ReferConductFinding) -> ChannelReferral:
-    """The consumer of conduct's referral decision (registered in wiring)."""
+    """The consumer of conduct's referral decision (bridges/reactions.py)."""
     police = police_org(session, cmd.police_org_id, deps.settings)
     case = {"type": "conduct", "decision_id": cmd.decision_id,
             "employee_id": cmd.employee_id, "figures": dict(cmd.figures)}
@@ -468,3 +468,13 @@ def data_package(session: Session, principal: Principal, request_id: str) -> dic
     if principal.org_id not in (ref.police_org_id, ref.enterprise_id) or req.package is None:
         raise NotFound(f"no data for request {request_id}")
     return req.package
+
+
+def already_referred(session: Session, enterprise_id: str, source_type: str,
+                     source_id: str) -> bool:
+    """The case is already with the police (a demo referred it by hand): a reaction
+    asking for its referral has nothing left to do."""
+    return session.scalar(select(ChannelReferral.id).where(
+        ChannelReferral.enterprise_id == enterprise_id,
+        ChannelReferral.source_type == source_type, ChannelReferral.source_id == source_id,
+        ChannelReferral.status.in_(("sent", "accepted"))).limit(1)) is not None

@@ -18,12 +18,12 @@ from parcelguard.channel.models import (
 )
 from parcelguard.core.errors import NotFound
 from parcelguard.core.ids import new_id
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.vault.rotation import CiphertextColumn
 from parcelguard.vault.service import VaultService
 
-# Where the channel keeps vault ciphertexts, for re-encrypting key rotations: the
-# wiring adds these to its CIPHERTEXT_COLUMNS (a table left out would be stranded).
+# Where the channel keeps vault ciphertexts, for re-encrypting key rotations (its
+# plugin lists them as ciphertext_columns); a table left out would be stranded.
 CIPHERTEXT_COLUMNS = (
     *(CiphertextColumn(table="channel_reports", field=f, subject_column="reporter_subject_id",
                        ct_column=f"{f}_ct")
@@ -35,11 +35,8 @@ CIPHERTEXT_COLUMNS = (
 )
 
 
-def enterprise_or_404(session: Session, enterprise_id: str) -> Organization:
-    org = session.get(Organization, enterprise_id)
-    if org is None or org.kind != "enterprise":
-        raise NotFound(f"no enterprise {enterprise_id}")
-    return org
+def enterprise_or_404(session: Session, enterprise_id: str) -> identity_read.Org:
+    return identity_read.org_of_kind(session, enterprise_id, "enterprise")
 
 
 class ReportRepository:

@@ -4,7 +4,7 @@ A report moves ``received -> acknowledged -> answered -> closed``; a referral to
 police ``sent -> accepted -> concluded`` (or ``declined``); a data request
 ``pending -> approved | ordered | refused``. Each transition is a function that
 refuses an illegal move with ``Conflict``, so every caller (API, CLI, demo, the
-wiring's handlers) gets the same rules.
+plugins' handlers) gets the same rules.
 """
 
 from __future__ import annotations

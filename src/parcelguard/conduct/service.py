@@ -34,7 +34,7 @@ from parcelguard.core.errors import Conflict, InvalidInput, NotFound, Permission
 from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
 from parcelguard.core.settings import ConductSettings
-from parcelguard.identity.models import Account
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.logistics.identifiers import is_valid_waybill_no
 from parcelguard.logistics.models import Assignment, Employee
@@ -106,7 +106,7 @@ def submit_evaluation(session: Session, *, token: str, rating: int, tags: Iterab
 def note_signal(session: Session, *, enterprise_id: str, employee_id: str, source: str,
                 ref: str, severity: str, at: datetime) -> bool:
     """Record a sign of leakage about an employee (a monitor alert, a canary hit);
-    the wiring calls this for ``AlertRaised``/``CanaryTouched``. True if new."""
+    the plugins calls this for ``AlertRaised``/``CanaryTouched``. True if new."""
     if source not in SIGNAL_SOURCES:
         raise InvalidInput(f"source must be one of {', '.join(SIGNAL_SOURCES)}")
     exists = session.scalar(select(ConductSignal.id).where(
@@ -173,8 +173,13 @@ def confirm_referral(session: Session, principal: Principal, decision_id: str, *
                      clock: Clock) -> ConductReferralRequested:
     """A person decides that a proposed police referral goes to the police. The
     referral carries its evidence links (the signals behind it); it is refused when
-    none is left in the window (a referral never rests on ratings alone)."""
+    none is left in the window (a referral never rests on ratings alone). Deciding is
+    a person's act: an API key (a machine client) cannot confirm, or an integration
+    could send every proposal to the police unseen."""
     principal.require("conduct:manage")
+    if principal.account_id is None:
+        raise PermissionDenied("confirming a police referral is a person's decision: log "
+                               "in as a person, an API key cannot")
     d = session.scalars(_decisions(principal).where(ConductDecision.id == decision_id)
                         .with_for_update()).first()
     if d is None or d.kind != "police_referral":
@@ -229,8 +234,7 @@ def _decisions(principal: Principal) -> Select[ConductDecision]:
 
 
 def _own_employee(session: Session, principal: Principal) -> str | None:
-    acc = session.get(Account, principal.account_id) if principal.account_id else None
-    return acc.employee_id if acc is not None else None
+    return identity_read.employee_of(session, principal.account_id)
 
 
 def list_decisions(session: Session, principal: Principal, *,

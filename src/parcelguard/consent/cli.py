@@ -1,7 +1,7 @@
 """``parcelguard consent ...`` and ``parcelguard subjects ...``: operator commands
 for notices, consents and data-subject requests. The ``subjects`` commands that
 fulfil a request (export, correct, erase, resume) touch PI and come from
-``access/subjects_cli.py``; the wiring adds them (``build_subjects_app``).
+``access/subjects_cli.py``; the plugins adds them (``build_subjects_app``).
 
 Every command runs in one transaction and commits only when it succeeded: bad
 input prints a clear error, exits with status 2 and changes nothing. PI values are
@@ -32,7 +32,7 @@ from parcelguard.consent.notice import (
 )
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 
 consent_app = typer.Typer(help="Privacy notices and consent records (PIPL Arts. 13-17, 23, "
@@ -69,7 +69,7 @@ def as_operator(ctx: typer.Context, enterprise: str) -> Iterator[tuple[Runtime, 
     rt: Runtime = ctx.obj
     try:
         with rt.db.unit_of_work() as uow:
-            org = uow.session.get(Organization, enterprise)
+            org = identity_read.org(uow.session, enterprise)
             if org is None or org.kind != "enterprise":
                 raise _Failed(f"no enterprise {enterprise!r}; register it with "
                               "`parcelguard org create`")
@@ -233,7 +233,7 @@ def subjects_requests(
 def build_subjects_app(*, extra_commands: Mapping[str, Callable[..., None]] | None = None
                        ) -> typer.Typer:
     """The ``subjects`` sub-app: listing requests, plus the fulfilment commands the
-    wiring passes in."""
+    plugin passes in."""
     app = typer.Typer(help="Data-subject requests: export, correct, erase (PIPL Arts. "
                       "45-47).", no_args_is_help=True)
     for name, command in {**(extra_commands or {}), "requests": subjects_requests}.items():

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import Dialect
@@ -270,7 +270,7 @@ class Database:
                 raise
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Cross-domain reactions (an alert opens an incident, ...) go through the
-        # outbox (core/outbox.py); the wiring module sets the dispatcher, a serving
+        # outbox (core/outbox.py); the plugins (core/plugin.py) sets the dispatcher, a serving
         # process its background loop.
         self.dispatcher: Dispatcher | None = None
         self.background: DispatchLoop | None = None
@@ -283,9 +283,7 @@ class Database:
         stay prompt. A serving process wakes its background loop instead, so no
         response waits for reactions. Anything left (a crash, a failure) is the
         dispatcher loops' (``events dispatch``, serve, ``monitor run``)."""
-        from parcelguard.core.outbox import take_emitted
-
-        ids = take_emitted(session)
+        ids: list[str] = session.info.pop(EMITTED, [])
         if ids and self.background is not None:
             self.background.wake()
         elif ids and self.dispatcher is not None:
@@ -301,6 +299,11 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+# Where ``outbox.emit`` notes the ids of the messages a transaction wrote, for its
+# committer to dispatch (session.info travels with the session).
+EMITTED: Final = "outbox.emitted"
 
 
 class UnitOfWork:

@@ -1,6 +1,6 @@
 """HTTP plumbing shared by every router: the runtime, one transaction per request,
 the clock. Routers live in their domain packages and import these; the app factory
-(wiring) puts the runtime on ``app.state``."""
+(app.py) puts the runtime on ``app.state``."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ A service that changes something others react to calls ``emit(session, event)``:
 the event is written to ``outbox_messages`` in the same transaction as the change,
 so it exists exactly when the change does (a crash before the commit loses both, a
 crash after it loses neither). The dispatcher then delivers each message to the
-handlers registered for its type (``wiring.REACTIONS``), at least once:
+handlers registered for its type (each package's plugin, core/plugin.py), at least once:
 
 - each (message, handler) delivery is claimed in the handler's own transaction, by
   marking its ``outbox_deliveries`` row done before the handler's effect; the effect
@@ -51,14 +51,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from parcelguard.core import messages
-from parcelguard.core.db import Base, Database, UTCDateTime
+from parcelguard.core.db import EMITTED, Base, Database, UTCDateTime
 from parcelguard.core.ids import new_id
 
 log = logging.getLogger(__name__)
 
 # session.info key: ids of messages emitted in the session's current transaction, so
 # whoever commits it can dispatch them at once.
-EMITTED: Final = "outbox.emitted"
 STATUSES: Final = ("pending", "failed", "dead", "done")
 REASON_CHARS: Final = 500
 
@@ -104,29 +103,28 @@ def wall_now() -> datetime:
     return datetime.now(UTC)
 
 
-def emit(session: Session, *events: object) -> list[str]:
+def emit(session: Session, *events: object, ids: Sequence[str] | None = None) -> list[str]:
     """Write ``events`` to the outbox in ``session``'s transaction (one bulk insert);
     returns their message ids. The source organisation is the event's
-    ``enterprise_id`` when it has one."""
+    ``enterprise_id`` when it has one. ``ids``: message ids chosen by the caller (one
+    per event) when the same message must never be written twice: a second insert
+    of an id fails the transaction."""
     if not events:
         return []
+    if ids is not None and len(ids) != len(events):
+        raise ValueError("one id per event")
     now = wall_now()
     rows = []
-    for ev in events:
+    for i, ev in enumerate(events):
         name, version = messages.name_of(ev)
-        rows.append({"id": new_id("msg"), "type": name, "version": version,
+        rows.append({"id": ids[i] if ids is not None else new_id("msg"), "type": name,
+                     "version": version,
                      "source_org": getattr(ev, "enterprise_id", None), "created_at": now,
                      "payload": messages.encode(ev), "status": "pending", "attempts": 0,
                      "next_attempt_at": now})
     session.execute(insert(OutboxMessage), rows)
     ids = [str(r["id"]) for r in rows]
     session.info.setdefault(EMITTED, []).extend(ids)
-    return ids
-
-
-def take_emitted(session: Session) -> list[str]:
-    """The ids emitted since the last call (for the committer to dispatch)."""
-    ids: list[str] = session.info.pop(EMITTED, [])
     return ids
 
 
@@ -353,11 +351,11 @@ class Dispatcher:
                     s.connection().execute(update(OutboxMessage).where(OutboxMessage.id == m.id)
                               .values(status="done", last_error=None))
                 s.flush()
-                emitted = take_emitted(s)
+                emitted = s.info.pop(EMITTED, [])
                 s.commit()
             except Exception as exc:  # any failure of a handler is retried, never lost
                 s.rollback()
-                take_emitted(s)
+                s.info.pop(EMITTED, None)
                 return self._failed(m, r, prior + 1, exc, report)
         report.delivered += 1
         return emitted

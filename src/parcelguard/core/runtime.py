@@ -16,7 +16,7 @@ from parcelguard.core.settings import Settings
 class Runtime:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
-    # Called once with the database when it opens: the wiring registers its event
+    # Called once with the database when it opens: the plugins registers its event
     # handlers on the database's bus here.
     on_open: Callable[[Runtime], None] | None = None
     _db: Database | None = None

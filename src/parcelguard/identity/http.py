@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from parcelguard.core import tenancy
 from parcelguard.core.errors import Unauthenticated
 from parcelguard.core.http import SessionDep, runtime_dep
 from parcelguard.identity import service as identity
@@ -20,8 +21,12 @@ def principal_dep(request: Request, session: SessionDep) -> Principal:
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("send 'Authorization: Bearer <API key or session token>'")
     if token.startswith(identity.API_KEY_PREFIX):
-        return identity.authenticate_api_key(session, secret=token, clock=rt.clock)
-    return identity.resolve_session(session, token=token, clock=rt.clock, kind="api")
+        principal = identity.authenticate_api_key(session, secret=token, clock=rt.clock)
+    else:
+        principal = identity.resolve_session(session, token=token, clock=rt.clock, kind="api")
+    if principal.org_kind == "enterprise":
+        tenancy.enter(session, principal.org_id)  # the guard: core/tenancy.py
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(principal_dep)]

@@ -25,12 +25,10 @@ PERMISSIONS: dict[str, str] = {
     "consent:record": "record notice acknowledgements, consents and withdrawals",
     "consent:manage": "publish new versions of one's own enterprise's privacy notice",
     "dsr:handle": "handle data-subject requests: export, correct, erase a person's PI",
-    # -- end consent --
     # -- monitor --
     "alerts:read": "read one's own enterprise's monitor alerts",
     "alerts:ack": "acknowledge or close one's own enterprise's monitor alerts",
     "alerts:read_all": "read every enterprise's monitor alerts (supervision)",
-    # -- end monitor --
 }
 
 ROLES: dict[str, tuple[str, frozenset[str]]] = {
@@ -88,7 +86,6 @@ _ACCESS_GRANTS: dict[str, frozenset[str]] = {
 }
 for _role, _granted in _ACCESS_GRANTS.items():
     ROLES[_role] = (ROLES[_role][0], ROLES[_role][1] | _granted)
-# -- end access --
 
 # -- waybill: labels, virtual numbers, partners (docs/waybill.md). Printing, revealing
 # and sharing use the access section's pi:* permissions above.
@@ -99,7 +96,6 @@ PERMISSIONS.update({
 ROLES["enterprise_admin"] = (ROLES["enterprise_admin"][0],
                              ROLES["enterprise_admin"][1] | {"partners:manage"})
 ROLES["courier"] = (ROLES["courier"][0], ROLES["courier"][1] | {"waybill:call"})
-# -- end waybill --
 
 # -- channel and conduct: reports, police referrals, canaries, evaluations (docs/channel.md,
 # docs/conduct.md). The police see only referrals addressed to their organisation; the
@@ -137,7 +133,6 @@ _CHANNEL_GRANTS: dict[str, frozenset[str]] = {
 }
 for _role, _granted in _CHANNEL_GRANTS.items():
     ROLES[_role] = (ROLES[_role][0], ROLES[_role][1] | _granted)
-# -- end channel and conduct --
 # -- incidents: plans, incidents, reports, notices, interventions (docs/incidents.md) --
 PERMISSIONS.update({
     "plans:read": "read one's own enterprise's security and emergency plans and drills",
@@ -176,7 +171,6 @@ _INCIDENT_GRANTS: dict[str, frozenset[str]] = {
 }
 for _role, _granted in _INCIDENT_GRANTS.items():
     ROLES[_role] = (ROLES[_role][0], ROLES[_role][1] | _granted)
-# -- end incidents --
 
 # -- audit: engagements, scorecards, transparency reports (docs/audit.md). Auditors get
 # no pi:*, events:*, logistics:*, consent:* or alerts:* permission: everything they see
@@ -206,7 +200,6 @@ _AUDIT_GRANTS: dict[str, frozenset[str]] = {
 }
 for _role, _granted in _AUDIT_GRANTS.items():
     ROLES[_role] = (ROLES[_role][0], ROLES[_role][1] | _granted)
-# -- end audit --
 # -- legal: the industry association; auditors' data support to the police --
 PERMISSIONS.update({
     "rulebook:publish": "publish a version of the uniform audit rulebook (the industry "
@@ -223,7 +216,6 @@ ROLES["association_officer"] = ("association", frozenset({"rulebook:publish",
 ROLES["auditor"] = (ROLES["auditor"][0], ROLES["auditor"][1] | {"audit:support_police"})
 ROLES["police_investigator"] = (ROLES["police_investigator"][0],
                                 ROLES["police_investigator"][1] | {"audit:receive_support"})
-# -- end legal --
 
 
 def role_permissions(role: str) -> frozenset[str]:

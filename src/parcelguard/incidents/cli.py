@@ -21,15 +21,14 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import Conflict, DomainError, PermissionDenied
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
-from parcelguard.identity.models import Account, Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal, system_principal
-from parcelguard.identity.service import SUPERVISOR_ORG_ID, principal_for_account
+from parcelguard.identity.service import SUPERVISOR_ORG_ID
 from parcelguard.incidents import (
     forwards,
     handlers,
@@ -59,15 +58,15 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 def _principal(session: Session, *, account: str | None, enterprise: str | None,
                supervisor: bool) -> Principal:
     if account is not None:
-        acc = session.scalars(select(Account).where(Account.username == account)).first()
-        if acc is None or not acc.active:
+        principal = identity_read.active_principal(session, account)
+        if principal is None:
             raise DomainError(f"no active account {account!r}")
-        return principal_for_account(session, acc)
+        return principal
     if supervisor:
         return system_principal(SUPERVISOR_ORG_ID)
     if enterprise is None:
         raise DomainError("give --enterprise (or --account)")
-    org = session.get(Organization, enterprise)
+    org = identity_read.org(session, enterprise)
     if org is None or org.kind != "enterprise":
         raise DomainError(f"no enterprise {enterprise!r}")
     return Principal(enterprise, "enterprise", "security_officer")
@@ -91,7 +90,7 @@ def _show(value: object, as_json: bool) -> None:
 
 
 def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) -> typer.Typer:
-    """The ``incidents`` sub-app; ``notifiers_for`` is the wiring's choice of notifier
+    """The ``incidents`` sub-app; ``notifiers_for`` is the plugins' choice of notifier
     per channel for these settings."""
     app = typer.Typer(help="Incidents and emergency response: plans, drills, incidents, "
                       "reports, inbox, notices, interventions (docs/incidents.md).",

@@ -4,7 +4,7 @@ event may reach any handler, or another node, so it never carries PI.
 ``ProposePoliceReferral`` is a command, not an event: the evidence crossed the
 criminal thresholds, and the channel package (police referrals) is asked to prepare
 a referral; it is emitted to the outbox (core/outbox.py), and exactly one reaction
-takes it (``wiring.REACTIONS``).
+takes it (incidents/plugin.py).
 ``IncidentMoved`` lives in ``model.py`` with the lifecycle that records it.
 """
 

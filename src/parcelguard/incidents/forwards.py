@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import timeline as tl
 from parcelguard.incidents.deadlines import DeadlinePolicy, after_hours, on_time
@@ -73,8 +73,7 @@ def _one(session: Session, principal: Principal, forward_id: str) -> ForwardedRe
 
 
 def _administration(session: Session, to_org_id: str | None) -> str:
-    orgs = list(session.scalars(select(Organization.id).where(Organization.kind == "cac")
-                                .order_by(Organization.id)))
+    orgs = identity_read.org_ids(session, "cac")
     if to_org_id is not None:
         if to_org_id not in orgs:
             raise NotFound(f"no cyberspace administration {to_org_id}")

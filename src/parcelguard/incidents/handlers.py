@@ -3,7 +3,7 @@ in ``IncidentSettings`` (severity, detector), and from findings that other packa
 raise (complaints, conduct findings, audit findings), through one structural
 ``Finding`` shape so this package imports none of them.
 
-The wiring registers them as outbox reactions (``wiring.REACTIONS``): each runs in
+Plugins register them as outbox reactions (incidents/plugin.py, bridges/reactions.py): each runs in
 its delivery's transaction and never commits; what it produces (a police-referral
 proposal) is emitted into that same transaction by the service.
 """

@@ -18,10 +18,11 @@ would count it (SPC/SPP 2017 interpretation on infringing citizens' PI, Arts. 5,
   (``FIELD_CATEGORY``; every contract field is an "other" waybill record).
 - **people**: distinct data subjects of the touched fields (sender fields -> the
   sender, recipient fields -> the recipient), through the parcels table.
-- **insider**: the evidence was produced by staff acting in the enterprise's service
-  (employees of the carrier, its outlets and franchisees, and partners: Art. 5(8)
-  covers PI obtained "in performing duties or providing services"); external
-  clients are not.
+- **insider**: PI in the evidence was exposed by staff acting in the enterprise's
+  service (employees of the carrier, its outlets and franchisees, and partners:
+  Art. 5(8) covers PI obtained "in performing duties or providing services");
+  external clients are not, and neither is an incident whose staff events were only
+  refused attempts or exposed no field.
 - ``counted``: per category, the events that contributed at least one new record,
   so every figure on a referral traces back to its events.
 """
@@ -157,7 +158,6 @@ class _Tally:
             self.not_counted["carrier scan" if ev["kind"] == "parcel" else "roster"] += 1
             return
         self.actors.add(str(ev["actor_id"]))
-        self.insider = self.insider or ev.get("actor_type") in INSIDER_ACTORS
         ev_fields = [str(f) for f in ev.get("fields") or []]  # type: ignore[attr-defined]
         if ev.get("outcome") != "allowed":
             self.not_counted["denied"] += 1
@@ -167,6 +167,9 @@ class _Tally:
             self._records(ev, ev_fields)
 
     def _records(self, ev: Mapping[str, object], ev_fields: list[str]) -> None:
+        # insiders' thresholds apply when staff exposed PI, not when one tried and was
+        # refused or touched no field
+        self.insider = self.insider or ev.get("actor_type") in INSIDER_ACTORS
         self.fields.update(ev_fields)
         eid, cat = str(ev["event_id"]), category_of(ev_fields)
         parties = {f.partition("_")[0] for f in ev_fields}

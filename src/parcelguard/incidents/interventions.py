@@ -36,8 +36,8 @@ from parcelguard.access.caller import clean_device
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
+from parcelguard.identity import read as identity_read
 from parcelguard.identity import service as identity
-from parcelguard.identity.models import ApiKey, Organization
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import timeline as tl
 from parcelguard.incidents.deadlines import acknowledgement_due
@@ -106,9 +106,7 @@ def apply(session: Session, principal: Principal, *, enterprise_id: str, kind: s
         inc = IncidentRepository(session, principal).incident(incident_id)
         if inc.enterprise_id != enterprise_id:
             raise InvalidInput("the incident belongs to another enterprise")
-    org = session.get(Organization, enterprise_id)
-    if org is None or org.kind != "enterprise":
-        raise NotFound(f"no enterprise {enterprise_id}")
+    identity_read.org_of_kind(session, enterprise_id, "enterprise")
     return apply_system(session, enterprise_id=enterprise_id, kind=kind, target_id=target_id,
                         reason=reason, actor=tl.actor_of(principal),
                         actor_org=principal.org_id, ordered=ordered, incident=inc,
@@ -136,10 +134,10 @@ def apply_system(session: Session, *, enterprise_id: str, kind: str, target_id: 
                                   by=actor[:64], clock=clock, held_by=iv.id)
         iv.suspension_id = sus.id
     elif kind == "revoke_api_key":
-        key = session.get(ApiKey, target_id)
+        key = identity_read.api_key(session, target_id)
         if key is None or key.org_id != enterprise_id:
             raise NotFound(f"API key {target_id} not found")
-        if key.revoked_at is not None:
+        if key.revoked:
             raise Conflict(f"API key {target_id} is already revoked")
         # Acting for the enterprise: an ordered revocation binds it like its own.
         identity.revoke_api_key(session, Principal(enterprise_id, "enterprise",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.ids import new_id
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import plans
 from parcelguard.incidents import timeline as tl
@@ -130,8 +130,7 @@ def contact_for(session: Session, inc: Incident) -> str:
             return f"{c['unit']} {c.get('reach', '')}".strip()
     if contacts:
         return f"{contacts[0]['unit']} {contacts[0].get('reach', '')}".strip()
-    org = session.get(Organization, inc.enterprise_id)
-    return f"{org.name if org else inc.enterprise_id} customer service"
+    return f"{identity_read.org_name(session, inc.enterprise_id)} customer service"
 
 
 def contacts_for(session: Session, inc: Incident) -> tuple[str, str]:

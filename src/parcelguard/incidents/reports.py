@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import content as docs
 from parcelguard.incidents import forwards
@@ -128,11 +128,11 @@ def draft_summary(session: Session, inc: Incident, *, policy: DeadlinePolicy,
     assert inc.resolved_at is not None
     ob = summary_obligation(Grade(inc.grade), resolved_at=inc.resolved_at, cii=inc.cii,
                             policy=policy)
-    org = session.get(Organization, inc.enterprise_id)
+    org_name = identity_read.org_name(session, inc.enterprise_id)
     row = IncidentReport(id=new_id("rpt"), incident_id=inc.id, enterprise_id=inc.enterprise_id,
                          kind=ob.kind.value, recipient=ob.recipient.value, due_at=ob.due_at,
                          status="draft", drafted_at=now,
-                         content=auto_content(session, inc, org.name if org else ""))
+                         content=auto_content(session, inc, org_name))
     session.add(row)
     tl.record(session, inc.id, at=now, actor="system:incidents", action="report_drafted",
               report_id=row.id, kind=row.kind, recipient=row.recipient,
@@ -178,8 +178,7 @@ def _compose(session: Session, row: IncidentReport, inc: Incident,
              first_items_only: bool) -> tuple[docs.ReportContent, list[str]]:
     """The report as it would be filed now: the draft's fields refreshed from the
     incident, ``content`` over them; and the items it still lacks."""
-    org = session.get(Organization, row.enterprise_id)
-    body = auto_content(session, inc, org.name if org else row.enterprise_id)
+    body = auto_content(session, inc, identity_read.org_name(session, row.enterprise_id))
     if first_items_only:
         if row.kind not in docs.FIRST_ITEMS_ALLOWED:
             raise InvalidInput(f"a {row.kind} report is filed complete: only reports to the "

@@ -150,6 +150,7 @@ def inbox(*, principal: PrincipalDep, session: SessionDep, clock: ClockDep, rt: 
           limit: Annotated[int, Query(ge=1, le=1000)] = 200) -> InboxRead:
     """Supervision: every filed report (newest first) and every open escalation. The
     overdue sweep runs first, so a missed deadline is here without anyone filing."""
+    principal.require("incidents:read_all")  # before the sweep, which reads every enterprise
     policy = service.policy_of(rt.settings.incidents)
     reports.escalate_overdue(session, clock.now(), policy)
     box = reports.inbox(session, principal, enterprise_id=enterprise_id, limit=limit)

@@ -21,7 +21,7 @@ from parcelguard.core.errors import Conflict, InvalidInput, NotFound, Permission
 from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
 from parcelguard.core.settings import IncidentSettings
-from parcelguard.identity.models import Organization
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import plans, reports
 from parcelguard.incidents import timeline as tl
@@ -116,8 +116,8 @@ def set_grading_inputs(session: Session, principal: Principal, *, incident_id: s
         inc.grade = grade.value
         tl.record(session, inc.id, at=now, actor=actor, action="regraded",
                   from_grade=before.value, to_grade=grade.value)
-        org = session.get(Organization, inc.enterprise_id)
-        reports.draft_initial(session, inc, org_name=org.name if org else inc.enterprise_id,
+        reports.draft_initial(session, inc,
+                              org_name=identity_read.org_name(session, inc.enterprise_id),
                               policy=policy_of(settings), now=now)
     session.flush()
     return inc
@@ -169,9 +169,7 @@ def open_incident(session: Session, req: OpenRequest, *, actor: str,
     """Open an incident (system call: handlers and ``open_as`` use it). Idempotent per
     source reference; joins the open incident about the same subject if any."""
     category, cause = _validated(req)
-    org = session.get(Organization, req.enterprise_id)
-    if org is None or org.kind != "enterprise":
-        raise NotFound(f"no enterprise {req.enterprise_id}")
+    org = identity_read.org_of_kind(session, req.enterprise_id, "enterprise")
     if req.source_ref is not None:
         link = session.scalars(select(IncidentLink).where(
             IncidentLink.kind == req.source, IncidentLink.ref == req.source_ref)).first()
@@ -270,8 +268,8 @@ def add_evidence(session: Session, inc: Incident, event_ids: Sequence[str], *, a
         inc.grade = grade.value
         tl.record(session, inc.id, at=at, actor=actor, action="regraded",
                   from_grade=before.value, to_grade=grade.value)
-        org = session.get(Organization, inc.enterprise_id)
-        reports.draft_initial(session, inc, org_name=org.name if org else inc.enterprise_id,
+        reports.draft_initial(session, inc,
+                              org_name=identity_read.org_name(session, inc.enterprise_id),
                               policy=policy_of(settings), now=at)
     session.flush()
     return _police_check(session, inc, at=at, imp=imp)
@@ -296,7 +294,7 @@ def _police_check(session: Session, inc: Incident, *, at: datetime,
     a = assess_criminal(inc.records_by_category, insider=inc.insider)
     if not a.crossed:
         return []
-    sources = "; ".join(f"{cat}: counted from {len(ids):,} events"
+    sources = "; ".join(f"{cat}: counted from {len(ids):,} event{'' if len(ids) == 1 else 's'}"
                         for cat, ids in sorted(imp.counted.items()))
     left_out = ", ".join(f"{n:,} {why}" for why, n in imp.not_counted.items())
     basis = f"{a.basis}. {sources}" + (f"; not counted: {left_out}" if left_out else "")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.policy import looks_like_pi
 from parcelguard.core.errors import InvalidInput
-from parcelguard.identity.models import Account
+from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents.models import TimelineEntry
 
@@ -72,8 +72,7 @@ def names(session: Session, actors: Iterable[str]) -> dict[str, str]:
     are accounts; machine clients and jobs keep their actor string. Case tools show
     who did what by name, not by account id."""
     ids = {a.split("/", 1)[1] for a in actors if "/" in a}
-    found = {acc.id: acc.display_name or acc.username for acc in session.scalars(
-        select(Account).where(Account.id.in_(ids)))} if ids else {}
+    found = identity_read.display_names(session, ids)
     return {a: found.get(a.split("/", 1)[-1], a) for a in actors}
 
 

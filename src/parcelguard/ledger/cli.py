@@ -4,7 +4,7 @@ Everything that is data goes to stdout in a machine-readable form (a signed note
 a key string, JSON); messages go to stderr. Exit status: 0 success, 1 a check found a
 problem (verify), 2 the command could not run (unknown enterprise, bad arguments).
 
-The wiring (parcelguard/cli.py) builds this sub-app with ``build_app``, passing the
+supervision/plugin.py builds this sub-app with ``build_app``, passing the
 KMS that unwraps checkpoint keys and extra commands owned by other packages (the
 supervision department's ``witness``); this module never picks a KMS itself.
 """
@@ -181,7 +181,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
 
 def build_app(*, kms_factory: KmsFactory,
               extra_commands: Mapping[str, Callable[..., None]] | None = None) -> typer.Typer:
-    """The ``ledger`` sub-app with the KMS the wiring chose and extra commands."""
+    """The ``ledger`` sub-app with the KMS the plugins chose and extra commands."""
     app = typer.Typer(help="The enterprise's tamper-evident event log: checkpoints, "
                       "proofs, export, verification, retention.", no_args_is_help=True)
 

@@ -100,7 +100,7 @@ def _parcels(path: Path, now: datetime) -> list[ParcelIn]:
 
 
 def build_intake(vault_for: Callable[[Settings], VaultService]) -> Callable[..., None]:
-    """The ``parcels intake`` command, given the wiring's vault."""
+    """The ``parcels intake`` command, given the plugins' vault."""
 
     def intake(
         ctx: typer.Context,

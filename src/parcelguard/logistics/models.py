@@ -14,6 +14,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from parcelguard.core.db import Base, UTCDateTime
+from parcelguard.vault.rotation import CiphertextColumn
 
 
 class Station(Base):
@@ -95,3 +96,13 @@ class Assignment(Base):
         Index("ix_assignments_employee_waybill", "employee_id", "waybill_no"),
         Index("ix_assignments_enterprise_waybill", "enterprise_id", "waybill_no"),
     )
+
+
+# Where parcels keep vault ciphertexts, for re-encrypting key rotations
+# (core/plugin.py: ciphertext_columns); a column left out would be stranded.
+CIPHERTEXT_COLUMNS = tuple(
+    CiphertextColumn(table="parcels", field=f"{party}_{name}",
+                     subject_column=f"{party}_subject_id", ct_column=f"{party}_{name}_ct")
+    for party, names in (("sender", ("name", "phone", "address", "id_number")),
+                         ("recipient", ("name", "phone", "address")))
+    for name in names)

@@ -86,7 +86,7 @@ def run(
     if follow:
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
-    # each batch's AlertRaised is in the outbox with it; the wiring's dispatcher delivers
+    # each batch's AlertRaised is in the outbox with it; the plugins' dispatcher delivers
     report = do_run(rt.db, rt.settings.monitor, rt.clock, follow=follow,
                     should_stop=lambda: stop["flag"])
     if as_json:

@@ -45,7 +45,7 @@ def create_node_app(rt: Runtime, node: Node) -> FastAPI:
 
 def _federation_only(rt: Runtime) -> FastAPI:
     from parcelguard.core.outbox import dispatching
-    from parcelguard.wiring import register_handlers
+    from parcelguard.core.plugin import register_handlers
 
     app = FastAPI(title="parcelguard node", version="0.1.0", docs_url=None, redoc_url=None,
                   openapi_url=None, max_body_size=rt.settings.http.max_body_bytes,

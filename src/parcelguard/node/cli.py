@@ -53,7 +53,7 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _runtime(home: Path) -> Runtime:
-    from parcelguard.wiring import register_handlers
+    from parcelguard.core.plugin import register_handlers
 
     return Runtime(settings=node_settings(home), on_open=register_handlers)
 
@@ -142,7 +142,7 @@ def init(
     from parcelguard.ledger.signing import ensure_signing_key
     from parcelguard.node.federation import witness_name
     from parcelguard.node.store import init_node_store
-    from parcelguard.wiring import vault_service
+    from parcelguard.vault.provider import vault_service
 
     if role not in ROLES:
         raise _fail(f"--role must be one of {', '.join(ROLES)}")

@@ -8,7 +8,9 @@
   lists, with the cosigner key made at ``node init``;
 - the supervision node mirrors every enterprise's log in the directory every
   ``mirror_seconds`` (supervision/mirror.py), verifying each entry against the
-  checkpoint signed by the key the directory gives.
+  checkpoint signed by the key the directory gives;
+- an enterprise node queues, every ``checkpoint_seconds``, the envelopes its own
+  records owe other nodes: filed reports, police referrals (node/relay.py).
 
 Every request goes over mutual TLS with the node's own certificate, the peer's
 pinned to the directory. The data is still trusted for its signatures, not its
@@ -142,7 +144,7 @@ def mirror_pass(node: Node, rt: Runtime) -> list[MirrorResult]:
 def cosign_pass(node: Node, rt: Runtime) -> list[CosignOutcome]:
     """Sign the enterprise's log as it stands and ask every witness in the directory to
     cosign it; the served checkpoint then carries their cosignature lines."""
-    from parcelguard.wiring import vault_service
+    from parcelguard.vault.provider import vault_service
 
     org = node.config.org
     kms = vault_service(rt.settings).vault.kms
@@ -163,6 +165,19 @@ def cosign_pass(node: Node, rt: Runtime) -> list[CosignOutcome]:
                                         before_post=uow.commit)
         uow.commit()
     return outcomes
+
+
+def relay_pass(node: Node, rt: Runtime) -> int:
+    """Queue the envelopes the enterprise's own records owe other nodes (node/relay.py)
+    in one unit of work; how many."""
+    from parcelguard.node import relay, service
+
+    with rt.db.unit_of_work() as uow:
+        n = relay.relay_pass(uow.session, me=service.Me(
+            org=node.config.org, role=node.config.role, key_id=node.key_id),
+            directory=node.directory())
+        uow.commit()
+    return n
 
 
 class Periodic:
@@ -209,5 +224,6 @@ def loops(node: Node, rt: Runtime) -> list[Periodic]:
     if cfg.role == "supervision":
         return [Periodic("mirror", cfg.mirror_seconds, mirror)]
     if cfg.role == "enterprise":
-        return [Periodic("checkpoint", cfg.checkpoint_seconds, cosign)]
+        return [Periodic("checkpoint", cfg.checkpoint_seconds, cosign),
+                Periodic("relay", cfg.checkpoint_seconds, lambda: relay_pass(node, rt))]
     return []

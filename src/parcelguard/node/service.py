@@ -15,6 +15,7 @@ answered ``duplicate`` and changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,9 +53,23 @@ class Me:
     key_id: str
 
 
+def outbox_id(message_id: str) -> str:
+    """The outbox message id of the envelope ``message_id`` (fixed, so a message whose
+    id the sender derived from a domain record is never queued twice)."""
+    return "msg_env_" + hashlib.sha256(message_id.encode()).hexdigest()[:32]
+
+
+def queued(session: Session, message_id: str) -> bool:
+    """Whether the envelope ``message_id`` is in this node's outbox already."""
+    return session.scalar(select(outbox.OutboxMessage.seq).where(
+        outbox.OutboxMessage.id == outbox_id(message_id))) is not None
+
+
 def send(session: Session, *, me: Me, directory: Directory | None, to_org: str, kind: str,
-         body: dict[str, Any]) -> str:
-    """Queue an envelope to ``to_org`` in ``session``'s transaction; its message id."""
+         body: dict[str, Any], message_id: str | None = None) -> str:
+    """Queue an envelope to ``to_org`` in ``session``'s transaction; its message id.
+    ``message_id``: one the caller derived from the record the message is about
+    (node/relay.py); queuing it a second time fails the transaction."""
     if kind not in env.KINDS:
         raise InvalidInput(f"unknown message kind {kind!r}; one of {', '.join(env.KINDS)}")
     peer = directory.entry(to_org) if directory else None
@@ -67,11 +82,14 @@ def send(session: Session, *, me: Me, directory: Directory | None, to_org: str, 
     raw = canonical_json(body)
     if len(raw) > BODY_BYTES:
         raise InvalidInput(f"message body over {BODY_BYTES} bytes")
-    message_id = new_id("env")
+    if message_id is not None and not 0 < len(message_id) <= 64:
+        raise InvalidInput("message_id must be 1-64 characters")
+    mid = message_id or new_id("env")
     outbox.emit(session, EnvelopeQueued(
-        message_id=message_id, sender_org=me.org, recipient_org=to_org, kind=kind,
-        body=raw.decode(), created_at=datetime.now(UTC).isoformat(timespec="milliseconds")))
-    return message_id
+        message_id=mid, sender_org=me.org, recipient_org=to_org, kind=kind,
+        body=raw.decode(), created_at=datetime.now(UTC).isoformat(timespec="milliseconds")),
+        ids=[outbox_id(mid)] if message_id is not None else None)
+    return mid
 
 
 def verify(doc: object, *, me: Me, directory: Directory | None,
@@ -123,13 +141,14 @@ def receive(session: Session, e: env.Envelope, *, me: Me, directory: Directory) 
 
 
 def _apply(session: Session, e: env.Envelope, *, me: Me, directory: Directory) -> None:
-    """What a received message changes on this node, in the receipt's transaction.
-    An enterprise acknowledges an ordered intervention at once (the order is on
-    record; carrying it out is tracked by the incident process)."""
-    if e.kind == "intervention":
-        send(session, me=me, directory=directory, to_org=e.sender_org,
-             kind="intervention_ack", body={"intervention": e.message_id,
-                                            "ref": e.body.get("ref")})
+    """What a received message changes on this node, in the receipt's transaction
+    (node/effects.py): an enterprise applies an ordered intervention and acknowledges
+    it, answers a data request with its figures; every other kind is kept as received."""
+    from parcelguard.node import effects
+
+    for kind, to_org, body in effects.apply(session, e, me_org=me.org, me_role=me.role):
+        send(session, me=me, directory=directory, to_org=to_org, kind=kind, body=body,
+             message_id=effects.reply_id(e.message_id, kind))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 federation CA, and hands that certificate (DER) to the app in
 ``request.state.peer_cert``. uvicorn offers no ASGI TLS extension, so a one-method
 subclass of its HTTP/1.1 protocol adds it per connection. (Kept apart from
-transport.py, which every process's outbox wiring imports.)"""
+transport.py, which every process's outbox imports (node/plugin.py).)"""
 
 from __future__ import annotations
 

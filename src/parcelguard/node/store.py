@@ -20,10 +20,10 @@ from parcelguard.ops.store import init_store
 
 def pi_tables() -> tuple[str, ...]:
     """Every table that holds PI ciphertexts or blind indexes, or the vault's keys."""
+    from parcelguard.core.plugin import contributions
     from parcelguard.schema import metadata
-    from parcelguard.wiring import CIPHERTEXT_COLUMNS
 
-    names = {c.table for c in CIPHERTEXT_COLUMNS}
+    names = {c.table for c in contributions("ciphertext_columns")}
     names |= {t for t in metadata.tables if t.startswith("vault_")}
     # children first, so a drop never trips a foreign key
     return tuple(t.name for t in reversed(metadata.sorted_tables) if t.name in names)

@@ -101,7 +101,7 @@ def deliver(node: Node, ev: EnvelopeQueued) -> None:
 
 
 def reaction(home: Path) -> Reaction:
-    """The outbox reaction that carries this node's envelopes (wiring.reactions)."""
+    """The outbox reaction that carries this node's envelopes (its plugin registers it)."""
 
     def send(ev: EnvelopeQueued) -> None:
         deliver(node_for(home), ev)

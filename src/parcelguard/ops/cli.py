@@ -111,7 +111,7 @@ def backup(
     key material sealed under a passphrase, archived leaves, each enterprise's log
     with a checkpoint signed over the snapshot, and a manifest of SHA-256 hashes."""
     from parcelguard.ops.backup import backup as run_backup
-    from parcelguard.wiring import vault_service
+    from parcelguard.vault.provider import vault_service
 
     rt: Runtime = ctx.obj
     try:
@@ -141,15 +141,16 @@ def restore(
     """Restore a backup into this (empty) home or database and prove it: every log
     verifies and contains what the supervision department witnessed (a copy missing
     witnessed entries is named, exit 1), and a sample of PI fields decrypts."""
+    from parcelguard.core.plugin import contributions
     from parcelguard.ops.restore import restore as run_restore
-    from parcelguard.wiring import CIPHERTEXT_COLUMNS, vault_service
+    from parcelguard.vault.provider import vault_service
 
     rt: Runtime = ctx.obj
     try:
         reference = None if witnessed is None else _witnessed(witnessed)
         report = run_restore(rt.settings, src, passphrase=_passphrase(passphrase_file,
                                                                       confirm=False),
-                             vault_for=vault_service, locations=CIPHERTEXT_COLUMNS,
+                             vault_for=vault_service, locations=contributions("ciphertext_columns"),
                              witnessed=reference)
     except DomainError as exc:
         err.print(f"[red]error:[/red] {exc.message}")

@@ -15,15 +15,18 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from sqlalchemy import func, select
 
 from parcelguard.core.errors import StoreError
+from parcelguard.core.http import API
 from parcelguard.core.outbox import OutboxMessage
 from parcelguard.core.outbox_admin import backlog
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.storage import as_storage_fault
 from parcelguard.ledger.models import LedgerCheckpoint, LedgerHead
-from parcelguard.wiring import check_master_key
+from parcelguard.vault.provider import check_master_key
 
 
 @dataclass(frozen=True)
@@ -127,3 +130,22 @@ def run_checks(rt: Runtime, checks: Sequence[Check]) -> dict[str, Any]:
                                        f"check failed: {type(exc).__name__}"))
     ok = all(r.ok for r in results)
     return {"status": "ok" if ok else "failing", "checks": [asdict(r) for r in results]}
+
+
+def mount(app: FastAPI) -> None:
+    """``GET /api/v1/health`` over ``app.state.health_checks`` (``CHECKS``; a subsystem
+    adds its own entry there)."""
+    app.state.health_checks = list(CHECKS)
+    app.include_router(_router)
+
+
+_router = APIRouter(tags=["health"])
+
+
+@_router.get(f"{API}/health")
+def health(request: Request) -> JSONResponse:
+    """Readiness: database writable, disk space above the floor, master key readable,
+    every log recently checkpointed (and whatever else is listed). 503 with the failing
+    checks named when any fails."""
+    result = run_checks(request.app.state.runtime, request.app.state.health_checks)
+    return JSONResponse(result, status_code=200 if result["status"] == "ok" else 503)

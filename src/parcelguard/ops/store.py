@@ -8,7 +8,7 @@ from __future__ import annotations
 from parcelguard.core.db import Database, check_store, schema_state, upgrade
 from parcelguard.core.errors import Refused
 from parcelguard.core.settings import Settings
-from parcelguard.wiring import create_master_key
+from parcelguard.vault.provider import create_master_key
 
 
 def init_store(settings: Settings, *, master_key: bool = True) -> None:

@@ -1,6 +1,6 @@
 """A deterministic synthetic logistics world with injected abuse and ground truth.
 
-``build_world(WorldConfig(seed=...))`` returns carriers, stations, staff, consumers,
+``world.build_world(model.WorldConfig(seed=...))`` returns carriers, stations, staff, consumers,
 parcels, the contract event stream (no PI values, sorted by ``occurred_at``) and the
 injected scenarios with the exact ids of their malicious events. The writers put the
 stream on disk as JSONL and the ground truth as JSON.
@@ -35,32 +35,3 @@ What the stream looks like (the conventions consumers may rely on):
 - ``credential_stuffing``: ``actor_type`` external, ``actor_id`` the targeted account
   id (real or guessed), the attacker's single source in ``ip`` and ``device_id``.
 """
-
-from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
-from parcelguard.simulation.model import (
-    SCENARIO_KINDS,
-    Employee,
-    Enterprise,
-    Parcel,
-    Person,
-    Scenario,
-    Station,
-    World,
-    WorldConfig,
-)
-from parcelguard.simulation.world import build_world
-
-__all__ = [
-    "SCENARIO_KINDS",
-    "Employee",
-    "Enterprise",
-    "Parcel",
-    "Person",
-    "Scenario",
-    "Station",
-    "World",
-    "WorldConfig",
-    "build_world",
-    "write_events_jsonl",
-    "write_ground_truth",
-]

@@ -30,6 +30,7 @@ from rich.progress import (
 from rich.table import Table
 
 from parcelguard.core.clock import ManualClock
+from parcelguard.core.plugin import register_handlers
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity import service as identity
 from parcelguard.ledger.ingest import EventLog
@@ -39,7 +40,7 @@ from parcelguard.simulation import demo_stages, loader
 from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
 from parcelguard.simulation.model import World, WorldConfig
 from parcelguard.simulation.world import build_world
-from parcelguard.wiring import register_handlers, vault_service
+from parcelguard.vault.provider import vault_service
 
 
 @dataclass(frozen=True)
@@ -172,7 +173,7 @@ def stage_ingest(run: DemoRun, drt: Runtime) -> None:
 
 
 def stage_gate(run: DemoRun, drt: Runtime) -> None:
-    from parcelguard.access.demo import exercise_gate
+    from parcelguard.simulation.demo_access import exercise_gate
 
     w = run.w
     with run.stage("4. Purpose-bound access gate"):
@@ -259,7 +260,7 @@ def _monitor_lines(f: dict[str, Any]) -> list[str]:
 
 
 def stage_incidents(run: DemoRun, drt: Runtime) -> None:
-    from parcelguard.incidents import demo as incidents_demo
+    from parcelguard.simulation import demo_incidents as incidents_demo
 
     w = run.w
     with run.stage("8. Incidents: grading, statutory reports, notices, interventions"):
@@ -303,7 +304,7 @@ def stage_channel(run: DemoRun, drt: Runtime) -> None:
 
 
 def stage_audit(run: DemoRun, drt: Runtime) -> None:
-    from parcelguard.audit import demo as audit_demo
+    from parcelguard.simulation import demo_audit as audit_demo
 
     w = run.w
     with run.stage("10. Third-party audit: rulebook, scorecards, transparency"):

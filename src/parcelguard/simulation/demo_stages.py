@@ -84,7 +84,7 @@ def record_consents(session: Session, world: World, clock: Clock) -> dict[str, A
 
 def waybills(session: Session, world: World, vault: VaultService, out: Path,
              now: datetime) -> dict[str, Any]:
-    from parcelguard.access.waybill_demo import demo_stage
+    from parcelguard.simulation.demo_waybill import demo_stage
 
     return demo_stage(session, vault, out_dir=out, now=now)
 

@@ -24,16 +24,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.channel import demo as channel_demo
 from parcelguard.channel.events import ReferConductFinding
 from parcelguard.channel.intake import ReportIn
 from parcelguard.channel.referrals import Deps, refer_conduct
-from parcelguard.conduct import demo as conduct_demo
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.settings import ChannelSettings, ConductSettings
 from parcelguard.identity.models import Organization
 from parcelguard.identity.permissions import Principal
 from parcelguard.identity.service import create_organization
+from parcelguard.simulation import demo_channel as channel_demo
+from parcelguard.simulation import demo_conduct as conduct_demo
 from parcelguard.simulation.model import World
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill.telephony import LocalTelephony, Telephony
@@ -197,8 +197,8 @@ def run_demo(session: Session, vault: VaultService, world: World, now: datetime,
     triangulation, a police referral with a verified evidence package, canaries, and
     a conduct round. ``now`` is when the investigation may start at the earliest
     (e.g. the end of the simulated window). Returns the figures (no PI)."""
+    from parcelguard.bridges.reactions import raise_canary_alerts
     from parcelguard.monitor.service import AlertFilter, list_alerts
-    from parcelguard.wiring import raise_canary_alerts
 
     channel = channel or ChannelSettings.model_validate({})
     conduct = conduct or ConductSettings.model_validate({})

@@ -1,6 +1,6 @@
 """``parcelguard ledger witness``: the supervision department checks every log.
 
-Registered under the ``ledger`` sub-app by the wiring (parcelguard/cli.py), because
+Registered under the ``ledger`` sub-app by supervision/plugin.py, because
 operators look for it next to the other ledger commands; it lives here because the
 witness is the regulator's, not the enterprise's.
 """

@@ -96,3 +96,20 @@ def cjk_font(path: Path | None = None) -> LabelFont:
     if CID_FALLBACK not in pdfmetrics.getRegisteredFontNames():
         pdfmetrics.registerFont(UnicodeCIDFont(CID_FALLBACK))
     return LabelFont(name=CID_FALLBACK, embedded=False, source=CID_FALLBACK)
+
+
+def fontconfig_file(directory: Path) -> Path:
+    """A fontconfig file (written into ``directory``) that adds the vendored CJK font's
+    folder to the system's fonts, for a headless browser rendering Chinese pages on a
+    machine without CJK fonts: launch it with ``FONTCONFIG_FILE`` set to this path and
+    screenshots show Chinese, not boxes. The font cache goes into ``directory`` too."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "fonts.conf"
+    path.write_text(
+        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "urn:fontconfig:fonts.dtd">\n'
+        "<fontconfig>\n"
+        '  <include ignore_missing="yes">/etc/fonts/fonts.conf</include>\n'
+        f"  <dir>{_VENDORED.parent.resolve()}</dir>\n"
+        f"  <cachedir>{(directory / 'cache').resolve()}</cachedir>\n"
+        "</fontconfig>\n", encoding="utf-8")
+    return path

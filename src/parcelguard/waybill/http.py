@@ -1,5 +1,5 @@
 """The process's telephony provider for HTTP handlers; the app factory chooses it
-(``app.state.telephony``, from ``wiring.telephony``)."""
+(``app.state.telephony``, from ``waybill/provider.py``)."""
 
 from __future__ import annotations
 

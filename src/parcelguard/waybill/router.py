@@ -1,10 +1,10 @@
-"""Waybill HTTP API (under /api/v1/waybill): masking, label counts and QR tokens,
-the list of virtual-number bindings. Every route acts inside the caller's own
-enterprise and touches no PI.
+"""Waybill routes that touch no PI: masking, label counts and QR tokens, the list
+of virtual-number bindings. Every route acts inside the caller's own enterprise.
 
-The routes that print a stored parcel's label, bind or resolve a virtual number,
-place a call, or register partners and share with them are PI access and live in
-``access/waybill_router.py``, under the same prefix.
+``/api/v1/waybill`` is served by one package, the access gate
+(``access/waybill_router.py``), which mounts these next to the routes that print a
+stored parcel's label, bind or resolve a virtual number, place a call, or share with
+partners (PI access, behind the gate).
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from parcelguard.core.errors import PermissionDenied
-from parcelguard.core.http import API, SessionDep
+from parcelguard.core.http import SessionDep
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.identity.permissions import Principal
 from parcelguard.waybill import service, virtual
 from parcelguard.waybill.masking import mask
 from parcelguard.waybill.schemas import BindingRead, LabelCount, MaskIn, MaskRead, TokenRead
 
-router = APIRouter(prefix=f"{API}/waybill", tags=["waybill"])
+router = APIRouter()
 
 
 def enterprise_of(principal: Principal, permission: str) -> str:

@@ -18,7 +18,7 @@ the one call being connected (``place_call``), after parcelguard has checked tha
 the caller is the bound courier inside the assignment window. What the caller's
 client gets back (`CallReceipt`) never contains the callee's number.
 
-A real operator (or the carrier's own switch) implements `Telephony`; `wiring.py`
+A real operator (or the carrier's own switch) implements `Telephony`; `waybill/provider.py`
 chooses it. `LocalTelephony` places no calls and only records them.
 """
 

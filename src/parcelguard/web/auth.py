@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from parcelguard.access.caller import clean_ip
+from parcelguard.core import tenancy
 from parcelguard.core.errors import DomainError, PermissionDenied, Unauthenticated
 from parcelguard.core.http import API, SessionDep
 from parcelguard.core.ids import new_id
@@ -85,6 +86,8 @@ def staff_dep(request: Request, session: SessionDep) -> Staff:
                                              kind="portal")
     except Unauthenticated:
         raise LoginRequired("session expired") from None
+    if principal.org_kind == "enterprise":
+        tenancy.enter(session, principal.org_id)  # the guard: core/tenancy.py
     staff = _staff(session, principal)
     request.state.staff = staff
     return staff

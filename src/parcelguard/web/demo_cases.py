@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.caller import caller_for_employee
 from parcelguard.access.service import AccessGate
+from parcelguard.audit.controls import load_rulebook
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict
 from parcelguard.core.settings import Settings
@@ -101,7 +102,7 @@ def _engagement(session: Session, clock: Clock, prov: Provisioned) -> str | None
             session, system_principal(SUPERVISOR_ORG_ID), enterprise_id=prov.enterprise_id,
             auditor_org_id=AUDITOR_ORG, lead_auditor="auditor.demo", kind="ordered",
             period=model.period_of(now - timedelta(days=2), now - timedelta(minutes=1)),
-            rulebook=rulebook.load(),
+            rulebook=load_rulebook(),
             reason="Ordered after the demo incident of waybill lookups.", clock=clock)
     except Conflict:  # the firm audited the last three times (rotation rule): none this run
         return None

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import API
-from parcelguard.web import auth, docs
+from parcelguard.web import auth, docs, overview
 from parcelguard.web.consumer_proof import ConsumerProof, Limits, signing_key
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals import (
@@ -81,9 +81,9 @@ def mount(app: FastAPI) -> None:
 
     app.add_exception_handler(DomainError, domain_error)
 
-    # -- portal error pages: an HTML page in the visitor's language for every error on
+    # Portal error pages: an HTML page in the visitor's language for every error on
     # a portal URL (unknown page, wrong method, bad parameters, a crash); the API keeps
-    # its JSON --
+    # its JSON.
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         if not portal_path(request.url.path):
@@ -115,7 +115,6 @@ def mount(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(Exception, crash)
-    # -- end portal error pages --
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def home(request: Request) -> HTMLResponse:
@@ -127,3 +126,4 @@ def mount(app: FastAPI) -> None:
     for module in (consumer, consumer_channel, courier, enterprise, enterprise_staff,
                    supervisor, police, auditor):
         app.include_router(module.router)
+    app.include_router(overview.router)  # /assets/plotly.{min.js,css}: overview charts

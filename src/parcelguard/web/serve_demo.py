@@ -12,9 +12,10 @@ from rich.console import Console
 
 from parcelguard.core.runtime import Runtime
 from parcelguard.incidents.notify import sms_spool
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import seed_cases
-from parcelguard.wiring import telephony, vault_service
 
 LOGINS_FILE = "demo-logins.txt"
 

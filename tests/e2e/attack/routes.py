@@ -118,6 +118,8 @@ ACCESS: dict[str, str] = {
     "GET /consumer/rights/copy/{request_id}": "public",
     "GET /courier": "portal:courier",
     "GET /docs": "public",
+    "GET /assets/plotly.min.js": "public",  # the overview charts' script (plotly package)
+    "GET /assets/plotly.css": "public",  # plotly's style rules, read from that script
     "GET /enterprise": "portal:enterprise enterprise_admin security_officer",
     "GET /enterprise/alerts": "portal:enterprise enterprise_admin security_officer",
     "GET /enterprise/complaints": "portal:enterprise",

@@ -22,9 +22,9 @@ from typing import TypeVar
 
 import httpx2 as httpx
 
+from parcelguard.core.plugin import register_handlers
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
-from parcelguard.wiring import register_handlers
 
 T = TypeVar("T")
 

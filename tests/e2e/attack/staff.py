@@ -12,8 +12,8 @@ import httpx2 as httpx
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity import service as identity
 from parcelguard.identity.passwords import generate_password
+from parcelguard.vault.provider import vault_service
 from parcelguard.web import totp
-from parcelguard.wiring import vault_service
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,10 @@ from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import ROLES, Principal
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import Cases, seed_cases
-from parcelguard.wiring import telephony, vault_service
 from tests.e2e.attack.staff import Person, make_org, make_person
 
 RIVAL = "rival-express"

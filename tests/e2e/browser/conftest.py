@@ -5,7 +5,8 @@ the portals' demo logins and cases.
 Every request the page makes is checked by a route handler: anything not addressed
 to this machine is aborted and recorded, and each test ends by asserting there was
 none (the portals fetch nothing from outside). Content-Security-Policy violations
-reported on the console fail the test too. Screenshots go to tests/e2e/screenshots/.
+reported on the console fail the test too. Screenshots go to tmp/artefacts/screenshots/;
+Chinese is drawn with the project's vendored font (a fontconfig file of the fixture's).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from parcelguard.app import create_app
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.ops.store import init_store
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.fonts import fontconfig_file
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import Cases, seed_cases
-from parcelguard.wiring import telephony, vault_service
 
 # Test artefacts: <repo>/tmp/artefacts/screenshots (git-ignored), or under
 # $PARCELGUARD_ARTEFACTS where CI collects them.
@@ -85,17 +88,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # Skipped, with the reason, where the browser is missing (a developer machine
     # without it); CI installs Debian's chromium and playwright comes with the dev extra.
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    # The project's vendored CJK font (waybill/font_data) through a fontconfig file of
+    # its own: a machine without CJK fonts draws Chinese pages as boxes otherwise.
+    fonts = fontconfig_file(tmp_path_factory.mktemp("fontconfig"))
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--no-first-run"])
+            "--no-first-run"], env={**os.environ, "FONTCONFIG_FILE": str(fonts)})
         yield b
         b.close()
 

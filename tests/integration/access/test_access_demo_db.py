@@ -8,11 +8,11 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from parcelguard.access.demo import exercise_gate
 from parcelguard.core.clock import ManualClock
 from parcelguard.identity import service as identity
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.simulation import loader
+from parcelguard.simulation.demo_access import exercise_gate
 from parcelguard.simulation.model import WorldConfig
 from parcelguard.simulation.world import build_world
 from parcelguard.vault.facade import Vault

@@ -14,8 +14,7 @@ from typing import Any
 from faker import Faker
 from sqlalchemy.orm import Session
 
-from parcelguard.audit import rulebook
-from parcelguard.audit.controls import evaluate_control
+from parcelguard.audit.controls import evaluate_control, load_rulebook
 from parcelguard.audit.model import PERIOD_TZ, ControlResult, Period, parse_period
 from parcelguard.audit.rulebook import Control
 from parcelguard.consent.models import ConsentRecord
@@ -59,7 +58,7 @@ class World:
     _seq: int = 0
 
     def control(self, control_id: str, **params: Any) -> Control:
-        c = rulebook.load().get(control_id)
+        c = load_rulebook().get(control_id)
         return dataclasses.replace(c, params={**c.params, **params}) if params else c
 
     def check(self, control_id: str, **params: Any) -> ControlResult:

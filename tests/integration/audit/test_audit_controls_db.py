@@ -11,8 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from parcelguard.access.models import AccessSuspension, BreakGlassRecord
-from parcelguard.audit import rulebook
-from parcelguard.audit.controls import EVALUATORS, evaluate, evaluate_control
+from parcelguard.audit.controls import EVALUATORS, evaluate, evaluate_control, load_rulebook
 from parcelguard.audit.controls.context import AttestationView, Ctx
 from parcelguard.audit.model import aggregate
 from parcelguard.audit.models import AuditEngagement
@@ -39,7 +38,7 @@ def w(session: Session) -> World:
 def test_every_rulebook_control_is_tested_here() -> None:
     tested = {name.removeprefix("test_").split("__")[0].replace("_", "-")
               for name in globals() if name.startswith("test_") and "__" in name}
-    assert set(rulebook.load().ids) <= tested
+    assert set(load_rulebook().ids) <= tested
 
 
 def test_pi_encryption__plaintext_fails(w: World) -> None:
@@ -294,7 +293,7 @@ def test_evaluators_never_read_another_enterprise(w: World) -> None:
 
 
 def test_every_evaluator_is_registered_once() -> None:
-    names = [c.evaluator for c in rulebook.load().controls]
+    names = [c.evaluator for c in load_rulebook().controls]
     assert sorted(names) == sorted(set(names))
     assert set(names) <= set(EVALUATORS)
     assert len(names) >= 13
@@ -304,7 +303,7 @@ def test_worse_behaviour_scores_lower(w: World) -> None:
     w.assign("emp-c", w.waybills[0], T0)
     for i in range(20):
         w.access(T0 + i * timedelta(minutes=5), "emp-c", waybill=w.waybills[0])
-    controls = rulebook.load().controls
+    controls = load_rulebook().controls
     w.session.flush()
     before = aggregate(evaluate(w.session, controls, ENT, w.period, now=NOW))
     w.hire("emp-rogue")

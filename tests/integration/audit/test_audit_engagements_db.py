@@ -14,14 +14,13 @@ from audit_world import ENT, NOW, OTHER, T0, World, make_world
 from sqlalchemy.orm import Session
 
 from parcelguard.audit import (
-    demo,
     engagements,
     fieldwork,
     reports,
-    rulebook,
     scorecards,
     transparency,
 )
+from parcelguard.audit.controls import load_rulebook
 from parcelguard.audit.events import AuditFindingRaised
 from parcelguard.audit.model import parse_period
 from parcelguard.audit.models import AuditEngagement
@@ -30,6 +29,7 @@ from parcelguard.core.errors import Conflict, InvalidInput, NotFound, Permission
 from parcelguard.core.settings import AuditSettings
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.ledger.signing import registered_verifier
+from parcelguard.simulation import demo_audit as demo
 from parcelguard.supervision.witness import witness_enterprise
 
 SUP = system_principal("supervision")
@@ -52,7 +52,7 @@ def _engage(w: World, lead: str, *, firm: str | None = None,
     firm = firm or lead.rsplit("-", 1)[0]  # usernames are <firm>-lead<n>
     return engagements.create(w.session, SUP, enterprise_id=ent, auditor_org_id=firm,
                               lead_auditor=lead, kind=kind, period=parse_period(period),
-                              rulebook=rulebook.load(), clock=ManualClock(NOW),
+                              rulebook=load_rulebook(), clock=ManualClock(NOW),
                               reason="ordered after a leak report" if kind == "ordered" else "")
 
 
@@ -79,16 +79,16 @@ def test_only_the_enterprise_itself_or_the_supervisor_opens_engagements(
     own = Principal(ENT, "enterprise", "enterprise_admin", account_id="acc-1")
     eng = engagements.create(w.session, own, enterprise_id=ENT, auditor_org_id="firm-a",
                              lead_auditor="firm-a-lead1", kind="periodic",
-                             period=w.period, rulebook=rulebook.load(), clock=ManualClock(NOW))
+                             period=w.period, rulebook=load_rulebook(), clock=ManualClock(NOW))
     assert eng.requested_by == "ent-a/acc-1"
     with pytest.raises(PermissionDenied):  # another enterprise's audit
         engagements.create(w.session, own, enterprise_id=OTHER, auditor_org_id="firm-a",
                            lead_auditor="firm-a-lead1", kind="periodic", period=w.period,
-                           rulebook=rulebook.load(), clock=ManualClock(NOW))
+                           rulebook=load_rulebook(), clock=ManualClock(NOW))
     with pytest.raises(PermissionDenied):  # an ordered audit is the supervisor's
         engagements.create(w.session, own, enterprise_id=ENT, auditor_org_id="firm-a",
                            lead_auditor="firm-a-lead1", kind="ordered", period=w.period,
-                           rulebook=rulebook.load(), clock=ManualClock(NOW),
+                           rulebook=load_rulebook(), clock=ManualClock(NOW),
                            reason="we would like one")
     with pytest.raises(InvalidInput, match="not an active auditor account of firm-a"):
         _engage(w, "firm-b-lead1", firm="firm-a")
@@ -99,7 +99,7 @@ def test_the_auditors_grant_is_time_bound_and_tenant_bound(w: World,
     eng = _engage(w, "firm-a-lead1")
     a, b = _auditor(leads, "firm-a-lead1"), _auditor(leads, "firm-b-lead1")
     clock = ManualClock(NOW)
-    rb = rulebook.load()
+    rb = load_rulebook()
     with pytest.raises(PermissionDenied, match="access is closed"):  # not started
         fieldwork.evaluate(w.session, a, eng.id, rulebook=rb, clock=clock)
     with pytest.raises(NotFound):  # another firm does not even see it
@@ -124,7 +124,7 @@ def test_fieldwork_to_a_signed_report(w: World, leads: dict[str, str]) -> None:
     w.access(T0 + timedelta(hours=2), "emp-c", waybill=w.waybills[1])  # not assigned
     witness_enterprise(w.session, ENT, kms=w.kms, clock=w.clock)
     eng = _engage(w, "firm-a-lead1")
-    lead, clock, rb = _auditor(leads, "firm-a-lead1"), ManualClock(NOW), rulebook.load()
+    lead, clock, rb = _auditor(leads, "firm-a-lead1"), ManualClock(NOW), load_rulebook()
     engagements.start(w.session, lead, eng.id, clock=clock, settings=SETTINGS)
 
     drawn = fieldwork.sample(w.session, lead, eng.id, size=5, kind="access", clock=clock,
@@ -172,7 +172,7 @@ def test_rectification_orders_reach_only_their_enterprise(w: World,
     engagements.start(w.session, lead, eng.id, clock=clock, settings=SETTINGS)
     finding, events = fieldwork.raise_finding(
         w.session, lead, eng.id, control_id="training", severity="medium",
-        summary="two couriers never trained", rulebook=rulebook.load(), clock=clock,
+        summary="two couriers never trained", rulebook=load_rulebook(), clock=clock,
         settings=SETTINGS)
     assert events == []
     assert finding.due_at == NOW + timedelta(days=SETTINGS.rectify_days)
@@ -191,7 +191,7 @@ def test_rectification_orders_reach_only_their_enterprise(w: World,
 
 def _deliver(w: World, lead_name: str, leads: dict[str, str], period: str) -> AuditEngagement:
     eng = _engage(w, lead_name, period=period)
-    lead, clock, rb = _auditor(leads, lead_name), ManualClock(NOW), rulebook.load()
+    lead, clock, rb = _auditor(leads, lead_name), ManualClock(NOW), load_rulebook()
     engagements.start(w.session, lead, eng.id, clock=clock, settings=SETTINGS)
     fieldwork.evaluate(w.session, lead, eng.id, rulebook=rb, clock=clock)
     reports.issue(w.session, lead, eng.id, rulebook=rb, kms=w.kms, clock=clock)

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.caller import caller_for_employee
 from parcelguard.access.service import AccessGate
+from parcelguard.bridges.reactions import raise_canary_alerts
 from parcelguard.channel import canary
 from parcelguard.channel.models import ChannelCanaryHit
 from parcelguard.logistics.identifiers import is_valid_waybill_no
 from parcelguard.logistics.models import Parcel
 from parcelguard.monitor.models import MonitorAlert
 from parcelguard.waybill.telephony import LocalTelephony
-from parcelguard.wiring import raise_canary_alerts
 
 from .channel_world import COURIERS, ENT, INSIDER, World, make_world
 

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from parcelguard.core.clock import ManualClock
 from parcelguard.identity import service as identity
 from parcelguard.ledger.ingest import EventLog
-from parcelguard.simulation import WorldConfig, build_world, loader
-from parcelguard.simulation.model import World
+from parcelguard.simulation import loader
+from parcelguard.simulation.model import World, WorldConfig
 from parcelguard.simulation.victims import run_demo, victims
+from parcelguard.simulation.world import build_world
 from parcelguard.vault.facade import Vault
 from parcelguard.vault.kms import InMemoryKms
 from parcelguard.vault.service import VaultService

@@ -16,8 +16,8 @@ from parcelguard.channel.intake import Refusal, ReportIn, TooManyRequests
 from parcelguard.channel.models import ChannelAttachment, ChannelReport
 from parcelguard.channel.repository import CIPHERTEXT_COLUMNS
 from parcelguard.core.errors import InvalidInput, NotFound
+from parcelguard.logistics.models import CIPHERTEXT_COLUMNS as PARCEL_COLUMNS
 from parcelguard.vault import rotation
-from parcelguard.wiring import CIPHERTEXT_COLUMNS as PARCEL_COLUMNS
 
 from .channel_world import ENT, World, make_world
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import ManualClock
 from parcelguard.identity import service as identity
-from parcelguard.incidents import demo
 from parcelguard.incidents.models import Notice, TimelineEntry
 from parcelguard.incidents.notify import LocalSmsNotifier, local_notifiers
 from parcelguard.ledger.ingest import EventLog, decode_batch
+from parcelguard.simulation import demo_incidents as demo
 from parcelguard.simulation import loader
 from parcelguard.simulation.model import WorldConfig
 from parcelguard.simulation.world import build_world

@@ -23,7 +23,7 @@ from parcelguard.supervision.mirror import MirrorSource, mirror_log, mirrored_en
 from parcelguard.supervision.models import MirrorLog, TlogWitnessLog
 from parcelguard.supervision.tlog_witness import WitnessRefusal, add_checkpoint
 from parcelguard.vault.kms import InMemoryKms
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e.served import serve, small_world
 from tests.integration.ledger.conftest import ingest, parcel, stored_leaves
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.errors import Conflict
+from parcelguard.core.plugin import contributions
 from parcelguard.identity.service import create_organization
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
@@ -21,7 +22,8 @@ from parcelguard.vault.facade import Vault
 from parcelguard.vault.kms import InMemoryKms
 from parcelguard.vault.models import VaultKek, VaultSubjectKey
 from parcelguard.vault.service import VaultService
-from parcelguard.wiring import CIPHERTEXT_COLUMNS
+
+CIPHERTEXT_COLUMNS = contributions("ciphertext_columns")
 
 T0 = datetime(2026, 11, 11, 9, tzinfo=UTC)
 

@@ -9,6 +9,7 @@ import pytest
 
 from parcelguard.channel import attachments, receipts, rules, thresholds
 from parcelguard.core.errors import Conflict, InvalidInput
+from parcelguard.incidents.grading import assess_criminal
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
@@ -114,3 +115,33 @@ def test_referral_and_data_request_lifecycles() -> None:
         rules.check_scope({"from": "2026-11-01T00:00:00+08:00"})
     with pytest.raises(InvalidInput, match="unknown scope"):
         rules.check_scope({"everything": True})
+
+
+def test_the_package_decides_as_the_incident_does_on_exact_shares() -> None:
+    """The referral package's verdict (crime_suspected) is the one that proposed the
+    referral: shares that add up to exactly one reach the threshold (a float sum of
+    3/50 + 282/500 + 1,880/5,000 fell just short, so the police read "no crime
+    suspected" on a referral proposed for crossing it)."""
+    checks = _by_cat(thresholds.assess({"location": 3, "accommodation": 282, "other": 1_880},
+                                       insider=False))
+    assert checks["combined"].reached
+    assert (checks["combined"].count, checks["combined"].applied) == (5_000, 5_000)
+    short = _by_cat(thresholds.assess({"location": 3, "accommodation": 282, "other": 1_879},
+                                      insider=False))["combined"]
+    assert not short.reached
+    assert short.count < short.applied  # never shown as 5,000 of 5,000 when short
+    assert short.as_dict()["share_of_threshold"] == 0.9998
+    for insider in (False, True):  # every mix exactly at one, and one record short
+        half = 2 if insider else 1
+        for loc in range(50 // half + 1):
+            for acc in range(0, 500 // half + 1, 7):
+                # the applied "other" threshold x (1 - loc/applied - acc/applied)
+                other = 5_000 // half - 100 * loc - 10 * acc
+                if other < 0:
+                    continue
+                for o in (other, other - 1):
+                    counts = {k: v for k, v in (("location", loc), ("accommodation", acc),
+                                                ("other", o)) if v > 0}
+                    assert thresholds.crime_suspected(thresholds.assess(
+                        counts, insider=insider)) is assess_criminal(
+                        counts, insider=insider).crossed, counts

@@ -20,12 +20,9 @@ from parcelguard.monitor.evaluate import evaluate
 from parcelguard.monitor.figures import monitor_stage_figures
 from parcelguard.monitor.model import Ev, decoder, epoch_us
 from parcelguard.monitor.replay import run_pipeline
-from parcelguard.simulation import (
-    WorldConfig,
-    build_world,
-    write_events_jsonl,
-    write_ground_truth,
-)
+from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
+from parcelguard.simulation.model import WorldConfig
+from parcelguard.simulation.world import build_world
 from tests.conftest import contract_schema
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from sim_support import SMALL
 
-from parcelguard.simulation import World, build_world
+from parcelguard.simulation.model import World
+from parcelguard.simulation.world import build_world
 
 
 @pytest.fixture(scope="session")

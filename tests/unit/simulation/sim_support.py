@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from parcelguard.simulation import WorldConfig
+from parcelguard.simulation.model import WorldConfig
 
 SMALL = WorldConfig(seed=11, enterprises=2, parcels=3_000, days=2)
 

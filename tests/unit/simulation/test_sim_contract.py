@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from sim_support import SMALL, event_schema
 
 from parcelguard.ledger.ingest import Rejected, decode_batch
-from parcelguard.simulation import World
+from parcelguard.simulation.model import World
 
 
 def test_every_event_validates_against_the_contract(small_world: World) -> None:

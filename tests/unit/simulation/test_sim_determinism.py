@@ -10,7 +10,8 @@ import orjson
 import pytest
 from sim_support import SMALL
 
-from parcelguard.simulation import World, WorldConfig, build_world
+from parcelguard.simulation.model import World, WorldConfig
+from parcelguard.simulation.world import build_world
 
 
 def _content(ev: dict[str, Any]) -> bytes:

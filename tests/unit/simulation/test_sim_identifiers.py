@@ -7,7 +7,7 @@ from parcelguard.logistics.identifiers import (
     is_valid_waybill_no,
     normalize_mobile,
 )
-from parcelguard.simulation import World
+from parcelguard.simulation.model import World
 from parcelguard.simulation.regions import BY_CODE
 
 

@@ -6,7 +6,8 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from parcelguard.simulation import World, write_events_jsonl, write_ground_truth
+from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
+from parcelguard.simulation.model import World
 
 
 def test_events_round_trip_through_jsonl(small_world: World, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sim_support import SMALL
 
-from parcelguard.simulation import SCENARIO_KINDS, World
+from parcelguard.simulation.model import SCENARIO_KINDS, World
 
 Event = dict[str, Any]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 from parcelguard.audit.controls import access, governance, ledger, records
 from parcelguard.audit.controls.context import AttestationView, Ctx
 from parcelguard.audit.model import ControlResult, Measurement, Period, judge
-from parcelguard.audit.rulebook import Control
+from parcelguard.audit.rulebook import DEFAULT_PATH, Control, Rulebook, load_with
 
 Evaluator = Callable[[Ctx, Mapping[str, Any]], Measurement]
 
@@ -61,3 +62,9 @@ def evaluate_control(session: Session, control: Control, enterprise_id: str,
                      period: Period, **kwargs: Any) -> ControlResult:
     """One control for one enterprise and period."""
     return evaluate(session, [control], enterprise_id, period, **kwargs)[0]
+
+
+def load_rulebook(path: Path | None = None) -> Rulebook:
+    """The rulebook at ``path`` (default: the one shipped with parcelguard), every
+    control naming an evaluator above."""
+    return load_with(str(path or DEFAULT_PATH), tuple(sorted(EVALUATORS)))

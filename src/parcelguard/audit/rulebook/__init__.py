@@ -167,15 +167,10 @@ def parse(doc: Mapping[str, Any], known_evaluators: Iterable[str]) -> Rulebook:
         sha256=hashlib.sha256(canonical_json(dict(doc))).hexdigest())
 
 
-def load(path: Path | None = None) -> Rulebook:
-    """The rulebook at ``path`` (default: the one shipped with parcelguard)."""
-    from parcelguard.audit.controls import EVALUATORS
-
-    return _load(str(path or DEFAULT_PATH), tuple(sorted(EVALUATORS)))
-
-
 @lru_cache(maxsize=8)
-def _load(path: str, evaluators: tuple[str, ...]) -> Rulebook:
+def load_with(path: str, evaluators: tuple[str, ...]) -> Rulebook:
+    """The rulebook at ``path``, its controls checked against the names of the
+    evaluators that exist (``audit.controls.load_rulebook`` passes them)."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as exc:

@@ -59,7 +59,11 @@ def _engagements(request: Request, session: Session, staff: Staff, **kw: Any) ->
                  Cell(e.kind, translate=True), engagements.period(e).key,
                  Cell(_ENGAGEMENT_STATUS.get(e.status, e.status), translate=True), e.score,
                  e.coverage], acts)
-    return show(request, "Engagements", [sec], **kw)
+    from parcelguard.web import overview as ov
+
+    return ov.show(request, "Engagements", NAV, ov.auditor(session, staff.principal,
+                                                           runtime(request).clock.now()),
+                   [sec], **kw)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -75,7 +79,7 @@ async def engagement_action(op: str, request: Request, session: SessionDep,
 
     def run(v: dict[str, str]) -> str:
         from parcelguard.audit import engagements, fieldwork, reports
-        from parcelguard.audit.rulebook import load
+        from parcelguard.audit.controls import load_rulebook
 
         eid = v.get("engagement_id", "")
         if op == "start":
@@ -84,7 +88,7 @@ async def engagement_action(op: str, request: Request, session: SessionDep,
             return "Fieldwork started; read-only access is open."
         if op == "evaluate":
             # as `audit run` does: every failed control gets its finding
-            rulebook = load()
+            rulebook = load_rulebook()
             fieldwork.evaluate(session, staff.principal, eid, rulebook=rulebook,
                                clock=rt.clock)
             fieldwork.raise_for_failures(session, staff.principal, eid, rulebook=rulebook,
@@ -92,7 +96,7 @@ async def engagement_action(op: str, request: Request, session: SessionDep,
             return "Controls evaluated on the period's data; each failed control has a finding."
         if op == "issue":
             confirmed(v)
-            reports.issue(session, staff.principal, eid, rulebook=load(),
+            reports.issue(session, staff.principal, eid, rulebook=load_rulebook(),
                           kms=request.app.state.vault.vault.kms, clock=rt.clock)
             return "Report signed and delivered to the enterprise and the supervision department."
         raise NotFound(f"no action {op}")
@@ -110,9 +114,9 @@ def _preview(engagement_id: str, request: Request, session: Session, staff: Staf
     """The report as it will be signed: score, each control's result, the findings;
     signing and publishing it (irreversible) is confirmed here."""
     from parcelguard.audit import reports
-    from parcelguard.audit.rulebook import load
+    from parcelguard.audit.controls import load_rulebook
 
-    body = reports.preview(session, staff.principal, engagement_id, rulebook=load())
+    body = reports.preview(session, staff.principal, engagement_id, rulebook=load_rulebook())
     zh = locale_of(request) == "zh-CN"
     head = Section("Report preview", facts=[
         ("Enterprise", body["enterprise_id"]), ("Period", body["period"]["key"]),

@@ -756,9 +756,11 @@ async def order_action(op: str, request: Request, session: SessionDep,
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
+    from parcelguard.web import overview as ov
     from parcelguard.web.portals.enterprise_staff import complaints_section
 
     now = runtime(request).clock.now()
-    return show(request, "Enterprise security", [
+    return ov.show(request, "Enterprise security", NAV, ov.enterprise(
+        session, staff.principal, now), [
         alerts_section(session, staff, status="open", limit=10, actions=False),
         incidents_section(session, staff, now), complaints_section(session, staff, now)])

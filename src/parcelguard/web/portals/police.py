@@ -47,7 +47,10 @@ def inbox(request: Request, session: SessionDep, staff: PoliceStaff) -> HTMLResp
     for r in refs.list_referrals(session, staff.principal):
         sec.add([r.created_at, Cell(r.id, href=f"/police/referrals/{r.id}"), r.enterprise_id,
                  Cell(r.source_type, translate=True), Cell(r.status, translate=True), r.reason])
-    return show(request, "Referrals", [sec])
+    from parcelguard.web import overview as ov
+
+    return ov.show(request, "Referrals", NAV, ov.police(session, staff.principal,
+                                                        runtime(request).clock.now()), [sec])
 
 
 def verification_section(session: Session, package: dict[str, Any], enterprise_id: str) -> Section:

@@ -121,8 +121,10 @@ def scorecards_section(session: Session, staff: Staff) -> Section:
 
 @router.get("", response_class=HTMLResponse)
 def national(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+    from parcelguard.web import overview as ov
+
     now = runtime(request).clock.now()
-    return show(request, "National view", [
+    return ov.show(request, "National view", NAV, ov.supervisor(session, staff.principal, now), [
         alerts_section(session, staff, limit=20, actions=False),
         checkpoints_section(session), overdue_section(session, staff, now),
         plans_section(session, staff, base="/supervisor/plans", only_submitted=True),

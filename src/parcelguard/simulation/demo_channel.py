@@ -67,7 +67,7 @@ def run(session: Session, vault: VaultService, reports: Sequence[DemoReport], *,
         now: datetime, settings: ChannelSettings, telephony: Telephony,
         raise_alerts: AlertSink, police_org_id: str, seed: int = 7) -> Outcome:
     """File, handle, triangulate, refer and investigate; returns the figures."""
-    rng = random.Random(f"{seed}/channel-demo")  # noqa: S311 - a reproducible demo
+    rng = random.Random(f"{seed}/channel-demo")
     clock = ManualClock(min((r.at for r in reports), default=now))
     filed: list[tuple[DemoReport, intake.Filed]] = []
     for r in sorted(reports, key=lambda r: r.at):

@@ -78,7 +78,7 @@ def exercise_gate(session: Session, vault: VaultService, now: datetime, *,
     its world is loaded) and return ``{"attempts", "allowed", "denied",
     "denied_by_reason", "by_action", "break_glass_flagged", "export_records"}``.
     Attempts happen at simulated times up to ``now``. Deterministic for a seed."""
-    rng = Random(seed)  # noqa: S311 - a reproducible demo mix, not a secret
+    rng = Random(seed)
     run = _Run(session, vault, now)
     rows: list[tuple[Assignment, Employee]] = [(a, e) for a, e in session.execute(
         select(Assignment, Employee).join(Employee, Employee.id == Assignment.employee_id)

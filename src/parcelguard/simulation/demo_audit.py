@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from parcelguard.audit import engagements, fieldwork, reports, scorecards, transparency
+from parcelguard.audit.controls import load_rulebook
 from parcelguard.audit.model import PERIOD_TZ, Period, parse_period, period_of
-from parcelguard.audit.rulebook import load
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.errors import Conflict
 from parcelguard.core.settings import AuditSettings
@@ -67,7 +67,7 @@ def _lead(firm: str, account_id: str) -> Principal:
 
 def _audit_one(session: Session, eng_id: str, who: Principal, *, clock: ManualClock,
                settings: AuditSettings, kms: KeyWrapper, out: Path) -> dict[str, Any]:
-    rb = load(settings.rulebook_path)
+    rb = load_rulebook(settings.rulebook_path)
     eng = engagements.start(session, who, eng_id, clock=clock, settings=settings)
     drawn = fieldwork.sample(session, who, eng_id, size=SAMPLE, kind="access", clock=clock,
                              settings=settings)
@@ -101,7 +101,7 @@ def _rotation(session: Session, enterprise_id: str, firms: list[tuple[str, str]]
     """An earlier audit by the same firm plus the run's own: a third in a row is refused,
     another firm is accepted. The illustrative engagements are cancelled again."""
     sup = system_principal(identity.SUPERVISOR_ORG_ID)
-    rb = load()
+    rb = load_rulebook()
     (firm, lead), (other, other_lead) = firms
     now = clock.now().astimezone(PERIOD_TZ)
     month = [(now.year, now.month - k) if now.month > k else (now.year - 1, now.month - k + 12)
@@ -135,9 +135,9 @@ def run(session: Session, now: datetime, out_dir: Path, *, start: datetime | Non
     firms' signing keys (default: an in-memory one, so the reports verify within the
     run only). The caller commits."""
     settings = settings or AuditSettings()  # type: ignore[call-arg]
-    kms = kms or InMemoryKms()  # demo reports are checked in-run; a real KMS is the wiring's
+    kms = kms or InMemoryKms()  # demo reports are checked in-run; a real KMS is the plugins'
     clock = ManualClock(now)
-    rb = load(settings.rulebook_path)
+    rb = load_rulebook(settings.rulebook_path)
     window = period_of(start, now) if start is not None else _window(session, now)
     firms = _firms(session, clock)
     ents = list(session.scalars(select(Organization.id).where(Organization.kind == "enterprise")

@@ -258,7 +258,7 @@ def run(session: Session, vault: VaultService, scenarios: Sequence[ScenarioLike]
     scenarios. Returns counts only (see ``summary_lines``)."""
     settings = settings or IncidentSettings()
     notifiers = notifiers or local_notifiers(vault)
-    rng = Random(seed)  # noqa: S311 - a reproducible illustration, not a secret
+    rng = Random(seed)
     clock = ManualClock(now)
     supervisor = system_principal(SUPERVISOR_ORG_ID)
     if use_alerts is None:

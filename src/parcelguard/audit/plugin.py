@@ -1,0 +1,39 @@
+"""audit: third-party audits, the industry association, transparency reports
+(core/plugin.py)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from parcelguard.core.lazy_cli import Lazy
+from parcelguard.core.plugin import Plugin
+
+if TYPE_CHECKING:
+    import typer
+    from fastapi import FastAPI
+
+
+def audit_app() -> typer.Typer:
+    from parcelguard.audit.association_cli import support_app
+    from parcelguard.audit.cli import build_app
+    from parcelguard.vault.provider import vault_service
+
+    # signed audit reports' keys are wrapped by the vault's KMS
+    app = build_app(kms_for=lambda settings: vault_service(settings).vault.kms)
+    app.add_typer(support_app, name="support")
+    return app
+
+
+def mount(app: FastAPI) -> None:
+    from parcelguard.audit.router import router
+
+    app.include_router(router)  # /api/v1/audit, /api/v1/transparency
+
+
+PLUGIN = Plugin("audit", commands={
+    "audit": Lazy("parcelguard.audit.plugin:audit_app", "Third-party audits: rulebook, "
+                  "engagements, scorecards, transparency reports."),
+    "association": Lazy("parcelguard.audit.association_cli:app", "The industry association: "
+                        "members, rulebook versions, members' scorecards."),
+}, api="parcelguard.audit.plugin:mount",
+    models=("parcelguard.audit.models",))

@@ -1,0 +1,60 @@
+"""supervision: the regulator's cross-enterprise views, the events API, checkpoint
+witnessing and mirroring (core/plugin.py). It composes the ``ledger`` command group,
+adding its ``witness`` command, and owns the reaction that turns a tampered log into a
+monitor alert."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from parcelguard.core.lazy_cli import Lazy
+from parcelguard.core.plugin import Plugin
+
+if TYPE_CHECKING:
+    import typer
+    from fastapi import FastAPI
+
+    from parcelguard.core.outbox import Reaction
+    from parcelguard.core.runtime import Runtime
+
+
+def ledger_app() -> typer.Typer:
+    from parcelguard.ledger import cli as ledger_cli
+    from parcelguard.supervision.cli import witness
+    from parcelguard.vault.provider import vault_service
+
+    # checkpoint keys are wrapped by the vault's KMS
+    return ledger_cli.build_app(kms_factory=lambda settings: vault_service(settings).vault.kms,
+                                extra_commands={"witness": witness})
+
+
+def mount(app: FastAPI) -> None:
+    from parcelguard.supervision.events_router import router as events_router
+    from parcelguard.supervision.router import router as checkpoint_router
+
+    app.include_router(events_router)  # POST /api/v1/events
+    app.include_router(checkpoint_router)  # /api/v1/checkpoints
+
+
+def reactions(rt: Runtime) -> tuple[Reaction, ...]:
+    from sqlalchemy.orm import Session
+
+    from parcelguard.core.outbox import Reaction
+    from parcelguard.monitor.service import raise_ledger_tamper
+    from parcelguard.supervision.events import LedgerTamperDetected
+
+    def tamper_alert(s: Session, ev: LedgerTamperDetected) -> None:
+        raise_ledger_tamper(s, ev)
+
+    return (Reaction(LedgerTamperDetected, "monitor.ledger_tamper_alert", tamper_alert,
+                     "a ledger_tamper alert (and so an incident)"),)
+
+
+PLUGIN = Plugin(
+    "supervision",
+    commands={"ledger": Lazy("parcelguard.supervision.plugin:ledger_app", "The enterprise's "
+                             "tamper-evident event log: checkpoints, proofs, export, "
+                             "verification, retention.")},
+    api="parcelguard.supervision.plugin:mount",
+    reactions="parcelguard.supervision.plugin:reactions",
+    models=("parcelguard.supervision.models",))
