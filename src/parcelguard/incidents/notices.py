@@ -137,8 +137,7 @@ def contacts_for(session: Session, inc: Incident) -> tuple[str, str]:
     """(English, Chinese) contact of the notice: the plan's contact as typed, in both
     halves; the carrier's customer service named in each half's language."""
     contact = contact_for(session, inc)
-    org = session.get(Organization, inc.enterprise_id)
-    name = org.name if org else inc.enterprise_id
+    name = identity_read.org_name(session, inc.enterprise_id)
     if contact == f"{name} customer service":
         return contact, f"{name} 客服"
     return contact, contact
