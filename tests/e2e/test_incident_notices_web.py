@@ -30,9 +30,10 @@ from parcelguard.identity.service import principal_for_account
 from parcelguard.incidents import service
 from parcelguard.incidents.models import ForwardedReport, IncidentReport, Notice, TimelineEntry
 from parcelguard.ops.store import init_store
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import seed_cases
-from parcelguard.wiring import telephony, vault_service
 from tests.e2e.served import csrf, serve
 
 CAC = "cac-test"

@@ -25,8 +25,9 @@ from parcelguard.core.settings import Settings
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics.models import Parcel
 from parcelguard.ops.store import init_store
+from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
-from parcelguard.wiring import telephony, vault_service
 from tests.e2e.served import csrf, hidden, last_code, serve, texts_to
 
 SENDER_PHONE = "13700137011"  # synthetic numbers (never printed)

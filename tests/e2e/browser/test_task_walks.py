@@ -32,7 +32,7 @@ from parcelguard.incidents.models import (
     TimelineEntry,
 )
 from parcelguard.logistics.models import Parcel
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 from tests.e2e.browser.conftest import World, shot
 from tests.e2e.served import last_code, texts_to
 from tests.e2e.test_portal_languages import ENGLISH_PHRASE, PROPER, RAW_KEY, visible
