@@ -1,8 +1,8 @@
-"""The PI half of the waybill HTTP API (under /api/v1/waybill): printing a stored
+"""The waybill HTTP API (all of /api/v1/waybill, in one place): printing a stored
 parcel's label and sharing it with a partner (through ``AccessGate``), binding,
-resolving and calling through virtual numbers, partners and their contracts. The
-rest of the prefix (masking, counts, tokens, the list of bindings) is
-``waybill/router.py``. Every route acts inside the caller's own enterprise.
+resolving and calling through virtual numbers, partners and their contracts; and,
+touching no PI, masking, label counts, QR tokens and the list of bindings (the
+waybill package's services). Every route acts inside the caller's own enterprise.
 
 Refusals that were recorded (a label or share the gate refused, a denied
 resolution) answer 403 (404 for an unknown waybill) with the reason and the access
@@ -13,9 +13,9 @@ the point. A caller without the route's permission gets 403 before any attempt.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -38,21 +38,21 @@ from parcelguard.access.schemas import (
     ShareRead,
 )
 from parcelguard.access.service import AccessGate
-from parcelguard.core.errors import NotFound
+from parcelguard.core.errors import NotFound, PermissionDenied
 from parcelguard.core.http import API, ClockDep, RuntimeDep, SessionDep
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.identity.permissions import Principal
 from parcelguard.logistics.models import Assignment, Employee
 from parcelguard.vault.http import VaultDep
+from parcelguard.waybill import service as waybill_service
+from parcelguard.waybill import virtual
 from parcelguard.waybill.http import TelephonyDep
-from parcelguard.waybill.router import enterprise_of
-from parcelguard.waybill.router import router as no_pi_routes
-from parcelguard.waybill.schemas import BindingRead
+from parcelguard.waybill.masking import mask
+from parcelguard.waybill.schemas import BindingRead, LabelCount, MaskIn, MaskRead, TokenRead
 from parcelguard.waybill.telephony import BindingMode
 
 router = APIRouter(prefix=f"{API}/waybill", tags=["waybill"])
-router.include_router(no_pi_routes)  # masking, counts, tokens, bindings (waybill/)
 _DENIED: dict[int | str, dict[str, Any]] = {
     403: {"description": "refused: reason, message and the access event id"},
     404: {"description": "no such waybill here; the attempt was recorded"}}
@@ -215,3 +215,47 @@ def share(body: ShareIn, *, request: Request, principal: PrincipalDep, session: 
         return refused(out, detail=out.share.reason, status=_not_found_or_403(out.reason))
     return ShareRead(share_id=out.share.share_id, basis=out.share.basis,
                      event_id=out.event_id or "", payload=out.share.payload.decode())
+
+
+# -- what touches no PI: masking, label counts and QR tokens, the list of bindings --
+
+
+def enterprise_of(principal: Principal, permission: str) -> str:
+    """The caller's enterprise, once it holds ``permission``; waybills belong to
+    enterprises, so other organisations are refused."""
+    principal.require(permission)
+    if principal.org_kind != "enterprise":
+        raise PermissionDenied("waybills belong to enterprises")
+    return principal.org_id
+
+
+@router.post("/mask")
+def mask_value(body: MaskIn, principal: PrincipalDep) -> MaskRead:
+    """Mask a value by the GB/T 41833-2022 rules (name, phone, address, id_number)."""
+    principal.require("logistics:read")
+    return MaskRead(masked=mask(body.field, body.value))
+
+
+@router.get("/labels/count")
+def label_count(principal: PrincipalDep, session: SessionDep) -> LabelCount:
+    """How many labels the enterprise issued (reprints included)."""
+    return LabelCount(labels_issued=waybill_service.labels_issued(
+        session, enterprise_of(principal, "logistics:read")))
+
+
+@router.get("/tokens/{token}")
+def resolve_token(token: str, principal: PrincipalDep, session: SessionDep) -> TokenRead:
+    """The waybill a scanned label QR token belongs to (authorised devices only)."""
+    label = waybill_service.label_for_token(session, enterprise_id=enterprise_of(
+        principal, "logistics:read"), token=token)
+    return TokenRead(waybill_no=label.waybill_no, label_id=label.id, issued_at=label.issued_at)
+
+
+@router.get("/bindings")
+def bindings(principal: PrincipalDep, session: SessionDep,
+             live: Annotated[bool, Query(description="Only live bindings.")] = True,
+             limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[BindingRead]:
+    """The enterprise's bindings, newest first."""
+    ent = enterprise_of(principal, "logistics:read")
+    return [BindingRead.of(b) for b in virtual.list_bindings(
+        session, enterprise_id=ent, live_only=live, limit=limit)]

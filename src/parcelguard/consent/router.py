@@ -1,7 +1,6 @@
-"""Consent HTTP API (under /api/v1): privacy notices, consent records, and
-data-subject requests (open, track, start, reject; fulfilling them touches PI and
-is in ``access/dsr_router.py``). Every route acts inside the caller's own
-enterprise."""
+"""Consent HTTP API (under /api/v1): privacy notices and consent records. Every
+route acts inside the caller's own enterprise. Data-subject requests, whose
+fulfilment touches PI, are served in one place by ``access/dsr_router.py``."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 
-from parcelguard.consent import service, subject_requests
+from parcelguard.consent import service
 from parcelguard.consent.notice import (
     LOCALES,
     NoticeParams,
@@ -27,9 +26,6 @@ from parcelguard.consent.schemas import (
     NoticePublish,
     NoticeVersionRead,
     PurposeStatusRead,
-    RequestOpen,
-    RequestRead,
-    RequestReject,
     WithdrawIn,
 )
 from parcelguard.core.errors import InvalidInput
@@ -141,51 +137,3 @@ def consent_status(subject_id: str, principal: PrincipalDep, session: SessionDep
         subject_id=st.subject_id, at=st.at, notice_version=st.notice_version,
         purposes=[PurposeStatusRead(**vars(p)) for p in st.purposes],
         history=[ConsentHistoryItem(**h) for h in st.history])
-
-
-# -- data-subject requests --------------------------------------------------------
-
-
-@router.post("/dsr", status_code=201)
-def open_request(body: RequestOpen, principal: PrincipalDep, session: SessionDep,
-                 clock: ClockDep) -> RequestRead:
-    """Register a data-subject request (after verifying the person); the response
-    deadline starts now. Needs ``dsr:handle``."""
-    row = subject_requests.open_request(session, principal, subject_id=body.subject_id,
-                                        kind=body.kind, channel=body.channel, clock=clock)
-    return RequestRead.of(row, clock.now())
-
-
-@router.get("/dsr")
-def list_requests(*, principal: PrincipalDep, session: SessionDep, clock: ClockDep,
-                  subject_id: str | None = None, status: str | None = None,
-                  overdue: bool = False) -> list[RequestRead]:
-    """Requests of the caller's enterprise; ``overdue=true`` lists unanswered ones
-    past their deadline."""
-    rows = subject_requests.list_requests(session, principal, clock=clock,
-                                          subject_id=subject_id, status=status,
-                                          overdue=overdue)
-    return [RequestRead.of(r, clock.now()) for r in rows]
-
-
-@router.get("/dsr/{request_id}")
-def get_request(request_id: str, principal: PrincipalDep, session: SessionDep,
-                clock: ClockDep) -> RequestRead:
-    return RequestRead.of(subject_requests.get_request(session, principal, request_id),
-                          clock.now())
-
-
-@router.post("/dsr/{request_id}/start")
-def start_request(request_id: str, principal: PrincipalDep, session: SessionDep,
-                  clock: ClockDep) -> RequestRead:
-    return RequestRead.of(subject_requests.start_request(
-        session, principal, request_id=request_id, clock=clock), clock.now())
-
-
-@router.post("/dsr/{request_id}/reject")
-def reject_request(request_id: str, body: RequestReject, principal: PrincipalDep,
-                   session: SessionDep, clock: ClockDep) -> RequestRead:
-    """Refuse the request with a reason the person is told."""
-    return RequestRead.of(subject_requests.reject_request(
-        session, principal, request_id=request_id, reason=body.reason, clock=clock),
-        clock.now())
