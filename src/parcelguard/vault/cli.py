@@ -45,9 +45,11 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
         # full collection no longer walks it while batches allocate rows by the thousand.
         gc.freeze()
         started, said = time.monotonic(), time.monotonic()
-        # (its writer thread is made first and keeps the process's priority)
+        # (its writer thread, if the rest is niced, is made first and keeps the
+        # process's priority)
         rewrap = None if reencrypt else rotation.Rewrap(rt.db.engine, vs, keyset,
-                                                         now=rt.clock.now)
+                                                         now=rt.clock.now,
+                                                         writer_thread=nice > 0)
         if nice:
             # background work: on a node with few cores, a rotation at the API's own
             # priority takes a core's worth of CPU from the requests

@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -87,6 +87,7 @@ def running_job(session: Session, enterprise_id: str) -> VaultRotationJob:
 
 
 _SK = VaultSubjectKey.__table__
+_T = TypeVar("_T")
 PendingRow = tuple[Any, ...]
 """A `WrappedRow` read for a batch; on SQLite its rowid follows."""
 
@@ -207,12 +208,14 @@ class Rewrap:
     about 2 microseconds per key, milliseconds per batch, and between two batches it is
     free for the API while the next one is read and re-wrapped.
 
-    The write runs on a thread of its own, made before `keys rotate --nice` lowers the
-    priority of the rest (on Linux a nice value is per thread), and the reading thread
-    waits for it. A busy node's requests come before the rotation's reading and crypto,
-    but a rotation holding the writer is never the one left waiting for a CPU while API
-    writers wait for it: at the process's priority, the write was descheduled for tens
-    of milliseconds at a time with the lock in hand.
+    With ``writer_thread`` the write runs on a thread of its own, made before `keys
+    rotate --nice` lowers the priority of the rest (on Linux a nice value is per
+    thread), and the reading thread waits for it. A busy node's requests come before
+    the rotation's reading and crypto, but a rotation holding the writer is never the
+    one left waiting for a CPU while API writers wait for it: at the lowered priority,
+    the write was descheduled for tens of milliseconds at a time with the lock in hand.
+    Without a lowered priority there is nothing to keep, and the hand-over (two thread
+    wake-ups per batch, each a scheduling delay on a loaded machine) is left out.
 
     Durability: the batches commit without waiting for the disk (SQLite
     ``synchronous=NORMAL`` on the writer's connection, PostgreSQL
@@ -228,18 +231,19 @@ class Rewrap:
     runs of one rotation cannot both write)."""
 
     def __init__(self, engine: Engine, vs: VaultService, keyset: KeysetRecord, *,
-                 now: Callable[[], datetime]) -> None:
+                 now: Callable[[], datetime], writer_thread: bool = True) -> None:
         self._vs, self._keyset, self._now = vs, keyset, now
         self._dialect = engine.dialect.name
         self._ph = "?" if self._dialect == "sqlite" else "%s"
         self.longest_hold = 0.0
         """The longest a write transaction of this run held the writer, in seconds."""
         self.done = False
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="rotation-writer")
+        self._writer = (ThreadPoolExecutor(1, thread_name_prefix="rotation-writer")
+                        if writer_thread else None)
         self._conn: Connection | None = None
         self._read: Any = None
         try:
-            self._conn = self._writer.submit(engine.connect).result()
+            self._conn = self._on_writer(engine.connect)
             self._read = engine.raw_connection()
             cur = self._read.cursor()
             try:
@@ -259,7 +263,7 @@ class Rewrap:
             self.to_version: int = job[2]
             self.subjects_done: int = job[4]
             if self._dialect == "sqlite":
-                self._writer.submit(self._sqlite_synchronous, "NORMAL").result()
+                self._on_writer(self._sqlite_synchronous, "NORMAL")
         except BaseException:
             self.close()
             raise
@@ -268,11 +272,18 @@ class Rewrap:
         """Give the connections back (the pool's durability setting restored)."""
         try:
             if self._conn is not None:
-                self._writer.submit(self._close_writer).result()
+                self._on_writer(self._close_writer)
             if self._read is not None:
                 self._read.close()
         finally:
-            self._writer.shutdown()
+            if self._writer is not None:
+                self._writer.shutdown()
+
+    def _on_writer(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """``fn(*args)`` on the writer thread (here if there is none), waited for."""
+        if self._writer is None:
+            return fn(*args)
+        return self._writer.submit(fn, *args).result()
 
     def _close_writer(self) -> None:
         assert self._conn is not None
@@ -309,7 +320,7 @@ class Rewrap:
         if self._dialect != "sqlite":
             self._read.rollback()  # end the read's snapshot before the write
         wrapped = self._vs.vault.rewrap_rows(self._keyset, rows) if rows else []
-        return self._writer.submit(self._write, rows, wrapped, exhausted).result()
+        return self._on_writer(self._write, rows, wrapped, exhausted)
 
     def _write(self, rows: list[PendingRow], wrapped: list[bytes],
                exhausted: bool) -> BatchReport:
