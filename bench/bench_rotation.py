@@ -16,7 +16,12 @@ early cannot flatter the figure. Wall-clock rates on a loaded machine say as muc
 about the neighbours as about the code, so the rotation's CPU seconds (less a
 `keys status` process's start-up) are reported too, against the bare loop's. The
 rotation measured alone runs at the bench's priority (`--nice 0`, like the bare loop);
-the one beside the API as an operator gets it (default `--nice`).
+the one beside the API as an operator gets it (default `--nice`). The machine's load
+drifts while a pair runs, so each baseline brackets what it is compared with: the
+bare loop runs just before and just after its rotation, and the API's quiet window is
+split into halves just before and just after its rotation (rates over the two parts
+together). The rotation's own report of the longest write transaction (how long it
+held the database's writer at most) is kept with each pair.
 Writes bench/out/rotation.json.
 """
 
@@ -96,9 +101,24 @@ def _child_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def rotate(env: dict[str, str]) -> tuple[float, float, float]:
-    """Run `keys rotate` as a process: its own subjects/s figure, wall seconds, and
-    the CPU seconds it spent beyond what a `keys status` process spends (start-up)."""
+def bracketed_bare(n: int, between: Callable[[], Any]) -> tuple[float, float, Any]:
+    """The bare loop just before and just after ``between()``: its rate over both runs
+    (per wall and per CPU second) and what ``between`` returned."""
+    before = bare_rewrap(n)
+    got = between()
+    after = bare_rewrap(n)
+    return (2 / (1 / before[0] + 1 / after[0]), 2 / (1 / before[1] + 1 / after[1]), got)
+
+
+def longest_write_ms(out: str) -> float | None:
+    m = re.search(r"held the database ([\d,]+) ms", out.replace("\n", " "))
+    return float(m.group(1).replace(",", "")) if m else None
+
+
+def rotate(env: dict[str, str]) -> tuple[float, float, float, float | None]:
+    """Run `keys rotate` as a process: its own subjects/s figure, wall seconds, the
+    CPU seconds it spent beyond what a `keys status` process spends (start-up), and
+    its longest write transaction in ms."""
     cpu = _child_cpu()
     subprocess.run([*BIN, "keys", "status", "--enterprise", "ent-a"], env=env,
                    capture_output=True, check=True)
@@ -111,7 +131,8 @@ def rotate(env: dict[str, str]) -> tuple[float, float, float]:
     assert done.returncode == 0, done.stderr
     m = re.search(r"\(([\d,]+) subjects/s\)", done.stdout.replace("\n", " "))
     assert m, done.stdout
-    return float(m.group(1).replace(",", "")), wall, max(cpu - startup, 1e-9)
+    return (float(m.group(1).replace(",", "")), wall, max(cpu - startup, 1e-9),
+            longest_write_ms(done.stdout))
 
 
 def free_port() -> int:
@@ -175,23 +196,28 @@ def api_under_rotation(env: dict[str, str], key: str, seconds: float,
                 time.sleep(0.1)
         post_events(port, key, 0, seconds=1.0)  # warm up
         for rep in range(reps):
-            quiet, quiet_refused, quiet_s = post_events(port, key, (2 * rep + 1) * 10**7,
-                                                        seconds=seconds)
+            quiet, quiet_refused, quiet_s = post_events(port, key, (3 * rep + 1) * 10**7,
+                                                        seconds=seconds / 2)
             rot = subprocess.Popen([*BIN, "keys", "rotate", "--enterprise", "ent-a"], env=env,
                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                    text=True)
             assert rot.stdout is not None
             rot.stdout.readline()  # "key version N is now primary": the batches start
-            busy, busy_refused, busy_s = post_events(port, key, (2 * rep + 2) * 10**7,
+            busy, busy_refused, busy_s = post_events(port, key, (3 * rep + 2) * 10**7,
                                                      until=lambda p=rot: p.poll() is not None)
             out = rot.stdout.read()
             assert rot.wait() == 0, out
+            more, more_refused, more_s = post_events(port, key, (3 * rep + 3) * 10**7,
+                                                     seconds=seconds / 2)
+            quiet, quiet_refused, quiet_s = (quiet + more, quiet_refused + more_refused,
+                                             quiet_s + more_s)
             m = re.search(r"\(([\d,]+) subjects/s\)", out.replace("\n", " "))
             pairs.append({"events_per_s_quiet": round(quiet / quiet_s),
                           "events_per_s_rotating": round(busy / busy_s),
                           "ratio": round(busy / busy_s / max(quiet / quiet_s, 1e-9), 3),
                           "refused_quiet": quiet_refused, "refused_rotating": busy_refused,
                           "rotating_window_s": round(busy_s, 2),
+                          "rotation_longest_write_ms": longest_write_ms(out),
                           "rotation_subjects_per_s_under_load":
                               float(m.group(1).replace(",", "")) if m else None})
     finally:
@@ -216,10 +242,11 @@ def main() -> None:
         env.pop("PARCELGUARD_DATABASE_URL", None)
         runs = []
         for _ in range(args.reps):  # each rotation moves every key to the next version
-            bare, bare_cpu = bare_rewrap(args.subjects)
-            rate, wall, cpu = rotate(env)
+            bare, bare_cpu, (rate, wall, cpu, held) = bracketed_bare(args.subjects,
+                                                                     lambda: rotate(env))
             runs.append({"bare_rewrap_per_s": round(bare), "rotation_subjects_per_s": round(rate),
                          "rotation_wall_s": round(wall, 2), "ratio": round(rate / bare, 3),
+                         "rotation_longest_write_ms": held,
                          "bare_rewrap_per_cpu_s": round(bare_cpu),
                          "rotation_subjects_per_cpu_s": round(args.subjects / cpu),
                          "cpu_ratio": round(args.subjects / cpu / bare_cpu, 3)})
@@ -243,7 +270,8 @@ def main() -> None:
     print(f"API: median ratio of events/s while a rotation runs to without "
           f"{api['median_ratio']:.2f} (target >= 0.8); pairs: "
           + ", ".join(f"{p['events_per_s_rotating']:,} vs {p['events_per_s_quiet']:,} "
-                      f"({p['refused_rotating']} refused)" for p in api["pairs"]))
+                      f"({p['refused_rotating']} refused, longest rotation write "
+                      f"{p['rotation_longest_write_ms']} ms)" for p in api["pairs"]))
     OUT.mkdir(exist_ok=True)
     (OUT / "rotation.json").write_text(json.dumps(figures, indent=1))
 

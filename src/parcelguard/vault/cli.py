@@ -34,52 +34,69 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
     app = typer.Typer(help="PI vault keys: rotation without downtime, retirement.",
                       no_args_is_help=True)
 
-    def _run(rt: Runtime, vs: VaultService, enterprise: str, batch: int) -> None:
+    def _run(rt: Runtime, vs: VaultService, enterprise: str, batch: int, nice: int) -> None:
         with rt.db.unit_of_work() as uow:
             job = rotation.running_job(uow.session, enterprise)
             total = job.subjects_done + rotation.remaining(uow.session, job)
             done = job.subjects_done
             keyset = vs.keyset(uow.session, enterprise, create=False)
+            reencrypt, to_version = job.reencrypt, job.to_version
         # Everything loaded so far lives until exit: out of the collector's reach, a
         # full collection no longer walks it while batches allocate rows by the thousand.
         gc.freeze()
         started, said = time.monotonic(), time.monotonic()
+        # (its writer thread, if the rest is niced, is made first and keeps the
+        # process's priority)
+        rewrap = None if reencrypt else rotation.Rewrap(rt.db.engine, vs, keyset,
+                                                         now=rt.clock.now,
+                                                         writer_thread=nice > 0)
+        if nice:
+            # background work: on a node with few cores, a rotation at the API's own
+            # priority takes a core's worth of CPU from the requests
+            os.nice(nice)
+        subjects_done, fields = done, 0
         with Progress(TextColumn("re-keying subjects"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(),
                       TextColumn("ETA"), TimeRemainingColumn(), console=err,
                       disable=not err.is_terminal) as bar:
             task = bar.add_task("rotate", total=total, completed=done)
-            while True:
-                # one short transaction per batch, and a kill loses at most this batch;
-                # a re-wrap is read and computed before it, so the writer is held only
-                # for the UPDATE (tens of milliseconds), not for the whole batch
-                prepared = None if job.reencrypt else rotation.prepare_rewrap(
-                    rt.db.engine, vs, keyset, batch=batch)
-                with rt.db.unit_of_work() as uow:
-                    if prepared is not None:
-                        job, report = rotation.store_rewrap(uow.session, prepared,
-                                                            at=rt.clock.now())
+            try:
+                while True:
+                    # one short transaction per batch, and a kill loses at most this
+                    # batch; a re-wrap batch is read and computed before it, so the
+                    # writer is held only for the UPDATE (milliseconds)
+                    if rewrap is not None:
+                        report = rewrap.step(batch)
+                        subjects_done = rewrap.subjects_done
                     else:
-                        job = rotation.running_job(uow.session, enterprise)
-                        report = rotation.run_batch(uow.session, vs, job, locations=locations,
-                                                    batch=batch, at=rt.clock.now())
-                    uow.commit()
-                bar.update(task, advance=report.subjects)
-                if report.done:
-                    break
-                now = time.monotonic()
-                if not err.is_terminal and now - said >= 5:  # logs get a line, not a bar
-                    said = now
-                    rate = (job.subjects_done - done) / max(now - started, 1e-9)
-                    left = max(total - job.subjects_done, 0)
-                    err.print(f"re-keyed {job.subjects_done:,}/{total:,} subjects, "
-                              f"{rate:,.0f}/s, ETA {left / max(rate, 1e-9):,.0f} s")
+                        with rt.db.unit_of_work() as uow:
+                            job = rotation.running_job(uow.session, enterprise)
+                            report = rotation.run_batch(uow.session, vs, job,
+                                                        locations=locations, batch=batch,
+                                                        at=rt.clock.now())
+                            subjects_done, fields = job.subjects_done, job.fields_reencrypted
+                            uow.commit()
+                    bar.update(task, advance=report.subjects)
+                    if report.done:
+                        break
+                    now = time.monotonic()
+                    if not err.is_terminal and now - said >= 5:  # logs get a line, not a bar
+                        said = now
+                        rate = (subjects_done - done) / max(now - started, 1e-9)
+                        left = max(total - subjects_done, 0)
+                        err.print(f"re-keyed {subjects_done:,}/{total:,} subjects, "
+                                  f"{rate:,.0f}/s, ETA {left / max(rate, 1e-9):,.0f} s")
+            finally:
+                if rewrap is not None:
+                    rewrap.close()
         elapsed = time.monotonic() - started
-        console.print(f"rotation of {enterprise} finished: {job.subjects_done} subjects, "
-                      f"{job.fields_reencrypted} fields re-encrypted in {elapsed:.1f} s "
-                      f"({(job.subjects_done - done) / max(elapsed, 1e-9):,.0f} subjects/s); "
-                      f"key version {job.to_version} is primary. Old versions still decrypt "
-                      "until `parcelguard keys retire`.")
+        held = ("" if rewrap is None else
+                f" The longest write held the database {rewrap.longest_hold * 1000:,.0f} ms.")
+        console.print(f"rotation of {enterprise} finished: {subjects_done} subjects, "
+                      f"{fields} fields re-encrypted in {elapsed:.1f} s "
+                      f"({(subjects_done - done) / max(elapsed, 1e-9):,.0f} subjects/s); "
+                      f"key version {to_version} is primary. Old versions still decrypt "
+                      f"until `parcelguard keys retire`.{held}")
 
     @app.command()
     def rotate(
@@ -91,7 +108,7 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
         resume: Annotated[bool, typer.Option(help="Resume the rotation already running.")]
         = False,
         batch: Annotated[int, typer.Option(min=1, help="Subjects per transaction (each "
-                                           "holds the writer for tens of ms).")] = 5000,
+                                           "holds the writer for milliseconds).")] = 2000,
         nice: Annotated[int, typer.Option(min=0, max=19, help=(
             "CPU niceness added to this process: the rotation yields the CPU to the "
             "serving node on a busy machine and runs at full speed on an idle one "
@@ -100,10 +117,6 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
         """Rotate an enterprise's keys with no downtime: the new key is used for new
         writes at once; existing keys move in resumable batches."""
         rt: Runtime = ctx.obj
-        if nice:
-            # background work: on a node with few cores, a rotation at the API's own
-            # priority takes a core's worth of CPU from the requests
-            os.nice(nice)
         vs = vault_for(rt.settings)
         try:
             if not resume:
@@ -112,7 +125,7 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
                                                   reencrypt=reencrypt, at=rt.clock.now())
                     uow.commit()
                 console.print(f"key version {job.to_version} is now primary for {enterprise}")
-            _run(rt, vs, enterprise, batch)
+            _run(rt, vs, enterprise, batch, nice)
         except (DomainError, LookupError) as exc:
             err.print(f"[red]error:[/red] {getattr(exc, 'message', exc)}")
             raise typer.Exit(2) from None

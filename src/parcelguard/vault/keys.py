@@ -386,35 +386,40 @@ def rewrap_rows(enterprise_id: str, rows: Sequence[tuple[Any, ...]], *,
     A row is a `WrappedRow`, possibly followed by more columns (the caller's locator).
 
     Per row it does what a bare AES-GCM re-wrap loop does plus building the row's
-    context (`_dek_context`, from a per-batch prefix; the unwrap and the wrap share it
-    but for the KEK version): no objects per row, one urandom call per batch, and the
+    context (`_dek_context`: a per-length head, the subject, and a tail per DEK and KEK
+    version, made again only when those change from the row before - in a rotation
+    they hardly ever do): no objects per row, one urandom call per batch, and the
     seal format checked only when a row fails (a bad header fails the tag anyway)."""
     if primary.enterprise_id != enterprise_id or any(
             k.enterprise_id != enterprise_id for k in keks.values()):
         raise ValueError(f"the KEKs given are not all {enterprise_id!r}'s")
     prefix = _SEAL_AD_TAG + _DEK_CONTEXT + frame(enterprise_id.encode())
-    opens = {v: (k._aead.decrypt, u32(v)) for v, k in keks.items()}
+    heads = [prefix + n for n in _LEN4]
+    opens = {v: k._aead.decrypt for v, k in keks.items()}
     seal_new, new_version = primary._aead.encrypt, u32(primary.version)
-    dek_versions: dict[int, bytes] = {}
-    lens = _LEN4
+    fmt, body = _SEAL_FORMAT, _SEALED_BODY
     nonces = os.urandom(NONCE_BYTES * len(rows))
     out: list[bytes] = []
     append = out.append
     at = 0
+    versions: Any = None
+    old_tail = new_tail = b""
+    unseal_old: Any = None
     try:
         for row in rows:
-            subject_id, dek_version, kek_version, wrapped = row[:4]
-            sid = subject_id.encode()
+            sid = row[0].encode()
+            wrapped = row[3]
+            if row[1:3] != versions:
+                versions = row[1:3]
+                dv = u32(versions[0])
+                old_tail, new_tail = dv + u32(versions[1]), dv + new_version
+                unseal_old = opens[versions[1]]
             n = len(sid)
-            dv = dek_versions.get(dek_version)
-            if dv is None:
-                dv = dek_versions[dek_version] = u32(dek_version)
-            base = prefix + (lens[n] if n < 256 else u32(n)) + sid + dv
-            unseal_old, old_version = opens[kek_version]
-            key = unseal_old(wrapped[1:_SEALED_BODY], wrapped[_SEALED_BODY:], base + old_version)
+            base = (heads[n] if n < 256 else prefix + u32(n)) + sid
             nonce = nonces[at:at + NONCE_BYTES]
-            append(_SEAL_FORMAT + nonce + seal_new(nonce, key, base + new_version))
             at += NONCE_BYTES
+            append(fmt + nonce + seal_new(nonce, unseal_old(wrapped[1:body], wrapped[body:],
+                                                            base + old_tail), base + new_tail))
     except KeyError:
         sid_, dv_, kv_, _ = rows[len(out)][:4]
         raise KeyNotFoundError(f"no unwrapped KEK version {kv_} given for subject key "
