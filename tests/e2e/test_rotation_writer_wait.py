@@ -25,7 +25,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ops.store import init_store
 from parcelguard.vault.models import VaultSubjectKey
-from parcelguard.wiring import vault_service
+from parcelguard.vault.provider import vault_service
 
 SUBJECTS = 40_000
 
