@@ -381,9 +381,11 @@ class _Pass:
             if not proof["verified"]:
                 return (f"the entries served for {lo}..{hi - 1} do not hash into the "
                         f"signed root of size {cp.size}", proof)
-            self.session.execute(insert(MirrorEntry),
-                                 [{"origin": self.origin, "seq": lo + i, "leaf": leaf}
-                                  for i, leaf in enumerate(leaves)])
+            # Core executemany on the table: the ORM's bulk path costs more than the
+            # insert itself at 4,096 rows a chunk
+            store.conn.execute(insert(MirrorEntry.__table__),
+                               [{"origin": self.origin, "seq": lo + i, "leaf": leaf}
+                                for i, leaf in enumerate(leaves)])
             state.size, state.root, state.updated_at = size, root, self.clock.now()
             self.done()
             self.seen = _Seen(size, root, self.seen.checkpoint_note)

@@ -26,11 +26,13 @@ serving node's loop waits its turn).
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -71,12 +73,14 @@ def _time_of(entry: bytes) -> int:
         raise ValueError("a mirrored entry has no readable occurred_at") from None
 
 
+@functools.cache
+def _day_name(day: int) -> str:
+    return (date(1970, 1, 1) + timedelta(days=day)).isoformat()
+
+
 def day_of(t_us: int, offset_hours: int) -> str:
     """The local day (YYYY-MM-DD) of a UTC time, at the monitor's day offset."""
-    from datetime import UTC, datetime, timedelta
-
-    day = (t_us + offset_hours * HOUR_US) // DAY_US
-    return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)).date().isoformat()
+    return _day_name((t_us + offset_hours * HOUR_US) // DAY_US)
 
 
 def enterprise_dir(enterprise_id: str) -> str:
@@ -90,6 +94,7 @@ class NationalStore:
     def __init__(self, root: Path, day_offset_hours: int = 8) -> None:
         self.root = root
         self.offset = day_offset_hours
+        import pyarrow.parquet  # noqa: F401  (once, now: not in the first chunk's time)
 
     # --- reading ----------------------------------------------------------------------
 
@@ -184,13 +189,15 @@ class NationalStore:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        by_day: dict[str, tuple[list[int], list[int], list[str]]] = {}
+        by_day: dict[str, tuple[list[int], list[int], list[bytes]]] = {}
+        offset = self.offset * HOUR_US
         for i, entry in enumerate(entries):
             t = _time_of(entry)
-            seqs, ts, texts = by_day.setdefault(day_of(t, self.offset), ([], [], []))
+            seqs, ts, texts = by_day.setdefault(_day_name((t + offset) // DAY_US),
+                                                ([], [], []))
             seqs.append(start + i)
             ts.append(t)
-            texts.append(entry.decode("utf-8"))
+            texts.append(entry)  # UTF-8, checked by Arrow as it builds the string column
         base = self.root / enterprise_dir(enterprise_id)
         schema = parquet_schema()
         for day, (seqs, ts, texts) in by_day.items():
