@@ -383,7 +383,7 @@ class _Pass:
                         f"signed root of size {cp.size}", proof)
             # Core executemany on the table: the ORM's bulk path costs more than the
             # insert itself at 4,096 rows a chunk
-            store.conn.execute(insert(MirrorEntry.__table__),
+            store.conn.execute(insert(MirrorEntry),
                                [{"origin": self.origin, "seq": lo + i, "leaf": leaf}
                                 for i, leaf in enumerate(leaves)])
             state.size, state.root, state.updated_at = size, root, self.clock.now()
