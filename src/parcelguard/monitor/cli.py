@@ -46,8 +46,9 @@ def _fail(message: str) -> typer.Exit:
 @monitor_app.command()
 def replay(
     ctx: typer.Context,
-    events: Annotated[Path, typer.Argument(help="Events: JSONL or Parquet file, or a "
-                                           "directory of them.")],
+    events: Annotated[Path, typer.Argument(help="Events: JSONL or Parquet file, a "
+                                           "directory of them, or a supervision node's "
+                                           "national store (<node home>/national).")],
     alerts_out: Annotated[Path, typer.Option("--alerts-out", help="Where to write the "
                                              "alerts, one JSON object per line.")],
 ) -> None:
