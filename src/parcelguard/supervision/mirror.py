@@ -11,9 +11,10 @@ One pass (``mirror_log``) of a log published as https://c2sp.org/tlog-tiles
    own Merkle tiles (``mirror_tiles``) and store them (``mirror_entries``) chunk by
    chunk; each chunk is committed only once its root is proved against the signed
    checkpoint root (a consistency proof from the chunk's end, or equality at the end).
-   A chunk's entries and proof tiles are fetched with no transaction open; the
-   mirror's tiles, the check and the inserts then take one short transaction (a slow
-   or stalled remote never holds the database's write lock);
+   A chunk's entries and proof tiles are fetched before its transaction starts (the
+   next chunk's bundles by a second thread meanwhile); the mirror's tiles, the check
+   and the inserts then take one short transaction (a slow or stalled remote never
+   holds the database's write lock);
 4. hand each committed chunk to the national store (supervision/national.py), the
    Parquet partitions the national analytics read.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -363,33 +365,57 @@ class _Pass:
     def copy(self, remote: HttpTiles, cp: Checkpoint, chunk: int) -> Refusal | None:
         """Fetch, verify and store entries up to ``cp.size``, one short transaction
         per chunk: the entries and the chunk's proof tiles are fetched first, then
-        the mirror's own tiles are extended, the root checked and the entries stored."""
-        while self.seen.size < cp.size:
-            lo = self.seen.size
-            hi = min(cp.size, (lo // chunk + 1) * chunk)
-            leaves = remote.entries(lo, hi)
-            hashes = leaf_hashes(leaves)
-            fetched = ([], "") if hi == cp.size else _fetch_proof(remote, hi, cp.size)
-            state = self.current()  # the short transaction starts here
-            store = MirrorTileStore(self.session.connection(), self.origin)
-            size, root = append(store, lo, hashes)
-            if hi == cp.size:
-                proof: dict[str, Any] = {"type": "root", "size": hi, "root": _b64(root),
-                                         "verified": root == cp.root}
-            else:
-                proof = _check(hi, root, cp.size, cp.root, fetched)
-            if not proof["verified"]:
-                return (f"the entries served for {lo}..{hi - 1} do not hash into the "
-                        f"signed root of size {cp.size}", proof)
-            # Core executemany on the table: the ORM's bulk path costs more than the
-            # insert itself at 4,096 rows a chunk
-            store.conn.execute(insert(MirrorEntry),
-                               [{"origin": self.origin, "seq": lo + i, "leaf": leaf}
-                                for i, leaf in enumerate(leaves)])
-            state.size, state.root, state.updated_at = size, root, self.clock.now()
-            self.done()
-            self.seen = _Seen(size, root, self.seen.checkpoint_note)
-            self.export(lo, leaves)
+        the mirror's own tiles are extended, the root checked and the entries stored.
+        The next chunk's bundles are fetched (by a second thread, on a second
+        connection) while this one is checked and stored: the network and the
+        store's work overlap, and no transaction ever waits on the network."""
+        if self.seen.size >= cp.size:
+            return None
+
+        def span(lo: int) -> tuple[int, int]:
+            return lo, min(cp.size, (lo // chunk + 1) * chunk)
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch")
+        try:
+            lo, hi = span(self.seen.size)
+            pending = pool.submit(remote.entries, lo, hi)
+            while True:
+                leaves = pending.result()
+                if hi < cp.size:
+                    pending = pool.submit(remote.entries, *span(hi))
+                refusal = self._store(remote, cp, lo, hi, leaves)
+                if refusal is not None or hi == cp.size:
+                    return refusal
+                lo, hi = span(hi)
+        finally:
+            # a refusal leaves a fetch running: its answer is not waited for
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _store(self, remote: HttpTiles, cp: Checkpoint, lo: int, hi: int,
+               leaves: list[bytes]) -> Refusal | None:
+        """Verify entries [lo, hi) against the signed root and store them."""
+        hashes = leaf_hashes(leaves)
+        fetched = ([], "") if hi == cp.size else _fetch_proof(remote, hi, cp.size)
+        state = self.current()  # the short transaction starts here
+        store = MirrorTileStore(self.session.connection(), self.origin)
+        size, root = append(store, lo, hashes)
+        if hi == cp.size:
+            proof: dict[str, Any] = {"type": "root", "size": hi, "root": _b64(root),
+                                     "verified": root == cp.root}
+        else:
+            proof = _check(hi, root, cp.size, cp.root, fetched)
+        if not proof["verified"]:
+            return (f"the entries served for {lo}..{hi - 1} do not hash into the "
+                    f"signed root of size {cp.size}", proof)
+        # Core executemany on the table: the ORM's bulk path costs more than the
+        # insert itself at 4,096 rows a chunk
+        store.conn.execute(insert(MirrorEntry),
+                           [{"origin": self.origin, "seq": lo + i, "leaf": leaf}
+                            for i, leaf in enumerate(leaves)])
+        state.size, state.root, state.updated_at = size, root, self.clock.now()
+        self.done()
+        self.seen = _Seen(size, root, self.seen.checkpoint_note)
+        self.export(lo, leaves)
         return None
 
 
@@ -400,7 +426,8 @@ def mirror_log(session: Session, source: MirrorSource, *, client: httpx2.Client,
 
     ``commit`` ends a step's transaction (default ``session.commit``; pass the unit of
     work's commit so outbox events, e.g. a tamper finding's, are dispatched). No
-    transaction is open while the remote is asked anything. The log's verifier key
+    transaction waits on the remote: what a step needs is fetched before it starts.
+    The log's verifier key
     is pinned on the first pass: a later ``source`` cannot swap it. ``sink`` (the
     supervision node's national store) gets every committed chunk, and first
     whatever the mirror holds that it does not.

@@ -118,8 +118,9 @@ def test_the_parquet_equals_the_mirror_after_a_failed_export(tmp_path: Path,
 
 def test_no_write_lock_is_held_while_the_remote_is_asked(tmp_path: Path,
                                                          clock: ManualClock) -> None:
-    """Every request the mirror sends, another writer of the supervision store gets in
-    at once (SQLite, no busy wait): no transaction of the mirror spans a fetch."""
+    """At every request the mirror sends, another writer of the supervision store gets
+    in (SQLite, waiting at most 5 s for a transaction to end: the mirror's own are
+    milliseconds): no transaction of the mirror waits on the network."""
     sup = _runtime(tmp_path / "sup")
     db = tmp_path / "sup" / "pg.db"
     with sqlite3.connect(db) as c:
@@ -127,7 +128,9 @@ def test_no_write_lock_is_held_while_the_remote_is_asked(tmp_path: Path,
     blocked: list[str] = []
 
     def other_writer(request: httpx2.Request) -> None:
-        conn = sqlite3.connect(db, timeout=0, isolation_level=None)
+        if blocked:
+            return  # one is enough (each waits its 5 s)
+        conn = sqlite3.connect(db, timeout=5, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
             conn.execute("INSERT INTO probe VALUES (1)")
