@@ -46,8 +46,9 @@ def _fail(message: str) -> typer.Exit:
 @monitor_app.command()
 def replay(
     ctx: typer.Context,
-    events: Annotated[Path, typer.Argument(help="Events: JSONL or Parquet file, or a "
-                                           "directory of them.")],
+    events: Annotated[Path, typer.Argument(help="Events: JSONL or Parquet file, a "
+                                           "directory of them, or a supervision node's "
+                                           "national store (<node home>/national).")],
     alerts_out: Annotated[Path, typer.Option("--alerts-out", help="Where to write the "
                                              "alerts, one JSON object per line.")],
 ) -> None:
@@ -138,14 +139,19 @@ def spark(
                                          "event files (read as a stream).")],
     alerts_out: Annotated[Path, typer.Option("--alerts-out", help="Output directory.")],
     ctx: typer.Context,
+    master: Annotated[str | None, typer.Option(
+        "--master", help="Spark master, e.g. local[2] or spark://host:7077 (default: "
+        "PARCELGUARD_SPARK_MASTER, else local[2]).")] = None,
 ) -> None:
     """Run the same detectors on Apache Spark Structured Streaming (the `spark`
-    extra); writes alerts.jsonl into the output directory."""
+    extra); writes alerts.jsonl into the output directory. --events may be a
+    supervision node's national store (<node home>/national: the mirrored entries as
+    Parquet partitions by enterprise and day)."""
     try:
         from parcelguard.monitor.spark import run_spark
     except ImportError:
         raise _fail("pyspark is not installed: pip install 'parcelguard[spark]'") from None
-    n = run_spark(events, alerts_out, _rt(ctx).settings.monitor)
+    n = run_spark(events, alerts_out, _rt(ctx).settings.monitor, master=master)
     err.print(f"{n} alerts written to {alerts_out / 'alerts.jsonl'}")
 
 

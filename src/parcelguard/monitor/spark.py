@@ -2,6 +2,10 @@
 
     parcelguard monitor spark --events DIR --alerts-out DIR   (the `spark` extra)
 
+DIR is a directory of JSONL event files, or a supervision node's national store
+(``<node home>/national``: the mirrored entries as Parquet partitions by enterprise
+and day, supervision/national.py).
+
 1. Stage 1 streams the event files (JSONL, one file per micro-batch, in name order)
    grouped by (enterprise, waybill) through ``applyInPandasWithState`` with
    ``WaybillIndex`` as the per-key state, and writes every event, annotated and keyed
@@ -50,6 +54,7 @@ from parcelguard.monitor.state import state_decoder, state_encoder
 from parcelguard.monitor.waybills import WaybillIndex, needs_annotation
 from parcelguard.monitor.waybills import state_decoder as wb_decoder
 from parcelguard.monitor.waybills import state_encoder as wb_encoder
+from parcelguard.supervision.national import SPARK_SCHEMA, is_national
 
 STAGE1_SCHEMA = ("ent string, key2 string, t_us long, file string, pos string, line string, "
                  "annotated boolean, covered boolean, station_match string, reprints int")
@@ -58,12 +63,13 @@ STATE_SCHEMA = "data binary"
 _NO_WAYBILL = "~"  # stage-1 key of events that need no waybill state
 
 
-def _session(app: str) -> Any:
+def _session(app: str, master: str | None = None) -> Any:
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
-    return (SparkSession.builder.master(os.environ.get("PARCELGUARD_SPARK_MASTER", "local[2]"))
+    master = master or os.environ.get("PARCELGUARD_SPARK_MASTER", "local[2]")
+    return (SparkSession.builder.master(master)
             .appName(app)
             .config("spark.sql.shuffle.partitions", os.environ.get(
                 "PARCELGUARD_SPARK_PARTITIONS", "2"))
@@ -170,6 +176,8 @@ def _peer_book(spark: Any, events_dir: Path, settings: MonitorSettings) -> PeerB
 
 
 def _lines(spark: Any, events_dir: Path, *, stream: bool) -> Any:
+    if is_national(events_dir):
+        return _national_lines(spark, events_dir, stream=stream)
     from pyspark.sql import functions as F  # noqa: N812
     from pyspark.sql.types import LongType
 
@@ -189,7 +197,30 @@ def _lines(spark: Any, events_dir: Path, *, stream: bool) -> Any:
         F.get_json_object("value", "$.event_id").alias("pos")))
 
 
-def run_spark(events_dir: Path, out_dir: Path, settings: MonitorSettings) -> int:
+def _national_lines(spark: Any, root: Path, *, stream: bool) -> Any:
+    """The supervision node's Parquet partitions (supervision/national.py): the entry
+    is the event; its time was read at export (no Python UDF per row); events of one
+    instant are ordered by enterprise, then log position, as the embedded runner
+    reading the same partitions orders them. Every file present is one micro-batch
+    (events are time-ordered within a batch, whatever order the files were written
+    in); partitions added later are the next run's batch."""
+    from pyspark.sql import functions as F  # noqa: N812
+
+    reader = spark.readStream if stream else spark.read
+    df = reader.schema(SPARK_SCHEMA).parquet(str(root))
+    entry = F.col("entry")
+    return df.select(
+        entry.alias("line"),
+        F.get_json_object(entry, "$.enterprise_id").alias("ent"),
+        F.get_json_object(entry, "$.waybill_no").alias("wb"),
+        F.get_json_object(entry, "$.kind").alias("kind"),
+        F.col("t_us"),
+        F.col("enterprise").alias("file"),
+        F.format_string("%012d", F.col("seq")).alias("pos"))
+
+
+def run_spark(events_dir: Path, out_dir: Path, settings: MonitorSettings, *,
+              master: str | None = None) -> int:
     """Run both stages to completion over the directory (availableNow) and write
     ``alerts.jsonl`` into ``out_dir``; returns the number of alerts."""
     with warnings.catch_warnings():
@@ -197,14 +228,15 @@ def run_spark(events_dir: Path, out_dir: Path, settings: MonitorSettings) -> int
         # the flavour is given explicitly by the API used
         warnings.filterwarnings("ignore", message="Cannot infer the eval type",
                                 category=UserWarning)
-        return _run_spark(events_dir, out_dir, settings)
+        return _run_spark(events_dir, out_dir, settings, master)
 
 
-def _run_spark(events_dir: Path, out_dir: Path, settings: MonitorSettings) -> int:
+def _run_spark(events_dir: Path, out_dir: Path, settings: MonitorSettings,
+               master: str | None) -> int:
     from pyspark.sql import functions as F  # noqa: N812
     from pyspark.sql.streaming.state import GroupStateTimeout
 
-    spark = _session("parcelguard-monitor")
+    spark = _session("parcelguard-monitor", master)
     out_dir.mkdir(parents=True, exist_ok=True)
     stage1_dir, updates_dir = out_dir / "_stage1", out_dir / "_updates"
     checkpoints = out_dir / "_checkpoints"

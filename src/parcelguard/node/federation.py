@@ -8,7 +8,9 @@
   lists, with the cosigner key made at ``node init``;
 - the supervision node mirrors every enterprise's log in the directory every
   ``mirror_seconds`` (supervision/mirror.py), verifying each entry against the
-  checkpoint signed by the key the directory gives;
+  checkpoint signed by the key the directory gives, and writes what it mirrored as
+  Parquet partitions (enterprise, day) under ``<home>/national`` for the national
+  analytics (supervision/national.py, ``parcelguard monitor spark``);
 - an enterprise node queues, every ``checkpoint_seconds``, the envelopes its own
   records owe other nodes: filed reports, police referrals (node/relay.py).
 
@@ -41,6 +43,7 @@ from parcelguard.node.directory import Directory
 from parcelguard.node.home import Node
 from parcelguard.node.transport import TIMEOUT_SECONDS
 from parcelguard.supervision.mirror import MirrorResult, MirrorSource, mirror_log
+from parcelguard.supervision.national import NATIONAL_DIR, NationalStore
 from parcelguard.supervision.tlog_witness import KnownLog, LogResolver
 
 log = logging.getLogger(__name__)
@@ -114,6 +117,12 @@ def http_client(node: Node) -> httpx2.Client:
                          event_hooks={"response": [pinned]})
 
 
+def national_store(node: Node, rt: Runtime) -> NationalStore:
+    """The supervision node's Parquet partitions of the mirrored entries
+    (``<home>/national``), which ``parcelguard monitor spark`` reads."""
+    return NationalStore(node.home / NATIONAL_DIR, rt.settings.monitor.day_offset_hours)
+
+
 # One pass at a time in a process: two would race to store the same chunk.
 _MIRRORING = threading.Lock()
 
@@ -122,6 +131,7 @@ def mirror_pass(node: Node, rt: Runtime) -> list[MirrorResult]:
     """Mirror every enterprise's log in the directory once, each in its own units of
     work (committed per verified chunk; a tamper finding's event is dispatched)."""
     results = []
+    sink = national_store(node, rt)
     with _MIRRORING, http_client(node) as client:
         for source in mirror_sources(node.directory()):
             try:
@@ -130,7 +140,8 @@ def mirror_pass(node: Node, rt: Runtime) -> list[MirrorResult]:
                     # incident have an owner
                     ensure_enterprises(uow.session, {source.enterprise_id}, rt.clock)
                     results.append(mirror_log(uow.session, source, client=client,
-                                              clock=rt.clock, commit=uow.commit))
+                                              clock=rt.clock, commit=uow.commit,
+                                              sink=sink))
             except SQLAlchemyError as exc:
                 # another process's pass (`node mirror` by hand) stored the chunk first:
                 # the next pass resumes from what is committed

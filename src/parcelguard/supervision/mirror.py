@@ -11,6 +11,12 @@ One pass (``mirror_log``) of a log published as https://c2sp.org/tlog-tiles
    own Merkle tiles (``mirror_tiles``) and store them (``mirror_entries``) chunk by
    chunk; each chunk is committed only once its root is proved against the signed
    checkpoint root (a consistency proof from the chunk's end, or equality at the end).
+   A chunk's entries and proof tiles are fetched before its transaction starts (the
+   next chunk's bundles by a second thread meanwhile); the mirror's tiles, the check
+   and the inserts then take one short transaction (a slow or stalled remote never
+   holds the database's write lock);
+4. hand each committed chunk to the national store (supervision/national.py), the
+   Parquet partitions the national analytics read.
 
 So every stored entry is verified against a signed checkpoint, an interrupted pass
 resumes after its last committed chunk, and a log that rolled back (a smaller signed
@@ -24,9 +30,11 @@ against signed roots and the mirror's own hashes decide anything.
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx2
 from sqlalchemy import Connection, and_, insert, or_, select
@@ -52,6 +60,8 @@ from parcelguard.ledger.tiles import TileKey, TileMissingError, tile_width
 from parcelguard.ledger.tlog import WIDTH, tile_path, unbundle
 from parcelguard.supervision.models import MirrorEntry, MirrorLog, MirrorTile
 from parcelguard.supervision.tlog_witness import record_tamper
+
+log = logging.getLogger(__name__)
 
 # Entries verified and committed together: 16 bundles. Small enough that a pass
 # interrupted at any point loses little, large enough that the per-chunk proof (a
@@ -199,38 +209,113 @@ def _state(session: Session, source: MirrorSource, origin: str, clock: Clock) ->
     return state
 
 
-def _prove(remote: HttpTiles, old: int, old_root: bytes, new: int,
-           new_root: bytes) -> dict[str, Any]:
-    """Check the remote's PROOF(old, new) against two roots we trust; the evidence."""
+def _fetch_proof(remote: HttpTiles, old: int, new: int) -> tuple[list[bytes] | None, str]:
+    """PROOF(old, new) from the remote's tiles (over HTTP: call it outside any
+    transaction); None and why when the remote cannot give one."""
     try:
-        hashes = consistency_proof(remote, old, new)
+        return consistency_proof(remote, old, new), ""
     except (TileMissingError, ValueError) as exc:
+        return None, f"no proof: {exc}"
+
+
+def _check(old: int, old_root: bytes, new: int, new_root: bytes,
+           fetched: tuple[list[bytes] | None, str]) -> dict[str, Any]:
+    """Check a fetched PROOF(old, new) against two roots we trust; the evidence."""
+    hashes, error = fetched
+    if hashes is None:
         return {"type": "consistency", "old_size": old, "new_size": new, "hashes": None,
-                "verified": False, "error": f"no proof: {exc}"}
+                "verified": False, "error": error}
     ok = verify_consistency(old, new, old_root, new_root, hashes)
     return {"type": "consistency", "old_size": old, "new_size": new,
             "hashes": [_b64(h) for h in hashes], "verified": ok,
             "error": None if ok else "proof does not verify"}
 
 
+def _prove(remote: HttpTiles, old: int, old_root: bytes, new: int,
+           new_root: bytes) -> dict[str, Any]:
+    return _check(old, old_root, new, new_root, _fetch_proof(remote, old, new))
+
+
 Refusal = tuple[str, dict[str, Any]]  # (reason, proof evidence)
+
+
+class NationalSink(Protocol):
+    """Where verified entries go next (supervision/national.py: Parquet partitions)."""
+
+    def catch_up(self, enterprise_id: str, size: int,
+                 read: Callable[[int, int], list[bytes]]) -> int: ...
+
+    def append(self, enterprise_id: str, start: int, entries: Sequence[bytes],
+               read: Callable[[int, int], list[bytes]]) -> None: ...
+
+
+class _Raced(Exception):
+    """Another pass (another process) moved this log on since it was read."""
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the mirror held of a log when the pass read it (in a short transaction:
+    everything over HTTP happens outside one)."""
+
+    size: int
+    root: bytes
+    checkpoint_note: str | None
 
 
 @dataclass
 class _Pass:
-    """One mirror pass over one log; every commit ends a verified step."""
+    """One mirror pass over one log. Everything fetched over HTTP is fetched outside
+    a transaction; each step then verifies and stores in a short one, and every
+    commit ends a verified step."""
 
     session: Session
     source: MirrorSource
     origin: str
-    state: MirrorLog
+    seen: _Seen
     clock: Clock
     done: Callable[[], None]
     start: int
+    sink: NationalSink | None = None
 
-    def result(self, status: str, **kw: Any) -> MirrorResult:
+    def size_now(self) -> int:
+        state = self.session.get(MirrorLog, self.origin)
+        size = self.start if state is None else int(state.size)
+        self.done()  # a read: end it before anything else goes over the network
+        return size
+
+    def result(self, status: str, size: int | None = None, **kw: Any) -> MirrorResult:
+        size = self.seen.size if size is None else size
         return MirrorResult(self.source.enterprise_id, self.origin, status, self.start,
-                            self.state.size, self.state.size - self.start, **kw)
+                            size, size - self.start, **kw)
+
+    def current(self) -> MirrorLog:
+        """The log's row, re-read at the start of a write step; it must still be what
+        this pass saw (another process's pass may have stored the same chunk)."""
+        state = self.session.get(MirrorLog, self.origin, populate_existing=True)
+        assert state is not None
+        if state.size != self.seen.size or state.refused:
+            raise _Raced(f"another pass moved this log to size {state.size}")
+        return state
+
+    def read(self, lo: int, hi: int) -> list[bytes]:
+        got = mirrored_entries(self.session, self.origin, lo, hi)
+        self.done()
+        return got
+
+    def export(self, start: int, leaves: Sequence[bytes]) -> None:
+        """Hand committed entries to the national store. A failure there loses
+        nothing: the next pass exports from the mirror's database (catch_up)."""
+        if self.sink is None:
+            return
+        try:
+            if start < 0:
+                self.sink.catch_up(self.source.enterprise_id, self.seen.size, self.read)
+            else:
+                self.sink.append(self.source.enterprise_id, start, leaves, self.read)
+        except (OSError, ValueError) as exc:
+            log.warning("national export of %s stopped at a chunk: %s",
+                        self.source.enterprise_id, type(exc).__name__)
 
     def refuse(self, reason: str, proof: dict[str, Any], note: str,
                presented: int) -> MirrorResult:
@@ -238,7 +323,6 @@ class _Pass:
         self.session.rollback()
         state = self.session.get(MirrorLog, self.origin)
         assert state is not None
-        self.state = state
         state.refused, state.updated_at = True, self.clock.now()
         fid = record_tamper(
             self.session, self.source.enterprise_id, reason=reason, accepted_size=state.size,
@@ -247,13 +331,15 @@ class _Pass:
                 "mirrored_root": _b64(bytes(state.root)),
                 "accepted_checkpoint": state.checkpoint_note,
                 "presented_checkpoint": note, "proof": proof})
+        size = int(state.size)
         self.done()
-        return self.result("refused", finding_id=fid, reason=reason)
+        return self.result("refused", size, finding_id=fid, reason=reason)
 
     def extends(self, remote: HttpTiles, cp: Checkpoint) -> Refusal | None:
         """Why the signed ``cp`` does not extend what was mirrored and signed before
-        (None when it does): rollback, fork, or no consistency proof."""
-        note = self.state.checkpoint_note
+        (None when it does): rollback, fork, or no consistency proof. Over HTTP, no
+        transaction: the roots it checks against are the pass's snapshot."""
+        note = self.seen.checkpoint_note
         last = None if note is None else parse_checkpoint(note[:note.rindex("\n\n") + 1])
         if last is not None and cp.size < last.size:
             return (f"rollback: the log signed size {cp.size} after size {last.size}",
@@ -263,8 +349,8 @@ class _Pass:
                     {"type": "consistency", "old_size": cp.size, "new_size": cp.size,
                      "hashes": [], "verified": False,
                      "error": "two different roots for one size"})
-        checks = [(self.state.size, bytes(self.state.root))]
-        if last is not None and last.size != self.state.size:
+        checks = [(self.seen.size, self.seen.root)]
+        if last is not None and last.size != self.seen.size:
             checks.append((last.size, last.root))
         for old, old_root in checks:
             proof = _prove(remote, old, old_root, cp.size, cp.root)
@@ -277,39 +363,74 @@ class _Pass:
         return None
 
     def copy(self, remote: HttpTiles, cp: Checkpoint, chunk: int) -> Refusal | None:
-        """Fetch, verify and store entries up to ``cp.size``, one commit per chunk."""
-        state = self.state
+        """Fetch, verify and store entries up to ``cp.size``, one short transaction
+        per chunk: the entries and the chunk's proof tiles are fetched first, then
+        the mirror's own tiles are extended, the root checked and the entries stored.
+        The next chunk's bundles are fetched (by a second thread, on a second
+        connection) while this one is checked and stored: the network and the
+        store's work overlap, and no transaction ever waits on the network."""
+        if self.seen.size >= cp.size:
+            return None
+
+        def span(lo: int) -> tuple[int, int]:
+            return lo, min(cp.size, (lo // chunk + 1) * chunk)
+
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mirror-fetch")
+        try:
+            lo, hi = span(self.seen.size)
+            pending = pool.submit(remote.entries, lo, hi)
+            while True:
+                leaves = pending.result()
+                if hi < cp.size:
+                    pending = pool.submit(remote.entries, *span(hi))
+                refusal = self._store(remote, cp, lo, hi, leaves)
+                if refusal is not None or hi == cp.size:
+                    return refusal
+                lo, hi = span(hi)
+        finally:
+            # a refusal leaves a fetch running: its answer is not waited for
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _store(self, remote: HttpTiles, cp: Checkpoint, lo: int, hi: int,
+               leaves: list[bytes]) -> Refusal | None:
+        """Verify entries [lo, hi) against the signed root and store them."""
+        hashes = leaf_hashes(leaves)
+        fetched = ([], "") if hi == cp.size else _fetch_proof(remote, hi, cp.size)
+        state = self.current()  # the short transaction starts here
         store = MirrorTileStore(self.session.connection(), self.origin)
-        while state.size < cp.size:
-            lo = state.size
-            hi = min(cp.size, (lo // chunk + 1) * chunk)
-            leaves = remote.entries(lo, hi)
-            store.conn = self.session.connection()
-            size, root = append(store, lo, leaf_hashes(leaves))
-            if hi == cp.size:
-                proof: dict[str, Any] = {"type": "root", "size": hi, "root": _b64(root),
-                                         "verified": root == cp.root}
-            else:
-                proof = _prove(remote, hi, root, cp.size, cp.root)
-            if not proof["verified"]:
-                return (f"the entries served for {lo}..{hi - 1} do not hash into the "
-                        f"signed root of size {cp.size}", proof)
-            self.session.execute(insert(MirrorEntry),
-                                 [{"origin": self.origin, "seq": lo + i, "leaf": leaf}
-                                  for i, leaf in enumerate(leaves)])
-            state.size, state.root, state.updated_at = size, root, self.clock.now()
-            self.done()
+        size, root = append(store, lo, hashes)
+        if hi == cp.size:
+            proof: dict[str, Any] = {"type": "root", "size": hi, "root": _b64(root),
+                                     "verified": root == cp.root}
+        else:
+            proof = _check(hi, root, cp.size, cp.root, fetched)
+        if not proof["verified"]:
+            return (f"the entries served for {lo}..{hi - 1} do not hash into the "
+                    f"signed root of size {cp.size}", proof)
+        # Core executemany on the table: the ORM's bulk path costs more than the
+        # insert itself at 4,096 rows a chunk
+        store.conn.execute(insert(MirrorEntry),
+                           [{"origin": self.origin, "seq": lo + i, "leaf": leaf}
+                            for i, leaf in enumerate(leaves)])
+        state.size, state.root, state.updated_at = size, root, self.clock.now()
+        self.done()
+        self.seen = _Seen(size, root, self.seen.checkpoint_note)
+        self.export(lo, leaves)
         return None
 
 
 def mirror_log(session: Session, source: MirrorSource, *, client: httpx2.Client,
                clock: Clock, commit: Callable[[], None] | None = None,
-               chunk: int = CHUNK) -> MirrorResult:
+               chunk: int = CHUNK, sink: NationalSink | None = None) -> MirrorResult:
     """One mirror pass over ``source``; commits after every verified chunk.
 
     ``commit`` ends a step's transaction (default ``session.commit``; pass the unit of
-    work's commit so outbox events, e.g. a tamper finding's, are dispatched). The log's
-    verifier key is pinned on the first pass: a later ``source`` cannot swap it.
+    work's commit so outbox events, e.g. a tamper finding's, are dispatched). No
+    transaction waits on the remote: what a step needs is fetched before it starts.
+    The log's verifier key
+    is pinned on the first pass: a later ``source`` cannot swap it. ``sink`` (the
+    supervision node's national store) gets every committed chunk, and first
+    whatever the mirror holds that it does not.
     """
     done = commit or session.commit
     pinned = session.scalars(select(MirrorLog.verifier_key)
@@ -317,9 +438,12 @@ def mirror_log(session: Session, source: MirrorSource, *, client: httpx2.Client,
     vkey = pinned or source.verifier_key
     origin = vkey.partition("+")[0]
     state = _state(session, source, origin, clock)
-    run = _Pass(session, source, origin, state, clock, done, state.size)
-    if state.refused:
-        done()
+    seen = _Seen(int(state.size), bytes(state.root), state.checkpoint_note)
+    refused = bool(state.refused)
+    done()
+    run = _Pass(session, source, origin, seen, clock, done, seen.size, sink)
+    run.export(-1, ())
+    if refused:
         return run.result("refused", reason="this log was refused earlier: see its finding")
     try:
         note = _fetch_checkpoint(client, source.url)
@@ -332,18 +456,19 @@ def mirror_log(session: Session, source: MirrorSource, *, client: httpx2.Client,
         if refusal is not None:
             return run.refuse(*refusal, note, cp.size)
         # The new checkpoint is proved to extend the old: it is the target from now on.
-        state.checkpoint_size, state.checkpoint_note = cp.size, note
+        current = run.current()
+        current.checkpoint_size, current.checkpoint_note = cp.size, note
         done()
-        if cp.size == state.size:
+        run.seen = _Seen(seen.size, seen.root, note)
+        if cp.size == seen.size:
             return run.result("up_to_date")
         refusal = run.copy(remote, cp, chunk)
         if refusal is not None:
             return run.refuse(*refusal, note, cp.size)
         return run.result("mirrored")
-    except MirrorUnavailable as exc:
+    except (MirrorUnavailable, _Raced) as exc:
         session.rollback()
-        run.state = session.get(MirrorLog, origin) or state
-        return run.result("unavailable", reason=str(exc))
+        return run.result("unavailable", run.size_now(), reason=str(exc))
 
 
 def mirrored_entries(session: Session, origin: str, start: int = 0,

@@ -268,3 +268,24 @@ ACCESS: dict[str, str] = {
     "GET /supervisor/forwards": "portal:supervisor",
     "POST /supervisor/forwards/send": "portal:supervisor supervisor_admin",
 }
+
+# --- national: the federation surface of `parcelguard node serve` ---
+# What a node serves beyond `parcelguard serve`'s routes (above), on HTTPS that admits
+# only clients with a certificate of the federation CA: no certificate, or one of
+# another CA, gets no HTTP answer at all (tests/e2e/attack/test_node_routes.py).
+# Past TLS:
+#   ``node:member``  only a node the directory lists, signing with the key it lists
+#                    and presenting its own certificate; any other node gets 400/403;
+#   ``node:any``     any node of the CA: what it serves is signed and checked by its
+#                    reader (the directory, by the supervision key; the tiles, by the
+#                    checkpoint key) or judged by content alone (a witness cosigns only
+#                    a checkpoint that verifies with a key its directory lists).
+NODE_ACCESS: dict[str, str] = {
+    "POST /node/v1/inbox": "node:member",
+    "GET /node/v1/directory": "node:any",
+    "POST /witness/add-checkpoint": "node:any",
+    # on an enterprise node (the application's routes, public there, over mutual TLS)
+    "GET /tlog/{enterprise_id}/checkpoint": "node:any",
+    "GET /tlog/{enterprise_id}/tile/{path:path}": "node:any",
+}
+# --- end national ---
