@@ -38,7 +38,8 @@ from parcelguard.logistics.intake import ParcelIn, register_parcels
 from parcelguard.monitor.replay import run_pipeline, write_alerts
 from parcelguard.monitor.source import decode_lines, time_ordered
 from parcelguard.node.home import node_settings
-from parcelguard.simulation import WorldConfig, build_world
+from parcelguard.simulation.model import WorldConfig
+from parcelguard.simulation.world import build_world
 from parcelguard.vault.provider import vault_service
 from tests.e2e.served import free_port
 from tests.e2e.test_no_plaintext_at_rest import PEOPLE, assert_clean
