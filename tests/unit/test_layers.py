@@ -93,3 +93,68 @@ def test_packages_with_a_read_api_are_read_through_it() -> None:
                         and parts[2] == "models"):
                     found.append(f"{path.relative_to(SRC)} imports {node.module}")
     assert found == []
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Module -> the parcelguard modules it imports when it runs: at module level and
+    inside functions alike (a function-level import only postpones a cycle), but not
+    under ``if TYPE_CHECKING`` (never executed)."""
+    modules = {".".join(p.relative_to(SRC.parent).with_suffix("").parts)
+               .removesuffix(".__init__"): p for p in SRC.rglob("*.py")}
+
+    def owner(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        deps: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.Import):
+                deps |= {t for a in node.names if (t := owner(a.name))}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for a in node.names:
+                    full = f"{node.module}.{a.name}"
+                    if (t := owner(full if full in modules else node.module)):
+                        deps.add(t)
+        graph[module] = {d for d in deps if d.startswith("parcelguard.") and d != module}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while (w := stack.pop()) != v:
+                component.append(w)
+            if component:
+                found.append(sorted([v, *component]))
+
+    for v in graph:
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycle_even_through_function_level_imports() -> None:
+    assert _cycles(_module_graph()) == []

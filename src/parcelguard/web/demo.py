@@ -18,6 +18,7 @@ from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from parcelguard.access import virtual_numbers
 from parcelguard.consent.notice import NoticeParams
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.consent.service import publish_notice
@@ -34,7 +35,7 @@ from parcelguard.logistics.rules import Window
 from parcelguard.vault.kms import Kms
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill.telephony import Telephony
-from parcelguard.web import capabilities, consumers, totp
+from parcelguard.web import consumers, totp
 
 POLICE_ORG = "police-netsec"
 AUDITOR_ORG = "audit-firm"
@@ -106,18 +107,11 @@ def _today_parcels(session: Session, vault: VaultService, telephony: Telephony,
         ParcelIn(waybill_no=wb, sender=_party(fake), recipient=_party(fake), created_at=now,
                  origin_station_id=station_id, destination_station_id=station_id)
         for wb in waybills])
-    bind = None
-    for name in ("parcelguard.access.virtual_numbers", "parcelguard.waybill.virtual"):
-        mod = capabilities.module(name)
-        if mod is not None and hasattr(mod, "bind_for_assignment"):
-            bind = mod.bind_for_assignment
-            break
     window = Window(now - timedelta(hours=1), now + timedelta(hours=10))
     for wb in waybills[:2]:
         a = logistics.assign(session, admin, waybill_no=wb, employee_id=employee_id,
                              purpose="delivery", window=window, clock=clock)
-        if bind is not None:
-            bind(session, telephony, assignment=a, at=now)
+        virtual_numbers.bind_for_assignment(session, telephony, assignment=a, at=now)
     return waybills[:2], waybills[2]
 
 

@@ -2,8 +2,6 @@
 anonymous complaint forwarded to the police (so the police portal has a referral
 with an evidence package to verify) and an incident detected long enough ago that
 its statutory reports are overdue (so the supervision department sees them).
-
-Each part runs only when its capability has landed; the result says what was made.
 """
 
 from __future__ import annotations
@@ -16,15 +14,17 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.caller import caller_for_employee
 from parcelguard.access.service import AccessGate
+from parcelguard.audit import engagements, model
 from parcelguard.audit.controls import load_rulebook
+from parcelguard.channel import intake, referrals
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict
 from parcelguard.core.settings import Settings
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
+from parcelguard.incidents import service as incidents
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.vault.service import VaultService
-from parcelguard.web import capabilities
 from parcelguard.web.demo import AUDITOR_ORG, Provisioned
 
 # Long enough that every initial report (4 h CAC, 24 h postal and Art. 57) is overdue.
@@ -39,12 +39,7 @@ class Cases:
 
 
 def _referral(session: Session, vault: VaultService, settings: Settings, clock: Clock,
-              prov: Provisioned) -> str | None:
-    intake = capabilities.service(session, "parcelguard.channel.intake", "channel_reports",
-                                  attrs=("file_report",))
-    referrals = capabilities.module("parcelguard.channel.referrals")
-    if intake is None or referrals is None:
-        return None
+              prov: Provisioned) -> str:
     filed = intake.file_report(
         session, vault, settings.channel, enterprise_id=prov.enterprise_id, source=None,
         clock=clock, report=intake.ReportIn(
@@ -66,16 +61,12 @@ def _referral(session: Session, vault: VaultService, settings: Settings, clock: 
 
 
 def _incident(session: Session, settings: Settings, clock: Clock,
-              prov: Provisioned) -> str | None:
-    service = capabilities.service(session, "parcelguard.incidents.service", "incidents",
-                                   "incident_reports", attrs=("open_incident", "OpenRequest"))
-    if service is None:
-        return None
+              prov: Provisioned) -> str:
     # Evidence: the demo courier's recorded accesses (denied reveals included).
     evidence = list(session.scalars(select(LedgerEvent.event_id).where(
         LedgerEvent.enterprise_id == prov.enterprise_id, LedgerEvent.kind == "access")
         .order_by(LedgerEvent.seq.desc()).limit(5)))
-    opened = service.open_incident(session, service.OpenRequest(
+    opened = incidents.open_incident(session, incidents.OpenRequest(
         enterprise_id=prov.enterprise_id, title="Waybill lookups outside assignments (demo)",
         category="insider_abuse", source="manual", detected_at=clock.now() - INCIDENT_AGE,
         evidence_event_ids=evidence), actor="system:web-demo", settings=settings.incidents)
@@ -85,12 +76,6 @@ def _incident(session: Session, settings: Settings, clock: Clock,
 def _engagement(session: Session, clock: Clock, prov: Provisioned) -> str | None:
     """An audit the supervision department orders after the incident, of the last
     two days, led by the demo auditor (periods must have ended)."""
-    engagements = capabilities.service(session, "parcelguard.audit.engagements",
-                                       "audit_engagements", attrs=("create",))
-    model = capabilities.module("parcelguard.audit.model")
-    rulebook = capabilities.module("parcelguard.audit.rulebook")
-    if engagements is None or model is None or rulebook is None:
-        return None
     open_ = [e for e in engagements.list_for(session, system_principal(SUPERVISOR_ORG_ID),
                                              enterprise_id=prov.enterprise_id)
              if e.auditor_org_id == AUDITOR_ORG and e.status in ("planned", "fieldwork")]

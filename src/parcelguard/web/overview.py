@@ -33,10 +33,17 @@ from markupsafe import Markup
 from sqlalchemy import Text, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from parcelguard.access.models import AccessSuspension
+from parcelguard.audit import engagements
+from parcelguard.audit.models import AuditFinding
+from parcelguard.channel.models import ChannelReferral
 from parcelguard.identity.models import Organization
 from parcelguard.identity.permissions import Principal
+from parcelguard.incidents.interventions import KINDS
+from parcelguard.incidents.models import Incident, IncidentReport, Intervention
+from parcelguard.ledger.models import LedgerEvent
 from parcelguard.monitor.models import MonitorAlert
-from parcelguard.web import capabilities
+from parcelguard.web.render import page
 
 DISPLAY_TZ = ZoneInfo("Asia/Shanghai")
 US_PER_HOUR = 3_600_000_000
@@ -177,8 +184,6 @@ class Overview:
 def show(request: Any, title: str, nav: list[Any], overview: Overview, sections: list[Any],
          **kw: Any) -> Any:
     """A landing page: ``overview`` above the page's ``sections``."""
-    from parcelguard.web.render import page
-
     return page(request, "overview.html", title=title, nav=nav, overview=overview,
                 sections=sections, messages=kw.get("messages") or [],
                 errors=kw.get("errors") or [], status_code=kw.get("status_code", 200))
@@ -302,7 +307,6 @@ def incident_deadlines(session: Session, principal: Principal,
                        now: datetime) -> tuple[Counter[tuple[str, str]], int, int]:
     """Incidents by state and by their worst statutory-report deadline (overdue, due,
     none), and the numbers of draft reports overdue and due."""
-    from parcelguard.incidents.models import Incident, IncidentReport
 
     worst: dict[str, str] = {}
     overdue = due = 0
@@ -332,7 +336,6 @@ def _incidents_chart(states: Counter[tuple[str, str]]) -> Chart:
 
 
 def suspended_employees(session: Session, enterprise_id: str, now: datetime) -> int:
-    from parcelguard.access.models import AccessSuspension
 
     return int(session.scalar(select(func.count(func.distinct(AccessSuspension.employee_id)))
                               .where(AccessSuspension.enterprise_id == enterprise_id,
@@ -354,7 +357,6 @@ def reveals_by_day(session: Session, enterprise_id: str, since: datetime,
                    ) -> tuple[Counter[date], Counter[date]]:
     """PI reveals per China day since ``since``: (allowed, refused), counted in the
     enterprise's own log (access events whose action is ``reveal``) by the database."""
-    from parcelguard.ledger.models import LedgerEvent
 
     # The action and outcome are inside the leaf: canonical JSON, no spaces, a string
     # value's own quotes escaped, so these patterns match the fields and nothing else.
@@ -384,8 +386,7 @@ def enterprise(session: Session, principal: Principal, now: datetime) -> Overvie
                              "overdue" if sev["high"] + sev["critical"] else None,
                              "/enterprise/alerts"))
     ov.charts.append(_severity_chart(sev))
-    if principal.can("incidents:read") and capabilities.service(
-            session, "parcelguard.incidents.models", "incidents", "incident_reports") is not None:
+    if principal.can("incidents:read"):
         states, overdue, due = incident_deadlines(session, principal, now)
         open_n = sum(n for (s, _), n in states.items() if s not in ("resolved", "reviewed"))
         ov.figures += [
@@ -423,7 +424,6 @@ def alerts_by_day(session: Session, principal: Principal,
 
 def orders_in_force(session: Session, principal: Principal) -> Counter[str]:
     """Interventions the supervision department ordered and has not lifted, by kind."""
-    from parcelguard.incidents.models import Intervention
 
     return Counter({str(k): int(n) for k, n in session.execute(
         select(Intervention.kind, func.count()).where(
@@ -436,10 +436,8 @@ def supervisor(session: Session, principal: Principal, now: datetime) -> Overvie
     enterprises = int(session.scalar(select(func.count()).select_from(Organization).where(
         Organization.kind == "enterprise")) or 0)
     ov.figures.append(Figure("enterprises", "Enterprises", enterprises))
-    have_incidents = capabilities.service(session, "parcelguard.incidents.models", "incidents",
-                                          "incident_reports", "incident_interventions") \
-        if principal.can("incidents:read_all") else None
-    if have_incidents is not None:
+    read_all = principal.can("incidents:read_all")
+    if read_all:
         _, overdue, due = incident_deadlines(session, principal, now)
         orders = orders_in_force(session, principal)
         ov.figures += [
@@ -460,9 +458,7 @@ def supervisor(session: Session, principal: Principal, now: datetime) -> Overvie
                 SEVERITY_COLOURS[s]) for s in SEVERITIES],
         "Alerts", "day (China Standard Time)", dates=True,
         empty="No alerts in the last 30 days."))
-    if have_incidents is not None:
-        from parcelguard.incidents.interventions import KINDS
-
+    if read_all:
         ov.charts.append(Chart("orders-kind", "Orders in force by measure", list(KINDS),
                                [Series("Orders in force", [orders[k] for k in KINDS], NEUTRAL)],
                                "Orders", empty="No order is in force."))
@@ -473,7 +469,6 @@ def supervisor(session: Session, principal: Principal, now: datetime) -> Overvie
 
 
 def referrals_by_state(session: Session, principal: Principal) -> Counter[str]:
-    from parcelguard.channel.models import ChannelReferral
 
     return Counter({str(s): int(n) for s, n in session.execute(
         select(ChannelReferral.status, func.count()).where(
@@ -484,9 +479,6 @@ def referrals_by_state(session: Session, principal: Principal) -> Counter[str]:
 def police(session: Session, principal: Principal, now: datetime) -> Overview:
     del now
     ov = Overview()
-    if capabilities.service(session, "parcelguard.channel.models",
-                            "channel_referrals") is None:
-        return ov
     states = referrals_by_state(session, principal)
     ov.figures += [
         Figure("referrals", "Referrals", sum(states.values())),
@@ -507,12 +499,6 @@ def police(session: Session, principal: Principal, now: datetime) -> Overview:
 def auditor(session: Session, principal: Principal, now: datetime) -> Overview:
     del now
     ov = Overview()
-    if capabilities.service(session, "parcelguard.audit.engagements", "audit_engagements",
-                            "audit_findings", attrs=("list_for",)) is None:
-        return ov
-    from parcelguard.audit import engagements
-    from parcelguard.audit.models import AuditFinding
-
     mine = engagements.list_for(session, principal)
     status = Counter(e.status for e in mine)
     by_control: Counter[tuple[str, str]] = Counter()

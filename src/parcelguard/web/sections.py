@@ -46,7 +46,6 @@ class Section:
     columns: list[str] = field(default_factory=list)  # header labels (msgids)
     rows: list[list[Cell]] = field(default_factory=list)
     actions: list[list[Action]] = field(default_factory=list)  # per row, parallel to rows
-    available: bool = True
     intro: str | None = None  # msgid shown above the table
     forms: list[Action] = field(default_factory=list)  # stand-alone forms below the table
     empty: str = "Nothing here."
@@ -57,11 +56,6 @@ class Section:
             actions: list[Action] | None = None) -> None:
         self.rows.append([c if isinstance(c, Cell) else Cell(c) for c in cells])
         self.actions.append(actions or [])
-
-
-def unavailable(title: str) -> Section:
-    """An honest placeholder for a capability that has not landed yet."""
-    return Section(title, available=False)
 
 
 def due_cell(due: datetime | None, done: datetime | None, now: datetime) -> Cell:

@@ -12,25 +12,21 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from parcelguard.audit import engagements, fieldwork, reports
+from parcelguard.audit.controls import load_rulebook
 from parcelguard.core.errors import NotFound
 from parcelguard.core.http import SessionDep
-from parcelguard.web import capabilities
+from parcelguard.web import overview as ov
+from parcelguard.web.actions import CONFIRM, act, confirmed
 from parcelguard.web.auth import AuditorStaff, Staff
-from parcelguard.web.portals.enterprise import CONFIRM, act, confirmed
 from parcelguard.web.render import Nav, locale_of, page, runtime
-from parcelguard.web.sections import Action, Cell, Section, unavailable
+from parcelguard.web.sections import Action, Cell, Section
 from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/auditor", include_in_schema=False)
 NAV = [Nav("/auditor", "Engagements")]
 # An engagement is "delivered" when its report is: not the parcel word (已签收).
 _ENGAGEMENT_STATUS = {"delivered": "report delivered"}
-AUDIT_TABLES = ("audit_engagements", "audit_control_results", "audit_reports")
-
-
-def _available(session: Session) -> bool:
-    return all(capabilities.service(session, f"parcelguard.audit.{m}", *AUDIT_TABLES)
-               is not None for m in ("engagements", "fieldwork", "reports"))
 
 
 def show(request: Request, title: str, sections: list[Section], **kw: Any) -> HTMLResponse:
@@ -40,10 +36,6 @@ def show(request: Request, title: str, sections: list[Section], **kw: Any) -> HT
 
 
 def _engagements(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
-    if not _available(session):
-        return show(request, "Engagements", [unavailable("Engagements")], **kw)
-    from parcelguard.audit import engagements
-
     sec = Section("Engagements", ["Engagement", "Enterprise", "Kind", "Period", "Status",
                                   "Score", "Coverage"], html_id="engagements",
                   empty="No engagements.")
@@ -59,8 +51,6 @@ def _engagements(request: Request, session: Session, staff: Staff, **kw: Any) ->
                  Cell(e.kind, translate=True), engagements.period(e).key,
                  Cell(_ENGAGEMENT_STATUS.get(e.status, e.status), translate=True), e.score,
                  e.coverage], acts)
-    from parcelguard.web import overview as ov
-
     return ov.show(request, "Engagements", NAV, ov.auditor(session, staff.principal,
                                                            runtime(request).clock.now()),
                    [sec], **kw)
@@ -78,9 +68,6 @@ async def engagement_action(op: str, request: Request, session: SessionDep,
     rt = runtime(request)
 
     def run(v: dict[str, str]) -> str:
-        from parcelguard.audit import engagements, fieldwork, reports
-        from parcelguard.audit.controls import load_rulebook
-
         eid = v.get("engagement_id", "")
         if op == "start":
             engagements.start(session, staff.principal, eid, clock=rt.clock,
@@ -113,9 +100,6 @@ def _preview(engagement_id: str, request: Request, session: Session, staff: Staf
              **kw: Any) -> HTMLResponse:
     """The report as it will be signed: score, each control's result, the findings;
     signing and publishing it (irreversible) is confirmed here."""
-    from parcelguard.audit import reports
-    from parcelguard.audit.controls import load_rulebook
-
     body = reports.preview(session, staff.principal, engagement_id, rulebook=load_rulebook())
     zh = locale_of(request) == "zh-CN"
     head = Section("Report preview", facts=[
@@ -145,18 +129,12 @@ def _preview(engagement_id: str, request: Request, session: Session, staff: Staf
 @router.get("/engagements/{engagement_id}/preview", response_class=HTMLResponse)
 def preview(engagement_id: str, request: Request, session: SessionDep,
             staff: AuditorStaff) -> HTMLResponse:
-    if not _available(session):
-        return show(request, "Report preview", [unavailable("Report preview")])
     return _preview(engagement_id, request, session, staff)
 
 
 @router.get("/engagements/{engagement_id}", response_class=HTMLResponse)
 def engagement(engagement_id: str, request: Request, session: SessionDep,
                staff: AuditorStaff) -> HTMLResponse:
-    if not _available(session):
-        return show(request, "Engagement", [unavailable("Control results")])
-    from parcelguard.audit import fieldwork, reports
-
     results = Section("Control results", ["Control", "Status", "Score", "Value", "Weight",
                                           "Summary"], html_id="results",
                       empty="Not evaluated yet.")

@@ -11,9 +11,13 @@ from fastapi.responses import HTMLResponse, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from parcelguard.channel import intake
+from parcelguard.channel.models import ChannelReport
+from parcelguard.conduct import service as conduct
+from parcelguard.conduct.rules import TAGS
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import SessionDep
-from parcelguard.web import capabilities, consumers
+from parcelguard.web import consumers
 from parcelguard.web.consumer_proof import ConsumerProof, Refusal
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.portals.consumer import NAV
@@ -24,11 +28,6 @@ router = APIRouter(prefix="/consumer", include_in_schema=False)
 REPORT_KINDS = ("pi_leak", "scam_call", "misconduct")
 
 
-def _channel(session: Session) -> Any:
-    return capabilities.service(session, "parcelguard.channel.intake", "channel_reports",
-                                attrs=("file_report", "authenticate", "reporter_view"))
-
-
 def _source(request: Request) -> str | None:
     # Only a keyed hash of it is stored, for the intake throttle.
     return request.client.host if request.client else None
@@ -37,7 +36,7 @@ def _source(request: Request) -> str | None:
 def _report_form(request: Request, session: Session, *, error: str | None = None,
                  values: dict[str, Any] | None = None, status_code: int = 200) -> HTMLResponse:
     return page(request, "consumer/report.html", title="Report or complain", nav=NAV,
-                status_code=status_code, available=_channel(session) is not None,
+                status_code=status_code,
                 carriers=consumers.enterprises(session), kinds=REPORT_KINDS, error=error,
                 values=values or {})
 
@@ -50,9 +49,6 @@ def report_form(request: Request, session: SessionDep) -> HTMLResponse:
 @router.post("/report", response_class=HTMLResponse)
 async def report(request: Request, session: SessionDep) -> HTMLResponse:
     form = await checked_form(request)
-    intake = _channel(session)
-    if intake is None:
-        return _report_form(request, session, status_code=503)
     _ = gettext_for(locale_of(request))
     values = {k: str(form.get(k, "")).strip() for k in (
         "carrier", "kind", "body", "name", "contact", "waybills", "scam_caller")}
@@ -76,8 +72,7 @@ async def report(request: Request, session: SessionDep) -> HTMLResponse:
     return page(request, "consumer/filed.html", title="Report received", nav=NAV, filed=filed)
 
 
-def _find_report(request: Request, session: Session, intake: Any,
-                 auth: dict[str, str]) -> Any:
+def _find_report(request: Request, session: Session, auth: dict[str, str]) -> Any:
     """The report a receipt code and secret open, or a ``Refusal``. The receipt alone
     finds its carrier (GlobaLeaks-style); a receipt that names no report is a guess,
     counted against the source like a wrong proof."""
@@ -120,23 +115,17 @@ def _session_report(request: Request, session: Session) -> Any:
             request.cookies.get(REPORTER_COOKIE, ""), max_age=REPORTER_SECONDS)
     except BadSignature:
         return None
-    from parcelguard.channel.models import ChannelReport
-
     return session.get(ChannelReport, str(report_id))
 
 
 def _follow_page(request: Request, session: Session, *, view: Any = None,
-                 error: str | None = None, status_code: int = 200,
-                 available: bool = True) -> HTMLResponse:
+                 error: str | None = None, status_code: int = 200) -> HTMLResponse:
     return page(request, "consumer/follow.html", title="Follow up", nav=NAV,
-                status_code=status_code, available=available, view=view, error=error)
+                status_code=status_code, view=view, error=error)
 
 
 @router.get("/follow", response_class=HTMLResponse)
 def follow_form(request: Request, session: SessionDep) -> HTMLResponse:
-    intake = _channel(session)
-    if intake is None:
-        return _follow_page(request, session, available=False)
     report = _session_report(request, session)
     view = intake.reporter_view(session, request.app.state.vault, report) if report else None
     return _follow_page(request, session, view=view)
@@ -145,9 +134,6 @@ def follow_form(request: Request, session: SessionDep) -> HTMLResponse:
 @router.post("/follow", response_class=HTMLResponse)
 async def follow(request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
-    intake = _channel(session)
-    if intake is None:
-        return _follow_page(request, session, available=False, status_code=503)
     _ = gettext_for(locale_of(request))
     rt = runtime(request)
     response = redirect(request, "/consumer/follow")
@@ -156,7 +142,7 @@ async def follow(request: Request, session: SessionDep) -> Response:
         return response
     auth = {k: str(form.get(k, "")).strip() for k in ("receipt", "secret")}
     if auth["receipt"] or auth["secret"]:
-        found = _find_report(request, session, intake, auth)
+        found = _find_report(request, session, auth)
         if isinstance(found, Refusal):
             return _follow_page(request, session, status_code=found.status_code,
                                 error=_(found.message))
@@ -183,36 +169,22 @@ async def follow(request: Request, session: SessionDep) -> Response:
 # -- evaluations ---------------------------------------------------------------------------
 
 
-def _conduct(session: Session) -> Any:
-    return capabilities.service(session, "parcelguard.conduct.service", "conduct_links",
-                                attrs=("submit_evaluation",))
-
-
-def _tags() -> tuple[str, ...]:
-    rules = capabilities.module("parcelguard.conduct.rules")
-    return tuple(getattr(rules, "TAGS", ()))
-
-
-def _evaluation(request: Request, token: str, *, available: bool, error: str | None = None,
+def _evaluation(request: Request, token: str, *, error: str | None = None,
                 status_code: int = 200) -> HTMLResponse:
     return page(request, "consumer/evaluate.html", title="Rate your courier", nav=NAV,
-                status_code=status_code, available=available, token=token, error=error,
-                tags=_tags())
+                status_code=status_code, token=token, error=error, tags=TAGS)
 
 
 @router.get("/evaluate/{token}", response_class=HTMLResponse)
-def evaluate_form(token: str, request: Request, session: SessionDep) -> HTMLResponse:
+def evaluate_form(token: str, request: Request) -> HTMLResponse:
     # The link is checked when the rating is sent: looking it up first would tell a
     # link guesser which tokens exist.
-    return _evaluation(request, token, available=_conduct(session) is not None)
+    return _evaluation(request, token)
 
 
 @router.post("/evaluate/{token}", response_class=HTMLResponse)
 async def evaluate(token: str, request: Request, session: SessionDep) -> Response:
     form = await checked_form(request)
-    conduct = _conduct(session)
-    if conduct is None:
-        return _evaluation(request, token, available=False, status_code=503)
     _ = gettext_for(locale_of(request))
     rating = str(form.get("rating", ""))
     try:
@@ -223,7 +195,7 @@ async def evaluate(token: str, request: Request, session: SessionDep) -> Respons
                                   tags=[t for t in form.getlist("tag") if isinstance(t, str)],
                                   clock=runtime(request).clock)
     except DomainError as exc:
-        return _evaluation(request, token, available=True, error=_(exc.message),
+        return _evaluation(request, token, error=_(exc.message),
                            status_code=exc.status_code)
     # Post/redirect/get: the page after a rating says it was recorded, once.
     response = redirect(request, f"/consumer/evaluate/{token}")

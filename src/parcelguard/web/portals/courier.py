@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from parcelguard.access import virtual_numbers
 from parcelguard.access.caller import Caller, caller_for_principal
 from parcelguard.access.reasons import Denied
 from parcelguard.access.service import AccessGate
@@ -23,7 +24,7 @@ from parcelguard.core.http import SessionDep
 from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.models import Assignment, Parcel
 from parcelguard.waybill.virtual import display_number, live_binding
-from parcelguard.web import capabilities, once
+from parcelguard.web import once
 from parcelguard.web.auth import CourierStaff, Staff
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.render import Nav, locale_of, page, redirect, runtime
@@ -38,15 +39,6 @@ PURPOSES = ("delivery", "pickup")
 def _caller(request: Request, session: Session, staff: Staff) -> Caller:
     return caller_for_principal(session, staff.principal, channel="web",
                                 ip=request.client.host if request.client else None)
-
-
-def _virtual() -> Any:
-    """Where virtual-number calls live: ``access`` after the refactor, ``waybill`` before."""
-    for name in ("parcelguard.access.virtual_numbers", "parcelguard.waybill.virtual"):
-        mod = capabilities.module(name)
-        if mod is not None and hasattr(mod, "place_call"):
-            return mod
-    return None
 
 
 def assignments_today(session: Session, staff: Staff, now: datetime) -> list[dict[str, Any]]:
@@ -152,12 +144,11 @@ async def reveal(request: Request, session: SessionDep, staff: CourierStaff) -> 
 async def call(request: Request, session: SessionDep, staff: CourierStaff) -> Response:
     form = await checked_form(request)
     waybill = str(form.get("waybill_no", "")).strip().upper()
-    virtual = _virtual()
-    if virtual is None or staff.employee_id is None:
+    if staff.employee_id is None:
         return _home(request, session, staff, status_code=409,
                      error=gettext_for(locale_of(request))("Calls are not available."))
     try:
-        receipt = virtual.place_call(session, request.app.state.vault,
+        receipt = virtual_numbers.place_call(session, request.app.state.vault,
                                      request.app.state.telephony,
                                      enterprise_id=staff.principal.org_id,
                                      employee_id=staff.employee_id, waybill_no=waybill,

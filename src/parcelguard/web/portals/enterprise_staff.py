@@ -14,26 +14,27 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access import suspensions
 from parcelguard.access.repository import AccessRepository
+from parcelguard.channel import referrals
+from parcelguard.channel import service as channel
+from parcelguard.conduct import service as conduct
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import SessionDep
 from parcelguard.identity import service as identity
 from parcelguard.identity.models import Account
 from parcelguard.identity.repository import AccountRepository
+from parcelguard.incidents.models import Intervention
+from parcelguard.ledger.signing import registered_verifier
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.models import Employee, Station
-from parcelguard.web import capabilities
+from parcelguard.web.actions import Done, ShownOnce, act
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
-from parcelguard.web.portals.enterprise import Done, ShownOnce, act, show
+from parcelguard.web.portals.enterprise_layout import show
+from parcelguard.web.portals.police import data_requests_section
 from parcelguard.web.render import locale_of, runtime
-from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
+from parcelguard.web.sections import Action, Cell, Input, Section, due_cell
 
 router = APIRouter(prefix="/enterprise", include_in_schema=False)
-
-
-def _channel(session: Session) -> Any:
-    return capabilities.service(session, "parcelguard.channel.service", "channel_reports",
-                                attrs=("list_reports", "get_report", "acknowledge", "answer"))
 
 
 # -- employees --------------------------------------------------------------------------------
@@ -91,8 +92,6 @@ def _ordered_suspensions(session: Session, intervention_ids: list[str]) -> set[s
     """Of these interventions, the ones the supervision department ordered."""
     if not intervention_ids:
         return set()
-    from parcelguard.incidents.models import Intervention
-
     return set(session.scalars(select(Intervention.id).where(
         Intervention.id.in_(intervention_ids), Intervention.requires_ack.is_(True))))
 
@@ -143,10 +142,10 @@ async def employee_action(op: str, request: Request, session: SessionDep,
 # -- complaints -------------------------------------------------------------------------------
 
 
-def complaints_section(session: Session, staff: Staff, now: datetime) -> Section:
-    channel = _channel(session)
-    if channel is None or not staff.principal.can("reports:handle"):
-        return unavailable("Complaints and reports")
+def complaints_section(session: Session, staff: Staff, now: datetime) -> list[Section]:
+    """The inbox, or nothing for a role that does not handle reports."""
+    if not staff.principal.can("reports:handle"):
+        return []
     sec = Section("Complaints and reports", ["Received", "Report", "Kind", "Reporter", "Status",
                                              "Acknowledge within", "Answer within"],
                   html_id="complaints", empty="No reports.")
@@ -155,20 +154,17 @@ def complaints_section(session: Session, staff: Staff, now: datetime) -> Section
                  Cell(r.kind, translate=True), r.pseudonym, Cell(r.status, translate=True),
                  due_cell(r.ack_due_at, r.acknowledged_at, now),
                  due_cell(r.answer_due_at, r.answered_at, now)])
-    return sec
+    return [sec]
 
 
 @router.get("/complaints", response_class=HTMLResponse)
 def complaints_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
     return show(request, "Complaints",
-                [complaints_section(session, staff, runtime(request).clock.now())])
+                complaints_section(session, staff, runtime(request).clock.now()))
 
 
 def _complaint(report_id: str, request: Request, session: Session, staff: Staff,
                **kw: Any) -> HTMLResponse:
-    channel = _channel(session)
-    if channel is None:
-        return show(request, "Complaint", [unavailable("Complaints and reports")])
     now = runtime(request).clock.now()
     d = channel.get_report(session, request.app.state.vault, staff.principal, report_id, now=now)
     base = f"/enterprise/complaints/{report_id}"
@@ -204,7 +200,6 @@ async def complaint_action(report_id: str, op: str, request: Request, session: S
                            staff: OfficerStaff) -> Response:
     rt = runtime(request)
     vault = request.app.state.vault
-    channel = _channel(session)
 
     def run(v: dict[str, str]) -> Done:
         if op == "ack":
@@ -214,8 +209,6 @@ async def complaint_action(report_id: str, op: str, request: Request, session: S
             channel.answer(session, vault, staff.principal, report_id, body=v.get("body", ""),
                            clock=rt.clock)
             return "Answer sent to the reporter."
-        from parcelguard.channel import referrals
-
         deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
         ref = referrals.refer_report(session, staff.principal, deps, report_id=report_id,
                                      reason=v.get("reason", ""))
@@ -228,26 +221,17 @@ async def complaint_action(report_id: str, op: str, request: Request, session: S
 # -- police referrals -------------------------------------------------------------------------
 
 
-def _refs(session: Session) -> Any:
-    return capabilities.service(session, "parcelguard.channel.referrals", "channel_referrals",
-                                attrs=("list_referrals", "data_requests", "decide_data_request"))
-
-
 def _referrals(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
-    from parcelguard.web.portals.police import data_requests_section
-
-    refs = _refs(session)
-    if refs is None or not staff.principal.can("referrals:read"):
-        return show(request, "Police referrals", [unavailable("Police referrals")], **kw)
+    staff.principal.require("referrals:read")  # not customer service's page
     sec = Section("Police referrals", ["Referred", "Referral", "Source", "Status", "Outcome",
                                        "Reason"], html_id="referrals", empty="No referrals.")
     answer = staff.principal.can("referrals:approve_data")
     sections = [sec]
-    for r in refs.list_referrals(session, staff.principal):
+    for r in referrals.list_referrals(session, staff.principal):
         sec.add([r.created_at, r.id, Cell(r.source_type, translate=True),
                  Cell(r.status, translate=True),
                  Cell(r.outcome, translate=True) if r.outcome else Cell(None), r.reason])
-        asked = data_requests_section(session, staff, refs, r.id, actions=answer)
+        asked = data_requests_section(session, staff, r.id, actions=answer)
         if asked.rows:
             asked.title, asked.html_id = "Data requests", f"requests-{r.id}"
             asked.intro = r.id
@@ -267,8 +251,6 @@ async def data_request_action(decision: str, request: Request, session: SessionD
     """The carrier answers the police's request for more data: approved, a package
     limited to the requested scope goes to them at once; or refused (the supervision
     department may still order it)."""
-    from parcelguard.channel import referrals
-
     staff.principal.require("referrals:approve_data")
     rt = runtime(request)
     vault = request.app.state.vault
@@ -290,11 +272,8 @@ async def data_request_action(decision: str, request: Request, session: SessionD
 
 @router.get("/conduct", response_class=HTMLResponse)
 def conduct_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
-    conduct = capabilities.service(session, "parcelguard.conduct.service", "conduct_decisions",
-                                   attrs=("list_decisions", "appeals"))
-    if conduct is None or not staff.principal.can("conduct:read"):
-        return show(request, "Evaluations and sanctions",
-                    [unavailable("Evaluations and sanctions")])
+    if not staff.principal.can("conduct:read"):  # customer service: nothing to show
+        return show(request, "Evaluations and sanctions", [])
     decisions = Section("Rewards and sanctions", ["Decided", "Employee", "Decision", "Rule",
                                                   "Status"], empty="No decisions yet.")
     for d in conduct.list_decisions(session, staff.principal)[:200]:
@@ -311,8 +290,6 @@ def conduct_page(request: Request, session: SessionDep, staff: OfficerStaff) -> 
 
 
 def _keys(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
-    from parcelguard.ledger.signing import registered_verifier
-
     manage = staff.principal.can("apikeys:manage")
     keys = Section("API keys", ["Key", "Name", "Role", "Prefix", "Created", "Last used",
                                 "Revoked"], html_id="apikeys", empty="No API keys.")

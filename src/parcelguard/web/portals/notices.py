@@ -16,13 +16,22 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from parcelguard.incidents.models import Incident, Intervention, Notice
+from parcelguard.incidents.notices import (
+    ANNOUNCEMENT,
+    MEASURE_TEXT,
+    contacts_for,
+    notice_status,
+    notify_affected,
+)
+from parcelguard.incidents.notices import announce as publish
+from parcelguard.incidents.notify import Notifier, compose
+from parcelguard.incidents.service import policy_of
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell
 
 if TYPE_CHECKING:
     from parcelguard.core.clock import Clock
     from parcelguard.core.settings import IncidentSettings
-    from parcelguard.incidents.models import Incident
-    from parcelguard.incidents.notify import Notifier
     from parcelguard.web.auth import Staff
 
 CONFIRM_SEND = Input("confirm", "I have read the text; notices cannot be called back",
@@ -39,10 +48,6 @@ def notice_text(session: Session, inc: Incident, locale: str) -> str:
     """The notice as it would be sent now, in the page's language. The message is
     sent in Chinese and English together; each half is what its reader reads (the
     measures' English glosses belong to the English half)."""
-    from parcelguard.incidents.models import Intervention
-    from parcelguard.incidents.notices import MEASURE_TEXT, contacts_for
-    from parcelguard.incidents.notify import compose
-
     measures = [MEASURE_TEXT.get(iv.kind, iv.kind) for iv in session.scalars(
         select(Intervention).where(Intervention.incident_id == inc.id,
                                    Intervention.lifted_at.is_(None)))]
@@ -57,11 +62,7 @@ def notice_text(session: Session, inc: Incident, locale: str) -> str:
 def notices_sections(session: Session, staff: Staff, inc: Incident, *, now: datetime,
                      settings: IncidentSettings, channels: Iterable[str], locale: str,
                      base: str) -> list[Section]:
-    from parcelguard.incidents import service
-    from parcelguard.incidents.models import Notice
-    from parcelguard.incidents.notices import ANNOUNCEMENT, notice_status
-
-    status = notice_status(session, inc, policy=service.policy_of(settings), now=now)
+    status = notice_status(session, inc, policy=policy_of(settings), now=now)
     manage = staff.principal.can("incidents:manage") and \
         inc.enterprise_id == staff.principal.org_id
     facts = Section("Notices to affected people", facts=[
@@ -114,8 +115,6 @@ def notices_sections(session: Session, staff: Staff, inc: Incident, *, now: date
 def notify(session: Session, staff: Staff, incident_id: str, v: dict[str, str], *,
            notifiers: Mapping[str, Notifier], clock: Clock) -> tuple[str, dict[str, str]]:
     """Send on the chosen channel (people already reached there are skipped)."""
-    from parcelguard.incidents.notices import notify_affected
-
     run = notify_affected(session, staff.principal, incident_id=incident_id,
                           channel=v.get("channel", ""), notifiers=notifiers, clock=clock)
     return ("Notices sent: %(sent)s; unreachable: %(unreachable)s; already notified: "
@@ -125,8 +124,6 @@ def notify(session: Session, staff: Staff, incident_id: str, v: dict[str, str], 
 
 def announce(session: Session, staff: Staff, incident_id: str, v: dict[str, str], *,
              clock: Clock) -> str:
-    from parcelguard.incidents.notices import announce as publish
-
     publish(session, staff.principal, incident_id=incident_id, where=v.get("where", ""),
             clock=clock)
     return "Announcement published."

@@ -14,21 +14,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from parcelguard.channel import evidence
+from parcelguard.channel import referrals as refs
+from parcelguard.channel.rules import POLICE_OUTCOMES
 from parcelguard.core.http import SessionDep
 from parcelguard.ledger.signing import registered_verifier
-from parcelguard.web import capabilities
+from parcelguard.web import overview as ov
+from parcelguard.web.actions import CONFIRM, act, confirmed
 from parcelguard.web.auth import PoliceStaff, Staff
-from parcelguard.web.portals.enterprise import CONFIRM, act, confirmed
 from parcelguard.web.render import Nav, page, runtime
-from parcelguard.web.sections import Action, Cell, Input, Section, unavailable
+from parcelguard.web.sections import Action, Cell, Input, Section
 
 router = APIRouter(prefix="/police", include_in_schema=False)
 NAV = [Nav("/police", "Referrals")]
-
-
-def _referrals(session: Session) -> Any:
-    return capabilities.service(session, "parcelguard.channel.referrals", "channel_referrals",
-                                attrs=("list_referrals", "get_referral", "package_of"))
 
 
 def show(request: Request, title: str, sections: list[Section], **kw: Any) -> HTMLResponse:
@@ -39,23 +37,16 @@ def show(request: Request, title: str, sections: list[Section], **kw: Any) -> HT
 
 @router.get("", response_class=HTMLResponse)
 def inbox(request: Request, session: SessionDep, staff: PoliceStaff) -> HTMLResponse:
-    refs = _referrals(session)
-    if refs is None:
-        return show(request, "Referrals", [unavailable("Referrals")])
     sec = Section("Referrals", ["Received", "Referral", "From", "Source", "Status", "Reason"],
                   html_id="referrals", empty="No referrals.")
     for r in refs.list_referrals(session, staff.principal):
         sec.add([r.created_at, Cell(r.id, href=f"/police/referrals/{r.id}"), r.enterprise_id,
                  Cell(r.source_type, translate=True), Cell(r.status, translate=True), r.reason])
-    from parcelguard.web import overview as ov
-
     return ov.show(request, "Referrals", NAV, ov.police(session, staff.principal,
                                                         runtime(request).clock.now()), [sec])
 
 
 def verification_section(session: Session, package: dict[str, Any], enterprise_id: str) -> Section:
-    from parcelguard.channel import evidence
-
     key = registered_verifier(session, enterprise_id)
     sec = Section("Evidence package", html_id="evidence")
     if key is None:
@@ -83,12 +74,6 @@ def verification_section(session: Session, package: dict[str, Any], enterprise_i
 
 def _referral(referral_id: str, request: Request, session: Session, staff: Staff,
               **kw: Any) -> HTMLResponse:
-    refs = _referrals(session)
-    if refs is None:
-        return show(request, "Referral", [unavailable("Referrals")], **kw)
-    from parcelguard.channel import evidence
-    from parcelguard.channel.rules import POLICE_OUTCOMES
-
     ref = refs.get_referral(session, staff.principal, referral_id)
     package = refs.package_of(session, staff.principal, referral_id)
     base = f"/police/referrals/{referral_id}"
@@ -126,13 +111,13 @@ def _referral(referral_id: str, request: Request, session: Session, staff: Staff
         events.add([when, ev.get("kind"), ev.get("action") or ev.get("step"),
                     ev.get("actor_id") or ev.get("employee_id"), ev.get("waybill_no"),
                     ev.get("outcome")])
-    requests_ = data_requests_section(session, staff, refs, referral_id)
+    requests_ = data_requests_section(session, staff, referral_id)
     return show(request, "Referral", [head, verification_section(session, package,
                                                                  ref.enterprise_id),
                                       checks, events, requests_], **kw)
 
 
-def data_requests_section(session: Session, staff: Staff, refs: Any, referral_id: str,
+def data_requests_section(session: Session, staff: Staff, referral_id: str,
                           actions: bool = False) -> Section:
     """The police's requests for more data on a referral, what they asked for, the
     enterprise's decision and how many events the scoped package carries. With
@@ -164,7 +149,6 @@ def referral(referral_id: str, request: Request, session: SessionDep,
 async def referral_action(referral_id: str, op: str, request: Request, session: SessionDep,
                           staff: PoliceStaff) -> Response:
     rt = runtime(request)
-    refs = _referrals(session)
 
     def run(v: dict[str, str]) -> str:
         if op == "accept":

@@ -13,29 +13,36 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from parcelguard.audit import scorecards
+from parcelguard.channel import service as channel
 from parcelguard.core.http import SessionDep
 from parcelguard.identity.models import Organization
+from parcelguard.incidents import forwards, interventions
+from parcelguard.incidents.models import Incident, IncidentReport
+from parcelguard.incidents.plans import review_plan
+from parcelguard.incidents.reports import inbox as report_inbox
+from parcelguard.incidents.repository import IncidentRepository
 from parcelguard.ledger.models import LedgerHead
+from parcelguard.reporting import render_report
 from parcelguard.supervision.models import SupervisionFinding, WitnessedCheckpoint
-from parcelguard.web import capabilities
+from parcelguard.web import overview as ov
+from parcelguard.web.actions import CONFIRM, act, confirmed
 from parcelguard.web.auth import Staff, SupervisorStaff
 from parcelguard.web.i18n import gettext_for
-from parcelguard.web.portals.enterprise import (
-    CONFIRM,
-    act,
-    alerts_section,
-    confirmed,
+from parcelguard.web.portals.enterprise import alerts_section
+from parcelguard.web.portals.enterprise_incidents import (
     incident_sections,
-    incidents_service,
+    report_sections,
+    with_notices,
+)
+from parcelguard.web.portals.enterprise_plans import (
     order_act,
     orders_section,
     plan_sections,
     plans_section,
-    report_sections,
-    with_notices,
 )
 from parcelguard.web.render import Nav, locale_of, page, runtime
-from parcelguard.web.sections import Action, Cell, Input, Section, due_cell, unavailable
+from parcelguard.web.sections import Action, Cell, Input, Section, due_cell
 from parcelguard.web.security import checked_form
 
 router = APIRouter(prefix="/supervisor", include_in_schema=False)
@@ -70,11 +77,6 @@ def checkpoints_section(session: Session) -> Section:
 
 
 def overdue_section(session: Session, staff: Staff, now: datetime) -> Section:
-    if incidents_service(session) is None:
-        return unavailable("Overdue incident reports")
-    from parcelguard.incidents.models import IncidentReport
-    from parcelguard.incidents.repository import IncidentRepository
-
     repo = IncidentRepository(session, staff.principal)
     sec = Section("Overdue incident reports", ["Enterprise", "Incident", "Kind", "Recipient",
                                                "Due", "Overdue by"], html_id="overdue",
@@ -89,11 +91,10 @@ def overdue_section(session: Session, staff: Staff, now: datetime) -> Section:
     return sec
 
 
-def channel_section(session: Session, staff: Staff, now: datetime) -> Section:
-    channel = capabilities.service(session, "parcelguard.channel.service", "channel_reports",
-                                   attrs=("stats",))
-    if channel is None or not staff.principal.can("reports:read_all"):
-        return unavailable("Reporting channels")
+def channel_section(session: Session, staff: Staff, now: datetime) -> list[Section]:
+    """Each enterprise's channel figures, or nothing for a role that may not read them."""
+    if not staff.principal.can("reports:read_all"):
+        return []
     sec = Section("Reporting channels", ["Enterprise", "Received", "Acknowledged on time",
                                          "Answered on time", "Overdue", "Forwarded to police"],
                   html_id="channels", empty="No reports yet.")
@@ -102,41 +103,34 @@ def channel_section(session: Session, staff: Staff, now: datetime) -> Section:
         sec.add([ent, f["received"], f"{f['acknowledged_on_time']}/{f['acknowledged']}",
                  f"{f['answered_on_time']}/{f['answered']}",
                  Cell(overdue, cls="overdue" if overdue else None), f["forwarded_to_police"]])
-    return sec
+    return [sec]
 
 
-def scorecards_section(session: Session, staff: Staff) -> Section:
-    audit = capabilities.service(session, "parcelguard.audit.scorecards", "audit_engagements",
-                                 attrs=("ranking",))
-    if audit is None or not staff.principal.can("audit:read_all"):
-        return unavailable("Scorecards")
+def scorecards_section(session: Session, staff: Staff) -> list[Section]:
+    """The enterprises' audit scorecards, or nothing for a role that may not read them."""
+    if not staff.principal.can("audit:read_all"):
+        return []
     sec = Section("Scorecards", ["Enterprise", "Score", "Coverage", "Period", "Change",
                                  "Weakest controls"], html_id="scorecards")
-    for card in audit.ranking(session, staff.principal):
+    for card in scorecards.ranking(session, staff.principal):
         sec.add([card.name, card.score if card.score is not None
                  else Cell("never audited", translate=True, cls="warn"),
                  card.coverage, card.period, card.change, ", ".join(card.weakest)])
-    return sec
+    return [sec]
 
 
 @router.get("", response_class=HTMLResponse)
 def national(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
-    from parcelguard.web import overview as ov
-
     now = runtime(request).clock.now()
     return ov.show(request, "National view", NAV, ov.supervisor(session, staff.principal, now), [
         alerts_section(session, staff, limit=20, actions=False),
         checkpoints_section(session), overdue_section(session, staff, now),
         plans_section(session, staff, base="/supervisor/plans", only_submitted=True),
-        channel_section(session, staff, now), scorecards_section(session, staff)])
+        *channel_section(session, staff, now), *scorecards_section(session, staff)])
 
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
-    if incidents_service(session) is None:
-        return show(request, "Incident-report inbox", [unavailable("Incident-report inbox")])
-    from parcelguard.incidents.reports import inbox as report_inbox
-
     now = runtime(request).clock.now()
     box = report_inbox(session, staff.principal)
     filed = Section("Filed reports", ["Filed", "Enterprise", "Incident", "Kind", "Recipient",
@@ -157,8 +151,6 @@ def inbox(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTML
 
 
 def _incident(incident_id: str, request: Request, session: Session, staff: Staff) -> HTMLResponse:
-    if incidents_service(session) is None:
-        return show(request, "Incident", [unavailable("Incidents")])
     base = "/supervisor/incidents"
     sections = incident_sections(session, staff, incident_id, runtime(request).clock.now(),
                                  base, tr=gettext_for(locale_of(request)))
@@ -219,8 +211,6 @@ async def review(request: Request, session: SessionDep, staff: SupervisorStaff) 
     plan_id = str((await checked_form(request)).get("plan_id", ""))
 
     def run(v: dict[str, str]) -> str:
-        from parcelguard.incidents.plans import review_plan
-
         confirmed(v)
         approve = v.get("approve") == "yes"
         review_plan(session, staff.principal, plan_id=plan_id, approve=approve,
@@ -234,10 +224,6 @@ async def review(request: Request, session: SessionDep, staff: SupervisorStaff) 
 
 
 def _orders(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
-    mod = capabilities.service(session, "parcelguard.incidents.interventions",
-                               "incident_interventions", attrs=("apply", "KINDS"))
-    if mod is None:
-        return show(request, "Orders", [unavailable("Ordered interventions")], **kw)
     sec = orders_section(session, staff, runtime(request).clock.now(),
                          base="/supervisor/orders")
     if staff.principal.can("interventions:order"):
@@ -245,7 +231,7 @@ def _orders(request: Request, session: Session, staff: Staff, **kw: Any) -> HTML
             select(Organization).where(Organization.kind == "enterprise")))
         sec.forms.append(Action("/supervisor/orders", "Order an intervention", inputs=(
             Input("enterprise_id", "Enterprise", "select", ents),
-            Input("kind", "Measure", "select", tuple((k, k) for k in mod.KINDS)),
+            Input("kind", "Measure", "select", tuple((k, k) for k in interventions.KINDS)),
             Input("target_id", "Target (employee, API key, device or partner id)",
                   required=True),
             Input("reason", "Reason", "textarea", required=True))))
@@ -262,8 +248,6 @@ async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -
     rt = runtime(request)
 
     def run(v: dict[str, str]) -> str:
-        from parcelguard.incidents import interventions
-
         interventions.apply(session, staff.principal, enterprise_id=v.get("enterprise_id", ""),
                             kind=v.get("kind", ""), target_id=v.get("target_id", ""),
                             reason=v.get("reason", ""), clock=rt.clock,
@@ -290,11 +274,6 @@ def forwards_section(session: Session, staff: Staff, now: datetime) -> Section:
     """Every filed report the department owes the cyberspace administration, as
     ``incidents forward list`` shows them: pending ones with their deadline timer and
     the button to forward (after the confirmation), sent ones with their receipt."""
-    if incidents_service(session) is None:
-        return unavailable("Forwards to the cyberspace administration")
-    from parcelguard.incidents import forwards
-    from parcelguard.incidents.models import Incident, IncidentReport
-
     sec = Section("Forwards to the cyberspace administration",
                   ["Enterprise", "Incident", "Report", "Status", "Timer", "Sent to",
                    "Receipt"],
@@ -351,8 +330,6 @@ async def forward_send(request: Request, session: SessionDep,
     clock = runtime(request).clock
 
     def run(v: dict[str, str]) -> tuple[str, dict[str, str]]:
-        from parcelguard.incidents import forwards
-
         staff.principal.require("incidents:forward")  # an analyst reads, never sends
         confirmed(v)
         row = forwards.send(session, staff.principal, forward_id=v.get("forward_id", ""),
@@ -367,8 +344,6 @@ def report(request: Request, session: SessionDep, staff: SupervisorStaff) -> Res
     """The supervision report, built now from the live database. Its charts are
     Plotly's bundled script inlined into the page, so this one response allows inline
     scripts and styles; it still names no other host."""
-    from parcelguard.reporting import render_report
-
     del staff
     locale = locale_of(request)
     other = "en" if locale == "zh-CN" else "zh-CN"

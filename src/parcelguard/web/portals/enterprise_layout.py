@@ -1,0 +1,24 @@
+"""The enterprise portal's navigation and page frame, shared by its modules
+(``enterprise``, ``enterprise_incidents``, ``enterprise_plans``, ``enterprise_staff``)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from parcelguard.web.render import Nav, page
+from parcelguard.web.sections import Section
+
+NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
+       Nav("/enterprise/incidents", "Incidents"), Nav("/enterprise/plans", "Plans"),
+       Nav("/enterprise/orders", "Orders"),
+       Nav("/enterprise/employees", "Employees"), Nav("/enterprise/complaints", "Complaints"),
+       Nav("/enterprise/referrals", "Police referrals"),
+       Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys")]
+
+
+def show(request: Request, title: str, sections: list[Section], *,
+         messages: list[str] | None = None, errors: list[str] | None = None,
+         status_code: int = 200) -> HTMLResponse:
+    return page(request, "sections.html", title=title, nav=NAV, sections=sections,
+                messages=messages or [], errors=errors or [], status_code=status_code)
