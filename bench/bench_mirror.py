@@ -16,7 +16,7 @@ times each, over the same log:
 
 * mirror+parquet - the same pass with the national store as its sink, as the
            supervision node runs it: every committed chunk also written as Parquet
-           partitions (supervision/national.py).
+           partitions (monitor/national.py).
 
 The figure is entries per second, best round of each; the target is mirror >= 0.5x
 bare (with and without the Parquet export). Prints the figures and writes bench/out/mirror.json.
@@ -46,9 +46,9 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
 from parcelguard.ledger import signing
 from parcelguard.ledger.ingest import EventLog
+from parcelguard.monitor.national import NationalStore
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.mirror import MirrorSource, mirror_log
-from parcelguard.supervision.national import NationalStore
 from parcelguard.vault.provider import vault_service
 
 OUT = Path(__file__).parent / "out"

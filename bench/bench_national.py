@@ -38,10 +38,10 @@ from bench_mirror import runtime, served
 from parcelguard.identity import service as identity
 from parcelguard.ledger import signing
 from parcelguard.ledger.ingest import EventLog
+from parcelguard.monitor.national import NationalStore
 from parcelguard.simulation.model import WorldConfig
 from parcelguard.simulation.world import build_world
 from parcelguard.supervision.mirror import MirrorSource, mirror_log
-from parcelguard.supervision.national import NationalStore
 from parcelguard.vault.provider import vault_service
 
 OUT = Path(__file__).parent / "out"

@@ -54,11 +54,11 @@ def read_parquet(path: Path) -> list[Ev]:
 
 def read_events(path: Path) -> tuple[list[Ev], list[int]]:
     """Every event of a JSONL or Parquet file, or of a directory of them (in name
-    order), or of a supervision node's national store (supervision/national.py: by
+    order), or of a supervision node's national store (monitor/national.py: by
     enterprise, each in log order), in event-time order, with their times (UTC
     microseconds). Events of the same instant keep file order (an assignment logged
     before the reveal it allows stays before it)."""
-    from parcelguard.supervision.national import is_national, read_national
+    from parcelguard.monitor.national import is_national, read_national
 
     if is_national(path):  # a supervision node's Parquet partitions of mirrored entries
         return time_ordered(decode_lines(read_national(path)))

@@ -4,7 +4,7 @@
 
 DIR is a directory of JSONL event files, or a supervision node's national store
 (``<node home>/national``: the mirrored entries as Parquet partitions by enterprise
-and day, supervision/national.py).
+and day, monitor/national.py).
 
 1. Stage 1 streams the event files (JSONL, one file per micro-batch, in name order)
    grouped by (enterprise, waybill) through ``applyInPandasWithState`` with
@@ -49,12 +49,12 @@ from parcelguard.monitor.detectors.volume import (
 )
 from parcelguard.monitor.engine import SOURCE_PREFIX, SubjectEngine, actor_key, source_key
 from parcelguard.monitor.model import AlertUpdate, Annot, decoder, epoch_us
+from parcelguard.monitor.national import SPARK_SCHEMA, is_national
 from parcelguard.monitor.replay import write_alerts
 from parcelguard.monitor.state import state_decoder, state_encoder
 from parcelguard.monitor.waybills import WaybillIndex, needs_annotation
 from parcelguard.monitor.waybills import state_decoder as wb_decoder
 from parcelguard.monitor.waybills import state_encoder as wb_encoder
-from parcelguard.supervision.national import SPARK_SCHEMA, is_national
 
 STAGE1_SCHEMA = ("ent string, key2 string, t_us long, file string, pos string, line string, "
                  "annotated boolean, covered boolean, station_match string, reprints int")
@@ -198,7 +198,7 @@ def _lines(spark: Any, events_dir: Path, *, stream: bool) -> Any:
 
 
 def _national_lines(spark: Any, root: Path, *, stream: bool) -> Any:
-    """The supervision node's Parquet partitions (supervision/national.py): the entry
+    """The supervision node's Parquet partitions (monitor/national.py): the entry
     is the event; its time was read at export (no Python UDF per row); events of one
     instant are ordered by enterprise, then log position, as the embedded runner
     reading the same partitions orders them. Every file present is one micro-batch

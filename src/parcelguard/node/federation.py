@@ -10,7 +10,7 @@
   ``mirror_seconds`` (supervision/mirror.py), verifying each entry against the
   checkpoint signed by the key the directory gives, and writes what it mirrored as
   Parquet partitions (enterprise, day) under ``<home>/national`` for the national
-  analytics (supervision/national.py, ``parcelguard monitor spark``);
+  analytics (monitor/national.py, ``parcelguard monitor spark``);
 - an enterprise node queues, every ``checkpoint_seconds``, the envelopes its own
   records owe other nodes: filed reports, police referrals (node/relay.py).
 
@@ -38,12 +38,12 @@ from parcelguard.identity.service import ensure_enterprises
 from parcelguard.ledger.signing import ORIGIN_PREFIX, log_size
 from parcelguard.ledger.tlog import publish_checkpoint
 from parcelguard.ledger.witnessing import CosignOutcome, WitnessEndpoint, request_cosignatures
+from parcelguard.monitor.national import NATIONAL_DIR, NationalStore
 from parcelguard.node import pki
 from parcelguard.node.directory import Directory
 from parcelguard.node.home import Node
 from parcelguard.node.transport import TIMEOUT_SECONDS
 from parcelguard.supervision.mirror import MirrorResult, MirrorSource, mirror_log
-from parcelguard.supervision.national import NATIONAL_DIR, NationalStore
 from parcelguard.supervision.tlog_witness import KnownLog, LogResolver
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ One pass (``mirror_log``) of a log published as https://c2sp.org/tlog-tiles
    next chunk's bundles by a second thread meanwhile); the mirror's tiles, the check
    and the inserts then take one short transaction (a slow or stalled remote never
    holds the database's write lock);
-4. hand each committed chunk to the national store (supervision/national.py), the
+4. hand each committed chunk to the national store (monitor/national.py), the
    Parquet partitions the national analytics read.
 
 So every stored entry is verified against a signed checkpoint, an interrupted pass
@@ -240,7 +240,7 @@ Refusal = tuple[str, dict[str, Any]]  # (reason, proof evidence)
 
 
 class NationalSink(Protocol):
-    """Where verified entries go next (supervision/national.py: Parquet partitions)."""
+    """Where verified entries go next (monitor/national.py: Parquet partitions)."""
 
     def catch_up(self, enterprise_id: str, size: int,
                  read: Callable[[int, int], list[bytes]]) -> int: ...

@@ -17,9 +17,9 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.ledger import signing
 from parcelguard.ledger.ingest import EventLog
+from parcelguard.monitor.national import NationalStore
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.mirror import MirrorResult, MirrorSource, mirror_log
-from parcelguard.supervision.national import NationalStore
 from parcelguard.vault.provider import vault_service
 from tests.e2e.served import serve, small_world
 from tests.integration.ledger.conftest import parcel
