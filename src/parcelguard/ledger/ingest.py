@@ -255,8 +255,7 @@ def decode_batch(  # noqa: PLR0912, PLR0915 (the ingest hot loop, one function o
         except ValueError:
             drop(_bad_time(line_no, "$.occurred_at"))
             continue
-        cls = ev.__class__
-        if cls is ParcelEvent:
+        if isinstance(ev, ParcelEvent):
             event_id, waybill, station, assignee = (ev.event_id, ev.waybill_no, ev.station_id,
                                                     ev.assignee_id)
             if not parcel_ids(f"{event_id}\n{ev.enterprise_id}\n{waybill}\n{station}\n"
@@ -289,15 +288,15 @@ def decode_batch(  # noqa: PLR0912, PLR0915 (the ingest hot loop, one function o
                                    assignee if assignee.__class__ is str else None,
                                    purpose if purpose.__class__ is str else None,
                                    until_us))))
-        elif cls is AccessEvent:
-            waybill = ev.waybill_no
+        elif isinstance(ev, AccessEvent):
+            seen = ev.waybill_no
             if not access_ids(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.actor_id}\n"
-                              f"{ev.station_id}\n{waybill}\n{ev.device_id}"
+                              f"{ev.station_id}\n{seen}\n{ev.device_id}"
                               ) and (bad := _bad_id(line_no, ev)) is not None:
                 drop(bad)
                 continue
             keep(new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "access", us,
-                               ev.actor_id, waybill if waybill.__class__ is str else None,
+                               ev.actor_id, seen if seen.__class__ is str else None,
                                leaf, None)))
         else:
             if not employee_ids(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.employee_id}\n"
