@@ -4,9 +4,10 @@ and ``events dispatch --follow`` killed while they deliver, then run again, end 
 exactly the incidents, conduct signals and police referrals of an uninterrupted run
 (issue 12: 14 of 17 incidents on the old code, whose alert -> incident step ran after
 the commit with no retry). ``parcelguard serve`` killed at random answers while clients
-push tampered checkpoints, raise audit findings for incidents and post event batches:
-after restarts and a dispatch run every reaction happened once and every acknowledged
-event is stored once."""
+push tampered checkpoints, raise audit findings for incidents, post event batches and
+touch canary parcels then scan for them: after restarts and a dispatch run every
+reaction happened once (a canary hit: its critical alert, that alert's incident and
+both conduct signals) and every acknowledged event is stored once."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ from pathlib import Path
 import httpx2
 import orjson
 import pytest
+from faker import Faker
 from sqlalchemy import create_engine, text, update
 from sqlalchemy.engine import make_url
 
+from parcelguard.channel import canary
 from parcelguard.core.canonical import canonical_json
 from parcelguard.core.clock import SystemClock
 from parcelguard.core.plugin import register_handlers
@@ -39,10 +42,13 @@ from parcelguard.identity.permissions import system_principal
 from parcelguard.ledger import signing
 from parcelguard.ledger.ingest import record_events
 from parcelguard.ledger.models import LedgerEvent, LedgerTile
+from parcelguard.logistics.identifiers import make_waybill_no
+from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.monitor.runner import run
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
 from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.telephony import LocalTelephony
 from tests.e2e.served import start_serve
 from tests.e2e.staff_login import current_code, home_authenticator
 
@@ -263,6 +269,11 @@ def test_the_dispatcher_killed_mid_way_loses_and_repeats_no_reaction(
 
 TAMPERED = tuple(f"ent-t{i}" for i in range(5))
 FEED = "ent-feed"
+# An enterprise with canary parcels: each is touched by an employee of its own (an
+# access event posted through the API), then the enterprise's security officer scans.
+CANARY_ENT = "ent-canary"
+CANARIES = 4
+SECURITY = "canary-security"
 PASSWORD = "correct horse battery staple 42"
 
 
@@ -279,6 +290,7 @@ class Served:
     settings: Settings
     keys: dict[str, str]
     notes: dict[str, str]  # enterprise -> a signed checkpoint of its rewritten log
+    canaries: list[str]  # the canary parcels' waybill numbers
 
 
 def _served_world(home: Path, url: str) -> Served:
@@ -298,12 +310,27 @@ def _served_world(home: Path, url: str) -> Served:
                                          clock=clock)
             keys = {}
             admin = system_principal(identity.SUPERVISOR_ORG_ID)
-            for ent in (*TAMPERED, FEED):
+            for ent in (*TAMPERED, FEED, CANARY_ENT):
                 identity.create_organization(s, org_id=ent, kind="enterprise", name=ent,
                                              clock=clock)
                 keys[ent] = identity.issue_api_key(s, admin, name="feeder",
                                                    role="ingest_client", clock=clock,
                                                    org_id=ent).secret
+            keys[SECURITY] = identity.issue_api_key(s, admin, name="security",
+                                                    role="security_officer", clock=clock,
+                                                    org_id=CANARY_ENT).secret
+            # one ordinary parcel, for the canaries' waybill numbers to blend in with
+            fake = Faker("zh_CN")
+            fake.seed_instance(12)
+            register_parcels(s, vault_service(settings), enterprise_id=CANARY_ENT, parcels=[
+                ParcelIn(waybill_no=make_waybill_no("SF", 4242), created_at=T0,
+                         sender=PartyIn("sub-shop", fake.company(), fake.phone_number(),
+                                        fake.address()),
+                         recipient=PartyIn("sub-1", fake.name(), fake.phone_number(),
+                                           fake.address()))])
+            canaries = [c.waybill_no for c in canary.seed(
+                s, vault_service(settings), LocalTelephony(), enterprise_id=CANARY_ENT,
+                count=CANARIES, by="acc-security", clock=clock, rng_seed=7)]
             for user, org, role in (("auditor-a", "firm-a", "auditor"),
                                     ("sup", identity.SUPERVISOR_ORG_ID, "supervisor_admin")):
                 identity.create_account(s, org_id=org, username=user, role=role, clock=clock,
@@ -330,7 +357,7 @@ def _served_world(home: Path, url: str) -> Served:
             uow.commit()
     finally:
         rt.close()
-    return Served(settings, keys, notes)
+    return Served(settings, keys, notes, canaries)
 
 
 class _Acks:
@@ -356,9 +383,11 @@ class _Work:
     batches: list[int]
     findings: list[int]
     pushes: list[str]
+    canaries: list[int]  # canary k: touched by employee emp-c{k}, then a scan
     acked_events: list[str] = field(default_factory=list)
     acked_findings: list[str] = field(default_factory=list)
     tamper_answers: list[str] = field(default_factory=list)
+    touched: set[int] = field(default_factory=set)  # canaries whose touch was stored
     # answers other than the expected one (a client thread cannot fail the test itself)
     wrong: list[str] = field(default_factory=list)
 
@@ -423,6 +452,37 @@ def _push_tampered(url: str, world: Served, work: _Work, on_ack: _Acks) -> None:
         on_ack()
 
 
+def _touch_canaries(url: str, world: Served, work: _Work, on_ack: _Acks) -> None:
+    """Employee emp-c{k} looks at canary k (an access event through the API), then the
+    security officer scans; a scan whose answer the kill cut off was committed or not,
+    and the next one finds what is left: each hit is recorded once either way."""
+    with httpx2.Client(base_url=url, timeout=60) as c:
+        while work.canaries:
+            k = work.canaries[0]
+            try:
+                if k not in work.touched:
+                    r = c.post("/api/v1/events", headers={
+                        "Authorization": f"Bearer {world.keys[CANARY_ENT]}"},
+                        content=orjson.dumps([{
+                            **_access(CANARY_ENT, 100 + k, T0 + timedelta(minutes=k),
+                                      actor=f"emp-c{k}"),
+                            "waybill_no": world.canaries[k]}]))
+                    if r.status_code != 200 or r.json()["stored"] + r.json()["duplicates"] != 1:
+                        work.wrong.append(f"canary touch: {r.status_code} {r.text[:200]}")
+                        return
+                    work.touched.add(k)
+                    on_ack()
+                r = c.post("/api/v1/channel/canaries/scan",
+                           headers={"Authorization": f"Bearer {world.keys[SECURITY]}"})
+            except httpx2.TransportError:
+                return
+            if r.status_code != 200:
+                work.wrong.append(f"canary scan: {r.status_code} {r.text[:200]}")
+                return
+            work.canaries.pop(0)
+            on_ack()
+
+
 def _login(world: Served, url: str, username: str) -> str:
     code = current_code(home_authenticator(world.settings, username))
     r = httpx2.post(f"{url}/api/v1/sessions", timeout=60,
@@ -455,7 +515,8 @@ def test_serve_killed_at_random_answers_loses_and_repeats_no_reaction(
     db_url = world.settings.database_url  # "" is the home's SQLite file
     proc, base = start_serve(home, db_url)
     eid, auditor = _engagement(world, base)
-    work = _Work(batches=list(range(12)), findings=list(range(8)), pushes=list(TAMPERED))
+    work = _Work(batches=list(range(12)), findings=list(range(8)), pushes=list(TAMPERED),
+                 canaries=list(range(CANARIES)))
     rnd = random.Random(f"serve {url[:10]}")
     kills = 0
     for round_ in range(4):
@@ -466,7 +527,8 @@ def test_serve_killed_at_random_answers_loses_and_repeats_no_reaction(
                                     args=(base, world.keys[FEED], work, on_ack)),
                    threading.Thread(target=_raise_findings,
                                     args=(base, auditor, eid, work, on_ack)),
-                   threading.Thread(target=_push_tampered, args=(base, world, work, on_ack))]
+                   threading.Thread(target=_push_tampered, args=(base, world, work, on_ack)),
+                   threading.Thread(target=_touch_canaries, args=(base, world, work, on_ack))]
         for t in clients:
             t.start()
         for t in clients:
@@ -479,7 +541,7 @@ def test_serve_killed_at_random_answers_loses_and_repeats_no_reaction(
     assert kills >= 3  # each round before the last was cut short by its kill
     assert work.wrong == []
     # all acknowledged in the end
-    assert (work.batches, work.findings, work.pushes) == ([], [], [])
+    assert (work.batches, work.findings, work.pushes, work.canaries) == ([], [], [], [])
     _finish(home, url, "events", "dispatch")
 
     # every acknowledged event stored, and once
@@ -501,6 +563,22 @@ def test_serve_killed_at_random_answers_loses_and_repeats_no_reaction(
     assert set(work.acked_findings) <= set(findings)
     assert len(work.acked_findings) == 8
     assert set(findings.values()) == {1}
+    # each canary touched: one hit, one critical alert about the employee who touched
+    # it, that alert's incident, a conduct signal for the hit and one for the alert
+    employees = [f"emp-c{k}" for k in range(CANARIES)]
+    assert sorted(_rows(world.settings, "SELECT actor_id, count(*) FROM channel_canary_hits "
+                        "WHERE enterprise_id = :e GROUP BY actor_id", e=CANARY_ENT)) == \
+        [(emp, 1) for emp in employees]
+    assert sorted(_rows(world.settings,
+                        "SELECT a.subject_id, a.severity, count(DISTINCT a.id), "
+                        "count(l.incident_id) FROM monitor_alerts a LEFT JOIN incident_links l "
+                        "ON l.ref = a.id AND l.kind = 'alert' WHERE a.enterprise_id = :e "
+                        "AND a.detector = 'canary_access' GROUP BY a.subject_id, a.severity",
+                        e=CANARY_ENT)) == [(emp, "critical", 1, 1) for emp in employees]
+    assert sorted(_rows(world.settings, "SELECT employee_id, source, count(*) "
+                        "FROM conduct_signals WHERE enterprise_id = :e "
+                        "GROUP BY employee_id, source", e=CANARY_ENT)) == \
+        [(emp, src, 1) for emp in employees for src in ("canary", "monitor_alert")]
     # and the outbox has nothing left to do
     assert _rows(world.settings, "SELECT DISTINCT status FROM outbox_messages") == [("done",)]
 
