@@ -5,6 +5,7 @@ same file, and the state the runner keeps per active subject, all in one run.
 
     .venv/bin/python bench/bench_monitor.py [--seeds 7 11] [--untouched-seeds 303]
         [--w2-seeds 1] [--w2-untouched-seeds 2 3] [--parcels 100000] [--events 1000000]
+        [--rounds 3]
 
 Targets (issues 5 and 15): on every world subject-level recall >= 0.95, precision
 >= 0.9, no benign look-alike flagged (the second generator's catalogue), median time
@@ -12,7 +13,9 @@ to detect <= 10 min (per abuser, from that abuser's first malicious event to the
 first alert about them: monitor/evaluate.py); the monitor at least 200k events/s
 per core and at least 0.25 of the bare pass. "Per core": the pipeline is one Python
 thread, so its rate is events over the process's CPU seconds (wall time on a shared
-machine would charge it for other processes). Writes bench/out/monitor.json.
+machine would charge it for other processes); the ratio is the median of --rounds
+rounds, each a bare pass then a replay, so both halves of a round meet the same
+load. Writes bench/out/monitor.json.
 """
 
 from __future__ import annotations
