@@ -5,6 +5,7 @@ same file, and the state the runner keeps per active subject, all in one run.
 
     .venv/bin/python bench/bench_monitor.py [--seeds 7 11] [--untouched-seeds 303]
         [--w2-seeds 1] [--w2-untouched-seeds 2 3] [--parcels 100000] [--events 1000000]
+        [--rounds 3]
 
 Targets (issues 5 and 15): on every world subject-level recall >= 0.95, precision
 >= 0.9, no benign look-alike flagged (the second generator's catalogue), median time
@@ -12,7 +13,9 @@ to detect <= 10 min (per abuser, from that abuser's first malicious event to the
 first alert about them: monitor/evaluate.py); the monitor at least 200k events/s
 per core and at least 0.25 of the bare pass. "Per core": the pipeline is one Python
 thread, so its rate is events over the process's CPU seconds (wall time on a shared
-machine would charge it for other processes). Writes bench/out/monitor.json.
+machine would charge it for other processes); the ratio is the median of --rounds
+rounds, each a bare pass then a replay, so both halves of a round meet the same
+load. Writes bench/out/monitor.json.
 """
 
 from __future__ import annotations
@@ -117,25 +120,37 @@ def cpu_wall(fn: Any) -> tuple[Any, float, float]:
     return result, time.process_time() - c, time.perf_counter() - w
 
 
-def throughput(path: Path) -> dict[str, Any]:
+def throughput(path: Path, rounds: int = 3) -> dict[str, Any]:
+    """Bare pass and replay alternately, ``rounds`` times: each round's ratio compares
+    two passes taken seconds apart, under the same load from others (one bare pass
+    then one replay, minutes of other people's work apart, swung the ratio by a third
+    from run to run). The ratio reported is the median round's."""
     settings = MonitorSettings()
-    gc.collect()
-    # bare pass: read, split and decode every line with the monitor's own decoder
-    lines, bare_cpu, bare_wall = cpu_wall(lambda: decode_lines(read_lines(path)))
-    n = len(lines)
-    del lines
+    out = path.with_suffix(".alerts.jsonl")
+    n = 0
+    per_round: list[dict[str, float]] = []
+    report: Any = None
+    for _ in range(rounds):
+        gc.collect()
+        # bare pass: read, split and decode every line with the monitor's own decoder
+        lines, bare_cpu, bare_wall = cpu_wall(lambda: decode_lines(read_lines(path)))
+        n = len(lines)
+        del lines
+        gc.collect()
+        report, mon_cpu, mon_wall = cpu_wall(lambda: replay(path, out, settings))
+        per_round.append({"bare_cpu": bare_cpu, "bare_wall": bare_wall, "mon_cpu": mon_cpu,
+                          "mon_wall": mon_wall, "ratio": bare_cpu / mon_cpu})
     gc.collect()
     _, strict_cpu, _ = cpu_wall(lambda: [contract_decoder.decode(x) for x in read_lines(path)])
-    gc.collect()
-    out = path.with_suffix(".alerts.jsonl")
-    report, mon_cpu, mon_wall = cpu_wall(lambda: replay(path, out, settings))
+    mid = sorted(per_round, key=lambda r: r["ratio"])[len(per_round) // 2]
     return {"events": n,
-            "bare_decode_events_per_cpu_s": round(n / bare_cpu),
+            "bare_decode_events_per_cpu_s": round(n / mid["bare_cpu"]),
             "strict_contract_decode_events_per_cpu_s": round(n / strict_cpu),
-            "monitor_events_per_cpu_s": round(n / mon_cpu),
-            "monitor_events_per_wall_s": round(n / mon_wall),
-            "bare_events_per_wall_s": round(n / bare_wall),
-            "ratio_to_bare": round(bare_cpu / mon_cpu, 3),
+            "monitor_events_per_cpu_s": round(n / mid["mon_cpu"]),
+            "monitor_events_per_wall_s": round(n / mid["mon_wall"]),
+            "bare_events_per_wall_s": round(n / mid["bare_wall"]),
+            "ratio_to_bare": round(mid["ratio"], 3),
+            "ratios_per_round": [round(r["ratio"], 3) for r in per_round],
             "alerts": report.alerts,
             # others share this 2-core machine: CPU seconds still inflate under load
             "load_average_1m": round(os.getloadavg()[0], 2),
@@ -182,6 +197,8 @@ def main() -> None:
                     help="second-generator seeds never looked at")
     ap.add_argument("--parcels", type=int, default=100_000)
     ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="alternating bare/replay rounds for the throughput ratio (median)")
     args = ap.parse_args()
     OUT.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -192,11 +209,12 @@ def main() -> None:
         rows += quality_w2([(x, "looked at") for x in args.w2_seeds]
                            + [(x, "never tuned") for x in args.w2_untouched_seeds], tmp_path)
         path = million(args.events, tmp_path)
-        speed = throughput(path)
+        speed = throughput(path, args.rounds)
         print(f"replay of {speed['events']:,} events: {speed['monitor_events_per_cpu_s']:,} "
               f"events/s per core (wall {speed['monitor_events_per_wall_s']:,}); bare decode "
               f"{speed['bare_decode_events_per_cpu_s']:,}/s per core; ratio "
-              f"{speed['ratio_to_bare']} (load average {speed['load_average_1m']})")
+              f"{speed['ratio_to_bare']} (median of rounds {speed['ratios_per_round']}; load "
+              f"average {speed['load_average_1m']})")
         state = state_size(path)
         print(f"state: {state['subject_state_bytes_per_active_subject']:,} B serialised per "
               f"active subject ({state['all_state_bytes_per_active_subject']:,} B with the "

@@ -91,9 +91,10 @@ class SubjectEngine:
         """Both keys of an access (the embedded runner); Spark calls the two halves
         from the groups of their own keys."""
         self.actor_access(ev, t, annot)
-        src = source_key(ev)
-        if src is not None:
-            self.source_access(ev, t, src)
+        if ev.action in LOGINS:  # source_key()'s first test, inlined (most are not)
+            src = source_key(ev)
+            if src is not None:
+                self.source_access(ev, t, src)
 
     def actor_access(self, ev: Ev, t: int, annot: Annot | None) -> None:
         ctx = self.ctx

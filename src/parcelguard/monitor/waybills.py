@@ -15,13 +15,19 @@ from parcelguard.monitor.model import DAY_US, HOUR_US, WAYBILL_READS, Annot, Ev,
 
 
 class WaybillState(msgspec.Struct, gc=False, array_like=True):
+    """Tuples, not lists: a tuple of strings and ints is untracked by the cyclic
+    garbage collector, so the week of waybills a node remembers (hundreds of
+    thousands) costs its full collections nothing. With lists, those collections
+    walked two containers per waybill: the runner's cost per event grew with the log
+    (bench/bench_monitor_growth.py). The MessagePack form is the same arrays."""
+
     last_us: int
-    stations: list[str] = msgspec.field(default_factory=list)
+    stations: tuple[str, ...] = ()
     # (assignee, until as sent: RFC 3339); most parcels never have a print, and
     # assignments are compared as text when the offsets agree (no parsing)
-    assignments: list[tuple[str, str]] | None = None
+    assignments: tuple[tuple[str, str], ...] | None = None
     # (actor, printed at)
-    prints: list[tuple[str, int]] | None = None
+    prints: tuple[tuple[str, int], ...] | None = None
 
 
 state_encoder = msgspec.msgpack.Encoder()
@@ -89,7 +95,7 @@ class WaybillIndex:
         st = by_wb.get(wb)
         if st is None or t - st.last_us > self.lookback_us:
             # new, or forgotten whether or not expire() ran yet
-            st = by_wb[wb] = WaybillState(t, [station] if station else [])
+            st = by_wb[wb] = WaybillState(t, (station,) if station else ())
         elif not station:
             st.last_us = max(st.last_us, t)
         elif station in st.stations:
@@ -97,14 +103,14 @@ class WaybillIndex:
                 return
             st.last_us = max(st.last_us, t)
         else:
-            st.stations.append(station)
+            st.stations += (station,)
             st.last_us = max(st.last_us, t)
         if assigned:
             entry = (ev.assignee_id or "", ev.assignment_until or rfc3339(t + DAY_US, 0))
             if st.assignments is None:
-                st.assignments = [entry]
+                st.assignments = (entry,)
             else:
-                st.assignments.append(entry)
+                st.assignments += (entry,)
         if self.track_touched:
             self.touched.add((ent, wb))
 
@@ -112,7 +118,14 @@ class WaybillIndex:
         """Annotate a waybill read (reveal, print_label, share) and remember prints."""
         wb = ev.waybill_no
         assert wb is not None
-        st = self._get(ev.enterprise_id, wb, t)
+        # _get(), inlined: this runs for every employee's waybill read
+        ent = ev.enterprise_id
+        by_wb = self.states.get(ent)
+        st = by_wb.get(wb) if by_wb is not None else None
+        if st is None or t - st.last_us > self.lookback_us or self.track_touched:
+            st = self._get(ent, wb, t)
+        elif t > st.last_us:
+            st.last_us = t
         actor = ev.actor_id
         covered = False
         if st.assignments is not None:
@@ -129,13 +142,13 @@ class WaybillIndex:
         if ev.action == "print_label":
             prints = st.prints
             if prints is None:
-                st.prints = [(actor or "", t)]
+                st.prints = ((actor or "", t),)
             else:
                 horizon = t - _PRINT_MEMORY_US
                 if prints[0][1] < horizon:
-                    prints = st.prints = [p for p in prints if p[1] >= horizon]
+                    prints = tuple(p for p in prints if p[1] >= horizon)
                 reprints = sum(1 for a, _ in prints if a == actor)
-                prints.append((actor or "", t))
+                st.prints = (*prints, (actor or "", t))
         return Annot(covered, match, reprints)
 
     def expire(self, now_us: int, enterprise_id: str | None = None) -> list[tuple[str, str]]:
