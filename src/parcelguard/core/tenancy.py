@@ -20,7 +20,7 @@ import logging
 from typing import Any, Final
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from parcelguard.core.db import Base
 from parcelguard.core.errors import NotFound
@@ -39,7 +39,9 @@ def enter(session: Session, enterprise_id: str) -> None:
 
 
 def _check(target: Any, context: Any) -> None:
-    tenant = context.session.info.get(TENANT)
+    # a query's load has its context; ``Session.merge`` loads with none
+    session = context.session if context is not None else object_session(target)
+    tenant = session.info.get(TENANT) if session is not None else None
     if tenant is None:
         return
     owner = getattr(target, "enterprise_id", None)

@@ -49,3 +49,15 @@ def test_callers_that_read_across_enterprises_are_not_guarded(session: Session) 
     # supervision, police, auditors and background jobs: no tenant entered
     _two_carriers(session)
     assert len(session.scalars(select(Station)).all()) == 2
+
+
+def test_a_merge_is_checked_too(session: Session) -> None:
+    # Session.merge loads without a query context (the node's directory uses it)
+    _two_carriers(session)
+    assert session.merge(Station(id="st-carrier-b", enterprise_id="carrier-b", name="hub2",
+                                 region_code="110000", created_at=T0)).name == "hub2"
+    session.expunge_all()
+    tenancy.enter(session, "carrier-a")
+    with pytest.raises(tenancy.CrossTenantRead):
+        session.merge(Station(id="st-carrier-b", enterprise_id="carrier-b", name="hub3",
+                              region_code="110000", created_at=T0))
