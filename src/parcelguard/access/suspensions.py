@@ -2,7 +2,7 @@
 moment the suspension is recorded (interventions and sanctions, issue 6).
 
 ``suspend``/``lift`` are system calls confined to one enterprise (event handlers of
-the plugins call them); ``suspend_as``/``lift_as`` check the principal's
+the reactions call them); ``suspend_as``/``lift_as`` check the principal's
 ``pi:suspend`` permission first (API, CLI). Reasons are shown to staff and kept, so
 they may not carry PI.
 """

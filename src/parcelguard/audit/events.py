@@ -1,5 +1,5 @@
 """Events of the audit capability. ``AuditFindingRaised`` is emitted to the outbox
-(core/outbox.py); the plugins decides who reacts: it opens an incident."""
+(core/outbox.py); bridges/reactions.py decides who reacts: it opens an incident."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ telephony provider. Nothing assigns it to anyone, so:
   numbers they bought).
 
 Each use is recorded with everyone who ever had access to the canary and published
-as ``CanaryTouched``; the plugins turns that into a critical monitor alert.
+as ``CanaryTouched``; the bridges (bridges/reactions.py) turn that into a critical monitor alert.
 """
 
 from __future__ import annotations

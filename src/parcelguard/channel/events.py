@@ -1,8 +1,8 @@
 """What the channel emits to the outbox (core/outbox.py) and the commands it accepts
 from other domains. Ids only: the content stays behind the channel's permissions.
 
-the plugins connects them: ``CanaryTouched`` raises a critical monitor alert (see
-``canary_alert_fields``); incidents' police-referral proposal becomes
+The plugins connect them: ``CanaryTouched`` raises a critical monitor alert
+(bridges/reactions.py, ``canary_alert_fields``); incidents' police-referral proposal becomes
 ``ReferIncident``; conduct's referral decision becomes ``ReferConductFinding``.
 """
 
@@ -37,7 +37,7 @@ class CanaryTouched:
 
 @dataclass(frozen=True)
 class ReferIncident:
-    """Command: forward an incident to the police. the plugins builds it from the
+    """Command: forward an incident to the police. incidents/plugin.py builds it from the
     incidents domain's ``ProposePoliceReferral``: ``reason`` = its ``basis``,
     ``event_ids`` = ``evidence_event_ids``, ``actor_ids``, ``waybills``,
     ``record_counts`` = ``records`` (same category names as ``thresholds.THRESHOLDS``)
@@ -72,7 +72,7 @@ class ReferConductFinding:
 
 def canary_alert_fields(ev: CanaryTouched) -> dict[str, Any]:
     """The monitor alert a canary hit raises, as keyword arguments of the monitor's
-    ``AlertUpdate`` (the plugins builds it; the channel does not import the monitor).
+    ``AlertUpdate`` (bridges/reactions.py builds it; the channel does not import the monitor).
     Score 1.0 is the top of the critical band."""
     t_us = int(ev.at.timestamp() * 1_000_000)
     what = "was accessed" if ev.kind == "access" else "had its monitored number called"

@@ -22,7 +22,7 @@ class DecisionRecorded:
 @message("conduct.referral_requested", version=1)
 @dataclass(frozen=True)
 class ConductReferralRequested:
-    """Repeated low ratings met a sign of leakage: the plugins hands this to the
+    """Repeated low ratings met a sign of leakage: bridges/reactions.py hands this to the
     channel as ``ReferConductFinding`` (conduct and channel do not import each other)."""
 
     decision_id: str

@@ -106,7 +106,7 @@ def submit_evaluation(session: Session, *, token: str, rating: int, tags: Iterab
 def note_signal(session: Session, *, enterprise_id: str, employee_id: str, source: str,
                 ref: str, severity: str, at: datetime) -> bool:
     """Record a sign of leakage about an employee (a monitor alert, a canary hit);
-    the plugins calls this for ``AlertRaised``/``CanaryTouched``. True if new."""
+    bridges/reactions.py calls this for ``AlertRaised``/``CanaryTouched``. True if new."""
     if source not in SIGNAL_SOURCES:
         raise InvalidInput(f"source must be one of {', '.join(SIGNAL_SOURCES)}")
     exists = session.scalar(select(ConductSignal.id).where(

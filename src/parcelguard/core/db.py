@@ -270,7 +270,7 @@ class Database:
                 raise
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # Cross-domain reactions (an alert opens an incident, ...) go through the
-        # outbox (core/outbox.py); the plugins (core/plugin.py) sets the dispatcher, a serving
+        # outbox (core/outbox.py); core/plugin.py sets the dispatcher, a serving
         # process its background loop.
         self.dispatcher: Dispatcher | None = None
         self.background: DispatchLoop | None = None

@@ -16,8 +16,8 @@ from parcelguard.core.settings import Settings
 class Runtime:
     settings: Settings
     clock: Clock = field(default_factory=SystemClock)
-    # Called once with the database when it opens: the plugins registers its event
-    # handlers on the database's bus here.
+    # Called once with the database when it opens: core.plugin.register_handlers
+    # gives the database its outbox dispatcher here.
     on_open: Callable[[Runtime], None] | None = None
     _db: Database | None = None
 

@@ -9,7 +9,7 @@ row keeps.
 
 The ``Notifier`` protocol is the seam for real SMS gateways, mail servers and app
 push services; the local implementations here record what would be sent (masked)
-and send nothing. the plugins (core/plugin.py) chooses one per channel.
+and send nothing. incidents/plugin.py chooses one per channel.
 """
 
 from __future__ import annotations
@@ -235,7 +235,7 @@ def sms_spool(home: Path) -> Path:
 
 
 def local_notifiers(vault: VaultService, *, spool: Path | None = None) -> dict[str, Notifier]:
-    """The local implementation of every channel (the default the plugins picks);
+    """The local implementation of every channel (the default incidents/plugin.py picks);
     ``spool``: the file the simulated SMS network records into (see LocalSmsNotifier)."""
     return {"sms": LocalSmsNotifier(vault, spool=spool), "email": LocalEmailNotifier(),
             "in_app": LocalInAppNotifier()}

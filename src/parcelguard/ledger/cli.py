@@ -181,7 +181,7 @@ COMMANDS: dict[str, Callable[..., None]] = {
 
 def build_app(*, kms_factory: KmsFactory,
               extra_commands: Mapping[str, Callable[..., None]] | None = None) -> typer.Typer:
-    """The ``ledger`` sub-app with the KMS the plugins chose and extra commands."""
+    """The ``ledger`` sub-app with the KMS vault/provider.py chose and extra commands."""
     app = typer.Typer(help="The enterprise's tamper-evident event log: checkpoints, "
                       "proofs, export, verification, retention.", no_args_is_help=True)
 

@@ -4,7 +4,7 @@ Each enterprise signs its log with its own Ed25519 key (C2SP signed note, see
 checkpoint.py). The key is created on first use; its private half is stored only
 wrapped by the KMS master key under a context naming the enterprise, so a wrapped
 key copied to another enterprise's row does not unwrap. The KMS implementation is
-chosen by its plugin (the CLI); this module only needs its wrap/unwrap seam.
+chosen in vault/provider.py; this module only needs its wrap/unwrap seam.
 
 The log origin, which is also the key name, is ``<ORIGIN_PREFIX>/<enterprise_id>``:
 unique per enterprise, a schema-less URL as C2SP tlog-checkpoint recommends, and

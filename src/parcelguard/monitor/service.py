@@ -129,7 +129,7 @@ class TamperFinding(Protocol):
 def raise_ledger_tamper(session: Session, finding: TamperFinding, *,
                         cap: int = 500) -> list[AlertRaised]:
     """A ledger_tamper alert about the enterprise's log; the witness's finding is the
-    evidence. The reaction the plugins registers for LedgerTamperDetected; repeated
+    evidence. The reaction supervision/plugin.py registers for LedgerTamperDetected; repeated
     findings join the open alert."""
     t = int(finding.detected_at.timestamp() * US)
     update = AlertUpdate(

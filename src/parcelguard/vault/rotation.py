@@ -6,7 +6,7 @@ then on is wrapped by it. Existing subject keys are then moved batch by batch:
 - re-wrap (default): each subject's data key is re-wrapped under the new KEK; the
   field ciphertexts do not change (they are under the data key);
 - re-encrypt (``reencrypt=True``): each subject also gets a new data key and every
-  one of its field ciphertexts, wherever the plugins says they live, is re-encrypted
+  one of its field ciphertexts, wherever the plugins say they live, is re-encrypted
   under it; the old data key is destroyed.
 
 Old KEK versions keep decrypting until every subject key has moved; then

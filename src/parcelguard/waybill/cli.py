@@ -4,7 +4,7 @@ What is pure lives here: ``mask``, and the partner's side of sharing (``partners
 keygen``, ``open-share``), which touch no stored PI. The commands that read a
 stored parcel or decide a share (``render``, ``bind``, ``bindings``, ``share``,
 ``partners add|list|contract``) go through the access gate and come from
-``access/waybill_cli.py``; the plugins adds them (``build_app``).
+``access/waybill_cli.py``; access/plugin.py adds them (``build_app``).
 
 PI never goes on the command line unless the operator puts it there: ``mask``
 reads the value from standard input when it is omitted, which keeps it out of shell
@@ -108,7 +108,7 @@ def open_share_cmd(
 
 def build_app(*, extra_commands: Commands | None = None,
               extra_partner_commands: Commands | None = None) -> typer.Typer:
-    """The ``waybill`` sub-app: the commands above plus those the plugins passes in
+    """The ``waybill`` sub-app: the commands above plus those access/plugin.py passes in
     (``extra_commands`` at the top level, ``extra_partner_commands`` under
     ``partners``)."""
     app = typer.Typer(help="Privacy waybills (GB/T 41833-2022): masking, labels, virtual "
