@@ -24,7 +24,8 @@ def _refusal() -> PermissionDenied:
 def test_a_permission_refusal_reads_in_chinese_on_a_chinese_page() -> None:
     text = localised(_refusal(), gettext_for("zh-CN"))
     assert "没有此项权限" in text
-    assert "supervisor_analyst" in text and "incidents:forward" in text
+    assert "supervisor_analyst" in text
+    assert "incidents:forward" in text
     assert "lacks" not in text
 
 
