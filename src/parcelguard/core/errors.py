@@ -3,14 +3,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Self
+
 
 class DomainError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, template: str | None = None,
+                 values: Mapping[str, object] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        # A message made of a fixed text and values (``of``) keeps both, so a portal
+        # can show it in the visitor's language (web/i18n.py ``localised``).
+        self.template = template
+        self.values = dict(values or {})
+
+    @classmethod
+    def of(cls, template: str, **values: object) -> Self:
+        """``PermissionDenied.of("role %(role)s lacks ...", role=...)``."""
+        return cls(template % values, template=template, values=values)
 
 
 class NotFound(DomainError):

@@ -254,7 +254,8 @@ class Principal:
         if permission not in PERMISSIONS:
             raise ValueError(f"unregistered permission {permission!r}")
         if not self.can(permission):
-            raise PermissionDenied(f"role {self.role} lacks permission {permission}")
+            raise PermissionDenied.of("role %(role)s lacks permission %(permission)s",
+                                      role=self.role, permission=permission)
 
     def may_read_org(self, org_id: str, read_all_permission: str) -> bool:
         """Own organisation always; others only with the explicit read_all permission."""

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from parcelguard.core.errors import DomainError, InvalidInput
-from parcelguard.web.i18n import gettext_for
+from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.render import flash, form_page, locale_of, redirect
 from parcelguard.web.sections import Input
 from parcelguard.web.security import checked_form
@@ -44,7 +44,7 @@ async def act(request: Request, fn: Callable[[dict[str, str]], Done],
     try:
         done = fn(values)
     except DomainError as exc:
-        return then(errors=[_(exc.message)], status_code=exc.status_code)
+        return then(errors=[localised(exc, _)], status_code=exc.status_code)
     if isinstance(done, ShownOnce):
         return then(messages=[done])
     message, args = done if isinstance(done, tuple) else (done, {})

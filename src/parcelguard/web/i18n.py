@@ -20,6 +20,8 @@ from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from parcelguard.core.errors import DomainError
+
 LOCALES: Final = ("zh-CN", "en")
 LANG_COOKIE: Final = "pg_lang"
 _DIR = Path(__file__).parent / "locale"
@@ -61,6 +63,14 @@ def gettext_for(locale: str) -> Callable[..., str]:
         return text % values if values else text
 
     return _
+
+
+def localised(exc: DomainError, _: Callable[..., str]) -> str:
+    """A domain error's message in the page's language: its fixed text translated and
+    its values filled in (``DomainError.of``), or the whole message as a msgid."""
+    if exc.template is not None:
+        return _(exc.template, **exc.values)
+    return _(exc.message)
 
 
 def supported(value: str | None) -> str | None:

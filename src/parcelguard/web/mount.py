@@ -22,7 +22,7 @@ from parcelguard.core.errors import DomainError
 from parcelguard.core.http import API
 from parcelguard.web import auth, docs, overview
 from parcelguard.web.consumer_proof import ConsumerProof, Limits, signing_key
-from parcelguard.web.i18n import gettext_for
+from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.portals import (
     auditor,
     consumer,
@@ -77,7 +77,7 @@ def mount(app: FastAPI) -> None:
             return redirect(request, f"/login?next={quote(request.url.path)}")
         _ = gettext_for(locale_of(request))
         return page(request, "error.html", status_code=exc.status_code, title="Error",
-                    message=_(exc.message), back=page_url(request))
+                    message=localised(exc, _), back=page_url(request))
 
     app.add_exception_handler(DomainError, domain_error)
 

@@ -38,7 +38,7 @@ from parcelguard.web.consumer_proof import (
     party_of,
     session_token,
 )
-from parcelguard.web.i18n import gettext_for
+from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.render import Nav, flash, locale_of, page, redirect, runtime
 from parcelguard.web.security import checked_form, set_cookie
 
@@ -169,7 +169,7 @@ async def ship(request: Request, session: SessionDep) -> Response:
     except DomainError as exc:
         nested.rollback()
         return _ship_form(request, session, carrier, values=values, status_code=422,
-                          error=_(exc.message))
+                          error=localised(exc, _))
     nested.commit()
     shown = {"waybill": waybill, "purposes": chosen,
              "recipient_name": mask_name(values["recipient_name"]),
@@ -429,7 +429,7 @@ def rights_copy(request_id: str, request: Request, session: SessionDep) -> Respo
         export = fulfilment.fulfil_access(session, principal, request.app.state.vault,
                                           request_id=row.id, clock=rt.clock, by_subject=True)
     except DomainError as exc:
-        return _rights(request, session, party, error=_(exc.message),
+        return _rights(request, session, party, error=localised(exc, _),
                        status_code=exc.status_code)
     return _rights(request, session, party, export=export.data, messages=[_(
         "Here is a copy of your information. It is shown only to you and is not kept "
@@ -479,7 +479,7 @@ def _ask(request: Request, session: Session, party: consumers.Party,
                                          by_subject=True)
     except DomainError as exc:
         nested.rollback()
-        return _rights(request, session, party, error=_(exc.message), typed=typed,
+        return _rights(request, session, party, error=localised(exc, _), typed=typed,
                        status_code=exc.status_code)
     nested.commit()
     if kind == "access":
@@ -508,7 +508,7 @@ async def rights(request: Request, session: SessionDep) -> Response:
                                      purpose=str(form.get("purpose", "")), channel="web",
                                      clock=runtime(request).clock)
         except DomainError as exc:
-            return _rights(request, session, party, error=_(exc.message),
+            return _rights(request, session, party, error=localised(exc, _),
                            status_code=exc.status_code)
         return _done(request, "Consent withdrawn. It applies from now on.")
     return redirect(request, "/consumer/rights")

@@ -19,7 +19,7 @@ from parcelguard.core.errors import DomainError
 from parcelguard.core.http import SessionDep
 from parcelguard.web import consumers
 from parcelguard.web.consumer_proof import ConsumerProof, Refusal
-from parcelguard.web.i18n import gettext_for
+from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.portals.consumer import NAV
 from parcelguard.web.render import flash, locale_of, page, redirect, runtime
 from parcelguard.web.security import checked_form, set_cookie
@@ -67,7 +67,7 @@ async def report(request: Request, session: SessionDep) -> HTMLResponse:
                 waybills=[w for w in values["waybills"].replace(",", " ").split() if w],
                 scam_caller=values["scam_caller"] or None))
     except DomainError as exc:
-        return _report_form(request, session, error=_(exc.message), values=values,
+        return _report_form(request, session, error=localised(exc, _), values=values,
                             status_code=exc.status_code)
     return page(request, "consumer/filed.html", title="Report received", nav=NAV, filed=filed)
 
@@ -161,7 +161,7 @@ async def follow(request: Request, session: SessionDep) -> Response:
                                     found, body=message, clock=rt.clock)
         except DomainError as exc:
             view = intake.reporter_view(session, request.app.state.vault, found)
-            return _follow_page(request, session, view=view, error=_(exc.message),
+            return _follow_page(request, session, view=view, error=localised(exc, _),
                                 status_code=exc.status_code)
     return response
 
@@ -195,7 +195,7 @@ async def evaluate(token: str, request: Request, session: SessionDep) -> Respons
                                   tags=[t for t in form.getlist("tag") if isinstance(t, str)],
                                   clock=runtime(request).clock)
     except DomainError as exc:
-        return _evaluation(request, token, error=_(exc.message),
+        return _evaluation(request, token, error=localised(exc, _),
                            status_code=exc.status_code)
     # Post/redirect/get: the page after a rating says it was recorded, once.
     response = redirect(request, f"/consumer/evaluate/{token}")

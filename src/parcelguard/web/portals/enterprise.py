@@ -93,6 +93,7 @@ ALERT_SUMMARIES = {
                         "(%(n)s records)",
     "scraping": "external client %(subject)s accessed PI (%(n)s records)",
     "ledger_tamper": "the log of %(subject)s failed the supervision witness",
+    "canary_access": "%(subject)s touched a canary parcel (%(n)s records)",
 }
 
 
