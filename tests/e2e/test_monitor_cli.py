@@ -160,7 +160,9 @@ def test_killed_and_restarted_runner_ends_with_the_same_alerts(ingested: Path,
         deadline = time.monotonic() + 60
         while _progress(crashy) == before and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(rng.uniform(0.0, 0.4))  # somewhere inside a later batch, or between
+        # somewhere inside a later batch, or between: the runner takes a few ms a
+        # batch of 400, so a longer pause would let it finish before the kill
+        time.sleep(rng.uniform(0.0, 0.03))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
