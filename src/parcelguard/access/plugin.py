@@ -37,16 +37,10 @@ def retention_app() -> typer.Typer:
 
 
 def mount(app: FastAPI) -> None:
-    # the PI gate (/api/v1/pi); labels, virtual numbers, shares under /api/v1/waybill;
-    # fulfilling data-subject requests under /api/v1/dsr
-    from parcelguard.access.dsr_router import router as dsr_router
-    from parcelguard.access.router import router as access_router
-    from parcelguard.access.waybill_router import router as waybill_router
     from parcelguard.waybill.provider import telephony
 
+    # virtual numbers: the routes under /api/v1/waybill read app.state.telephony
     app.state.telephony = telephony(app.state.runtime.settings)
-    for router in (access_router, waybill_router, dsr_router):
-        app.include_router(router)
 
 
 PLUGIN = Plugin("access", commands={
@@ -59,4 +53,8 @@ PLUGIN = Plugin("access", commands={
     "retention": Lazy("parcelguard.access.plugin:retention_app", "Retention: delete "
                       "(crypto-shred) PI past the period the privacy notice promises."),
 }, api="parcelguard.access.plugin:mount",
+    # the PI gate (/api/v1/pi); labels, virtual numbers, shares (/api/v1/waybill);
+    # data-subject requests and their fulfilment (/api/v1/dsr)
+    routers=("parcelguard.access.router:router", "parcelguard.access.waybill_router:router",
+             "parcelguard.access.dsr_router:router"),
     models=("parcelguard.access.models",))

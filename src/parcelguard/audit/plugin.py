@@ -10,7 +10,6 @@ from parcelguard.core.plugin import Plugin
 
 if TYPE_CHECKING:
     import typer
-    from fastapi import FastAPI
 
 
 def audit_app() -> typer.Typer:
@@ -24,16 +23,10 @@ def audit_app() -> typer.Typer:
     return app
 
 
-def mount(app: FastAPI) -> None:
-    from parcelguard.audit.router import router
-
-    app.include_router(router)  # /api/v1/audit, /api/v1/transparency
-
-
 PLUGIN = Plugin("audit", commands={
     "audit": Lazy("parcelguard.audit.plugin:audit_app", "Third-party audits: rulebook, "
                   "engagements, scorecards, transparency reports."),
     "association": Lazy("parcelguard.audit.association_cli:app", "The industry association: "
                         "members, rulebook versions, members' scorecards."),
-}, api="parcelguard.audit.plugin:mount",
+}, routers=("parcelguard.audit.router:router",),
     models=("parcelguard.audit.models",))

@@ -6,8 +6,9 @@ imported only when used, so listing every plugin costs nothing (``parcelguard
 --help`` imports the plugin modules and no package code):
 
 - ``commands``: its top-level CLI commands (core/lazy_cli.py);
-- ``api``: ``f(app: FastAPI) -> None`` adding its routers (and what they need on
-  ``app.state``) to the HTTP application;
+- ``routers``: its FastAPI routers, included in the HTTP application in order;
+- ``api``: ``f(app: FastAPI) -> None`` for what its routers need on ``app.state``
+  (run before they are included), or a router that must be built;
 - ``reactions``: ``f(rt: Runtime) -> Iterable[Reaction]``, the reactions it owns
   (core/outbox.py). Of the two packages a reaction joins (the event's and the
   effect's), the higher one registers it, since only it may import the other; a
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 class Plugin:
     name: str
     commands: Mapping[str, Lazy] = field(default_factory=dict)
+    routers: tuple[str, ...] = ()
     api: str | None = None
     reactions: str | None = None
     ciphertext_columns: str | None = None
@@ -85,6 +87,8 @@ def mount_all(app: FastAPI) -> None:
     for plugin in plugins():
         if plugin.api is not None:
             resolve(plugin.api)(app)
+        for router in plugin.routers:
+            app.include_router(resolve(router))
 
 
 def reactions(rt: Runtime) -> tuple[Reaction, ...]:

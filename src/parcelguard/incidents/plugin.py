@@ -29,13 +29,11 @@ def incidents_app() -> typer.Typer:
 
 def mount(app: FastAPI) -> None:
     from parcelguard.incidents.notify import local_notifiers, sms_spool
-    from parcelguard.incidents.router import router
 
     # The local notifiers record what they would send (masked); a deployment with an
     # SMS gateway chooses its own here. The portals' consumer proof sends through them.
     app.state.notifiers = local_notifiers(
         app.state.vault, spool=sms_spool(app.state.runtime.settings.home))
-    app.include_router(router)
 
 
 def reactions(rt: Runtime) -> tuple[Reaction, ...]:
@@ -75,5 +73,6 @@ PLUGIN = Plugin(
                                 "emergency response: plans, drills, incidents, reports, inbox, "
                                 "notices, interventions (docs/incidents.md).")},
     api="parcelguard.incidents.plugin:mount",
+    routers=("parcelguard.incidents.router:router",),
     reactions="parcelguard.incidents.plugin:reactions",
     models=("parcelguard.incidents.models",))

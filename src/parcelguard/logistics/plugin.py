@@ -9,7 +9,6 @@ from parcelguard.core.plugin import Plugin
 
 if TYPE_CHECKING:
     import typer
-    from fastapi import FastAPI
 
 
 def parcels_app() -> typer.Typer:
@@ -22,16 +21,10 @@ def parcels_app() -> typer.Typer:
     return parcels_app
 
 
-def mount(app: FastAPI) -> None:
-    from parcelguard.logistics.router import router
-
-    app.include_router(router)
-
-
 PLUGIN = Plugin(
     "logistics",
     commands={"parcels": Lazy("parcelguard.logistics.plugin:parcels_app",
                               "Parcel state and history, from the event stream.")},
-    api="parcelguard.logistics.plugin:mount",
+    routers=("parcelguard.logistics.router:router",),
     ciphertext_columns="parcelguard.logistics.models:CIPHERTEXT_COLUMNS",
     models=("parcelguard.logistics.models",))

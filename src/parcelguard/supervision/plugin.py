@@ -12,7 +12,6 @@ from parcelguard.core.plugin import Plugin
 
 if TYPE_CHECKING:
     import typer
-    from fastapi import FastAPI
 
     from parcelguard.core.outbox import Reaction
     from parcelguard.core.runtime import Runtime
@@ -26,14 +25,6 @@ def ledger_app() -> typer.Typer:
     # checkpoint keys are wrapped by the vault's KMS
     return ledger_cli.build_app(kms_factory=lambda settings: vault_service(settings).vault.kms,
                                 extra_commands={"witness": witness})
-
-
-def mount(app: FastAPI) -> None:
-    from parcelguard.supervision.events_router import router as events_router
-    from parcelguard.supervision.router import router as checkpoint_router
-
-    app.include_router(events_router)  # POST /api/v1/events
-    app.include_router(checkpoint_router)  # /api/v1/checkpoints
 
 
 def reactions(rt: Runtime) -> tuple[Reaction, ...]:
@@ -55,6 +46,8 @@ PLUGIN = Plugin(
     commands={"ledger": Lazy("parcelguard.supervision.plugin:ledger_app", "The enterprise's "
                              "tamper-evident event log: checkpoints, proofs, export, "
                              "verification, retention.")},
-    api="parcelguard.supervision.plugin:mount",
+    # POST /api/v1/events; /api/v1/checkpoints
+    routers=("parcelguard.supervision.events_router:router",
+             "parcelguard.supervision.router:router"),
     reactions="parcelguard.supervision.plugin:reactions",
     models=("parcelguard.supervision.models",))
