@@ -151,6 +151,27 @@ def test_two_dispatchers_at_once_deliver_each_effect_once(db: Database) -> None:
         assert set(s.scalars(select(OutboxDelivery.attempts))) == {1}
 
 
+def test_two_dispatchers_crossing_on_two_handlers_leave_no_message_pending(
+        db: Database) -> None:
+    """Each dispatcher delivers one handler while the other delivers the second, each
+    from a snapshot where the other's was not done: the message is still done when
+    both return (an incident's alert was once left pending until the next poll)."""
+    _ping(db, *range(60))  # unwired: all wait
+    dispatchers = [Dispatcher(db.sessions, [Reaction(Ping, "test.answer", _answer),
+                                            Reaction(Ping, "test.note", _note)][::step],
+                              batch=3) for step in (1, -1)]
+    threads = [threading.Thread(target=d.drain) for d in dispatchers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert _count(db, "test.pong") == 60
+    with db.sessions() as s:
+        left = s.execute(select(OutboxMessage.status, func.count()).where(
+            OutboxMessage.type == "test.ping").group_by(OutboxMessage.status)).all()
+    assert [tuple(r) for r in left] == [("done", 60)]
+
+
 def test_a_failing_handler_is_retried_with_back_off_then_dead_lettered(
         db: Database) -> None:
     now = [datetime(2026, 11, 11, 8, tzinfo=UTC)]

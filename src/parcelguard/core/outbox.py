@@ -315,6 +315,15 @@ class Dispatcher:
                 outcome[r.handler] = OutboxDelivery(status="done")
             else:
                 outcome[r.handler] = got
+        if any(o is None for o in outcome.values()):
+            # Another dispatcher delivered some handlers (its claim committed before ours
+            # returned), each of us possibly thinking the other's work unfinished: their
+            # rows now say whether the message is done, so neither leaves it pending.
+            with self._sessions() as s:
+                fresh = {d.handler: d for d in s.scalars(select(OutboxDelivery).where(
+                    OutboxDelivery.message_id == m.id))}
+                s.expunge_all()
+            outcome = {h: fresh.get(h) if o is None else o for h, o in outcome.items()}
         done = [o for o in outcome.values() if o is not None and o.status == "done"]
         if len(done) < len(reactions):
             self._settle_from(m.id, [o for o in outcome.values()

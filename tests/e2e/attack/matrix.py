@@ -80,10 +80,10 @@ def principals(srv: Served, world: AttackWorld) -> list[Principal]:
     api_tokens: dict[str, str] = {}
     for role, person in sorted(world.people.items()):
         with srv.client() as c:
-            r = portal_login(c, person.username, person.password, person.code())
+            r = portal_login(c, person.username, person.password, person.fresh_code())
             assert r.status_code == 303, (role, r.status_code)
             cookies[role] = c.cookies["pg_session"]
-            r = api_login(c, person.username, person.password, person.code(1))
+            r = api_login(c, person.username, person.password, person.fresh_code())
             assert r.status_code == 200, (role, r.text)
             api_tokens[role] = r.json()["token"]
         out.append(Principal(f"api:{role}", role, bearer=api_tokens[role]))
@@ -91,7 +91,7 @@ def principals(srv: Served, world: AttackWorld) -> list[Principal]:
     out.append(Principal("api:ingest_client(key)", "ingest_client", bearer=world.ingest_key))
     rival = world.rival_admin
     with srv.client() as c:
-        r = api_login(c, rival.username, rival.password, rival.code())
+        r = api_login(c, rival.username, rival.password, rival.fresh_code())
         assert r.status_code == 200, r.text
         out.append(Principal("api:rival enterprise_admin", "enterprise_admin",
                              bearer=r.json()["token"], other_tenant=True))
