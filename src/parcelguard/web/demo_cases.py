@@ -17,18 +17,22 @@ from parcelguard.access.service import AccessGate
 from parcelguard.audit import engagements, model
 from parcelguard.audit.controls import load_rulebook
 from parcelguard.channel import intake, referrals
+from parcelguard.channel.models import ChannelReferral
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict
 from parcelguard.core.settings import Settings
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
 from parcelguard.incidents import service as incidents
+from parcelguard.incidents.models import Incident
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.vault.service import VaultService
 from parcelguard.web.demo import AUDITOR_ORG, Provisioned
 
 # Long enough that every initial report (4 h CAC, 24 h postal and Art. 57) is overdue.
 INCIDENT_AGE = timedelta(hours=30)
+REFERRAL_REASON = "A scam caller quoted a waybill only staff could read (demo)."
+INCIDENT_TITLE = "Waybill lookups outside assignments (demo)"
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,11 @@ class Cases:
 
 def _referral(session: Session, vault: VaultService, settings: Settings, clock: Clock,
               prov: Provisioned) -> str:
+    made = session.scalar(select(ChannelReferral.id).where(
+        ChannelReferral.enterprise_id == prov.enterprise_id,
+        ChannelReferral.reason == REFERRAL_REASON).order_by(ChannelReferral.created_at))
+    if made is not None:  # a reused demo database: each serve showed one more referral
+        return made
     filed = intake.file_report(
         session, vault, settings.channel, enterprise_id=prov.enterprise_id, source=None,
         clock=clock, report=intake.ReportIn(
@@ -55,19 +64,23 @@ def _referral(session: Session, vault: VaultService, settings: Settings, clock: 
                         role="security_officer", account_id="web-demo")
     deps = referrals.Deps(kms=vault.vault.kms, clock=clock, settings=settings.channel)
     ref = referrals.refer_report(session, officer, deps, report_id=filed.report_id,
-                                 reason="A scam caller quoted a waybill only staff could "
-                                        "read (demo).")
+                                 reason=REFERRAL_REASON)
     return str(ref.id)
 
 
 def _incident(session: Session, settings: Settings, clock: Clock,
               prov: Provisioned) -> str:
+    made = session.scalar(select(Incident.id).where(
+        Incident.enterprise_id == prov.enterprise_id, Incident.title == INCIDENT_TITLE)
+        .order_by(Incident.created_at))
+    if made is not None:  # a reused demo database keeps its one overdue incident
+        return made
     # Evidence: the demo courier's recorded accesses (denied reveals included).
     evidence = list(session.scalars(select(LedgerEvent.event_id).where(
         LedgerEvent.enterprise_id == prov.enterprise_id, LedgerEvent.kind == "access")
         .order_by(LedgerEvent.seq.desc()).limit(5)))
     opened = incidents.open_incident(session, incidents.OpenRequest(
-        enterprise_id=prov.enterprise_id, title="Waybill lookups outside assignments (demo)",
+        enterprise_id=prov.enterprise_id, title=INCIDENT_TITLE,
         category="insider_abuse", source="manual", detected_at=clock.now() - INCIDENT_AGE,
         evidence_event_ids=evidence), actor="system:web-demo", settings=settings.incidents)
     return str(opened.incident.id)
