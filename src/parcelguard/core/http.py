@@ -1,14 +1,21 @@
 """HTTP plumbing shared by every router: the runtime, one transaction per request,
-the clock. Routers live in their domain packages and import these; the app factory
-(app.py) puts the runtime on ``app.state``."""
+the clock, the caller. Routers live in their domain packages and import these; the app
+factory (app.py) puts the runtime on ``app.state``.
+
+The caller is a port: :class:`Caller` is what a router may ask of whoever made the
+request, and ``CallerDep`` resolves it through the authenticator the ``identity``
+plugin installs on the app (``install_authenticator``, from its ``api`` hook). So a
+package of identity's own row (the ledger's events API) checks permissions without
+importing identity; the checks are identity's own (``identity.permissions.Principal``
+is the object returned), so they are exactly as strict as through ``PrincipalDep``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Protocol
 
 import anyio
-from fastapi import Depends, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
@@ -76,3 +83,45 @@ RuntimeDep = Annotated[Runtime, Depends(runtime_dep)]
 SessionDep = Annotated[Session, Depends(session_dep, scope="function")]
 ClockDep = Annotated[Clock, Depends(clock_dep)]
 
+
+
+class Caller(Protocol):
+    """Who is calling: an account or an API key, always inside one organisation
+    (implemented by ``identity.permissions.Principal``)."""
+
+    @property
+    def org_id(self) -> str: ...
+
+    @property
+    def org_kind(self) -> str: ...
+
+    def can(self, permission: str) -> bool: ...
+
+    def require(self, permission: str) -> None:
+        """Refuse (``PermissionDenied``, 403) unless the caller holds ``permission``."""
+
+    def may_read_org(self, org_id: str, read_all_permission: str) -> bool:
+        """Own organisation always; others only with the read_all permission."""
+
+
+# The request and its transaction (the session of ``SessionDep``, which the
+# authenticator marks with the caller's enterprise for the tenant guard) -> the caller,
+# or Unauthenticated (401).
+Authenticator = Callable[[Request, Session], Caller]
+
+
+def install_authenticator(app: FastAPI, authenticate: Authenticator) -> None:
+    """Called once by the identity plugin's ``api`` hook."""
+    app.state.authenticate = authenticate
+
+
+def caller_dep(request: Request, session: SessionDep) -> Caller:
+    """The caller of the request, from the installed authenticator. An app without
+    one refuses every authenticated route (500) rather than serve it unchecked."""
+    authenticate: Authenticator | None = getattr(request.app.state, "authenticate", None)
+    if authenticate is None:
+        raise RuntimeError("no authenticator installed (the identity plugin's api hook)")
+    return authenticate(request, session)
+
+
+CallerDep = Annotated[Caller, Depends(caller_dep)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from parcelguard.core import tenancy
 from parcelguard.core.errors import Unauthenticated
@@ -13,8 +14,10 @@ from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import Principal
 
 
-def principal_dep(request: Request, session: SessionDep) -> Principal:
-    """The caller, from ``Authorization: Bearer <API key or session token>``."""
+def authenticate(request: Request, session: Session) -> Principal:
+    """The caller, from ``Authorization: Bearer <API key or session token>``; the
+    session (the request's transaction) is marked with the caller's enterprise. Also
+    the authenticator behind ``core.http.CallerDep`` (identity/plugin.py)."""
     rt = runtime_dep(request)
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
@@ -27,6 +30,11 @@ def principal_dep(request: Request, session: SessionDep) -> Principal:
     if principal.org_kind == "enterprise":
         tenancy.enter(session, principal.org_id)  # the guard: core/tenancy.py
     return principal
+
+
+def principal_dep(request: Request, session: SessionDep) -> Principal:
+    """The caller as identity's own ``Principal``, for routers of the rows above."""
+    return authenticate(request, session)
 
 
 PrincipalDep = Annotated[Principal, Depends(principal_dep)]

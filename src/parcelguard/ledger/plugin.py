@@ -1,6 +1,8 @@
-"""ledger: each enterprise's tamper-evident event log, published as tlog-tiles
-(core/plugin.py). Its ``ledger`` and ``ingest`` commands are composed by
-``parcelguard.bridges`` (they take the identity and vault packages of its row)."""
+"""ledger: each enterprise's tamper-evident event log, fed by the events API
+(``POST /api/v1/events``, router.py) and published as tlog-tiles (core/plugin.py).
+Its commands are composed above it: ``ingest`` by ``parcelguard.bridges`` (with
+identity, of its row), the ``ledger`` group by ``supervision`` (adding ``witness``;
+the vault's KMS wraps the checkpoint keys)."""
 
 from __future__ import annotations
 
@@ -19,4 +21,5 @@ def mount(app: FastAPI) -> None:
 
 
 PLUGIN = Plugin("ledger", api="parcelguard.ledger.plugin:mount",
+    routers=("parcelguard.ledger.router:router",),  # POST /api/v1/events; the contract
     models=("parcelguard.ledger.models",))

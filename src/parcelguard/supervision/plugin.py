@@ -1,7 +1,7 @@
-"""supervision: the regulator's cross-enterprise views, the events API, checkpoint
-witnessing and mirroring (core/plugin.py). It composes the ``ledger`` command group,
-adding its ``witness`` command, and owns the reaction that turns a tampered log into a
-monitor alert."""
+"""supervision: the regulator's cross-enterprise views, checkpoint witnessing (and
+its API, ``/api/v1/checkpoints``) and mirroring (core/plugin.py). It composes the
+``ledger`` command group, adding its ``witness`` command, and owns the reaction that
+turns a tampered log into a monitor alert."""
 
 from __future__ import annotations
 
@@ -46,8 +46,6 @@ PLUGIN = Plugin(
     commands={"ledger": Lazy("parcelguard.supervision.plugin:ledger_app", "The enterprise's "
                              "tamper-evident event log: checkpoints, proofs, export, "
                              "verification, retention.")},
-    # POST /api/v1/events; /api/v1/checkpoints
-    routers=("parcelguard.supervision.events_router:router",
-             "parcelguard.supervision.router:router"),
+    routers=("parcelguard.supervision.router:router",),  # /api/v1/checkpoints
     reactions="parcelguard.supervision.plugin:reactions",
     models=("parcelguard.supervision.models",))

@@ -1,5 +1,8 @@
-"""HTTP API of the supervision node: enterprise nodes push their event batches
-(the events land in the enterprise's log; the supervision department reads them)."""
+"""The events API: enterprises push their event batches into their own log
+(``POST /api/v1/events``, the same ingest as ``parcelguard ingest``), and anyone reads
+the event contract they are checked against. The caller comes through core's caller
+port (``core.http.CallerDep``, resolved by the identity plugin's authenticator): the
+ledger shares identity's row and does not import it."""
 
 from __future__ import annotations
 
@@ -11,8 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from parcelguard.core.errors import InvalidInput, PayloadTooLarge
-from parcelguard.core.http import API, SessionDep, runtime_dep
-from parcelguard.identity.http import PrincipalDep
+from parcelguard.core.http import API, CallerDep, SessionDep, runtime_dep
 from parcelguard.ledger.contract import event_schema_bytes
 from parcelguard.ledger.ingest import EventLog, Lines
 
@@ -41,7 +43,7 @@ async def _raw_body(request: Request) -> bytes:
 
 @router.post("/events")
 def post_events(body: Annotated[bytes, Depends(_raw_body)], request: Request,
-                principal: PrincipalDep, session: SessionDep) -> JSONResponse:
+                caller: CallerDep, session: SessionDep) -> JSONResponse:
     """Append a batch of events (a JSON array, or NDJSON with
     ``Content-Type: application/x-ndjson``) to the caller's enterprise log.
 
@@ -55,12 +57,12 @@ def post_events(body: Annotated[bytes, Depends(_raw_body)], request: Request,
     A plain ``def``: FastAPI runs it in its thread pool, so several batches are
     stored at once (on PostgreSQL) instead of one at a time on the event loop."""
     rt = runtime_dep(request)
-    principal.require("events:write")
+    caller.require("events:write")
     lines = _split_body(body, request.headers.get("content-type", ""),
                         rt.settings.api.max_batch_events)
 
     def accept(enterprise_id: str) -> str | None:
-        if enterprise_id != principal.org_id:
+        if enterprise_id != caller.org_id:
             return "enterprise_id is not the caller's organisation"
         return None
 
