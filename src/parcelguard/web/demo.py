@@ -160,7 +160,7 @@ def provision(session: Session, vault: VaultService, telephony: Telephony, *,
         _account(session, kms, username="auditor.demo", org_id=AUDITOR_ORG, role="auditor",
                  portal="auditor", clock=clock, display_name="Auditor (demo)"),
         _account(session, kms, username="cac.demo", org_id=CAC_ORG, role="cac_officer",
-                 portal="cac", clock=clock, display_name="Cyberspace administration (demo)"),
+                 portal="cac", clock=clock, display_name="CAC duty officer (demo)"),
     ]
     session.flush()
     return Provisioned(logins, ent, assigned, unassigned, emp_id)

@@ -98,8 +98,13 @@ def test_officer_adds_evidence_to_an_open_incident(open_page: Any, world: World,
         added = uow.session.scalar(select(func.count()).select_from(TimelineEntry).where(
             TimelineEntry.incident_id == inc, TimelineEntry.action == "evidence_added"))
     assert added == 1  # added once
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    _switch(page, watch, other)  # after the post: the case, in the other language
+    _switch(page, watch, lang)
     # the page shows the evidence count; an id not in the carrier's log is refused
-    assert "2" in page.locator("#facts").inner_text()
+    label = {"zh-CN": "证据事件数", "en": "Evidence events"}[lang]
+    assert page.locator("#facts dt", has_text=label).locator("xpath=following-sibling::dd[1]"
+                                                              ).inner_text() == "2"
     form = page.locator(f"form[action='{case}/evidence']")
     form.locator("[name=event_ids]").fill("ev_not_in_the_log")
     form.locator("input[name=confirm]").check()
@@ -108,9 +113,11 @@ def test_officer_adds_evidence_to_an_open_incident(open_page: Any, world: World,
     assert "ev_not_in_the_log" in refused
     with world.rt.db.unit_of_work() as uow:
         row = uow.session.get(Incident, inc)
-        assert row is not None and row.evidence_event_ids == [first, more]
-    other = "en" if lang == "zh-CN" else "zh-CN"
-    _switch(page, watch, other)  # after the post: the case, in the other language
+        assert row is not None
+        assert row.evidence_event_ids == [first, more]
+    # the refusal's language switch opens the case, not the action's address
+    assert page.locator(f"nav.lang a[hreflang='{other}']").get_attribute(
+        "href").split("?")[0] == case
 
 
 # -- 2. the supervision department orders the data an enterprise refused -----------------
@@ -241,8 +248,10 @@ def test_cac_acknowledges_a_forwarded_report(open_page: Any, world: World, local
             TimelineEntry.incident_id == row.incident_id,
             TimelineEntry.action == "forward_received"))
         still_owed = uow.session.get(ForwardedReport, owed)
-        assert still_owed is not None and still_owed.status == "pending"
-    assert receipt and receipt in page.get_by_role("status").first.inner_text()
+        assert still_owed is not None
+        assert still_owed.status == "pending"
+    assert receipt
+    assert receipt in page.get_by_role("status").first.inner_text()
     shot(page, f"cli-cac-receipt-{lang}-{size}")
     page.reload()
     watch.check()
@@ -275,3 +284,126 @@ def test_a_reports_contact_is_in_the_pages_language(open_page: Any, world: World
         assert "customer service" not in text
     else:
         assert "customer service" in text
+
+
+# -- 5. the officer reviews a break-glass use (`access review`) ----------------------------
+
+
+def _break_glass(world: World) -> str:
+    """A customer-service employee's emergency reveal of a parcel: flagged for review."""
+    from parcelguard.logistics import service as logistics
+    from parcelguard.logistics.models import Station
+
+    rt = world.rt
+    ent = world.prov.enterprise_id
+    with rt.db.unit_of_work() as uow:
+        s = uow.session
+        admin = Principal(ent, "enterprise", "enterprise_admin", account_id="browser-test")
+        station = s.scalars(select(Station.id).where(Station.enterprise_id == ent)).first()
+        assert station is not None
+        emp = logistics.hire_employee(s, admin, role="customer_service", station_id=station,
+                                      shift_start="00:00", shift_end="23:59", clock=rt.clock)
+        logistics.record_background_check(s, admin, employee_id=emp.id, result="passed",
+                                          clock=rt.clock)
+        logistics.record_training(s, admin, employee_id=emp.id, clock=rt.clock)
+        out = AccessGate(s, vault_service(rt.settings), rt.clock).break_glass_reveal(
+            caller_for_employee(ent, emp.id, "customer_service"),
+            waybill_no=world.prov.unassigned, fields=["recipient_phone"],
+            justification="The recipient called about a parcel left at the wrong door.")
+        assert out.record_id is not None, out.decision
+        uow.commit()
+        return str(out.record_id)
+
+
+@SIZES
+@LOCALES
+def test_officer_reviews_a_break_glass_use(open_page: Any, world: World, locale: str,
+                                           phone: bool) -> None:
+    from parcelguard.access.models import BreakGlassRecord
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    record = _break_glass(world)
+    page = open_page(username="security.demo", phone=phone, locale=locale)
+    watch = Watch(page, world, {"The recipient called about a parcel left at the wrong door."})
+    _go(page, watch, f"/enterprise/break-glass?lang={lang}")
+    form = page.locator("form[action='/enterprise/break-glass/review']")
+    form.locator("select[name=record_id]").select_option(record)
+    form.locator("select[name=outcome]").select_option("abuse")
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/break-glass")
+    done = {"zh-CN": "已记录复核结论", "en": "Review recorded"}[lang]
+    assert done in page.get_by_role("status").first.inner_text()
+    shot(page, f"cli-break-glass-reviewed-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    with world.rt.db.unit_of_work() as uow:
+        row = uow.session.get(BreakGlassRecord, record)
+        assert row is not None
+        assert row.review_outcome == "abuse"
+        assert row.reviewed_at is not None
+    # reviewed: no longer offered for review, shown with its outcome
+    assert page.locator(f"select[name=record_id] option[value='{record}']").count() == 0
+    assert {"zh-CN": "滥用", "en": "abuse"}[lang] in page.locator("#break-glass").inner_text()
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    _switch(page, watch, other)
+
+
+# -- 6. the officer links a complaint to what the investigation found (`channel link`) -----
+
+
+def _complaint(world: World) -> str:
+    rt = world.rt
+    with rt.db.unit_of_work() as uow:
+        filed = intake.file_report(
+            uow.session, vault_service(rt.settings), rt.settings.channel,
+            enterprise_id=world.prov.enterprise_id, source=None, clock=rt.clock,
+            report=intake.ReportIn(kind="scam_call", anonymous=True, wants_police=False,
+                                   waybills=[world.prov.unassigned],
+                                   body="A caller knew what I had ordered (browser test)."))
+        uow.commit()
+        return str(filed.report_id)
+
+
+@SIZES
+@LOCALES
+def test_officer_links_a_complaint_to_an_employee(open_page: Any, world: World, locale: str,
+                                                  phone: bool) -> None:
+    from parcelguard.channel.models import ChannelLink
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    report = _complaint(world)
+    emp = world.prov.courier_employee_id
+    page = open_page(username="security.demo", phone=phone, locale=locale)
+    watch = Watch(page, world, {"A caller knew what I had ordered (browser test).", report})
+    url = f"/enterprise/complaints/{report}"
+    _go(page, watch, f"{url}?lang={lang}")
+    # the report's kind and status read as words, not codes
+    assert {"zh-CN": "诈骗电话", "en": "scam call"}[lang] in page.locator("#report").inner_text()
+    form = page.locator(f"form[action='{url}/link']")
+    form.locator("select[name=target_type]").select_option("employee")
+    form.locator("input[name=target_id]").fill(emp)
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(url)
+    done = {"zh-CN": "已关联", "en": "Linked"}[lang]
+    assert done in page.get_by_role("status").first.inner_text()
+    shot(page, f"cli-complaint-linked-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    assert emp in page.locator("#links").inner_text()
+    with world.rt.db.unit_of_work() as uow:
+        links = list(uow.session.scalars(select(ChannelLink).where(
+            ChannelLink.report_id == report)))
+    assert [(k.target_type, k.target_id) for k in links] == [("employee", emp)]
+    # an employee of no such id is refused, in the page's language
+    form = page.locator(f"form[action='{url}/link']")
+    form.locator("select[name=target_type]").select_option("employee")
+    form.locator("input[name=target_id]").fill("emp_nobody")
+    watch.typed.add("emp_nobody")
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    assert page.locator(f"nav.lang a[hreflang='{other}']").get_attribute(
+        "href").split("?")[0] == url

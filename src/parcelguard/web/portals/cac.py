@@ -39,7 +39,7 @@ def show(request: Request, title: str, sections: list[Section], **kw: Any) -> HT
 
 def forwards_section(session: Session, staff: Staff, now: datetime) -> Section:
     sec = Section("Reports forwarded to this administration",
-                  ["Enterprise", "Incident", "Grade", "Report", "Status", "Forward due",
+                  ["Enterprise", "Incident", "Grade", "Statutory report", "Status", "Forward due",
                    "Forwarded", "Received", "Receipt"], html_id="forwards",
                   empty="No report forwarded or owed.",
                   intro="The supervision department forwards each filed report of a "

@@ -353,7 +353,7 @@ def data_request_sections(session: Session, staff: Staff) -> list[Section]:
     can_order = staff.principal.can("referrals:order_data")
     refused = Section("Refused by the enterprise", [
         "Requested", "Enterprise", "Police", "Waybills", "Actors", "Justification",
-        "Refused"], html_id="refused", empty="No refused data request.",
+        "Decided"], html_id="refused", empty="No refused data request.",
         intro="The police asked the enterprise for this data and it refused. The "
               "department may order it handed over: the police receive a package limited "
               "to what they asked for.")
