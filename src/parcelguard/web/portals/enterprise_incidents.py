@@ -396,7 +396,6 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
                      lambda **kw: _incident(incident_id, request, session, staff, **kw))
 
 
-
 def add_evidence(session: Session, staff: Staff, incident_id: str, event_ids: list[str], *,
                  clock: Clock, settings: IncidentSettings) -> None:
     """Add evidence as ``incidents evidence`` does, refusing ids that are not events of

@@ -278,8 +278,8 @@ def forwards_section(session: Session, staff: Staff, now: datetime) -> Section:
     ``incidents forward list`` shows them: pending ones with their deadline timer and
     the button to forward (after the confirmation), sent ones with their receipt."""
     sec = Section("Forwards to the cyberspace administration",
-                  ["Enterprise", "Incident", "Report", "Status", "Timer", "Sent to",
-                   "Receipt"],
+                  ["Enterprise", "Incident", "Statutory report", "Status", "Timer",
+                   "Sent to", "Receipt"],
                   html_id="forwards", empty="No report to forward.",
                   intro="A filed report of a relatively major incident or above is forwarded "
                         "onward within the deadline; the administration acknowledges it "
