@@ -41,6 +41,7 @@ PORTALS: dict[str, tuple[str | None, str, bool, int]] = {
     "supervisor": ("supervisor.demo", "/supervisor", False, 1300),
     "police": ("police.demo", "/police", False, 1000),
     "auditor": ("auditor.demo", "/auditor", False, 1300),
+    "cac": ("cac.demo", "/cac", False, 700),
 }
 LIMIT = 120_000  # bytes a screenshot may take in the docs
 

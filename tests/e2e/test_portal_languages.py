@@ -24,6 +24,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.identity.models import Account, Organization
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
+from parcelguard.incidents.models import IncidentReport
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.models import Station
 from parcelguard.monitor.models import MonitorAlert
@@ -156,14 +157,27 @@ def pages(w: World) -> dict[str | None, list[str]]:
         "security.demo": ["/enterprise", "/enterprise/alerts", "/enterprise/incidents",
                           *([f"/enterprise/incidents/{inc}"] if inc else []),
                           "/enterprise/plans", "/enterprise/employees",
-                          "/enterprise/complaints", "/enterprise/conduct", "/enterprise/keys"],
+                          "/enterprise/complaints", "/enterprise/conduct", "/enterprise/keys",
+                          "/enterprise/break-glass", *_report_pages(w)],
         "supervisor.demo": ["/supervisor", "/supervisor/inbox", "/supervisor/forwards",
                             "/supervisor/plans",
-                            "/supervisor/orders",
+                            "/supervisor/orders", "/supervisor/referrals",
                             *([f"/supervisor/incidents/{inc}"] if inc else [])],
         "police.demo": ["/police", *([f"/police/referrals/{ref}"] if ref else [])],
         "auditor.demo": ["/auditor", *([f"/auditor/engagements/{eng}"] if eng else [])],
+        "cac.demo": ["/cac"],
     }
+
+
+def _report_pages(w: World) -> list[str]:
+    """The demo incident's statutory reports, each in full (its drafted wording)."""
+    inc = w.cases.incident_id
+    if inc is None:
+        return []
+    with w.rt.db.unit_of_work() as uow:
+        ids = list(uow.session.scalars(select(IncidentReport.id).where(
+            IncidentReport.incident_id == inc)))
+    return [f"/enterprise/incidents/{inc}/reports/{r}" for r in ids]
 
 
 def _texts(w: World, lang: str) -> Iterator[tuple[str, str]]:

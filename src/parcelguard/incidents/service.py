@@ -248,8 +248,8 @@ def add_evidence(session: Session, inc: Incident, event_ids: Sequence[str], *, a
     """Add evidence events; impact and grade follow. A grade rising past the CAC
     threshold adds the reports it owes (the clock still runs from detection)."""
     if inc.state not in {s.value for s in OPEN_STATES}:
-        raise Conflict(f"incident {inc.id} is {inc.state}; evidence is added while it is "
-                       "open")
+        raise Conflict.of("incident %(id)s is %(state)s; evidence is added while it is open",
+                          id=inc.id, state=inc.state)
     new = [e for e in dict.fromkeys(event_ids) if e not in set(inc.evidence_event_ids)]
     if not new:
         return []

@@ -44,6 +44,7 @@ PORTAL_OF_ROLE: Final = {
     "supervisor_admin": "supervisor", "supervisor_analyst": "supervisor",
     "police_investigator": "police",
     "auditor": "auditor",
+    "cac_officer": "cac",
 }
 
 
@@ -114,6 +115,7 @@ OfficerStaff = Annotated[Staff, Depends(_portal("enterprise"))]
 SupervisorStaff = Annotated[Staff, Depends(_portal("supervisor"))]
 PoliceStaff = Annotated[Staff, Depends(_portal("police"))]
 AuditorStaff = Annotated[Staff, Depends(_portal("auditor"))]
+CacStaff = Annotated[Staff, Depends(_portal("cac"))]
 
 
 router = APIRouter(include_in_schema=False)

@@ -1,7 +1,7 @@
 """Demo logins for ``parcelguard serve --demo`` and the browser tests: one account
 per role with a confirmed TOTP secret, a courier with today's assignments (two
 assigned parcels with virtual numbers and one that is not theirs), police and
-auditor organisations, and a published privacy notice.
+auditor organisations, the cyberspace administration, and a published privacy notice.
 
 Idempotent: on a reused database it resets the demo accounts' passwords and TOTP
 secrets (printed again) and adds fresh parcels for today. Synthetic PI only (Faker
@@ -39,6 +39,7 @@ from parcelguard.web import consumers, totp
 
 POLICE_ORG = "police-netsec"
 AUDITOR_ORG = "audit-firm"
+CAC_ORG = "cac-demo"
 DEMO_ENTERPRISE = "demo-express"
 
 
@@ -123,6 +124,7 @@ def provision(session: Session, vault: VaultService, telephony: Telephony, *,
     ent = _enterprise(session, clock)
     _org(session, POLICE_ORG, "police", "Network-security police (demo)", clock)
     _org(session, AUDITOR_ORG, "auditor", "Third-party audit firm (demo)", clock)
+    _org(session, CAC_ORG, "cac", "Cyberspace administration (demo)", clock)
     admin = Principal(org_id=ent, org_kind="enterprise", role="enterprise_admin")
     if ConsentRepository(session, ent).latest_version() is None:
         publish_notice(session, admin, params=NoticeParams(
@@ -157,6 +159,8 @@ def provision(session: Session, vault: VaultService, telephony: Telephony, *,
                  display_name="Investigator (demo)"),
         _account(session, kms, username="auditor.demo", org_id=AUDITOR_ORG, role="auditor",
                  portal="auditor", clock=clock, display_name="Auditor (demo)"),
+        _account(session, kms, username="cac.demo", org_id=CAC_ORG, role="cac_officer",
+                 portal="cac", clock=clock, display_name="CAC duty officer (demo)"),
     ]
     session.flush()
     return Provisioned(logins, ent, assigned, unassigned, emp_id)

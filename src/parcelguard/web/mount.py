@@ -25,6 +25,7 @@ from parcelguard.web.consumer_proof import ConsumerProof, Limits, signing_key
 from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.portals import (
     auditor,
+    cac,
     consumer,
     consumer_channel,
     courier,
@@ -124,6 +125,6 @@ def mount(app: FastAPI) -> None:
     app.include_router(auth.api_router)  # POST /api/v1/sessions: the same log-in flow
     docs.mount(app)  # /docs without a CDN
     for module in (consumer, consumer_channel, courier, enterprise, enterprise_staff,
-                   supervisor, police, auditor):
+                   supervisor, police, auditor, cac):
         app.include_router(module.router)
     app.include_router(overview.router)  # /assets/plotly.{min.js,css}: overview charts

@@ -267,6 +267,13 @@ ACCESS: dict[str, str] = {
     # --- flows ---
     "GET /supervisor/forwards": "portal:supervisor",
     "POST /supervisor/forwards/send": "portal:supervisor supervisor_admin",
+    # --- portals ---
+    "GET /supervisor/referrals": "portal:supervisor",
+    "POST /supervisor/referrals/order": "portal:supervisor supervisor_admin",
+    "GET /cac": "portal:cac",
+    "POST /cac/receipt": "portal:cac",
+    "GET /enterprise/break-glass": "portal:enterprise enterprise_admin security_officer",
+    "POST /enterprise/break-glass/review": "portal:enterprise enterprise_admin security_officer",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

@@ -5,7 +5,7 @@ department's portal."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from fastapi import APIRouter, Request
@@ -13,11 +13,18 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from parcelguard.core.clock import Clock
+from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import SessionDep
+from parcelguard.core.incident_settings import IncidentSettings
 from parcelguard.incidents import content as docs
 from parcelguard.incidents import service as incidents
 from parcelguard.incidents import timeline as tl
+from parcelguard.incidents.impact import load_events
+from parcelguard.incidents.model import OPEN_STATES
 from parcelguard.incidents.models import Incident, IncidentReport, IncidentTask
+from parcelguard.incidents.notices import contacts_for
+from parcelguard.incidents.notify import ADVICE, CAUSE, HARM
 from parcelguard.incidents.reports import file_report, preview, supplement
 from parcelguard.incidents.repository import IncidentRepository
 from parcelguard.web.actions import CONFIRM, Done, act, confirmed
@@ -133,9 +140,16 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
         ("Affected system", Cell(inc.affected_system, translate=True)),
         ("Detected", inc.detected_at),
         ("Resolved", inc.resolved_at),
-        ("Data types", ", ".join(tr(t) for t in inc.data_types))], html_id="facts")
+        ("Data types", ", ".join(tr(t) for t in inc.data_types)),
+        ("Evidence events", len(inc.evidence_event_ids))], html_id="facts")
     if manage:
         facts.forms.extend(case_actions(inc, base))
+        if inc.state in {s.value for s in OPEN_STATES}:
+            # as `incidents evidence`: impact and grade recomputed, reports a higher
+            # grade owes drafted; evidence once added stays (grades never fall)
+            facts.forms.append(Action(f"{base}/{inc.id}/evidence", "Add evidence", inputs=(
+                Input("event_ids", "Event ids from the log (space or line separated)",
+                      "textarea", required=True), CONFIRM)))
     reports = Section("Statutory reports", ["Kind", "Recipient", "Status", "Due", "Timer",
                                             "Filed"], html_id="reports",
                       empty="No report is due for this incident.")
@@ -172,17 +186,19 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
 
 
 def report_sections(session: Session, staff: Staff, incident_id: str, report_id: str, *,
-                    now: datetime, base: str, tr: Callable[[str], str]) -> list[Section]:
+                    now: datetime, base: str, tr: Callable[[str], str],
+                    locale: str = "en") -> list[Section]:
     """A statutory report's full text, read before filing: a draft as it would be
     filed now, the items still missing as fields to fill, and the confirmation."""
     pv = preview(session, staff.principal, report_id=report_id, incident_id=incident_id)
     r = pv.report
+    words = _report_words(session, staff, incident_id) if locale == "zh-CN" else {}
     head = Section("Status and deadline", facts=[
         ("Kind", Cell(r.kind, translate=True)), ("Recipient", Cell(r.recipient, translate=True)),
         ("Status", Cell(r.status, translate=True)), ("Due", r.due_at),
         ("Timer", due_cell(r.due_at, r.filed_at, now)), ("Filed", r.filed_at)],
         html_id="report-head")
-    body = Section("Full text", facts=[(REPORT_ITEMS.get(k, k), _item(k, v, tr))
+    body = Section("Full text", facts=[(REPORT_ITEMS.get(k, k), _item(k, v, tr, words))
                                        for k, v in pv.content.items()], html_id="report-text",
                    intro="This is the text the recipient will receive." if r.status == "draft"
                    else None)
@@ -229,16 +245,36 @@ LIST_ITEMS = frozenset({"data_types", "measures_taken", "lessons", "possible_har
                         "what_people_can_do", "statutory_overrides"})
 
 
-def _item(key: str, value: object, tr: Callable[[str], str]) -> object:
-    """One report item as people read it: times in the page's zone, codes in the
-    page's language, lists joined."""
+# The report's drafted wording (the Art. 57 notice's cause, harm and advice, as
+# incidents.notify words them), English -> Chinese, for a Chinese page.
+NOTICE_ZH: Mapping[str, str] = {en: zh for zh, en in (*CAUSE.values(), *HARM.values(),
+                                                      *ADVICE)}
+
+
+def _report_words(session: Session, staff: Staff, incident_id: str) -> dict[str, str]:
+    """What a Chinese page shows for the drafted English wording of a report: the
+    notice's sentences and the carrier's customer service as the contact (a contact
+    the plan names is shown as typed)."""
+    inc = IncidentRepository(session, staff.principal).incident(incident_id)
+    en, zh = contacts_for(session, inc)
+    return {**NOTICE_ZH, en: zh}
+
+
+def _item(key: str, value: object, tr: Callable[[str], str],
+          words: Mapping[str, str]) -> object:
+    """One report item as people read it: times in the page's zone, codes and the
+    drafted wording in the page's language (``words``), lists joined."""
     if key in ("detected_at", "occurred_at") and isinstance(value, str):
         return datetime.fromisoformat(value)
-    if key in ("category", "grade", "cause_class") and isinstance(value, str):
+    if key in ("category", "grade", "cause_class", "affected_system") and \
+            isinstance(value, str):
         return Cell(value, translate=True)
     if isinstance(value, list):
-        words = [tr(str(v)) if key == "data_types" else str(v) for v in value]
-        return "; ".join(words) or "—"
+        shown = [tr(str(v)) if key == "data_types" else words.get(str(v), str(v))
+                 for v in value]
+        return ("；" if words else "; ").join(shown) or "—"
+    if isinstance(value, str):
+        return words.get(value, value)
     return value
 
 
@@ -283,9 +319,11 @@ def incident_page(incident_id: str, request: Request, session: SessionDep,
 
 def _report(incident_id: str, report_id: str, request: Request, session: Session,
             staff: Staff, **extra: object) -> HTMLResponse:
+    locale = locale_of(request)
     return show(request, "Statutory report", report_sections(
         session, staff, incident_id, report_id, now=runtime(request).clock.now(),
-        base="/enterprise/incidents", tr=gettext_for(locale_of(request))), **extra)  # type: ignore[arg-type]
+        base="/enterprise/incidents", tr=gettext_for(locale), locale=locale),
+        **extra)  # type: ignore[arg-type]
 
 
 @router.get("/incidents/{incident_id}/reports/{report_id}", response_class=HTMLResponse)
@@ -309,6 +347,11 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
         return notices.announce(session, staff, incident_id, v, clock=rt.clock)
 
     def run(v: dict[str, str]) -> str:
+        if op == "evidence":
+            confirmed(v)
+            add_evidence(session, staff, incident_id, v.get("event_ids", "").split(),
+                         clock=rt.clock, settings=settings)
+            return "Evidence added; impact and grade recomputed."
         if op == "task":
             incidents.complete_task(session, staff.principal, incident_id=incident_id,
                                     task_id=v.get("task_id", ""), clock=rt.clock)
@@ -352,3 +395,22 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
     return await act(request, run,
                      lambda **kw: _incident(incident_id, request, session, staff, **kw))
 
+
+def add_evidence(session: Session, staff: Staff, incident_id: str, event_ids: list[str], *,
+                 clock: Clock, settings: IncidentSettings) -> None:
+    """Add evidence as ``incidents evidence`` does, refusing ids that are not events of
+    the carrier's own log (a typo would otherwise be kept as evidence that counts
+    nothing)."""
+    if not event_ids:
+        raise InvalidInput("Give at least one event id.")
+    found = {str(e["event_id"]) for e in load_events(session, staff.principal.org_id,
+                                                      event_ids)}
+    missing = [e for e in dict.fromkeys(event_ids) if e not in found]
+    if missing:
+        raise InvalidInput.of("No event %(ids)s in your enterprise's log.",
+                              ids=", ".join(missing[:5]))
+    inc = IncidentRepository(session, staff.principal).incident(incident_id)
+    if not set(event_ids) - set(inc.evidence_event_ids):
+        raise InvalidInput("These events are already evidence of this incident.")
+    incidents.add_evidence_as(session, staff.principal, incident_id=incident_id,
+                              event_ids=event_ids, clock=clock, settings=settings)

@@ -12,7 +12,9 @@ from parcelguard.web.sections import Section
 NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
        Nav("/enterprise/incidents", "Incidents"), Nav("/enterprise/plans", "Plans"),
        Nav("/enterprise/orders", "Orders"),
-       Nav("/enterprise/employees", "Employees"), Nav("/enterprise/complaints", "Complaints"),
+       Nav("/enterprise/employees", "Employees"),
+       Nav("/enterprise/break-glass", "Break-glass uses"),
+       Nav("/enterprise/complaints", "Complaints"),
        Nav("/enterprise/referrals", "Police referrals"),
        Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys")]
 

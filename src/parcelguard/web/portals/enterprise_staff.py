@@ -13,7 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.access import suspensions
+from parcelguard.access.caller import caller_for_principal
 from parcelguard.access.repository import AccessRepository
+from parcelguard.access.service import REVIEW_OUTCOMES, AccessGate
 from parcelguard.channel import referrals
 from parcelguard.channel import service as channel
 from parcelguard.conduct import service as conduct
@@ -26,9 +28,10 @@ from parcelguard.incidents.models import Intervention
 from parcelguard.ledger.signing import registered_verifier
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.models import Employee, Station
-from parcelguard.web.actions import Done, ShownOnce, act
+from parcelguard.web.actions import CONFIRM, Done, ShownOnce, act, confirmed
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
+from parcelguard.web.names import Names
 from parcelguard.web.portals.enterprise_layout import show
 from parcelguard.web.portals.police import data_requests_section
 from parcelguard.web.render import locale_of, runtime
@@ -139,6 +142,67 @@ async def employee_action(op: str, request: Request, session: SessionDep,
     return await act(request, run, lambda **kw: _employees(request, session, staff, **kw))
 
 
+# -- break-glass uses: the review (`access review`) ---------------------------------------
+
+
+def break_glass_section(session: Session, staff: Staff, tr: Any) -> Section:
+    """Emergency reveals outside any assignment, newest first: each is flagged until
+    someone other than its user reviews it as justified or abuse."""
+    names = Names(session)
+    sec = Section("Break-glass uses", ["When", "Employee", "Waybill", "Fields",
+                                       "Justification", "Review"], html_id="break-glass",
+                  empty="No break-glass use.",
+                  intro="An emergency reveal outside any assignment is always flagged; "
+                        "someone other than the person who used it reviews it as "
+                        "justified or abuse.")
+    rows = AccessRepository(session, staff.principal.org_id).break_glass_records(
+        open_only=False, limit=300)
+    for r in rows:
+        sec.add([r.at, names.person(r.employee_id), r.waybill_no,
+                 ", ".join(tr(f) for f in r.fields), r.justification,
+                 Cell(r.review_outcome, translate=True) if r.review_outcome
+                 else Cell("awaiting review", translate=True, cls="warn")])
+    pending = tuple((r.id, f"{names.person(r.employee_id)} · {r.waybill_no}")
+                    for r in rows if r.reviewed_at is None)
+    if pending:
+        # one form below the table (a phone has no room for a form in every row)
+        sec.forms.append(Action("/enterprise/break-glass/review", "Record the review", inputs=(
+            Input("record_id", "Break-glass use", "select", pending),
+            Input("outcome", "Outcome", "select", tuple((o, o) for o in REVIEW_OUTCOMES)),
+            CONFIRM)))
+    return sec
+
+
+def _break_glass(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    staff.principal.require("pi:review")  # not customer service's page
+    return show(request, "Break-glass uses", [break_glass_section(
+        session, staff, gettext_for(locale_of(request)))], **kw)
+
+
+@router.get("/break-glass", response_class=HTMLResponse)
+def break_glass_page(request: Request, session: SessionDep,
+                     staff: OfficerStaff) -> HTMLResponse:
+    return _break_glass(request, session, staff)
+
+
+@router.post("/break-glass/review", response_class=HTMLResponse)
+async def break_glass_review(request: Request, session: SessionDep,
+                             staff: OfficerStaff) -> Response:
+    """Review a break-glass use as ``access review`` does (never one's own)."""
+    staff.principal.require("pi:review")
+    clock = runtime(request).clock
+
+    def run(v: dict[str, str]) -> str:
+        confirmed(v)
+        caller = caller_for_principal(session, staff.principal, channel="web",
+                                      ip=request.client.host if request.client else None)
+        AccessGate(session, request.app.state.vault, clock).review_break_glass(
+            caller, record_id=v.get("record_id", ""), outcome=v.get("outcome", ""))
+        return "Review recorded."
+
+    return await act(request, run, lambda **kw: _break_glass(request, session, staff, **kw))
+
+
 # -- complaints -------------------------------------------------------------------------------
 
 
@@ -169,9 +233,10 @@ def _complaint(report_id: str, request: Request, session: Session, staff: Staff,
     d = channel.get_report(session, request.app.state.vault, staff.principal, report_id, now=now)
     base = f"/enterprise/complaints/{report_id}"
     facts = Section("Report", facts=[
-        ("Kind", d.summary.kind), ("Status", d.summary.status),
+        ("Kind", Cell(d.summary.kind, translate=True)),
+        ("Status", Cell(d.summary.status, translate=True)),
         ("Reporter", d.reporter.get("name") or d.reporter["pseudonym"]),
-        ("Wants the police", "yes" if d.summary.wants_police else "no"),
+        ("Wants the police", Cell("yes" if d.summary.wants_police else "no", translate=True)),
         ("Waybills", ", ".join(d.waybills) or "—"), ("Text", d.body or "—"),
         ("Reports in this case", len(d.case_reports))], html_id="report")
     if d.summary.status == "received":
@@ -186,7 +251,21 @@ def _complaint(report_id: str, request: Request, session: Session, staff: Staff,
     thread = Section("Messages", ["When", "From", "Message"], html_id="thread")
     for m in d.messages:
         thread.add([m["at"], Cell(m["author"], translate=True), m["body"]])
-    return show(request, "Complaint", [facts, thread], **kw)
+    # what the investigation tied the report to, as `channel link` records it
+    links = Section("Linked to", ["What", "Id"], html_id="links",
+                    empty="Not linked to anything yet.")
+    for k in d.links:
+        links.add([Cell(LINK_LABELS.get(k["type"], k["type"]), translate=True), k["id"]])
+    links.forms.append(Action(f"{base}/link", "Link", inputs=(
+        Input("target_type", "What", "select", tuple(LINK_LABELS.items())),
+        Input("target_id", "Its id (waybill number, employee, station, alert or incident id)",
+              required=True))))
+    return show(request, "Complaint", [facts, links, thread], **kw)
+
+
+# What a report can be linked to (channel.rules.LINK_TYPES), as people name it.
+LINK_LABELS = {"waybill": "Waybill", "employee": "Employee", "station": "Station",
+               "alert": "Alert", "incident": "Incident"}
 
 
 @router.get("/complaints/{report_id}", response_class=HTMLResponse)
@@ -209,10 +288,16 @@ async def complaint_action(report_id: str, op: str, request: Request, session: S
             channel.answer(session, vault, staff.principal, report_id, body=v.get("body", ""),
                            clock=rt.clock)
             return "Answer sent to the reporter."
+        if op == "link":
+            channel.link(session, staff.principal, report_id,
+                         target_type=v.get("target_type", ""),
+                         target_id=v.get("target_id", ""), clock=rt.clock)
+            return "Linked."
         deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
         ref = referrals.refer_report(session, staff.principal, deps, report_id=report_id,
                                      reason=v.get("reason", ""))
-        return f"Referred to the police ({ref.id})."
+        # a msgid with its value: the done-message survives the redirect (render.flash)
+        return "Referred to the police (%(id)s).", {"id": ref.id}
 
     return await act(request, run,
                      lambda **kw: _complaint(report_id, request, session, staff, **kw))

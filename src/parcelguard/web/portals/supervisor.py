@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.audit import scorecards
+from parcelguard.channel import referrals as refs
 from parcelguard.channel import service as channel
 from parcelguard.core.http import SessionDep
 from parcelguard.identity.models import Organization
@@ -49,6 +50,7 @@ router = APIRouter(prefix="/supervisor", include_in_schema=False)
 NAV = [Nav("/supervisor", "National view"), Nav("/supervisor/inbox", "Incident-report inbox"),
        Nav("/supervisor/forwards", "Forwards to the CAC"),
        Nav("/supervisor/plans", "Plans"), Nav("/supervisor/orders", "Orders"),
+       Nav("/supervisor/referrals", "Police data requests"),
        Nav("/supervisor/report", "Supervision report")]
 
 
@@ -169,9 +171,10 @@ def incident(incident_id: str, request: Request, session: SessionDep,
 def incident_report(incident_id: str, report_id: str, request: Request, session: SessionDep,
                     staff: SupervisorStaff) -> HTMLResponse:
     """A filed statutory report in full, as the department received it."""
+    locale = locale_of(request)
     return show(request, "Statutory report", report_sections(
         session, staff, incident_id, report_id, now=runtime(request).clock.now(),
-        base="/supervisor/incidents", tr=gettext_for(locale_of(request))))
+        base="/supervisor/incidents", tr=gettext_for(locale), locale=locale))
 
 
 def _plans(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
@@ -275,8 +278,8 @@ def forwards_section(session: Session, staff: Staff, now: datetime) -> Section:
     ``incidents forward list`` shows them: pending ones with their deadline timer and
     the button to forward (after the confirmation), sent ones with their receipt."""
     sec = Section("Forwards to the cyberspace administration",
-                  ["Enterprise", "Incident", "Report", "Status", "Timer", "Sent to",
-                   "Receipt"],
+                  ["Enterprise", "Incident", "Statutory report", "Status", "Timer",
+                   "Sent to", "Receipt"],
                   html_id="forwards", empty="No report to forward.",
                   intro="A filed report of a relatively major incident or above is forwarded "
                         "onward within the deadline; the administration acknowledges it "
@@ -337,6 +340,73 @@ async def forward_send(request: Request, session: SessionDep,
         return ("Forwarded on time." if row.on_time else "Forwarded, late."), {}
 
     return await act(request, run, lambda **kw: _forwards(request, session, staff, **kw))
+
+
+# -- police data requests an enterprise refused: the department may order the data ------
+
+
+def data_request_sections(session: Session, staff: Staff) -> list[Section]:
+    """Every police data request of every referral (``referrals:read_all``): the
+    refused ones first, each with the order button for ``supervisor_admin``
+    (``channel referral decide … --decision ordered``), then those decided."""
+    names = {o.id: o.name for o in session.scalars(select(Organization))}
+    can_order = staff.principal.can("referrals:order_data")
+    refused = Section("Refused by the enterprise", [
+        "Requested", "Enterprise", "Police", "Waybills", "Actors", "Justification",
+        "Decided"], html_id="refused", empty="No refused data request.",
+        intro="The police asked the enterprise for this data and it refused. The "
+              "department may order it handed over: the police receive a package limited "
+              "to what they asked for.")
+    decided = Section("Data requests", ["Requested", "Enterprise", "Police", "Waybills",
+                                        "Actors", "Status", "Decided", "Events provided"],
+                      html_id="data-requests", empty="No data requests.")
+    for ref in refs.list_referrals(session, staff.principal):
+        for d in refs.data_requests(session, staff.principal, ref.id):
+            asked = [" ".join(d.scope.get("waybills") or []) or None,
+                     " ".join(d.scope.get("actor_ids") or []) or None]
+            ent = names.get(ref.enterprise_id, ref.enterprise_id)
+            police = names.get(ref.police_org_id, ref.police_org_id)
+            if d.status == "refused":
+                acts = [Action("/supervisor/referrals/order", "Order the data",
+                               {"request_id": d.id}, inputs=(CONFIRM,))] if can_order else []
+                refused.add([d.requested_at, ent, police, *asked, d.justification,
+                             d.decided_at], acts)
+            else:
+                decided.add([d.requested_at, ent, police, *asked,
+                             Cell(d.status, translate=True), d.decided_at,
+                             (d.package or {}).get("events_total")])
+    return [refused, decided]
+
+
+def _referrals(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    staff.principal.require("referrals:read_all")
+    return show(request, "Police data requests", data_request_sections(session, staff), **kw)
+
+
+@router.get("/referrals", response_class=HTMLResponse)
+def referrals_page(request: Request, session: SessionDep,
+                   staff: SupervisorStaff) -> HTMLResponse:
+    return _referrals(request, session, staff)
+
+
+@router.post("/referrals/order", response_class=HTMLResponse)
+async def order_data(request: Request, session: SessionDep,
+                     staff: SupervisorStaff) -> Response:
+    """Order the data an enterprise refused the police, as ``channel referral decide
+    <request> --decision ordered`` does: the scoped package is built at once."""
+    rt = runtime(request)
+
+    def run(v: dict[str, str]) -> tuple[str, dict[str, str]]:
+        staff.principal.require("referrals:order_data")  # an analyst reads, never orders
+        confirmed(v)
+        deps = refs.Deps(kms=request.app.state.vault.vault.kms, clock=rt.clock,
+                         settings=rt.settings.channel)
+        req = refs.decide_data_request(session, staff.principal, deps,
+                                       v.get("request_id", ""), decision="ordered")
+        return ("Ordered: the police received %(n)s event(s).",
+                {"n": str((req.package or {}).get("events_total", 0))})
+
+    return await act(request, run, lambda **kw: _referrals(request, session, staff, **kw))
 
 
 @router.get("/report")
