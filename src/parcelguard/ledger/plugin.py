@@ -19,4 +19,5 @@ def mount(app: FastAPI) -> None:
 
 
 PLUGIN = Plugin("ledger", api="parcelguard.ledger.plugin:mount",
-    models=("parcelguard.ledger.models",))
+    models=("parcelguard.ledger.models",),
+    settings={"ingest": "parcelguard.ledger.settings:IngestSettings"})

@@ -20,6 +20,7 @@ from parcelguard.incidents import timeline as tl
 from parcelguard.incidents.models import Incident, IncidentReport, IncidentTask
 from parcelguard.incidents.reports import file_report, preview, supplement
 from parcelguard.incidents.repository import IncidentRepository
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.web.actions import CONFIRM, Done, act, confirmed
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
@@ -87,7 +88,7 @@ async def incident_open(request: Request, session: SessionDep,
             enterprise_id=staff.principal.org_id, title=v.get("title", ""),
             category=v.get("category", ""), source="manual", detected_at=rt.clock.now(),
             evidence_event_ids=v.get("evidence", "").split()),
-            settings=rt.settings.incidents)
+            settings=rt.settings.section(IncidentSettings))
         return "Incident opened."
 
     return await act(request, run, lambda **kw: _incidents(request, session, staff, **kw))
@@ -259,7 +260,7 @@ def with_notices(request: Request, session: Session, staff: Staff, *, incident_i
     rt = runtime(request)
     inc = IncidentRepository(session, staff.principal).incident(incident_id)
     extra = notices_sections(session, staff, inc, now=rt.clock.now(),
-                             settings=rt.settings.incidents,
+                             settings=rt.settings.section(IncidentSettings),
                              channels=sorted(request.app.state.notifiers),
                              locale=locale_of(request), base=base)
     return [*sections[:2], *extra, *sections[2:]]
@@ -298,7 +299,7 @@ def report_page(incident_id: str, report_id: str, request: Request, session: Ses
 async def incident_action(incident_id: str, op: str, request: Request, session: SessionDep,
                           staff: OfficerStaff) -> Response:
     rt = runtime(request)
-    settings = rt.settings.incidents
+    settings = rt.settings.section(IncidentSettings)
 
     def notice(v: dict[str, str]) -> Done:
         confirmed(v)

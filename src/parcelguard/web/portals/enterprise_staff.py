@@ -16,6 +16,7 @@ from parcelguard.access import suspensions
 from parcelguard.access.repository import AccessRepository
 from parcelguard.channel import referrals
 from parcelguard.channel import service as channel
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.conduct import service as conduct
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import SessionDep
@@ -209,7 +210,8 @@ async def complaint_action(report_id: str, op: str, request: Request, session: S
             channel.answer(session, vault, staff.principal, report_id, body=v.get("body", ""),
                            clock=rt.clock)
             return "Answer sent to the reporter."
-        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock,
+                              settings=rt.settings.section(ChannelSettings))
         ref = referrals.refer_report(session, staff.principal, deps, report_id=report_id,
                                      reason=v.get("reason", ""))
         return f"Referred to the police ({ref.id})."
@@ -258,7 +260,8 @@ async def data_request_action(decision: str, request: Request, session: SessionD
     def run(v: dict[str, str]) -> str:
         if decision not in ("approved", "refused"):
             raise InvalidInput("decision must be approved or refused")
-        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock,
+                              settings=rt.settings.section(ChannelSettings))
         referrals.decide_data_request(session, staff.principal, deps,
                                       v.get("request_id", ""), decision=decision)
         return "Data provided to the police." if decision == "approved" \

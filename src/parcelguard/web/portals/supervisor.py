@@ -22,6 +22,7 @@ from parcelguard.incidents.models import Incident, IncidentReport
 from parcelguard.incidents.plans import review_plan
 from parcelguard.incidents.reports import inbox as report_inbox
 from parcelguard.incidents.repository import IncidentRepository
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ledger.models import LedgerHead
 from parcelguard.reporting import render_report
 from parcelguard.supervision.models import SupervisionFinding, WitnessedCheckpoint
@@ -251,7 +252,7 @@ async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -
         interventions.apply(session, staff.principal, enterprise_id=v.get("enterprise_id", ""),
                             kind=v.get("kind", ""), target_id=v.get("target_id", ""),
                             reason=v.get("reason", ""), clock=rt.clock,
-                            ack_hours=rt.settings.incidents.ack_hours)
+                            ack_hours=rt.settings.section(IncidentSettings).ack_hours)
         return "Intervention ordered; the enterprise must acknowledge it."
 
     return await act(request, run, lambda **kw: _orders(request, session, staff, **kw))
