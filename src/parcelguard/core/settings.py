@@ -137,7 +137,9 @@ def _tree(registered: tuple[tuple[str, str], ...]) -> type[Settings]:
 
     sections: dict[str, type[BaseModel]] = {}
     for key, target in registered:
-        if key in Settings.model_fields or key in sections:
+        if key in Settings.model_fields:
+            raise ValueError(f"settings section {key!r} ({target}) is a field of core's own")
+        if key in sections:
             raise ValueError(f"settings section {key!r} registered twice ({target})")
         cls = resolve(target)
         if not (isinstance(cls, type) and issubclass(cls, BaseModel)):
