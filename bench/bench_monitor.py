@@ -33,10 +33,10 @@ from typing import Any
 
 import orjson
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.ledger.contract import decoder as contract_decoder
 from parcelguard.monitor.evaluate import evaluate_files, load_alerts
 from parcelguard.monitor.replay import replay, run_pipeline
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.source import decode_lines, read_events, read_lines
 from parcelguard.monitor.state import state_encoder
 from parcelguard.monitor.waybills import state_encoder as wb_encoder

@@ -38,6 +38,7 @@ from parcelguard.ledger.service import ingest_file
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.monitor.engine import Pipeline
 from parcelguard.monitor.runner import run_once
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.state import state_encoder
 from parcelguard.ops.store import init_store
 
@@ -157,7 +158,7 @@ def main() -> None:
                         batch_size=50_000, max_line_bytes=65536)
             src.unlink()
             cpu, gc_s[0] = time.process_time(), 0.0
-            pipe, report = run_once(db, settings.monitor, clock, pipe=pipe)
+            pipe, report = run_once(db, settings.section(MonitorSettings), clock, pipe=pipe)
             assert report.events == mark - done, report.as_dict()
             figures[mark] = (time.process_time() - cpu) / report.events * 1e6
             memory[mark] = _memory(pipe, gc_s[0] / report.events * 1e6)

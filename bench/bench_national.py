@@ -39,6 +39,7 @@ from parcelguard.identity import service as identity
 from parcelguard.ledger import signing
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.monitor.national import NationalStore
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.simulation.model import WorldConfig
 from parcelguard.simulation.world import build_world
 from parcelguard.supervision.mirror import MirrorSource, mirror_log
@@ -81,7 +82,7 @@ def carriers(home: Path, world_events: list[dict[str, Any]]) -> dict[str, str]:
 def mirror_all(url: str, keys: dict[str, str], sup: Path) -> tuple[int, float]:
     """Mirror every carrier's log, exporting to ``sup/national``; (entries, seconds)."""
     rt = runtime(sup)
-    sink = NationalStore(sup / "national", rt.settings.monitor.day_offset_hours)
+    sink = NationalStore(sup / "national", rt.settings.section(MonitorSettings).day_offset_hours)
     t = time.perf_counter()
     n = 0
     with httpx2.Client(timeout=60) as client:

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from parcelguard.app import create_app
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity import service as identity
@@ -53,7 +54,7 @@ def _login(client: TestClient, username: str) -> dict[str, str]:
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
     # many victims report from the one test client: lift the per-source hourly limit
-    settings.channel.reports_per_source_per_hour = 100
+    settings.section(ChannelSettings).reports_per_source_per_hour = 100
     rt = Runtime(settings=settings)
     init_store(rt.settings)
     with rt.db.unit_of_work() as uow:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 from parcelguard.app import create_app
 from parcelguard.channel.models import ChannelReferral
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.conduct.models import ConductDecision, ConductSignal
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -71,7 +72,8 @@ class Api:
 
 @pytest.fixture
 def api(settings: Settings) -> Iterator[Api]:
-    settings.channel.police_org_id = POLICE  # two police organisations are registered
+    # two police organisations are registered
+    settings.section(ChannelSettings).police_org_id = POLICE
     rt = Runtime(settings=settings)
     init_store(rt.settings)
     with rt.db.unit_of_work() as uow:

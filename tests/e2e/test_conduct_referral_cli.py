@@ -20,6 +20,7 @@ from sqlalchemy import delete, select
 from parcelguard.channel.models import ChannelReferral
 from parcelguard.conduct import service
 from parcelguard.conduct.models import ConductDecision, ConductSignal
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.clock import SystemClock
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -57,7 +58,8 @@ def test_ratings_alone_are_reviewed_and_a_referral_needs_evidence_and_a_person(
             for k in range(3):
                 link = service.issue_link(s, enterprise_id="ent-a", employee_id=emp,
                                           waybill_no=make_waybill_no("SF", 10 * i + k + 1),
-                                          clock=clock, settings=rt.settings.conduct)
+                                          clock=clock,
+                                          settings=rt.settings.section(ConductSettings))
                 service.submit_evaluation(s, token=link.token, rating=1,
                                           tags=["data_misuse"] if emp == "emp-tagged" else [],
                                           clock=clock)

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from parcelguard.app import create_app
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.consent.models import DataSubjectRequest
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -26,6 +27,7 @@ from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.vault.provider import vault_service
 from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
+from parcelguard.web.settings import WebSettings
 from tests.e2e.served import csrf, hidden, last_code, serve
 
 SHIP = {"sender_name": "王五", "sender_phone": "13700137000",
@@ -227,7 +229,7 @@ def test_guessing_receipt_codes_is_locked_per_source(site: Site) -> None:
     """Kept last: it locks this module's one source (127.0.0.1)."""
     c = site.client()
     t = csrf(c.get("/consumer/follow").text)
-    limit = site.rt.settings.web.consumer_attempts_per_source
+    limit = site.rt.settings.section(WebSettings).consumer_attempts_per_source
     statuses = [c.post("/consumer/follow", data={"csrf_token": t, "receipt": f"ABCD-EFGH-{i:04d}",
                                                  "secret": "guess"}).status_code
                 for i in range(limit + 1)]
@@ -266,7 +268,7 @@ def test_a_rating_is_answered_with_a_redirect_and_a_reload_rates_nothing(site: S
     with site.rt.db.unit_of_work() as uow:
         link = conduct.issue_link(uow.session, enterprise_id=site.prov.enterprise_id,
                                   waybill_no=site.prov.assigned[0], clock=site.rt.clock,
-                                  settings=site.rt.settings.conduct)
+                                  settings=site.rt.settings.section(ConductSettings))
         uow.commit()
     c = site.client("zh-CN")
     url = f"/consumer/evaluate/{link.token}"

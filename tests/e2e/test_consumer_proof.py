@@ -26,6 +26,7 @@ from parcelguard.ops.store import init_store
 from parcelguard.vault.provider import vault_service
 from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
+from parcelguard.web.settings import WebSettings
 from tests.e2e.served import csrf, hidden, last_code, serve, texts_to
 
 SENDER_PHONE = "13700137000"  # synthetic numbers (never printed)
@@ -184,7 +185,7 @@ def test_guessing_the_phone_is_locked_and_the_carrier_sees_the_lock(site: Site) 
         phone = RECIPIENT_PHONE if i == 40 else f"136{i:06d}17"
         statuses.append(c.post("/consumer/track", data={
             "csrf_token": t, "waybill_no": waybill, "phone": phone}).status_code)
-    limit = site.rt.settings.web.consumer_attempts_per_waybill
+    limit = site.rt.settings.section(WebSettings).consumer_attempts_per_waybill
     first = statuses.index(429)
     # At the limit; a request or two later if the server answered before committing
     # a count (commit-before-answer, issue 12).
@@ -206,7 +207,7 @@ def test_guessing_the_phone_is_locked_and_the_carrier_sees_the_lock(site: Site) 
 def test_one_source_guessing_across_waybills_is_locked(site: Site) -> None:
     c = site.client()
     waybills = [ship(site, c) for _ in range(3)]
-    limit = site.rt.settings.web.consumer_attempts_per_source
+    limit = site.rt.settings.section(WebSettings).consumer_attempts_per_source
     # The test client is one source (127.0.0.1); earlier tests spent some of its budget.
     statuses = [ask_code(c, "/consumer/track", waybills[i % 3], f"139{i:06d}00").status_code
                 for i in range(limit + 1)]

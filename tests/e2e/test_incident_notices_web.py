@@ -29,6 +29,7 @@ from parcelguard.identity import service as identity
 from parcelguard.identity.service import principal_for_account
 from parcelguard.incidents import service
 from parcelguard.incidents.models import ForwardedReport, IncidentReport, Notice, TimelineEntry
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ops.store import init_store
 from parcelguard.vault.provider import vault_service
 from parcelguard.waybill.provider import telephony
@@ -86,7 +87,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         opened = service.open_incident(s, service.OpenRequest(
             enterprise_id=prov.enterprise_id, title="Lookups outside assignments (notices)",
             category="insider_abuse", source="manual", detected_at=rt.clock.now(),
-            evidence_event_ids=evidence), actor="system:test", settings=rt.settings.incidents)
+            evidence_event_ids=evidence), actor="system:test",
+            settings=rt.settings.section(IncidentSettings))
         inc = opened.incident
         identity.create_organization(s, org_id=CAC, kind="cac", name="CAC (test)",
                                      clock=rt.clock)

@@ -29,6 +29,7 @@ from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.rules import Window
 from parcelguard.monitor.runner import run_once
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.ops.store import init_store
 from parcelguard.vault.facade import Vault
 from parcelguard.vault.http import vault_dep
@@ -138,7 +139,7 @@ def _feed_an_insider_leak(api: Api) -> datetime:
 def _run_monitor(api: Api) -> list[tuple[str, str]]:
     """The monitor's runner on the app's database, whose outbox dispatcher the wiring
     module set (an alert opens an incident); returns the messages and their states."""
-    run_once(api.rt.db, api.rt.settings.monitor, api.clock)
+    run_once(api.rt.db, api.rt.settings.section(MonitorSettings), api.clock)
     with api.rt.db.unit_of_work() as uow:
         return [(m.type, m.status) for m in uow.session.scalars(select(OutboxMessage))]
 

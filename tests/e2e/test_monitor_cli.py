@@ -35,8 +35,9 @@ RUNNER = [sys.executable, "-c",
           "from parcelguard.core.runtime import Runtime\n"
           "from parcelguard.core.settings import load_settings\n"
           "from parcelguard.monitor.runner import run\n"
+          "from parcelguard.monitor.settings import MonitorSettings\n"
           "rt = Runtime(settings=load_settings())\n"
-          "run(rt.db, rt.settings.monitor, rt.clock)\n"]
+          "run(rt.db, rt.settings.section(MonitorSettings), rt.clock)\n"]
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.replay import replay
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.simulation.model import WorldConfig
 from parcelguard.simulation.world import build_world
 

@@ -30,12 +30,12 @@ import pyarrow.parquet as pq
 import pytest
 
 from parcelguard.core.runtime import Runtime
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.tlog import publish_checkpoint
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, register_parcels
 from parcelguard.monitor.replay import run_pipeline, write_alerts
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.source import decode_lines, time_ordered
 from parcelguard.node.home import node_settings
 from parcelguard.simulation.model import WorldConfig

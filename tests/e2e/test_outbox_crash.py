@@ -45,6 +45,7 @@ from parcelguard.ledger.models import LedgerEvent, LedgerTile
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.monitor.runner import run
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.witness import witness_enterprise
 from parcelguard.vault.provider import vault_service
@@ -151,7 +152,7 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]
     rt = Runtime(settings=settings, on_open=register_handlers)
     init_store(rt.settings)  # a store is made only by init
     try:
-        run(rt.db, settings.monitor, rt.clock)
+        run(rt.db, settings.section(MonitorSettings), rt.clock)
     finally:
         rt.close()
     out = _outcome(settings)
@@ -240,7 +241,7 @@ def test_the_dispatcher_killed_mid_way_loses_and_repeats_no_reaction(
     rt = Runtime(settings=settings)  # no dispatcher: every alert's message waits
     init_store(rt.settings)  # a store is made only by init
     try:
-        run(rt.db, settings.monitor, rt.clock)
+        run(rt.db, settings.section(MonitorSettings), rt.clock)
     finally:
         rt.close()
     # one message per alert stored, every one waiting

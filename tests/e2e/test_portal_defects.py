@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.models import AccessSuspension
 from parcelguard.app import create_app
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.identity.permissions import Principal
@@ -71,13 +72,14 @@ def _empty_referral(session: Session, rt: Runtime, prov: demo.Provisioned) -> st
 
     vault = vault_service(rt.settings)
     filed = intake.file_report(
-        session, vault, rt.settings.channel, enterprise_id=prov.enterprise_id, source=None,
-        clock=rt.clock, report=intake.ReportIn(
+        session, vault, rt.settings.section(ChannelSettings), enterprise_id=prov.enterprise_id,
+        source=None, clock=rt.clock, report=intake.ReportIn(
             kind="scam_call", anonymous=True, wants_police=True, waybills=[],
             body="A caller asked for a refund fee; I have no waybill number."))
     officer = Principal(org_id=prov.enterprise_id, org_kind="enterprise",
                         role="security_officer", account_id="test")
-    deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+    deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock,
+                          settings=rt.settings.section(ChannelSettings))
     return str(referrals.refer_report(session, officer, deps, report_id=filed.report_id,
                                       reason="Scam call without a waybill.").id)
 

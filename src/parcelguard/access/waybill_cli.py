@@ -42,6 +42,7 @@ from parcelguard.logistics.models import Assignment
 from parcelguard.waybill.cli import write_private
 from parcelguard.waybill.fonts import cjk_font
 from parcelguard.waybill.provider import telephony
+from parcelguard.waybill.settings import WaybillSettings
 from parcelguard.waybill.telephony import BindingMode
 from parcelguard.waybill.virtual import display_number, list_bindings
 
@@ -78,7 +79,7 @@ def render(
     """Print the privacy label of an assigned parcel as a 100 x 150 mm PDF."""
     with gate_tx(ctx, enterprise, account, employee, channel) as c:
         check_waybill_no(waybill_no)
-        font_path = font or c.rt.settings.waybill.label_font_path
+        font_path = font or c.rt.settings.section(WaybillSettings).label_font_path
         o = c.gate.print_label(c.caller, waybill_no=waybill_no, purpose=purpose,
                                telephony=telephony(c.rt.settings),
                                font_path=font_path)
@@ -108,7 +109,7 @@ def bind(
 ) -> None:
     """Bind the assigned courier to the parcel's recipient for the assignment window."""
     with _tx(ctx) as (rt, session):
-        chosen = mode or rt.settings.waybill.binding_mode
+        chosen = mode or rt.settings.section(WaybillSettings).binding_mode
         if chosen not in tuple(BindingMode):
             raise InvalidInput("mode must be axn_ext or axb")
         a = session.get(Assignment, assignment_id)
@@ -135,7 +136,7 @@ def bindings(
     expired = 0
     with _tx(ctx) as (rt, session):
         if expire:
-            grace = timedelta(days=rt.settings.waybill.binding_grace_days)
+            grace = timedelta(days=rt.settings.section(WaybillSettings).binding_grace_days)
             expired = virtual_numbers.expire_bindings(
                 session, rt.clock.now(), telephony=telephony(rt.settings),
                 grace=grace)

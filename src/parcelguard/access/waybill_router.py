@@ -50,6 +50,7 @@ from parcelguard.waybill import virtual
 from parcelguard.waybill.http import TelephonyDep
 from parcelguard.waybill.masking import mask
 from parcelguard.waybill.schemas import BindingRead, LabelCount, MaskIn, MaskRead, TokenRead
+from parcelguard.waybill.settings import WaybillSettings
 from parcelguard.waybill.telephony import BindingMode
 
 router = APIRouter(prefix=f"{API}/waybill", tags=["waybill"])
@@ -88,7 +89,7 @@ def issue_label(body: LabelIn, *, request: Request, principal: PrincipalDep,
     caller = request_caller(request, session, principal)
     out = AccessGate(session, vault, clock).print_label(
         caller, waybill_no=check_waybill_no(body.waybill_no), purpose=body.purpose,
-        telephony=telephony, font_path=rt.settings.waybill.label_font_path)
+        telephony=telephony, font_path=rt.settings.section(WaybillSettings).label_font_path)
     if out.label is None:
         return refused(out, status=_not_found_or_403(out.reason))
     return Response(out.label.pdf, media_type="application/pdf", headers={
@@ -109,7 +110,7 @@ def bind(body: BindIn, *, principal: PrincipalDep, session: SessionDep, clock: C
     assignment = session.get(Assignment, body.assignment_id)
     if assignment is None or assignment.enterprise_id != ent:
         raise NotFound(f"assignment {body.assignment_id} not found")
-    mode = BindingMode(body.mode or rt.settings.waybill.binding_mode)
+    mode = BindingMode(body.mode or rt.settings.section(WaybillSettings).binding_mode)
     return BindingRead.of(virtual_numbers.bind_for_assignment(
         session, telephony, assignment=assignment, at=clock.now(), mode=mode))
 
@@ -119,7 +120,7 @@ def expire(*, principal: PrincipalDep, session: SessionDep, clock: ClockDep,
            telephony: TelephonyDep, rt: RuntimeDep) -> ExpiredRead:
     """Run the expiry sweep now (delivery + grace). Needs ``logistics:write``."""
     enterprise_of(principal, "logistics:write")
-    grace = timedelta(days=rt.settings.waybill.binding_grace_days)
+    grace = timedelta(days=rt.settings.section(WaybillSettings).binding_grace_days)
     return ExpiredRead(expired=virtual_numbers.expire_bindings(
         session, clock.now(), telephony=telephony, grace=grace))
 

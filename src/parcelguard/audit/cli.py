@@ -23,6 +23,7 @@ from parcelguard.audit.controls import load_rulebook
 from parcelguard.audit.model import parse_period
 from parcelguard.audit.models import AuditEngagement
 from parcelguard.audit.rulebook import Rulebook
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.core.errors import DomainError, NotFound
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -65,7 +66,7 @@ def build_app(*, kms_for: Callable[[Settings], KeyWrapper]) -> typer.Typer:
                       "transparency reports.", no_args_is_help=True)
 
     def rulebook_of(rt: Runtime) -> Rulebook:
-        return load_rulebook(rt.settings.audit.rulebook_path)
+        return load_rulebook(rt.settings.section(AuditSettings).rulebook_path)
 
     @app.command("rulebook")
     def show_rulebook(ctx: typer.Context) -> None:
@@ -117,7 +118,7 @@ def build_app(*, kms_for: Callable[[Settings], KeyWrapper]) -> typer.Typer:
         """As the lead auditor: start fieldwork if needed, evaluate every control in
         scope, raise findings, and optionally sign and deliver the report."""
         rt: Runtime = ctx.obj
-        rb, settings = rulebook_of(rt), rt.settings.audit
+        rb, settings = rulebook_of(rt), rt.settings.section(AuditSettings)
         try:
             with rt.db.unit_of_work() as uow:
                 s = uow.session
@@ -183,9 +184,10 @@ def build_app(*, kms_for: Callable[[Settings], KeyWrapper]) -> typer.Typer:
         try:
             with rt.db.unit_of_work() as uow:
                 eng = engagements.get(uow.session, _supervisor(), engagement)
+                audit = rt.settings.section(AuditSettings)
                 drawn = fieldwork.sample(uow.session, auditor_principal(eng), engagement,
-                                         size=size or rt.settings.audit.sample_size, kind=kind,
-                                         clock=rt.clock, settings=rt.settings.audit)
+                                         size=size or audit.sample_size, kind=kind,
+                                         clock=rt.clock, settings=audit)
                 key = registered_verifier(uow.session, eng.enterprise_id)
                 uow.commit()
         except DomainError as exc:
@@ -260,7 +262,8 @@ def build_app(*, kms_for: Callable[[Settings], KeyWrapper]) -> typer.Typer:
         try:
             with rt.db.unit_of_work() as uow:
                 rel = transparency.publish(uow.session, _supervisor(), enterprise,
-                                           parse_period(period), settings=rt.settings.audit,
+                                           parse_period(period),
+                                           settings=rt.settings.section(AuditSettings),
                                            clock=rt.clock, epsilon=epsilon)
                 uow.commit()
         except (DomainError, NotFound) as exc:
@@ -282,7 +285,8 @@ def build_app(*, kms_for: Callable[[Settings], KeyWrapper]) -> typer.Typer:
         try:
             with rt.db.unit_of_work() as uow:
                 rows = transparency.budget(uow.session, _supervisor(), enterprise,
-                                           parse_period(period), settings=rt.settings.audit,
+                                           parse_period(period),
+                                           settings=rt.settings.section(AuditSettings),
                                            clock=rt.clock)
                 uow.commit()
         except DomainError as exc:

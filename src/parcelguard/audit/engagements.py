@@ -21,10 +21,10 @@ from parcelguard.audit import model
 from parcelguard.audit.model import Period
 from parcelguard.audit.models import AuditAccessLog, AuditEngagement
 from parcelguard.audit.rulebook import Rulebook, RulebookError
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
-from parcelguard.core.settings import AuditSettings
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 

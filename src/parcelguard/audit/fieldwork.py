@@ -34,11 +34,11 @@ from parcelguard.audit.models import (
     AuditFinding,
 )
 from parcelguard.audit.rulebook import Rulebook
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
-from parcelguard.core.settings import AuditSettings
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger import logs
 from parcelguard.ledger.checkpoint import CheckpointError, open_checkpoint

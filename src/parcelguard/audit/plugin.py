@@ -29,4 +29,5 @@ PLUGIN = Plugin("audit", commands={
     "association": Lazy("parcelguard.audit.association_cli:app", "The industry association: "
                         "members, rulebook versions, members' scorecards."),
 }, routers=("parcelguard.audit.router:router",),
-    models=("parcelguard.audit.models",))
+    models=("parcelguard.audit.models",),
+    settings={"audit": "parcelguard.audit.settings:AuditSettings"})

@@ -34,6 +34,7 @@ from parcelguard.audit.schemas import (
     SampleRequest,
     ScorecardRead,
 )
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.core.http import API, ClockDep, RuntimeDep, SessionDep
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity.http import PrincipalDep
@@ -43,7 +44,7 @@ router = APIRouter(prefix=API, tags=["audit"])
 
 
 def _rulebook(rt: Runtime) -> Rulebook:
-    return load_rulebook(rt.settings.audit.rulebook_path)
+    return load_rulebook(rt.settings.section(AuditSettings).rulebook_path)
 
 
 @router.get("/audit/rulebook")
@@ -89,7 +90,8 @@ def start(engagement_id: str, principal: PrincipalDep, session: SessionDep,
           rt: RuntimeDep) -> EngagementRead:
     """The firm starts fieldwork: its read-only access opens for the grant period."""
     return EngagementRead.of(engagements.start(session, principal, engagement_id,
-                                               clock=rt.clock, settings=rt.settings.audit))
+                                               clock=rt.clock,
+                                               settings=rt.settings.section(AuditSettings)))
 
 
 @router.post("/audit/engagements/{engagement_id}/cancel")
@@ -128,8 +130,9 @@ def sample(engagement_id: str, body: SampleRequest, principal: PrincipalDep,
            session: SessionDep, rt: RuntimeDep) -> SampleRead:
     """Random events of the period with inclusion proofs against the signed checkpoint."""
     s = fieldwork.sample(session, principal, engagement_id,
-                         size=body.size or rt.settings.audit.sample_size, kind=body.kind,
-                         clock=rt.clock, settings=rt.settings.audit)
+                         size=body.size or rt.settings.section(AuditSettings).sample_size,
+                         kind=body.kind, clock=rt.clock,
+                         settings=rt.settings.section(AuditSettings))
     return SampleRead(enterprise_id=s.enterprise_id, tree_size=s.tree_size,
                       checkpoint=s.checkpoint, events=s.events)
 
@@ -141,7 +144,7 @@ def raise_finding(engagement_id: str, *, body: FindingCreate, principal: Princip
     finding, _ = fieldwork.raise_finding(
         session, principal, engagement_id, control_id=body.control_id, severity=body.severity,
         summary=body.summary, action=body.action, rulebook=_rulebook(rt), clock=rt.clock,
-        settings=rt.settings.audit)  # its incident follows the commit (outbox)
+        settings=rt.settings.section(AuditSettings))  # its incident follows the commit (outbox)
     return FindingRead.of(finding)
 
 
@@ -217,7 +220,8 @@ def publish(enterprise_id: str, period: str, *, body: PublishRequest, principal:
             session: SessionDep, rt: RuntimeDep) -> ReleaseRead:
     """Publish a differentially private report (409 beyond the privacy budget)."""
     r = transparency.publish(session, principal, enterprise_id, parse_period(period),
-                             settings=rt.settings.audit, clock=rt.clock, epsilon=body.epsilon)
+                             settings=rt.settings.section(AuditSettings), clock=rt.clock,
+                             epsilon=body.epsilon)
     return ReleaseRead(id=r.id, enterprise_id=r.enterprise_id, period=r.period,
                        epsilon=r.epsilon, figures=r.figures, html_sha256=r.html_sha256,
                        published_at=r.published_at)
@@ -228,7 +232,7 @@ def budget(enterprise_id: str, period: str, principal: PrincipalDep, session: Se
            rt: RuntimeDep) -> list[dict[str, object]]:
     """Each month's privacy budget: total, spent, remaining."""
     return transparency.budget(session, principal, enterprise_id, parse_period(period),
-                               settings=rt.settings.audit, clock=rt.clock)
+                               settings=rt.settings.section(AuditSettings), clock=rt.clock)
 
 
 @router.get("/transparency/{enterprise_id}/{period}", response_class=HTMLResponse,

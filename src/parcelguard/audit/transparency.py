@@ -29,13 +29,13 @@ from parcelguard.audit import dp, page, scorecards
 from parcelguard.audit.controls.context import Ctx
 from parcelguard.audit.model import Period
 from parcelguard.audit.models import AuditDpRelease
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.channel.models import ChannelReport
 from parcelguard.conduct.models import ConductDecision
 from parcelguard.core.clock import Clock
 from parcelguard.core.db import UTCDateTime
 from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.core.ids import new_id
-from parcelguard.core.settings import AuditSettings
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.monitor.models import MonitorAlert

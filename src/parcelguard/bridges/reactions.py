@@ -16,11 +16,13 @@ from parcelguard.channel.events import (
     canary_alert_fields,
 )
 from parcelguard.channel.referrals import Deps, already_referred, refer_conduct
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.conduct.events import ConductReferralRequested
 from parcelguard.conduct.service import note_signal
 from parcelguard.core.outbox import Reaction
 from parcelguard.core.runtime import Runtime
 from parcelguard.incidents import handlers as incident_handlers
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.monitor.events import AlertRaised
 from parcelguard.monitor.model import AlertUpdate
 from parcelguard.monitor.store import apply_updates
@@ -48,7 +50,7 @@ def reactions(rt: Runtime) -> tuple[Reaction, ...]:
     def audit_incident(s: Session, ev: AuditFindingRaised) -> None:
         incident_handlers.open_for_finding(s, _AuditFinding(
             enterprise_id=ev.enterprise_id, finding_id=ev.finding_id, summary=ev.summary,
-            event_ids=(), detected_at=ev.raised_at), settings=rt.settings.incidents,
+            event_ids=(), detected_at=ev.raised_at), settings=rt.settings.section(IncidentSettings),
             source="audit")
 
     def conduct_referral(s: Session, ev: ConductReferralRequested) -> None:
@@ -88,7 +90,7 @@ def raise_canary_alerts(session: Session, touched: list[CanaryTouched]) -> list[
 def refer_conduct_finding(session: Session, rt: Runtime, ev: ConductReferralRequested) -> str:
     """Conduct's referral decision, handed to the channel's consumer."""
     deps = Deps(kms=vault_service(rt.settings).vault.kms, clock=rt.clock,
-                settings=rt.settings.channel)
+                settings=rt.settings.section(ChannelSettings))
     return refer_conduct(session, deps, ReferConductFinding(
         enterprise_id=ev.enterprise_id, decision_id=ev.decision_id, employee_id=ev.employee_id,
         reason=ev.reason, figures=ev.figures)).id

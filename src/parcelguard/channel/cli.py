@@ -28,6 +28,7 @@ from parcelguard.channel import canary, evidence, intake, referrals, service
 from parcelguard.channel.attachments import sniff
 from parcelguard.channel.history import rank_leak_sources
 from parcelguard.channel.repository import enterprise_or_404
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -86,7 +87,8 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
             raise _fail(exc.message) from None
 
     def _deps(rt: Runtime, vault: VaultService) -> referrals.Deps:
-        return referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+        return referrals.Deps(kms=vault.vault.kms, clock=rt.clock,
+                              settings=rt.settings.section(ChannelSettings))
 
     @app.command()
     def report(
@@ -112,7 +114,7 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
         who = str(typer.prompt("Contact", hide_input=True)) if contact else None
         number = str(typer.prompt("Caller's number", hide_input=True)) if caller else None
         with _tx(ctx) as (rt, session, vault):
-            filed = intake.file_report(session, vault, rt.settings.channel,
+            filed = intake.file_report(session, vault, rt.settings.section(ChannelSettings),
                                        enterprise_id=enterprise, source=None, clock=rt.clock,
                                        report=intake.ReportIn(
                 kind=kind, body=body, anonymous=name is None, reporter_name=name,
@@ -129,7 +131,7 @@ def build_app(*, vault_for: Callable[[Settings], VaultService],
         """Follow a report: the secret is prompted for without echo."""
         secret = str(typer.prompt("Secret", hide_input=True))
         with _tx(ctx) as (rt, session, vault):
-            row = intake.authenticate(session, vault, rt.settings.channel,
+            row = intake.authenticate(session, vault, rt.settings.section(ChannelSettings),
                                       enterprise_id=enterprise, receipt_code=receipt,
                                       secret=secret, source=None, clock=rt.clock)
             view = None if isinstance(row, intake.Refusal) else \

@@ -29,10 +29,10 @@ from parcelguard.channel.repository import (
     enterprise_or_404,
     open_fields,
 )
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import DomainError, InvalidInput
 from parcelguard.core.ids import new_id
-from parcelguard.core.settings import ChannelSettings
 from parcelguard.logistics.identifiers import is_valid_waybill_no
 from parcelguard.vault.blind_index import BlindIndexKey, blind_index, normalize_phone
 from parcelguard.vault.service import SealItem, VaultService

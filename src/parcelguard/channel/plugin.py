@@ -27,4 +27,5 @@ PLUGIN = Plugin(
                               "and canary parcels (docs/channel.md).")},
     routers=("parcelguard.channel.router:router", "parcelguard.channel.router:referrals_router"),
     ciphertext_columns="parcelguard.channel.repository:CIPHERTEXT_COLUMNS",
-    models=("parcelguard.channel.models",))
+    models=("parcelguard.channel.models",),
+    settings={"channel": "parcelguard.channel.settings:ChannelSettings"})

@@ -31,11 +31,11 @@ from parcelguard.channel.models import (
 )
 from parcelguard.channel.repository import add_message
 from parcelguard.channel.service import case_reports, case_waybills, staff_repo
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.channel.triangulate import AccessRow, Triangulation, explain, triangulate_rows
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
-from parcelguard.core.settings import ChannelSettings
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.signing import KeyWrapper

@@ -46,9 +46,9 @@ from parcelguard.channel.schemas import (
     TriangulateIn,
     VerifyIn,
 )
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.core.errors import InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.http import API, ClockDep, Offset, SessionDep, runtime_dep
-from parcelguard.core.settings import ChannelSettings
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.signing import registered_verifier
@@ -62,7 +62,7 @@ _REFUSED: dict[int | str, dict[str, Any]] = {
 
 
 def _settings(request: Request) -> ChannelSettings:
-    return runtime_dep(request).settings.channel
+    return runtime_dep(request).settings.section(ChannelSettings)
 
 
 def _source(request: Request) -> str | None:

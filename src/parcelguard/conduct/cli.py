@@ -19,6 +19,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session
 
 from parcelguard.conduct import service
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity.permissions import Principal
@@ -57,7 +58,8 @@ def build_app() -> typer.Typer:
         """Issue the one-time evaluation link (prints the token once)."""
         with _tx(ctx) as (rt, session):
             issued = service.issue_link(session, enterprise_id=enterprise, waybill_no=waybill,
-                                        clock=rt.clock, settings=rt.settings.conduct)
+                                        clock=rt.clock,
+                                        settings=rt.settings.section(ConductSettings))
         out.print(f"link for the courier {issued.employee_id}, valid until "
                   f"{issued.expires_at:%Y-%m-%d}; token (shown once):")
         print(issued.token)
@@ -78,14 +80,16 @@ def build_app() -> typer.Typer:
         """An employee's rolling figures (JSON)."""
         with _tx(ctx) as (rt, session):
             _dump(service.window_of(session, enterprise_id=enterprise, employee_id=employee_id,
-                                    now=rt.clock.now(), settings=rt.settings.conduct).as_dict())
+                                    now=rt.clock.now(),
+                                    settings=rt.settings.section(ConductSettings)).as_dict())
 
     @app.command()
     def run(ctx: typer.Context, enterprise: EntOpt) -> None:
         """Apply the rules; a police referral is only proposed (see confirm-referral)."""
         with _tx(ctx) as (rt, session):
             rnd = service.apply_rules(session, enterprise_id=enterprise, now=rt.clock.now(),
-                                      settings=rt.settings.conduct, by="cli", clock=rt.clock)
+                                      settings=rt.settings.section(ConductSettings), by="cli",
+                                      clock=rt.clock)
         _dump({"decisions": [{"id": d.id, "employee_id": d.employee_id, "kind": d.kind,
                               "status": d.status, "rule": d.rule} for d in rnd.decisions]})
 

@@ -10,4 +10,5 @@ PLUGIN = Plugin(
     commands={"conduct": Lazy("parcelguard.conduct.cli:build_app",
                               "Courier evaluations, rewards and sanctions (docs/conduct.md).")},
     routers=("parcelguard.conduct.router:router",),
-    models=("parcelguard.conduct.models",))
+    models=("parcelguard.conduct.models",),
+    settings={"conduct": "parcelguard.conduct.settings:ConductSettings"})

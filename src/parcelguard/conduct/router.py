@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parcelguard.conduct import rules, service
 from parcelguard.conduct.models import ConductAppeal, ConductDecision
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.errors import PermissionDenied
 from parcelguard.core.http import API, ClockDep, SessionDep, runtime_dep
-from parcelguard.core.settings import ConductSettings
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.identity.permissions import Principal
 
@@ -63,7 +63,7 @@ class AppealDecisionIn(_In):
 
 
 def _settings(request: Request) -> ConductSettings:
-    return runtime_dep(request).settings.conduct
+    return runtime_dep(request).settings.section(ConductSettings)
 
 
 def _manager(principal: Principal) -> str:

@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Final
 
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.errors import InvalidInput
-from parcelguard.core.settings import ConductSettings
 
 PRIVACY_TAGS: Final = ("personal_phone_call", "label_exposed", "unnecessary_info",
                        "data_misuse")

@@ -29,11 +29,11 @@ from parcelguard.conduct.models import (
     ConductLink,
     ConductSignal,
 )
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
-from parcelguard.core.settings import ConductSettings
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.logistics.identifiers import is_valid_waybill_no

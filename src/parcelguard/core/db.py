@@ -25,10 +25,10 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 from parcelguard.core.errors import Refused
-from parcelguard.core.settings import Settings
 
 if TYPE_CHECKING:
     from parcelguard.core.outbox import Dispatcher, DispatchLoop
+    from parcelguard.core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,11 @@ imported only when used, so listing every plugin costs nothing (``parcelguard
 - ``ciphertext_columns``: an iterable of ``vault.rotation.CiphertextColumn``, every
   place the package stores vault ciphertexts (so a re-encrypting rotation reaches them);
 - ``models``: the modules defining its tables (``parcelguard/schema.py`` imports them
-  all for Alembic and the tests).
+  all for Alembic and the tests);
+- ``settings``: its sections of the settings tree, section key -> a pydantic model
+  (``{"monitor": "parcelguard.monitor.settings:MonitorSettings"}``): the key names the
+  section in the environment (``PARCELGUARD_MONITOR__BATCH_SIZE``) and the package
+  reads it typed with ``settings.section(MonitorSettings)`` (core/settings.py).
 
 Adding a capability means writing its package and one line in ``PACKAGES``; no hub
 file changes.
@@ -49,6 +53,7 @@ class Plugin:
     reactions: str | None = None
     ciphertext_columns: str | None = None
     models: tuple[str, ...] = ()
+    settings: Mapping[str, str] = field(default_factory=dict)
 
 
 def resolve(target: str) -> Any:
@@ -81,6 +86,17 @@ def commands() -> dict[str, Lazy]:
                 raise ValueError(f"command {name!r} registered twice ({plugin.name})")
             out[name] = entry
     return dict(sorted(out.items()))  # --help lists them alphabetically
+
+
+def settings_sections(among: Iterable[Plugin] | None = None) -> dict[str, str]:
+    """Every plugin's settings sections (key -> ``"module:Class"``), in plugin order."""
+    out: dict[str, str] = {}
+    for plugin in plugins() if among is None else among:
+        for key, target in plugin.settings.items():
+            if key in out:
+                raise ValueError(f"settings section {key!r} registered twice ({plugin.name})")
+            out[key] = target
+    return out
 
 
 def mount_all(app: FastAPI) -> None:

@@ -44,6 +44,7 @@ from parcelguard.incidents.models import Incident, Intervention
 from parcelguard.incidents.notify import Notifier
 from parcelguard.incidents.reports import parse_time
 from parcelguard.incidents.repository import IncidentRepository
+from parcelguard.incidents.settings import IncidentSettings
 
 out = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -181,7 +182,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         with tx(ctx, account=account, enterprise=enterprise,
                 supervisor=enterprise is None) as (rt, s, p):
             rows = plans.drill_status(s, p, now=rt.clock.now(),
-                                      max_age_days=rt.settings.incidents.drill_max_age_days)
+                                      max_age_days=rt.settings.section(IncidentSettings).drill_max_age_days)
         table = Table("enterprise", "plan", "version", "last drill", "status")
         for r in rows:
             table.add_row(r.enterprise_id, r.plan_id, str(r.version),
@@ -208,7 +209,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
                 enterprise_id=p.org_id, title=title, category=category, source="manual",
                 detected_at=parse_time(detected_at, "detected_at") if detected_at
                 else rt.clock.now(), evidence_event_ids=evidence or [], cause_class=cause),
-                settings=rt.settings.incidents)
+                settings=rt.settings.section(IncidentSettings))
             i = opened.incident
             out.print(f"incident {i.id}: {i.grade}, {i.people_affected} people, "
                       f"{i.records_affected} records")
@@ -218,7 +219,8 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
                    account: AccountOpt = None) -> None:
         """Escalate an alert to an incident whatever the rule says."""
         with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
-            opened = handlers.escalate_alert(s, p, alert_id, settings=rt.settings.incidents,
+            opened = handlers.escalate_alert(s, p, alert_id,
+                                             settings=rt.settings.section(IncidentSettings),
                                              clock=rt.clock)
             out.print(f"incident {opened.incident.id} "
                       f"({'opened' if opened.created else 'joined'})")
@@ -248,7 +250,8 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         """One incident: impact, deadlines, tasks, interventions and the timeline."""
         with tx(ctx, account=account, enterprise=enterprise,
                 supervisor=enterprise is None) as (rt, s, p):
-            d = views.detail(s, p, incident_id, service.policy_of(rt.settings.incidents))
+            d = views.detail(s, p, incident_id,
+                             service.policy_of(rt.settings.section(IncidentSettings)))
         if as_json:
             print(d.model_dump_json(indent=2))
             return
@@ -270,7 +273,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
             inc, _ = service.add_evidence_as(s, p, incident_id=incident_id,
                                              event_ids=event_ids, clock=rt.clock,
-                                             settings=rt.settings.incidents)
+                                             settings=rt.settings.section(IncidentSettings))
             out.print(f"{inc.id}: {inc.grade}, {inc.people_affected} people")
 
     @app.command("grade-inputs")
@@ -292,7 +295,8 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         the highest and the reports it owes are drafted."""
         with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
             inc = service.set_grading_inputs(
-                s, p, incident_id=incident_id, clock=rt.clock, settings=rt.settings.incidents,
+                s, p, incident_id=incident_id, clock=rt.clock,
+                settings=rt.settings.section(IncidentSettings),
                 inputs=OtherInputs(direct_loss_rmb=direct_loss_rmb, outage_hours=outage_hours,
                                    main_outage_hours=main_outage_hours, data_class=data_class,
                                    data_threat=data_threat))
@@ -306,7 +310,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         """Move an incident one step (refused, exit 1, for any other move)."""
         with tx(ctx, account=account, enterprise=enterprise) as (rt, s, p):
             inc, _ = service.move(s, p, incident_id=incident_id, to=to, note=note,
-                                  clock=rt.clock, settings=rt.settings.incidents)
+                                  clock=rt.clock, settings=rt.settings.section(IncidentSettings))
             out.print(f"{inc.id}: {inc.state}")
 
     @app.command("task-done")
@@ -328,7 +332,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
             row, _ = reports.file_report(s, p, report_id=report_id, content=_load(content),
                                          first_items_only=first_items_only, clock=rt.clock,
                                          incident_id=incident_id,
-                                         policy=service.policy_of(rt.settings.incidents))
+                                         policy=service.policy_of(rt.settings.section(IncidentSettings)))
             out.print(f"{row.kind} report filed ({'on time' if row.on_time else 'LATE'})")
 
     @report_app.command("supplement")
@@ -341,7 +345,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
             row, _ = reports.supplement(s, p, report_id=report_id,
                                         content=_load(content) or {}, clock=rt.clock,
                                         incident_id=incident_id,
-                                        policy=service.policy_of(rt.settings.incidents))
+                                        policy=service.policy_of(rt.settings.section(IncidentSettings)))
             out.print(f"supplement {row.id} filed")
 
     @app.command("inbox")
@@ -349,7 +353,8 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         """The supervision department's inbox: filed reports and open escalations
         (the overdue sweep runs first)."""
         with tx(ctx, account=account, supervisor=True) as (rt, s, p):
-            reports.escalate_overdue(s, rt.clock.now(), service.policy_of(rt.settings.incidents))
+            reports.escalate_overdue(s, rt.clock.now(),
+                                     service.policy_of(rt.settings.section(IncidentSettings)))
             box = reports.inbox(s, p)
             rows = [{"report": r.id, "enterprise_id": r.enterprise_id, "kind": r.kind,
                      "filed_at": str(r.filed_at), "on_time": r.on_time} for r in box.reports]
@@ -367,7 +372,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         """Run the overdue sweep now (a scheduler may run it every few minutes)."""
         with tx(ctx, supervisor=True) as (rt, s, _):
             flagged = reports.escalate_overdue(s, rt.clock.now(),
-                                               service.policy_of(rt.settings.incidents))
+                                               service.policy_of(rt.settings.section(IncidentSettings)))
         out.print(f"{len(flagged)} newly escalated")
 
     @app.command("notify")
@@ -384,7 +389,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
             inc = s.get(Incident, incident_id)
             assert inc is not None
             status = notices.notice_status(s, inc, policy=service.policy_of(
-                rt.settings.incidents), now=rt.clock.now())
+                rt.settings.section(IncidentSettings)), now=rt.clock.now())
         out.print(json.dumps({**run.as_dict(), "status": status.as_dict()}))
         if status.owed:
             err.print(f"{status.owed} of {status.people_affected} affected people are still "
@@ -447,7 +452,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
             inc = s.get(Incident, incident_id)
             assert inc is not None
             status = notices.notice_status(s, inc, policy=service.policy_of(
-                rt.settings.incidents), now=rt.clock.now())
+                rt.settings.section(IncidentSettings)), now=rt.clock.now())
         out.print(json.dumps(status.as_dict()))
 
     @app.command("intervene")
@@ -465,7 +470,7 @@ def build_app(*, notifiers_for: Callable[[Settings], Mapping[str, Notifier]]) ->
         with tx(ctx, account=account, enterprise=enterprise, supervisor=order) as (rt, s, p):
             iv = interventions.apply(s, p, enterprise_id=enterprise, kind=kind,
                                      target_id=target, reason=reason, clock=rt.clock,
-                                     ack_hours=rt.settings.incidents.ack_hours,
+                                     ack_hours=rt.settings.section(IncidentSettings).ack_hours,
                                      incident_id=incident).intervention
             out.print(f"intervention {iv.id} applied (ledger event {iv.ledger_event_id})"
                       + ("; the enterprise must acknowledge it" if iv.requires_ack else ""))

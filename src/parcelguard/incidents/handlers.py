@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput
-from parcelguard.core.settings import IncidentSettings
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents.model import Category
 from parcelguard.incidents.service import Opened, OpenRequest, open_incident
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.incidents.timeline import SYSTEM_MONITOR, actor_of, clean_text
 from parcelguard.monitor import service as monitor
 from parcelguard.monitor.events import AlertRaised

@@ -41,20 +41,22 @@ def reactions(rt: Runtime) -> tuple[Reaction, ...]:
 
     from parcelguard.channel.events import ReferIncident
     from parcelguard.channel.referrals import Deps, already_referred, refer_incident
+    from parcelguard.channel.settings import ChannelSettings
     from parcelguard.core.outbox import Reaction
     from parcelguard.incidents import handlers
     from parcelguard.incidents.events import ProposePoliceReferral
+    from parcelguard.incidents.settings import IncidentSettings
     from parcelguard.monitor.events import AlertRaised
     from parcelguard.vault.provider import vault_service
 
     def alert_incident(s: Session, ev: AlertRaised) -> None:
-        handlers.open_for_alert(s, ev, settings=rt.settings.incidents)
+        handlers.open_for_alert(s, ev, settings=rt.settings.section(IncidentSettings))
 
     def incident_referral(s: Session, ev: ProposePoliceReferral) -> None:
         if already_referred(s, ev.enterprise_id, "incident", ev.incident_id):
             return
         refer_incident(s, Deps(kms=vault_service(rt.settings).vault.kms, clock=rt.clock,
-                               settings=rt.settings.channel), ReferIncident(
+                               settings=rt.settings.section(ChannelSettings)), ReferIncident(
             enterprise_id=ev.enterprise_id, incident_id=ev.incident_id, reason=ev.basis,
             event_ids=ev.evidence_event_ids, waybills=ev.waybills, actor_ids=ev.actor_ids,
             record_counts=dict(ev.records), insider=ev.insider))
@@ -75,4 +77,5 @@ PLUGIN = Plugin(
     api="parcelguard.incidents.plugin:mount",
     routers=("parcelguard.incidents.router:router",),
     reactions="parcelguard.incidents.plugin:reactions",
-    models=("parcelguard.incidents.models",))
+    models=("parcelguard.incidents.models",),
+    settings={"incidents": "parcelguard.incidents.settings:IncidentSettings"})

@@ -59,6 +59,7 @@ from parcelguard.incidents.schemas import (
     SupplementIn,
     TransitionIn,
 )
+from parcelguard.incidents.settings import IncidentSettings
 
 router = APIRouter(prefix=API, tags=["incidents"])
 
@@ -106,7 +107,7 @@ def drill_status(principal: PrincipalDep, session: SessionDep, clock: ClockDep,
     same flag."""
     return [DrillStatusRead.of(s) for s in plans.drill_status(
         session, principal, now=clock.now(),
-        max_age_days=rt.settings.incidents.drill_max_age_days)]
+        max_age_days=rt.settings.section(IncidentSettings).drill_max_age_days)]
 
 
 @router.get("/plans/{plan_id}")
@@ -151,7 +152,7 @@ def inbox(*, principal: PrincipalDep, session: SessionDep, clock: ClockDep, rt: 
     """Supervision: every filed report (newest first) and every open escalation. The
     overdue sweep runs first, so a missed deadline is here without anyone filing."""
     principal.require("incidents:read_all")  # before the sweep, which reads every enterprise
-    policy = service.policy_of(rt.settings.incidents)
+    policy = service.policy_of(rt.settings.section(IncidentSettings))
     reports.escalate_overdue(session, clock.now(), policy)
     box = reports.inbox(session, principal, enterprise_id=enterprise_id, limit=limit)
     return InboxRead(reports=[ReportRead.of(r, policy) for r in box.reports],
@@ -191,7 +192,8 @@ def escalations(principal: PrincipalDep, session: SessionDep, clock: ClockDep, *
                 rt: RuntimeDep, open_only: bool = True
                 ) -> list[EscalationRead]:
     """Escalations the caller may read (own enterprise, or all for supervision)."""
-    reports.escalate_overdue(session, clock.now(), service.policy_of(rt.settings.incidents))
+    reports.escalate_overdue(session, clock.now(),
+                             service.policy_of(rt.settings.section(IncidentSettings)))
     stmt = IncidentRepository(session, principal).escalations()
     if open_only:
         stmt = stmt.where(Escalation.cleared_at.is_(None))
@@ -205,7 +207,7 @@ def sweep(principal: PrincipalDep, session: SessionDep, clock: ClockDep, *,
     """Run the overdue sweep now (supervision); returns what it newly escalated."""
     principal.require("incidents:read_all")
     flagged = reports.escalate_overdue(session, clock.now(),
-                                       service.policy_of(rt.settings.incidents))
+                                       service.policy_of(rt.settings.section(IncidentSettings)))
     return [EscalationRead.of(e) for e in session.scalars(
         IncidentRepository(session, principal).escalations().where(
             Escalation.id.in_([f.escalation_id for f in flagged])))]
@@ -223,7 +225,7 @@ def apply_intervention(body: InterventionIn, *, principal: PrincipalDep, session
     applied = interventions.apply(
         session, principal, enterprise_id=body.enterprise_id or principal.org_id,
         kind=body.kind, target_id=body.target_id, reason=body.reason, clock=clock,
-        ack_hours=rt.settings.incidents.ack_hours, incident_id=body.incident_id)
+        ack_hours=rt.settings.section(IncidentSettings).ack_hours, incident_id=body.incident_id)
     return InterventionRead.of(applied.intervention)
 
 
@@ -271,7 +273,7 @@ def open_incident(body: IncidentIn, *, principal: PrincipalDep, session: Session
         evidence_event_ids=body.evidence_event_ids, cause_class=body.cause_class,
         source_ref=body.source_ref,
         affected_system=body.affected_system or service.DEFAULT_SYSTEM),
-        settings=rt.settings.incidents)
+        settings=rt.settings.section(IncidentSettings))
     return IncidentRead.of(opened.incident)
 
 
@@ -282,7 +284,7 @@ def open_from_alert(alert_id: str, principal: PrincipalDep, session: SessionDep,
     (or join the open incident about the same subject); the alert is closed as
     escalated."""
     opened = handlers.escalate_alert(session, principal, alert_id,
-                                     settings=rt.settings.incidents, clock=rt.clock)
+                                     settings=rt.settings.section(IncidentSettings), clock=rt.clock)
     return IncidentRead.of(opened.incident)
 
 
@@ -304,7 +306,7 @@ def get_incident(incident_id: str, principal: PrincipalDep, session: SessionDep,
     """One incident with its timeline (who did what, when), tasks, reports and
     deadlines, interventions and notices."""
     return views.detail(session, principal, incident_id,
-                        service.policy_of(rt.settings.incidents))
+                        service.policy_of(rt.settings.section(IncidentSettings)))
 
 
 @router.post("/incidents/{incident_id}/evidence")
@@ -313,7 +315,7 @@ def add_evidence(incident_id: str, body: EvidenceIn, *, principal: PrincipalDep,
     """Add evidence events; impact and grade are recomputed (grades never fall)."""
     inc, _ = service.add_evidence_as(session, principal, incident_id=incident_id,
                                           event_ids=body.event_ids, clock=clock,
-                                          settings=rt.settings.incidents)
+                                          settings=rt.settings.section(IncidentSettings))
     return IncidentRead.of(inc)
 
 
@@ -323,7 +325,8 @@ def transition(incident_id: str, body: TransitionIn, *, principal: PrincipalDep,
     """Move the incident one step (detected, triaged, contained, reported, resolved,
     reviewed); 409 with the reason for any other move."""
     inc, _ = service.move(session, principal, incident_id=incident_id, to=body.to,
-                               note=body.note, clock=clock, settings=rt.settings.incidents)
+                               note=body.note, clock=clock,
+                               settings=rt.settings.section(IncidentSettings))
     return IncidentRead.of(inc)
 
 
@@ -345,8 +348,8 @@ def file_report(incident_id: str, report_id: str, body: FileReportIn, *,
                                       content=body.content,
                                       first_items_only=body.first_items_only, clock=clock,
                                       incident_id=incident_id,
-                                      policy=service.policy_of(rt.settings.incidents))
-    return ReportRead.of(row, service.policy_of(rt.settings.incidents))
+                                      policy=service.policy_of(rt.settings.section(IncidentSettings)))
+    return ReportRead.of(row, service.policy_of(rt.settings.section(IncidentSettings)))
 
 
 @router.post("/incidents/{incident_id}/reports/{report_id}/supplements", status_code=201)
@@ -356,8 +359,8 @@ def supplement(incident_id: str, report_id: str, body: SupplementIn, *,
     """Complete a filed report with the items that followed."""
     row, _ = reports.supplement(session, principal, report_id=report_id,
                                 content=body.content, clock=clock, incident_id=incident_id,
-                                policy=service.policy_of(rt.settings.incidents))
-    return ReportRead.of(row, service.policy_of(rt.settings.incidents))
+                                policy=service.policy_of(rt.settings.section(IncidentSettings)))
+    return ReportRead.of(row, service.policy_of(rt.settings.section(IncidentSettings)))
 
 
 @router.post("/incidents/{incident_id}/notices")
@@ -378,8 +381,8 @@ def notice_status(incident_id: str, *, principal: PrincipalDep, session: Session
     supervision department)."""
     inc = IncidentRepository(session, principal).incident(incident_id)
     return NoticeStatusRead(**notices.notice_status(
-        session, inc, policy=service.policy_of(rt.settings.incidents), now=clock.now()
-    ).__dict__)
+        session, inc, policy=service.policy_of(rt.settings.section(IncidentSettings)),
+        now=clock.now()).__dict__)
 
 
 @router.post("/incidents/{incident_id}/announcement")
@@ -391,5 +394,5 @@ def announce(incident_id: str, body: AnnounceIn, *, principal: PrincipalDep,
                      clock=clock)
     inc = IncidentRepository(session, principal).incident(incident_id)
     return NoticeStatusRead(**notices.notice_status(
-        session, inc, policy=service.policy_of(rt.settings.incidents), now=clock.now()
-    ).__dict__)
+        session, inc, policy=service.policy_of(rt.settings.section(IncidentSettings)),
+        now=clock.now()).__dict__)

@@ -20,7 +20,6 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
-from parcelguard.core.settings import IncidentSettings
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import plans, reports
@@ -49,6 +48,7 @@ from parcelguard.incidents.model import (
 )
 from parcelguard.incidents.models import Incident, IncidentLink, IncidentTask
 from parcelguard.incidents.repository import IncidentRepository
+from parcelguard.incidents.settings import IncidentSettings
 
 SOURCES = ("alert", "complaint", "conduct", "audit", "manual")
 DEFAULT_SYSTEM = "PI access gate and waybill system"

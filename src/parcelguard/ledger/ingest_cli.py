@@ -17,6 +17,7 @@ from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.service import ingest_file
+from parcelguard.ledger.settings import IngestSettings
 
 console = Console()
 err = Console(stderr=True, soft_wrap=True)
@@ -70,8 +71,8 @@ def build_app(ensure_enterprises: EnsureEnterprises) -> typer.Typer:
             try:
                 report = ingest_file(
                     rt.db, file, log=log,
-                    batch_size=batch_size or rt.settings.ingest.batch_size,
-                    max_line_bytes=rt.settings.ingest.max_line_bytes,
+                    batch_size=batch_size or rt.settings.section(IngestSettings).batch_size,
+                    max_line_bytes=rt.settings.section(IngestSettings).max_line_bytes,
                     rejects_path=rejects_path,
                     progress=lambda lines, _b: bar.update(task, completed=lines))
             except DomainError as exc:

@@ -22,4 +22,5 @@ def mount(app: FastAPI) -> None:
 
 PLUGIN = Plugin("ledger", api="parcelguard.ledger.plugin:mount",
     routers=("parcelguard.ledger.router:router",),  # POST /api/v1/events; the contract
-    models=("parcelguard.ledger.models",))
+    models=("parcelguard.ledger.models",),
+    settings={"ingest": "parcelguard.ledger.settings:IngestSettings"})

@@ -17,6 +17,7 @@ from parcelguard.core.errors import InvalidInput, PayloadTooLarge
 from parcelguard.core.http import API, CallerDep, SessionDep, runtime_dep
 from parcelguard.ledger.contract import event_schema_bytes
 from parcelguard.ledger.ingest import EventLog, Lines
+from parcelguard.ledger.settings import IngestSettings
 
 router = APIRouter(prefix=API, tags=["events"])
 
@@ -67,7 +68,8 @@ def post_events(body: Annotated[bytes, Depends(_raw_body)], request: Request,
         return None
 
     log = EventLog(clock_now=rt.clock.now, accept_enterprise=accept)
-    result = log.append_raw(session, lines, max_line_bytes=rt.settings.ingest.max_line_bytes)
+    result = log.append_raw(session, lines,
+                            max_line_bytes=rt.settings.section(IngestSettings).max_line_bytes)
     payload = {"stored": result.stored, "duplicates": result.duplicates,
                "rejected": [{"index": r.line_no, "reason": r.reason} for r in result.rejected]}
     return JSONResponse(payload, status_code=422 if result.rejected else 200)

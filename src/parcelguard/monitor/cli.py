@@ -21,6 +21,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.monitor import service
 from parcelguard.monitor.detectors import DETECTORS, OFF_SHIFT_RULE
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.source import BadEvent
 
 monitor_app = typer.Typer(help="The supervision monitor: detectors, runners and alerts.",
@@ -59,7 +60,7 @@ def replay(
     if not events.exists():
         raise _fail(f"no such events file: {events}")
     try:
-        report = do_replay(events, alerts_out, _rt(ctx).settings.monitor)
+        report = do_replay(events, alerts_out, _rt(ctx).settings.section(MonitorSettings))
     except BadEvent as exc:
         raise _fail(str(exc)) from None
     err.print(f"{report.events:,} events -> {report.alerts} alerts in {report.seconds:.1f}s "
@@ -88,7 +89,7 @@ def run(
         signal.signal(signal.SIGTERM, _stop)
         signal.signal(signal.SIGINT, _stop)
     # each batch's AlertRaised is in the outbox with it; the plugins' dispatcher delivers
-    report = do_run(rt.db, rt.settings.monitor, rt.clock, follow=follow,
+    report = do_run(rt.db, rt.settings.section(MonitorSettings), rt.clock, follow=follow,
                     should_stop=lambda: stop["flag"])
     if as_json:
         print(json.dumps(report.as_dict()))
@@ -151,7 +152,7 @@ def spark(
         from parcelguard.monitor.spark import run_spark
     except ImportError:
         raise _fail("pyspark is not installed: pip install 'parcelguard[spark]'") from None
-    n = run_spark(events, alerts_out, _rt(ctx).settings.monitor, master=master)
+    n = run_spark(events, alerts_out, _rt(ctx).settings.section(MonitorSettings), master=master)
     err.print(f"{n} alerts written to {alerts_out / 'alerts.jsonl'}")
 
 

@@ -9,7 +9,6 @@ is cut into micro-batches or spread over workers (the Spark runner relies on it)
 
 from __future__ import annotations
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.detectors import cumulative
 from parcelguard.monitor.detectors.access import (
     on_bulk,
@@ -35,6 +34,7 @@ from parcelguard.monitor.model import (
     Ev,
     epoch_us,
 )
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.state import Ctx, SubjectState, expire_episodes
 from parcelguard.monitor.waybills import STATION_STEPS, WaybillIndex
 

@@ -8,9 +8,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.evaluate import evaluate_files, load_alerts
 from parcelguard.monitor.replay import replay
+from parcelguard.monitor.settings import MonitorSettings
 
 
 def monitor_stage_figures(events_path: Path, truth_path: Path, out_dir: Path,

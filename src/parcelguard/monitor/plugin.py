@@ -10,4 +10,5 @@ PLUGIN = Plugin(
     commands={"monitor": Lazy("parcelguard.monitor.cli:monitor_app",
                               "The supervision monitor: detectors, runners and alerts.")},
     routers=("parcelguard.monitor.router:router",),
-    models=("parcelguard.monitor.models",))
+    models=("parcelguard.monitor.models",),
+    settings={"monitor": "parcelguard.monitor.settings:MonitorSettings"})

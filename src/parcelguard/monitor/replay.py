@@ -17,10 +17,10 @@ from pathlib import Path
 
 import orjson
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.alerts import Alert, AlertBook
 from parcelguard.monitor.engine import Pipeline
 from parcelguard.monitor.model import Ev
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.source import read_events
 
 

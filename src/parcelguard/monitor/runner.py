@@ -25,10 +25,10 @@ from sqlalchemy import select
 
 from parcelguard.core.clock import Clock
 from parcelguard.core.db import Database
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.ledger.models import LedgerEvent, LedgerHead
 from parcelguard.monitor.engine import Pipeline
 from parcelguard.monitor.model import Ev, decoder, epoch_us
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.store import (
     apply_updates,
     load_cursors,

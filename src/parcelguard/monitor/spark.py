@@ -39,7 +39,6 @@ from typing import Any
 
 import msgspec
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.alerts import AlertBook
 from parcelguard.monitor.detectors.volume import (
     PeerBook,
@@ -51,6 +50,7 @@ from parcelguard.monitor.engine import SOURCE_PREFIX, SubjectEngine, actor_key, 
 from parcelguard.monitor.model import AlertUpdate, Annot, decoder, epoch_us
 from parcelguard.monitor.national import SPARK_SCHEMA, is_national
 from parcelguard.monitor.replay import write_alerts
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.state import state_decoder, state_encoder
 from parcelguard.monitor.waybills import WaybillIndex, needs_annotation
 from parcelguard.monitor.waybills import state_decoder as wb_decoder

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import msgspec
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.model import MINUTE_US, AlertUpdate, hhmm_minutes
+from parcelguard.monitor.settings import MonitorSettings
 
 Window = list[tuple[int, float, str]]  # (t, weight, event_id)
 

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import Conflict
 from parcelguard.core.outbox import emit
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.alerts import Alert, new_alert
 from parcelguard.monitor.detectors.volume import book_decoder, book_encoder
 from parcelguard.monitor.engine import Pipeline
 from parcelguard.monitor.events import AlertRaised
 from parcelguard.monitor.model import AlertUpdate
 from parcelguard.monitor.models import MonitorAlert, MonitorCursor, MonitorState
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.state import state_decoder, state_encoder
 from parcelguard.monitor.waybills import state_decoder as wb_decoder
 from parcelguard.monitor.waybills import state_encoder as wb_encoder

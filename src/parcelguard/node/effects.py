@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import SystemClock
 from parcelguard.core.errors import DomainError
-from parcelguard.core.settings import IncidentSettings
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.node.envelope import Envelope
 
 Reply = tuple[str, str, dict[str, Any]]  # kind, recipient org, body

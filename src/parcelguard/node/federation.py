@@ -39,6 +39,7 @@ from parcelguard.ledger.signing import ORIGIN_PREFIX, log_size
 from parcelguard.ledger.tlog import publish_checkpoint
 from parcelguard.ledger.witnessing import CosignOutcome, WitnessEndpoint, request_cosignatures
 from parcelguard.monitor.national import NATIONAL_DIR, NationalStore
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.node import pki
 from parcelguard.node.directory import Directory
 from parcelguard.node.home import Node
@@ -120,7 +121,8 @@ def http_client(node: Node) -> httpx2.Client:
 def national_store(node: Node, rt: Runtime) -> NationalStore:
     """The supervision node's Parquet partitions of the mirrored entries
     (``<home>/national``), which ``parcelguard monitor spark`` reads."""
-    return NationalStore(node.home / NATIONAL_DIR, rt.settings.monitor.day_offset_hours)
+    return NationalStore(node.home / NATIONAL_DIR,
+                         rt.settings.section(MonitorSettings).day_offset_hours)
 
 
 # One pass at a time in a process: two would race to store the same chunk.

@@ -48,6 +48,7 @@ from parcelguard.ledger.store import SqlTileStore
 from parcelguard.ops import sealing
 from parcelguard.supervision.models import WitnessedCheckpoint
 from parcelguard.vault.kms import Kms
+from parcelguard.vault.settings import master_key_path
 
 FORMAT = "parcelguard-backup/1"
 MANIFEST = "manifest.json"
@@ -80,9 +81,9 @@ def key_files(settings: Settings) -> dict[str, bytes]:
     keys_dir = settings.home / "keys"
     if keys_dir.is_dir():
         for path in sorted(keys_dir.iterdir()):
-            if path.is_file() and path.resolve() != settings.master_key_path.resolve():
+            if path.is_file() and path.resolve() != master_key_path(settings).resolve():
                 files[f"keys/{path.name}"] = path.read_bytes()
-    files["master.key"] = settings.master_key_path.read_bytes()
+    files["master.key"] = master_key_path(settings).read_bytes()
     return files
 
 

@@ -26,6 +26,7 @@ from parcelguard.core.outbox_admin import backlog
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.storage import as_storage_fault
 from parcelguard.ledger.models import LedgerCheckpoint, LedgerHead
+from parcelguard.ops.settings import OpsSettings
 from parcelguard.vault.provider import check_master_key
 
 
@@ -51,7 +52,7 @@ def database(rt: Runtime) -> CheckResult:
 
 def disk_space(rt: Runtime) -> CheckResult:
     """Free space where the home lives (the SQLite database, archives, exports)."""
-    floor = rt.settings.ops.min_free_disk_mb
+    floor = rt.settings.section(OpsSettings).min_free_disk_mb
     free = shutil.disk_usage(rt.settings.home).free // (1024 * 1024)
     ok = free >= floor
     return CheckResult("disk_space", ok, f"{free:,} MiB free (floor {floor:,} MiB)"
@@ -68,7 +69,7 @@ def master_key(rt: Runtime) -> CheckResult:
 def checkpoints(rt: Runtime) -> CheckResult:
     """Every log's entries are covered by a signed checkpoint at most
     ``ops.max_checkpoint_age_hours`` old (what the supervision witness relies on)."""
-    max_age = timedelta(hours=rt.settings.ops.max_checkpoint_age_hours)
+    max_age = timedelta(hours=rt.settings.section(OpsSettings).max_checkpoint_age_hours)
     now = rt.clock.now()
     with rt.db.unit_of_work() as uow:
         last = dict(uow.session.execute(
@@ -96,7 +97,7 @@ def checkpoints(rt: Runtime) -> CheckResult:
 def outbox(rt: Runtime) -> CheckResult:
     """Reactions are flowing: no message dead-lettered, and none waiting longer than
     ``ops.max_outbox_lag_minutes`` (a dispatcher down or a handler failing)."""
-    lag = timedelta(minutes=rt.settings.ops.max_outbox_lag_minutes)
+    lag = timedelta(minutes=rt.settings.section(OpsSettings).max_outbox_lag_minutes)
     with rt.db.unit_of_work() as uow:
         counts = backlog(uow.session)
         oldest = uow.session.scalar(select(func.min(OutboxMessage.created_at)).where(

@@ -18,4 +18,5 @@ PLUGIN = Plugin("ops", commands={
                     "database and prove it:", command="restore"),
     "events": Lazy("parcelguard.core.outbox_cli:events_app",
                    "Domain events on their way to their reactions (the outbox)."),
-}, api="parcelguard.ops.health:mount")
+}, api="parcelguard.ops.health:mount",
+    settings={"ops": "parcelguard.ops.settings:OpsSettings"})

@@ -49,6 +49,7 @@ from parcelguard.ops.backup import (
 from parcelguard.vault.errors import VaultError
 from parcelguard.vault.rotation import CiphertextColumn
 from parcelguard.vault.service import VaultService
+from parcelguard.vault.settings import master_key_path
 
 SAMPLE_PER_COLUMN = 20
 
@@ -164,14 +165,14 @@ def _require_empty_target(settings: Settings) -> None:
         if state != "empty":
             raise Refused("the target PostgreSQL database already holds a store; restore "
                           "into a new, empty database (createdb) so nothing is overwritten")
-    if settings.master_key_path.exists():
-        raise Refused(f"{settings.master_key_path} already exists; restore into a new home "
+    if master_key_path(settings).exists():
+        raise Refused(f"{master_key_path(settings)} already exists; restore into a new home "
                       "so no key is overwritten")
 
 
 def _write_keys(settings: Settings, files: dict[str, bytes]) -> None:
     for name, data in files.items():
-        path = settings.master_key_path if name == "master.key" else settings.home / name
+        path = master_key_path(settings) if name == "master.key" else settings.home / name
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

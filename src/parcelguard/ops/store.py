@@ -9,6 +9,7 @@ from parcelguard.core.db import Database, check_store, schema_state, upgrade
 from parcelguard.core.errors import Refused
 from parcelguard.core.settings import Settings
 from parcelguard.vault.provider import create_master_key
+from parcelguard.vault.settings import master_key_path
 
 
 def init_store(settings: Settings, *, master_key: bool = True) -> None:
@@ -21,10 +22,10 @@ def init_store(settings: Settings, *, master_key: bool = True) -> None:
     db = Database(settings, check=False)
     try:
         state, _ = schema_state(db.engine)
-        if master_key and state != "empty" and not settings.master_key_path.exists():
+        if master_key and state != "empty" and not master_key_path(settings).exists():
             raise Refused(
                 f"the database already holds a store but its master key "
-                f"{settings.master_key_path} is missing; a new key could not read it. "
+                f"{master_key_path(settings)} is missing; a new key could not read it. "
                 "Restore keys/ from your backup (`parcelguard restore`) or point "
                 "PARCELGUARD_VAULT__MASTER_KEY_PATH at the key")
         if state == "newer":

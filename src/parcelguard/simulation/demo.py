@@ -29,18 +29,23 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.plugin import register_handlers
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity import service as identity
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.service import ingest_file
+from parcelguard.ledger.settings import IngestSettings
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.ops.store import init_store
 from parcelguard.simulation import demo_stages, loader
 from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
 from parcelguard.simulation.model import World, WorldConfig
 from parcelguard.simulation.world import build_world
 from parcelguard.vault.provider import vault_service
+from parcelguard.vault.settings import VaultSettings
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def _demo_runtime(rt: Runtime, out: Path) -> Runtime:
         shutil.rmtree(home)
     settings = rt.settings.model_copy(update={
         "home": home, "database_url": f"sqlite:///{(home / 'parcelguard.db').resolve()}",
-        "vault": rt.settings.vault.model_copy(update={"master_key_path": None})})
+        "vault": rt.settings.section(VaultSettings).model_copy(update={"master_key_path": None})})
     del out
     init_store(settings)  # a new store, as `parcelguard init` makes one
     # The demo runs with the same event handlers as a deployment: an alert opens an
@@ -161,8 +166,8 @@ def stage_ingest(run: DemoRun, drt: Runtime) -> None:
         with run.progress() as bar:
             task = bar.add_task("events ingested", total=total)
             report = ingest_file(drt.db, o.out / "events.jsonl", log=log,
-                                 batch_size=drt.settings.ingest.batch_size,
-                                 max_line_bytes=drt.settings.ingest.max_line_bytes,
+                                 batch_size=drt.settings.section(IngestSettings).batch_size,
+                                 max_line_bytes=drt.settings.section(IngestSettings).max_line_bytes,
                                  rejects_path=o.out / "events.rejects.jsonl",
                                  progress=lambda n, _b: bar.update(task, completed=n))
         run.summary["ingest"] = report.as_dict()
@@ -233,12 +238,12 @@ def stage_monitor(run: DemoRun, drt: Runtime) -> None:
     o = run.options
     with run.stage("7. Supervision monitor: detectors on the event stream"):
         figures = monitor_stage_figures(o.out / "events.jsonl", o.out / "ground_truth.json",
-                                        o.out, settings=drt.settings.monitor)
+                                        o.out, settings=drt.settings.section(MonitorSettings))
         # The supervision department's own runner over the stored logs: its alerts are
         # stored with their AlertRaised in the outbox, whose reactions open incidents.
         from parcelguard.monitor.runner import run_once
 
-        _, ran = run_once(drt.db, drt.settings.monitor, drt.clock)
+        _, ran = run_once(drt.db, drt.settings.section(MonitorSettings), drt.clock)
         figures["runner"] = ran.as_dict()
         run.summary["monitor"] = figures
         for line in _monitor_lines(figures):
@@ -267,7 +272,8 @@ def stage_incidents(run: DemoRun, drt: Runtime) -> None:
         end = w.config.start + timedelta(days=w.config.days)
         with drt.db.unit_of_work() as uow:
             figures = incidents_demo.run(uow.session, vault_service(drt.settings),
-                                         w.scenarios, end, settings=drt.settings.incidents,
+                                         w.scenarios, end,
+                                         settings=drt.settings.section(IncidentSettings),
                                          seed=run.options.seed)
             uow.commit()
         run.summary["incidents"] = figures
@@ -312,7 +318,7 @@ def stage_audit(run: DemoRun, drt: Runtime) -> None:
         with drt.db.unit_of_work() as uow:
             figures = audit_demo.run(uow.session, end, run.options.out, start=w.config.start,
                                      kms=vault_service(drt.settings).vault.kms,
-                                     settings=drt.settings.audit)
+                                     settings=drt.settings.section(AuditSettings))
             uow.commit()
         run.summary["audit"] = figures
         for ent, e in sorted(figures["enterprises"].items(), key=lambda kv: -kv[1]["score"]):

@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from parcelguard.audit import engagements, fieldwork, reports, scorecards, transparency
 from parcelguard.audit.controls import load_rulebook
 from parcelguard.audit.model import PERIOD_TZ, Period, parse_period, period_of
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.errors import Conflict
-from parcelguard.core.settings import AuditSettings
 from parcelguard.identity import service as identity
 from parcelguard.identity.models import Account, Organization
 from parcelguard.identity.permissions import Principal, system_principal

@@ -26,9 +26,9 @@ from parcelguard.channel import canary, evidence, history, intake, referrals, se
 from parcelguard.channel.events import CanaryTouched
 from parcelguard.channel.intake import ReportIn
 from parcelguard.channel.models import ChannelReport
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.channel.triangulate import AccessRow, Baseline, triangulate_rows
 from parcelguard.core.clock import ManualClock
-from parcelguard.core.settings import ChannelSettings
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.signing import registered_verifier
 from parcelguard.logistics.models import Employee

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from parcelguard.conduct import service
 from parcelguard.conduct.events import ConductReferralRequested
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.clock import ManualClock
-from parcelguard.core.settings import ConductSettings
 from parcelguard.identity.permissions import Principal
 
 

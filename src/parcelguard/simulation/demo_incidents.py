@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from parcelguard.access.caller import caller_for_employee
 from parcelguard.access.service import AccessGate
 from parcelguard.core.clock import ManualClock
-from parcelguard.core.settings import IncidentSettings
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
 from parcelguard.incidents import handlers, interventions, notices, plans, reports, service
@@ -34,6 +33,7 @@ from parcelguard.incidents.grading import GRADES
 from parcelguard.incidents.model import Category
 from parcelguard.incidents.models import Incident, IncidentReport
 from parcelguard.incidents.notify import Notifier, local_notifiers
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.logistics.models import Assignment, Employee
 from parcelguard.monitor.models import MonitorAlert
 from parcelguard.vault.service import VaultService

@@ -58,6 +58,8 @@ from rich.table import Table
 from sqlalchemy import delete, func, select, update
 
 from parcelguard.core.runtime import Runtime
+from parcelguard.ledger.settings import IngestSettings
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.simulation.model import World, WorldConfig
 
 SUP: Final = "supervision"
@@ -468,8 +470,8 @@ def _ingest(fed: Fed, org: str, lines: list[bytes]) -> int:
     path.write_bytes(b"".join(line + b"\n" for line in lines))
     rt = fed.rt(org)
     report = ingest_file(rt.db, path, log=EventLog(clock_now=rt.clock.now),
-                         batch_size=rt.settings.ingest.batch_size,
-                         max_line_bytes=rt.settings.ingest.max_line_bytes,
+                         batch_size=rt.settings.section(IngestSettings).batch_size,
+                         max_line_bytes=rt.settings.section(IngestSettings).max_line_bytes,
                          rejects_path=fed.base / f"{org}.rejects.jsonl")
     path.unlink()
     if not report.rejected:
@@ -491,7 +493,7 @@ def _carrier_handles(fed: Fed, org: str) -> dict[str, int]:
     from parcelguard.simulation.demo_incidents import _OFFICER_ITEMS
 
     rt = fed.rt(org)
-    _, ran = run_once(rt.db, rt.settings.monitor, rt.clock)
+    _, ran = run_once(rt.db, rt.settings.section(MonitorSettings), rt.clock)
     filed = 0
     with rt.db.unit_of_work() as uow:
         s = uow.session

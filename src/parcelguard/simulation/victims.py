@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from parcelguard.channel.events import ReferConductFinding
 from parcelguard.channel.intake import ReportIn
 from parcelguard.channel.referrals import Deps, refer_conduct
+from parcelguard.channel.settings import ChannelSettings
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.clock import ManualClock
-from parcelguard.core.settings import ChannelSettings, ConductSettings
 from parcelguard.identity.models import Organization
 from parcelguard.identity.permissions import Principal
 from parcelguard.identity.service import create_organization

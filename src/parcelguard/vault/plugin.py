@@ -24,4 +24,5 @@ PLUGIN = Plugin("vault", commands={
     "keys": Lazy("parcelguard.vault.plugin:keys_app", "PI vault keys: rotation without "
                  "downtime, retirement."),
 },
-    models=("parcelguard.vault.models",))
+    models=("parcelguard.vault.models",),
+    settings={"vault": "parcelguard.vault.settings:VaultSettings"})

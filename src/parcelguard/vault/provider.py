@@ -10,6 +10,7 @@ from parcelguard.vault.errors import KeyFileError
 from parcelguard.vault.facade import Vault
 from parcelguard.vault.kms import LocalFileKms
 from parcelguard.vault.service import VaultService
+from parcelguard.vault.settings import master_key_path
 
 _VAULTS: dict[str, VaultService] = {}
 
@@ -18,7 +19,7 @@ def vault_service(settings: Settings) -> VaultService:
     """The process's vault for these settings. A master key that is missing or cannot
     be trusted refuses the command (exit 3) with the fix; it is never replaced by a
     new one here (only `parcelguard init` creates one)."""
-    path = settings.master_key_path
+    path = master_key_path(settings)
     key = str(path.resolve())
     if key not in _VAULTS:
         try:
@@ -32,7 +33,7 @@ def vault_service(settings: Settings) -> VaultService:
 def check_master_key(settings: Settings) -> str | None:
     """What is wrong with the master key now (read afresh), or None (health)."""
     try:
-        LocalFileKms(settings.master_key_path)
+        LocalFileKms(master_key_path(settings))
     except KeyFileError as exc:
         return exc.message
     return None
@@ -41,7 +42,7 @@ def check_master_key(settings: Settings) -> str | None:
 def create_master_key(settings: Settings) -> bool:
     """`parcelguard init` on a new store: create the local master key if absent.
     True if it was created."""
-    path = settings.master_key_path
+    path = master_key_path(settings)
     if path.exists():
         return False
     LocalFileKms(path, create=True)

@@ -5,4 +5,5 @@ resolves virtual numbers behind the gate."""
 
 from parcelguard.core.plugin import Plugin
 
-PLUGIN = Plugin("waybill", models=("parcelguard.waybill.models",))
+PLUGIN = Plugin("waybill", models=("parcelguard.waybill.models",),
+                settings={"waybill": "parcelguard.waybill.settings:WaybillSettings"})

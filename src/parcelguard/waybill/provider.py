@@ -5,13 +5,14 @@ choice here."""
 from __future__ import annotations
 
 from parcelguard.core.settings import Settings
+from parcelguard.waybill.settings import WaybillSettings
 from parcelguard.waybill.telephony import LocalTelephony, Telephony
 
 _TELEPHONY: dict[str, Telephony] = {}
 
 
 def telephony(settings: Settings) -> Telephony:
-    choice = settings.waybill.telephony
+    choice = settings.section(WaybillSettings).telephony
     if choice not in _TELEPHONY:
         if choice != "local":
             raise ValueError(f"unknown telephony provider {choice!r}")

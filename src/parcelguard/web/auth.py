@@ -33,6 +33,7 @@ from parcelguard.web import totp
 from parcelguard.web.models import WebTotp
 from parcelguard.web.render import page, redirect, runtime
 from parcelguard.web.security import checked_form, set_cookie
+from parcelguard.web.settings import LoginSettings, WebSettings
 
 SESSION_COOKIE: Final = "pg_session"
 
@@ -143,7 +144,7 @@ class LoginOutcome:
 
 
 def _limits(request: Request) -> lockout.LoginLimits:
-    s = runtime(request).settings.login
+    s = runtime(request).settings.section(LoginSettings)
     return lockout.LoginLimits(
         account_failures=s.account_failures, source_failures=s.source_failures,
         window=timedelta(minutes=s.window_minutes),
@@ -208,16 +209,18 @@ def staff_login(session: Session, request: Request, *, username: str, password: 
     else:
         enrolment = totp.enrol(session, kms, account_id=acc.id, at=now)
     if not totp.verify(session, kms, account_id=acc.id, code=code, at=now,
-                       drift_steps=rt.settings.web.totp_drift_steps):
+                       drift_steps=rt.settings.section(WebSettings).totp_drift_steps):
         enrol = None
         if enrolment is not None and not enrolment.confirmed:
             # first portal log-in: show the secret so the person can set up the app
             enrol = {"secret": enrolment.secret, "uri": totp.provisioning_uri(
-                enrolment.secret, username=acc.username, issuer=rt.settings.web.totp_issuer)}
+                enrolment.secret, username=acc.username,
+                issuer=rt.settings.section(WebSettings).totp_issuer)}
         return failed("wrong_code", enrol=enrol)
     lockout.record_success(session, username=username)
     _record_login(session, acc, request, ok=True, at=now, channel=channel)
-    hours = rt.settings.api.session_hours if kind == "api" else rt.settings.web.session_hours
+    hours = (rt.settings.api.session_hours if kind == "api"
+             else rt.settings.section(WebSettings).session_hours)
     issued = identity.start_session(session, account=acc, clock=rt.clock, kind=kind,
                                     lifetime=timedelta(hours=hours))
     return LoginOutcome(200, "ok", account=acc, session_token=issued.secret)
@@ -247,8 +250,8 @@ async def login(request: Request, session: SessionDep) -> Response:
     rt = runtime(request)
     portal = PORTAL_OF_ROLE.get(out.account.role, "")
     response = redirect(request, f"/{portal}" if portal else "/")
-    set_cookie(response, request, rt.settings.web.cookie_secure, SESSION_COOKIE,
-               out.session_token, max_age=rt.settings.web.session_hours * 3600)
+    set_cookie(response, request, rt.settings.section(WebSettings).cookie_secure, SESSION_COOKIE,
+               out.session_token, max_age=rt.settings.section(WebSettings).session_hours * 3600)
     return response
 
 

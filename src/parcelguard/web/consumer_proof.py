@@ -36,12 +36,12 @@ from sqlalchemy.orm import Session
 from parcelguard.channel import throttle
 from parcelguard.core.clock import Clock
 from parcelguard.core.ids import new_id
-from parcelguard.core.settings import WebSettings
 from parcelguard.incidents.notify import Addressee, Notifier
 from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics.models import Parcel
 from parcelguard.vault.service import VaultService
 from parcelguard.web.consumers import Party, identify
+from parcelguard.web.settings import WebSettings
 
 KEY_BYTES = 32
 CODE_DIGITS = 6  # what every carrier's app sends; with CODE_TRIES, 5 in 10^6 a challenge

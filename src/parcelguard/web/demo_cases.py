@@ -18,6 +18,7 @@ from parcelguard.audit import engagements, model
 from parcelguard.audit.controls import load_rulebook
 from parcelguard.channel import intake, referrals
 from parcelguard.channel.models import ChannelReferral
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict
 from parcelguard.core.settings import Settings
@@ -25,6 +26,7 @@ from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
 from parcelguard.incidents import service as incidents
 from parcelguard.incidents.models import Incident
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.vault.service import VaultService
 from parcelguard.web.demo import AUDITOR_ORG, Provisioned
@@ -50,8 +52,8 @@ def _referral(session: Session, vault: VaultService, settings: Settings, clock: 
     if made is not None:  # a reused demo database: each serve showed one more referral
         return made
     filed = intake.file_report(
-        session, vault, settings.channel, enterprise_id=prov.enterprise_id, source=None,
-        clock=clock, report=intake.ReportIn(
+        session, vault, settings.section(ChannelSettings), enterprise_id=prov.enterprise_id,
+        source=None, clock=clock, report=intake.ReportIn(
             kind="scam_call", anonymous=True, wants_police=True, waybills=[prov.unassigned],
             body="A caller quoted my parcel's contents and address and asked for a "
                  "'refund fee'. (demo)"))
@@ -62,7 +64,8 @@ def _referral(session: Session, vault: VaultService, settings: Settings, clock: 
         waybill_no=prov.unassigned, purpose="delivery", fields=["recipient_phone"])
     officer = Principal(org_id=prov.enterprise_id, org_kind="enterprise",
                         role="security_officer", account_id="web-demo")
-    deps = referrals.Deps(kms=vault.vault.kms, clock=clock, settings=settings.channel)
+    deps = referrals.Deps(kms=vault.vault.kms, clock=clock,
+                          settings=settings.section(ChannelSettings))
     ref = referrals.refer_report(session, officer, deps, report_id=filed.report_id,
                                  reason=REFERRAL_REASON)
     return str(ref.id)
@@ -82,7 +85,8 @@ def _incident(session: Session, settings: Settings, clock: Clock,
     opened = incidents.open_incident(session, incidents.OpenRequest(
         enterprise_id=prov.enterprise_id, title=INCIDENT_TITLE,
         category="insider_abuse", source="manual", detected_at=clock.now() - INCIDENT_AGE,
-        evidence_event_ids=evidence), actor="system:web-demo", settings=settings.incidents)
+        evidence_event_ids=evidence), actor="system:web-demo",
+        settings=settings.section(IncidentSettings))
     return str(opened.incident.id)
 
 

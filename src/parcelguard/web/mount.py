@@ -36,6 +36,7 @@ from parcelguard.web.portals import (
 )
 from parcelguard.web.render import locale_of, page, page_url, redirect
 from parcelguard.web.security import headers_middleware
+from parcelguard.web.settings import WebSettings
 
 HTTP_MESSAGES = {
     400: "This request could not be understood.",
@@ -62,7 +63,7 @@ def mount(app: FastAPI) -> None:
     # every worker; codes go out through the SMS notifier chosen by the app factory.
     rt = app.state.runtime
     app.state.consumer_proof = ConsumerProof(
-        signing_key(rt.settings.home), Limits.of(rt.settings.web),
+        signing_key(rt.settings.home), Limits.of(rt.settings.section(WebSettings)),
         notifier=app.state.notifiers["sms"], vault=app.state.vault)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"),
               name="static")

@@ -26,6 +26,7 @@ from fastapi import Request
 from fastapi.responses import Response
 
 from parcelguard.web.security import set_cookie
+from parcelguard.web.settings import WebSettings
 
 SECONDS = 60
 _MAX = 3500  # a browser keeps cookies up to 4 KB
@@ -46,7 +47,7 @@ def put(request: Request, response: Response, name: str, audience: str,
         nonce, body, name.encode())).decode()
     if len(sealed) > _MAX:
         raise ValueError("outcome too large for a cookie")
-    mode = request.app.state.runtime.settings.web.cookie_secure
+    mode = request.app.state.runtime.settings.section(WebSettings).cookie_secure
     set_cookie(response, request, mode, name, sealed, max_age=SECONDS)
 
 

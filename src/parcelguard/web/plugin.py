@@ -9,4 +9,6 @@ PLUGIN = Plugin(
     commands={"serve": Lazy("parcelguard.web.cli:app", "Serve the HTTP API (OpenAPI at "
                             "/openapi.json) and the web portals.", command="serve")},
     api="parcelguard.web.mount:mount",
-    models=("parcelguard.web.models",))
+    models=("parcelguard.web.models",),
+    settings={"web": "parcelguard.web.settings:WebSettings",
+              "login": "parcelguard.web.settings:LoginSettings"})

@@ -30,6 +30,7 @@ from parcelguard.web.i18n import (
 )
 from parcelguard.web.sections import Cell, tabulate
 from parcelguard.web.security import CSRF_FIELD, csrf_token, ensure_csrf_cookie, set_cookie
+from parcelguard.web.settings import WebSettings
 
 _TEMPLATES = Path(__file__).parent / "templates"
 # Times are shown on the China Standard Time clock the users live by.
@@ -57,7 +58,8 @@ def locale_of(request: Request) -> str:
         return cached
     rt = runtime(request)
     loc = negotiate(request.query_params.get("lang"), request.cookies.get(LANG_COOKIE),
-                    request.headers.get("accept-language"), rt.settings.web.default_locale)
+                    request.headers.get("accept-language"),
+                    rt.settings.section(WebSettings).default_locale)
     request.state.locale = loc
     return loc
 
@@ -135,7 +137,7 @@ def flash(request: Request, response: Response, message: str,
     """Carry a done-message across the redirect after a form post (one use, one
     minute). Only catalog msgids are shown from it, so a planted cookie can say
     nothing the portal would not say itself."""
-    mode = runtime(request).settings.web.cookie_secure
+    mode = runtime(request).settings.section(WebSettings).cookie_secure
     set_cookie(response, request, mode, FLASH_COOKIE,
                quote(json.dumps([message, values or {}], ensure_ascii=True)), max_age=60)
 
@@ -192,7 +194,7 @@ def page(request: Request, template: str, *, status_code: int = 200,
 
 def finish(request: Request, response: HTMLResponse | RedirectResponse) -> None:
     """The cookies every portal response may set: a chosen language, a CSRF token."""
-    mode = runtime(request).settings.web.cookie_secure
+    mode = runtime(request).settings.section(WebSettings).cookie_secure
     chosen = request.query_params.get("lang")
     if chosen and chosen in LOCALES and request.cookies.get(LANG_COOKIE) != chosen:
         set_cookie(response, request, mode, LANG_COOKIE, chosen, max_age=365 * 86400)

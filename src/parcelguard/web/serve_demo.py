@@ -13,9 +13,11 @@ from rich.console import Console
 from parcelguard.core.runtime import Runtime
 from parcelguard.incidents.notify import sms_spool
 from parcelguard.vault.provider import vault_service
+from parcelguard.vault.settings import VaultSettings
 from parcelguard.waybill.provider import telephony
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import seed_cases
+from parcelguard.web.settings import WebSettings
 
 LOGINS_FILE = "demo-logins.txt"
 
@@ -52,13 +54,13 @@ def demo_runtime(rt: Runtime, *, out: Path, console: Console) -> Runtime:
     if not db.exists():
         from parcelguard.simulation.demo import DemoOptions, run_demo
 
-        console.print(f"no demo database yet: building one ({rt.settings.web.demo_parcels:,} "
-                      "parcels)")
-        run_demo(rt, DemoOptions(out=out, parcels=rt.settings.web.demo_parcels),
+        parcels = rt.settings.section(WebSettings).demo_parcels
+        console.print(f"no demo database yet: building one ({parcels:,} parcels)")
+        run_demo(rt, DemoOptions(out=out, parcels=parcels),
                  console=console)
     settings = rt.settings.model_copy(update={
         "home": home, "database_url": f"sqlite:///{db.resolve()}",
-        "vault": rt.settings.vault.model_copy(update={"master_key_path": None})})
+        "vault": rt.settings.section(VaultSettings).model_copy(update={"master_key_path": None})})
     return Runtime(settings=settings, clock=rt.clock)
 
 

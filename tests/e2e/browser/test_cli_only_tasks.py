@@ -19,6 +19,7 @@ from parcelguard.access.caller import caller_for_employee
 from parcelguard.access.service import AccessGate
 from parcelguard.channel import intake, referrals
 from parcelguard.channel.models import ChannelDataRequest, ChannelReferralLog
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.identity.permissions import Principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
 from parcelguard.incidents import forwards, service
@@ -28,6 +29,7 @@ from parcelguard.incidents.models import (
     IncidentReport,
     TimelineEntry,
 )
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.vault.provider import vault_service
 from parcelguard.web import demo
 from tests.e2e.browser.conftest import World, shot
@@ -59,7 +61,7 @@ def _open(world: World, title: str, evidence: list[str]) -> str:
         opened = service.open_incident(uow.session, service.OpenRequest(
             enterprise_id=world.prov.enterprise_id, title=title, category="insider_abuse",
             source="manual", detected_at=rt.clock.now(), evidence_event_ids=evidence),
-            actor="system:browser-test", settings=rt.settings.incidents)
+            actor="system:browser-test", settings=rt.settings.section(IncidentSettings))
         uow.commit()
         return str(opened.incident.id)
 
@@ -130,9 +132,11 @@ def _refused_request(world: World) -> str:
     ent = world.prov.enterprise_id
     with rt.db.unit_of_work() as uow:
         s = uow.session
-        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock,
+                              settings=rt.settings.section(ChannelSettings))
         filed = intake.file_report(
-            s, vault, rt.settings.channel, enterprise_id=ent, source=None, clock=rt.clock,
+            s, vault, rt.settings.section(ChannelSettings), enterprise_id=ent, source=None,
+            clock=rt.clock,
             report=intake.ReportIn(kind="scam_call", anonymous=True, wants_police=True,
                                    waybills=[world.prov.unassigned],
                                    body="A caller knew my parcel (browser test)."))
@@ -357,7 +361,7 @@ def _complaint(world: World) -> str:
     rt = world.rt
     with rt.db.unit_of_work() as uow:
         filed = intake.file_report(
-            uow.session, vault_service(rt.settings), rt.settings.channel,
+            uow.session, vault_service(rt.settings), rt.settings.section(ChannelSettings),
             enterprise_id=world.prov.enterprise_id, source=None, clock=rt.clock,
             report=intake.ReportIn(kind="scam_call", anonymous=True, wants_police=False,
                                    waybills=[world.prov.unassigned],

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from parcelguard.incidents import service
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ledger.models import LedgerEvent
 from tests.e2e.browser.conftest import World, shot
 
@@ -33,7 +34,7 @@ def _open_incident(world: World, title: str) -> str:
         opened = service.open_incident(uow.session, service.OpenRequest(
             enterprise_id=world.prov.enterprise_id, title=title, category="insider_abuse",
             source="manual", detected_at=rt.clock.now(), evidence_event_ids=evidence),
-            actor="system:browser-test", settings=rt.settings.incidents)
+            actor="system:browser-test", settings=rt.settings.section(IncidentSettings))
         uow.commit()
         return str(opened.incident.id)
 

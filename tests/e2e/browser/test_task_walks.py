@@ -31,6 +31,7 @@ from parcelguard.incidents.models import (
     Notice,
     TimelineEntry,
 )
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.logistics.models import Parcel
 from parcelguard.vault.provider import vault_service
 from tests.e2e.browser.conftest import World, shot
@@ -270,7 +271,7 @@ def _incident_with_people(world: World, title: str) -> str:
         opened = service.open_incident(s, service.OpenRequest(
             enterprise_id=world.prov.enterprise_id, title=title, category="insider_abuse",
             source="manual", detected_at=rt.clock.now(), evidence_event_ids=evidence),
-            actor="system:browser-test", settings=rt.settings.incidents)
+            actor="system:browser-test", settings=rt.settings.section(IncidentSettings))
         uow.commit()
         return str(opened.incident.id)
 

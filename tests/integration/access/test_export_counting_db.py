@@ -8,8 +8,8 @@ from datetime import timedelta
 
 from access_world import ENT, T0, World
 
-from parcelguard.core.settings import IncidentSettings
 from parcelguard.incidents import service as incidents
+from parcelguard.incidents.settings import IncidentSettings
 
 SCOPE = {"station_id": "st-1", "created_from": (T0 - timedelta(days=1)).isoformat(),
          "created_to": (T0 + timedelta(days=1)).isoformat()}

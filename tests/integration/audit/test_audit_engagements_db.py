@@ -24,9 +24,9 @@ from parcelguard.audit.controls import load_rulebook
 from parcelguard.audit.events import AuditFindingRaised
 from parcelguard.audit.model import parse_period
 from parcelguard.audit.models import AuditEngagement
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from parcelguard.core.settings import AuditSettings
 from parcelguard.identity.permissions import Principal, system_principal
 from parcelguard.ledger.signing import registered_verifier
 from parcelguard.simulation import demo_audit as demo

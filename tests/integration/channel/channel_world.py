@@ -19,9 +19,10 @@ from faker import Faker
 from sqlalchemy.orm import Session
 
 from parcelguard.channel.referrals import Deps
+from parcelguard.channel.settings import ChannelSettings
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.ids import new_id
-from parcelguard.core.settings import ChannelSettings, ConductSettings
 from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.ingest import record_events

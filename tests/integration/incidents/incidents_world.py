@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.ids import new_id
-from parcelguard.core.settings import IncidentSettings
 from parcelguard.identity import service as identity
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import plans
 from parcelguard.incidents.model import Category
 from parcelguard.incidents.notify import LocalSmsNotifier, Notifier, local_notifiers
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import make_waybill_no

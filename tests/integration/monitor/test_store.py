@@ -15,10 +15,11 @@ from parcelguard.core.clock import ManualClock
 from parcelguard.core.db import Database
 from parcelguard.core.errors import Conflict, NotFound, PermissionDenied
 from parcelguard.core.outbox import OutboxMessage
-from parcelguard.core.settings import MonitorSettings, Settings
+from parcelguard.core.settings import Settings
 from parcelguard.identity.permissions import Principal
 from parcelguard.monitor import service
 from parcelguard.monitor.model import AlertUpdate
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.store import apply_updates, load_pipeline, save_state
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.events import LedgerTamperDetected

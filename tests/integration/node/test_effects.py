@@ -124,11 +124,11 @@ def test_a_data_request_is_answered_with_the_enterprises_figures(
 def test_a_filed_report_is_relayed_to_the_supervision_node_once(
         e1: tuple[Node, Runtime]) -> None:
     from parcelguard.core.clock import ManualClock
-    from parcelguard.core.settings import IncidentSettings
     from parcelguard.identity.permissions import Principal
     from parcelguard.incidents import reports
     from parcelguard.incidents.models import IncidentReport
     from parcelguard.incidents.service import OpenRequest, open_incident
+    from parcelguard.incidents.settings import IncidentSettings
     from parcelguard.node import relay
     from parcelguard.simulation.demo_incidents import _OFFICER_ITEMS
 

@@ -23,6 +23,7 @@ from parcelguard.node import service
 from parcelguard.node.envelope import Envelope
 from parcelguard.node.home import Node, node_settings
 from parcelguard.node.store import pi_tables
+from parcelguard.vault.settings import master_key_path
 
 runner = CliRunner()
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -76,7 +77,7 @@ def test_a_supervision_store_holds_no_pi_and_applies_each_envelope_once(
         assert {"node_inbox", "organizations"} <= tables
         assert not set(pi_tables()) & tables
         assert {"parcels", "vault_subject_keys", "channel_reports"} <= set(pi_tables())
-        assert not rt.settings.master_key_path.exists()
+        assert not master_key_path(rt.settings).exists()
 
         report = Envelope(message_id="env_once", sender_org="e1", sender_key_id=e1.key_id,
                           recipient_org="sup", kind="incident_report",

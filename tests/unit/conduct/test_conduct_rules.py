@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from parcelguard.conduct import rules
+from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.errors import InvalidInput
-from parcelguard.core.settings import ConductSettings
 
 S = ConductSettings()
 

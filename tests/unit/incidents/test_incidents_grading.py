@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from parcelguard.core.settings import IncidentSettings
 from parcelguard.incidents.grading import (
     DataCategory,
     Grade,
@@ -14,6 +13,7 @@ from parcelguard.incidents.grading import (
     grade_for,
     reportable_to_cac,
 )
+from parcelguard.incidents.settings import IncidentSettings
 
 CAC = GradeThresholds(relatively_major=1_000_000, major=10_000_000,
                       particularly_major=100_000_000)

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from parcelguard.core.errors import InvalidInput
-from parcelguard.core.settings import IncidentSettings
 from parcelguard.incidents import content as docs
 from parcelguard.incidents.handlers import DETECTOR_CATEGORY, alert_opens_incident
 from parcelguard.incidents.model import Category
 from parcelguard.incidents.plans import on_call
+from parcelguard.incidents.settings import IncidentSettings
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.alerts import Alert, AlertBook
 from parcelguard.monitor.engine import Pipeline
 from parcelguard.monitor.model import Ev, decoder, epoch_us
+from parcelguard.monitor.settings import MonitorSettings
 
 CST = timezone(timedelta(hours=8))
 DAY0 = datetime(2026, 11, 9, tzinfo=CST)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from parcelguard.core.settings import MonitorSettings
+from parcelguard.monitor.settings import MonitorSettings
 from tests.unit.monitor.builders import DAY0, Stream, by_detector, run
 
 H = timedelta(hours=1)

@@ -12,7 +12,6 @@ import jsonschema
 import orjson
 import pytest
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.alerts import AlertBook
 from parcelguard.monitor.detectors.volume import build_peer_book
 from parcelguard.monitor.engine import Pipeline
@@ -20,6 +19,7 @@ from parcelguard.monitor.evaluate import evaluate
 from parcelguard.monitor.figures import monitor_stage_figures
 from parcelguard.monitor.model import Ev, decoder, epoch_us
 from parcelguard.monitor.replay import run_pipeline
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.simulation.io import write_events_jsonl, write_ground_truth
 from parcelguard.simulation.model import WorldConfig
 from parcelguard.simulation.world import build_world

@@ -13,11 +13,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.ledger.contract import decoder as contract_decoder
 from parcelguard.monitor.evaluate import evaluate_files, load_alerts
 from parcelguard.monitor.model import epoch_us
 from parcelguard.monitor.replay import replay
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.simulation.world2 import Params, generate, write
 
 SMALL = Params(seed=5, days=8, outlets=3, franchise_outlets=1, couriers_per_outlet=4,

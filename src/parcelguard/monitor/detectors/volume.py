@@ -13,9 +13,9 @@ from typing import Protocol
 
 import msgspec
 
-from parcelguard.core.settings import MonitorSettings
 from parcelguard.monitor.detectors import base
 from parcelguard.monitor.model import DAY_US, HOUR_US, Ev
+from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.state import Ctx, SubjectState, evidence, fire, score_for
 
 _HISTORY_HOURS = 48  # active hours of own history kept (two working days and more)

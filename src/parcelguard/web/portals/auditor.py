@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.audit import engagements, fieldwork, reports
 from parcelguard.audit.controls import load_rulebook
+from parcelguard.audit.settings import AuditSettings
 from parcelguard.core.errors import NotFound
 from parcelguard.core.http import SessionDep
 from parcelguard.web import overview as ov
@@ -71,7 +72,7 @@ async def engagement_action(op: str, request: Request, session: SessionDep,
         eid = v.get("engagement_id", "")
         if op == "start":
             engagements.start(session, staff.principal, eid, clock=rt.clock,
-                              settings=rt.settings.audit)
+                              settings=rt.settings.section(AuditSettings))
             return "Fieldwork started; read-only access is open."
         if op == "evaluate":
             # as `audit run` does: every failed control gets its finding
@@ -79,7 +80,8 @@ async def engagement_action(op: str, request: Request, session: SessionDep,
             fieldwork.evaluate(session, staff.principal, eid, rulebook=rulebook,
                                clock=rt.clock)
             fieldwork.raise_for_failures(session, staff.principal, eid, rulebook=rulebook,
-                                         clock=rt.clock, settings=rt.settings.audit)
+                                         clock=rt.clock,
+                                         settings=rt.settings.section(AuditSettings))
             return "Controls evaluated on the period's data; each failed control has a finding."
         if op == "issue":
             confirmed(v)

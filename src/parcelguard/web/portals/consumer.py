@@ -41,6 +41,7 @@ from parcelguard.web.consumer_proof import (
 from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.render import Nav, flash, locale_of, page, redirect, runtime
 from parcelguard.web.security import checked_form, set_cookie
+from parcelguard.web.settings import WebSettings
 
 router = APIRouter(prefix="/consumer", include_in_schema=False)
 NAV = [Nav("/consumer", "Home"), Nav("/consumer/ship", "Ship a parcel"),
@@ -178,7 +179,7 @@ async def ship(request: Request, session: SessionDep) -> Response:
     # Post/redirect/get: a reload of the answer must not ship a second parcel. Only the
     # waybill number and the label's masked view travel, signed, in a short cookie.
     response = redirect(request, "/consumer/shipped")
-    set_cookie(response, request, rt.settings.web.cookie_secure, SHIPPED_COOKIE,
+    set_cookie(response, request, rt.settings.section(WebSettings).cookie_secure, SHIPPED_COOKIE,
                _shipped_signer(request).dumps(shown), max_age=SHIPPED_SECONDS)
     return response
 
@@ -268,7 +269,7 @@ def _proven(request: Request, session: Session, form: FormData, *,
     _ = gettext_for(locale_of(request))
     rt = runtime(request)
     proof = _proof(request)
-    mode = rt.settings.web.cookie_secure
+    mode = rt.settings.section(WebSettings).cookie_secure
     token, challenge = form.get("token"), form.get("challenge")
     if "waybill_no" in form:
         typed = {"waybill_no": str(form.get("waybill_no", ""))[:64],

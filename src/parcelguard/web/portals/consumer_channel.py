@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.channel import intake
 from parcelguard.channel.models import ChannelReport
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.conduct import service as conduct
 from parcelguard.conduct.rules import TAGS
 from parcelguard.core.errors import DomainError
@@ -23,6 +24,7 @@ from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.portals.consumer import NAV
 from parcelguard.web.render import flash, locale_of, page, redirect, runtime
 from parcelguard.web.security import checked_form, set_cookie
+from parcelguard.web.settings import WebSettings
 
 router = APIRouter(prefix="/consumer", include_in_schema=False)
 REPORT_KINDS = ("pi_leak", "scam_call", "misconduct")
@@ -56,7 +58,7 @@ async def report(request: Request, session: SessionDep) -> HTMLResponse:
     rt = runtime(request)
     try:
         filed = intake.file_report(
-            session, request.app.state.vault, rt.settings.channel,
+            session, request.app.state.vault, rt.settings.section(ChannelSettings),
             enterprise_id=values["carrier"], source=_source(request), clock=rt.clock,
             report=intake.ReportIn(
                 kind=values["kind"], body=values["body"], anonymous=anonymous,
@@ -87,9 +89,9 @@ def _find_report(request: Request, session: Session, auth: dict[str, str]) -> An
         return Refusal(401, intake.WRONG)
     try:
         found = intake.authenticate(
-            session, request.app.state.vault, rt.settings.channel, enterprise_id=carrier,
-            receipt_code=auth["receipt"], secret=auth["secret"], source=_source(request),
-            clock=rt.clock)
+            session, request.app.state.vault, rt.settings.section(ChannelSettings),
+            enterprise_id=carrier, receipt_code=auth["receipt"], secret=auth["secret"],
+            source=_source(request), clock=rt.clock)
     except DomainError as exc:
         return Refusal(exc.status_code, exc.message)
     if isinstance(found, intake.Refusal):
@@ -146,7 +148,8 @@ async def follow(request: Request, session: SessionDep) -> Response:
         if isinstance(found, Refusal):
             return _follow_page(request, session, status_code=found.status_code,
                                 error=_(found.message))
-        set_cookie(response, request, rt.settings.web.cookie_secure, REPORTER_COOKIE,
+        set_cookie(response, request, rt.settings.section(WebSettings).cookie_secure,
+                   REPORTER_COOKIE,
                    _reporter_signer(request).dumps(found.id), max_age=REPORTER_SECONDS)
     else:
         found = _session_report(request, session)
@@ -157,7 +160,8 @@ async def follow(request: Request, session: SessionDep) -> Response:
     message = str(form.get("message", "")).strip()
     if message:
         try:
-            intake.reporter_message(session, request.app.state.vault, rt.settings.channel,
+            intake.reporter_message(session, request.app.state.vault,
+                                    rt.settings.section(ChannelSettings),
                                     found, body=message, clock=rt.clock)
         except DomainError as exc:
             view = intake.reporter_view(session, request.app.state.vault, found)

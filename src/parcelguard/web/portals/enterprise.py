@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.http import SessionDep
 from parcelguard.incidents.handlers import escalate_alert
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.monitor import service as alerts
 from parcelguard.monitor.models import MonitorAlert
 from parcelguard.web import overview as ov
@@ -125,7 +126,8 @@ async def alert_action(op: str, request: Request, session: SessionDep,
             return "Alert acknowledged."
         if op == "escalate":
             escalate_alert(session, staff.principal, v.get("alert_id", ""),
-                           settings=runtime(request).settings.incidents, clock=clock)
+                           settings=runtime(request).settings.section(IncidentSettings),
+                           clock=clock)
             return "Escalated: the alert is now part of an incident case."
         alerts.close(session, staff.principal, v.get("alert_id", ""), clock=clock,
                      reason=v.get("reason", ""), note=v.get("note", ""))

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import SessionDep
-from parcelguard.core.incident_settings import IncidentSettings
 from parcelguard.incidents import content as docs
 from parcelguard.incidents import service as incidents
 from parcelguard.incidents import timeline as tl
@@ -27,6 +26,7 @@ from parcelguard.incidents.notices import contacts_for
 from parcelguard.incidents.notify import ADVICE, CAUSE, HARM
 from parcelguard.incidents.reports import file_report, preview, supplement
 from parcelguard.incidents.repository import IncidentRepository
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.web.actions import CONFIRM, Done, act, confirmed
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.i18n import gettext_for
@@ -94,7 +94,7 @@ async def incident_open(request: Request, session: SessionDep,
             enterprise_id=staff.principal.org_id, title=v.get("title", ""),
             category=v.get("category", ""), source="manual", detected_at=rt.clock.now(),
             evidence_event_ids=v.get("evidence", "").split()),
-            settings=rt.settings.incidents)
+            settings=rt.settings.section(IncidentSettings))
         return "Incident opened."
 
     return await act(request, run, lambda **kw: _incidents(request, session, staff, **kw))
@@ -295,7 +295,7 @@ def with_notices(request: Request, session: Session, staff: Staff, *, incident_i
     rt = runtime(request)
     inc = IncidentRepository(session, staff.principal).incident(incident_id)
     extra = notices_sections(session, staff, inc, now=rt.clock.now(),
-                             settings=rt.settings.incidents,
+                             settings=rt.settings.section(IncidentSettings),
                              channels=sorted(request.app.state.notifiers),
                              locale=locale_of(request), base=base)
     return [*sections[:2], *extra, *sections[2:]]
@@ -336,7 +336,7 @@ def report_page(incident_id: str, report_id: str, request: Request, session: Ses
 async def incident_action(incident_id: str, op: str, request: Request, session: SessionDep,
                           staff: OfficerStaff) -> Response:
     rt = runtime(request)
-    settings = rt.settings.incidents
+    settings = rt.settings.section(IncidentSettings)
 
     def notice(v: dict[str, str]) -> Done:
         confirmed(v)

@@ -18,6 +18,7 @@ from parcelguard.access.repository import AccessRepository
 from parcelguard.access.service import REVIEW_OUTCOMES, AccessGate
 from parcelguard.channel import referrals
 from parcelguard.channel import service as channel
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.conduct import service as conduct
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.http import SessionDep
@@ -293,7 +294,8 @@ async def complaint_action(report_id: str, op: str, request: Request, session: S
                          target_type=v.get("target_type", ""),
                          target_id=v.get("target_id", ""), clock=rt.clock)
             return "Linked."
-        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock,
+                              settings=rt.settings.section(ChannelSettings))
         ref = referrals.refer_report(session, staff.principal, deps, report_id=report_id,
                                      reason=v.get("reason", ""))
         # a msgid with its value: the done-message survives the redirect (render.flash)
@@ -343,7 +345,8 @@ async def data_request_action(decision: str, request: Request, session: SessionD
     def run(v: dict[str, str]) -> str:
         if decision not in ("approved", "refused"):
             raise InvalidInput("decision must be approved or refused")
-        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock, settings=rt.settings.channel)
+        deps = referrals.Deps(kms=vault.vault.kms, clock=rt.clock,
+                              settings=rt.settings.section(ChannelSettings))
         referrals.decide_data_request(session, staff.principal, deps,
                                       v.get("request_id", ""), decision=decision)
         return "Data provided to the police." if decision == "approved" \

@@ -31,7 +31,7 @@ from parcelguard.web.sections import Action, Cell, Input, Section, due_cell
 
 if TYPE_CHECKING:
     from parcelguard.core.clock import Clock
-    from parcelguard.core.settings import IncidentSettings
+    from parcelguard.incidents.settings import IncidentSettings
     from parcelguard.web.auth import Staff
 
 CONFIRM_SEND = Input("confirm", "I have read the text; notices cannot be called back",

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from parcelguard.audit import scorecards
 from parcelguard.channel import referrals as refs
 from parcelguard.channel import service as channel
+from parcelguard.channel.settings import ChannelSettings
 from parcelguard.core.http import SessionDep
 from parcelguard.identity.models import Organization
 from parcelguard.incidents import forwards, interventions
@@ -23,6 +24,7 @@ from parcelguard.incidents.models import Incident, IncidentReport
 from parcelguard.incidents.plans import review_plan
 from parcelguard.incidents.reports import inbox as report_inbox
 from parcelguard.incidents.repository import IncidentRepository
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ledger.models import LedgerHead
 from parcelguard.reporting import render_report
 from parcelguard.supervision.models import SupervisionFinding, WitnessedCheckpoint
@@ -254,7 +256,7 @@ async def order(request: Request, session: SessionDep, staff: SupervisorStaff) -
         interventions.apply(session, staff.principal, enterprise_id=v.get("enterprise_id", ""),
                             kind=v.get("kind", ""), target_id=v.get("target_id", ""),
                             reason=v.get("reason", ""), clock=rt.clock,
-                            ack_hours=rt.settings.incidents.ack_hours)
+                            ack_hours=rt.settings.section(IncidentSettings).ack_hours)
         return "Intervention ordered; the enterprise must acknowledge it."
 
     return await act(request, run, lambda **kw: _orders(request, session, staff, **kw))
@@ -400,7 +402,7 @@ async def order_data(request: Request, session: SessionDep,
         staff.principal.require("referrals:order_data")  # an analyst reads, never orders
         confirmed(v)
         deps = refs.Deps(kms=request.app.state.vault.vault.kms, clock=rt.clock,
-                         settings=rt.settings.channel)
+                         settings=rt.settings.section(ChannelSettings))
         req = refs.decide_data_request(session, staff.principal, deps,
                                        v.get("request_id", ""), decision="ordered")
         return ("Ordered: the police received %(n)s event(s).",

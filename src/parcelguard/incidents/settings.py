@@ -1,5 +1,8 @@
-"""The incidents' section of the settings tree (core/settings.py): statutory grading
-thresholds, report deadlines and alert-to-incident rules."""
+"""The incidents' section of the settings tree: statutory grading thresholds, report
+deadlines and alert-to-incident rules (``PARCELGUARD_INCIDENTS__*``, docs/incidents.md).
+
+Registered by ``incidents/plugin.py`` (``Plugin.settings``); core/settings.py builds the
+tree, and logs each of ``override_notes()`` as a warning every time it loads."""
 
 from __future__ import annotations
 
@@ -8,7 +11,6 @@ from typing import Literal
 from pydantic import BaseModel, Field, model_validator
 
 
-# -- incidents: grading thresholds, statutory deadlines, alert rules (docs/incidents.md) --
 class IncidentSettings(BaseModel):
     """Incidents and emergency response. Legal figures carry their source; the
     interpretations (what "immediately" means in hours) are marked as such."""
@@ -127,6 +129,10 @@ class IncidentSettings(BaseModel):
         return [f"{name} = {value:g} (law: {law:g}); reason: {self.statutory_override}"
                 for name, (law, value) in self.overridden().items()]
 
+    def load_warnings(self) -> list[str]:
+        """Logged every time the settings load (core/settings.py ``load_settings``)."""
+        return [f"statutory figure overridden: {note}" for note in self.override_notes()]
+
     @model_validator(mode="after")
     def _consistent(self) -> IncidentSettings:
         from zoneinfo import ZoneInfo  # here, not at import: settings load must stay cheap
@@ -167,4 +173,3 @@ STATUTORY_FIGURES: dict[str, float] = {
     "relatively_major_main_outage_hours": 2, "major_main_outage_hours": 6,
     "particularly_major_main_outage_hours": 24,
 }
-# -- end incidents --

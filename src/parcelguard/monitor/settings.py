@@ -1,12 +1,13 @@
-"""The monitor's section of the settings tree (core/settings.py): detector thresholds
-and runner batching."""
+"""The monitor's section of the settings tree: detector thresholds and runner batching
+(``PARCELGUARD_MONITOR__*``, docs/monitor.md).
+
+Registered by ``monitor/plugin.py`` (``Plugin.settings``); core/settings.py builds the tree."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
 
-# -- monitor: detectors and runners (docs/monitor.md) --
 class MonitorSettings(BaseModel):
     """Real-time supervision monitor: detector parameters and runner batching.
 
@@ -155,4 +156,3 @@ class MonitorSettings(BaseModel):
         default=8, ge=-12, le=14,
         description="UTC offset of the local day used for daily baselines "
         "(China Standard Time).")
-# -- end monitor --
