@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, select, update
@@ -57,7 +57,7 @@ def _runtime(home: Path) -> Runtime:
 
 
 def _ingest(rt: Runtime, first: int, count: int) -> None:
-    lines = [(i, orjson.dumps({"event_id": f"p{n}", "kind": "parcel",
+    lines = [(i, msgspec.json.encode({"event_id": f"p{n}", "kind": "parcel",
                                "occurred_at": "2026-11-11T08:00:00+08:00",
                                "enterprise_id": ENT, "waybill_no": f"SF{n:013d}",
                                "step": "created"}))
