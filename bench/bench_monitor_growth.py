@@ -61,10 +61,10 @@ def synthetic() -> Iterator[bytes]:
     for ent in ENTERPRISES:
         for w in range(WAREHOUSE):
             yield msgspec.json.encode({"event_id": f"{ent}-hire-{w}", "kind": "employee",
-                                "occurred_at": T0.isoformat(), "enterprise_id": ent,
-                                "employee_id": f"wh-{w:02d}", "change": "hired",
-                                "role": "warehouse", "station_id": f"st-{w % STATIONS}",
-                                "background_check": "passed"})
+                                       "occurred_at": T0.isoformat(), "enterprise_id": ent,
+                                       "employee_id": f"wh-{w:02d}", "change": "hired",
+                                       "role": "warehouse", "station_id": f"st-{w % STATIONS}",
+                                       "background_check": "passed"})
     for parcel in itertools.count():
         t = T0 + timedelta(seconds=parcel * 2)
         for e_i, ent in enumerate(ENTERPRISES):

@@ -128,9 +128,9 @@ def _runtime(home: Path) -> Runtime:
 def _ingest(home: Path, first: int, count: int) -> None:
     rt = _runtime(home)
     lines = [(i, msgspec.json.encode({"event_id": f"w{n}", "kind": "parcel",
-                               "occurred_at": "2026-12-07T08:00:00+08:00",
-                               "enterprise_id": ENT, "waybill_no": f"SF{n:013d}",
-                               "step": "created"}))
+                                      "occurred_at": "2026-12-07T08:00:00+08:00",
+                                      "enterprise_id": ENT, "waybill_no": f"SF{n:013d}",
+                                      "step": "created"}))
              for i, n in enumerate(range(first, first + count), start=1)]
     try:
         with rt.db.unit_of_work() as uow:

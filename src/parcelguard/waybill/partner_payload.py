@@ -93,7 +93,7 @@ def seal_for_partner(values: Mapping[str, str], *, public_key: bytes,
     sealed = SUITE.encrypt(msgspec.json.encode({"fields": dict(values)}),
                            X25519PublicKey.from_public_bytes(public_key), info=_info(full))
     return msgspec.json.encode({**{k: full[k] for k in _HEADER_KEYS},
-                               "ct": base64.urlsafe_b64encode(sealed).decode()})
+                                "ct": base64.urlsafe_b64encode(sealed).decode()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,9 +75,9 @@ def surface(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Surface]:
     try:
         with rt.db.unit_of_work() as uow:
             lines = [(i, msgspec.json.encode({"event_id": f"n{i}", "kind": "parcel",
-                                       "occurred_at": "2026-12-07T08:00:00+08:00",
-                                       "enterprise_id": "e1", "waybill_no": f"SF{i:013d}",
-                                       "step": "created"})) for i in range(1, 6)]
+                                              "occurred_at": "2026-12-07T08:00:00+08:00",
+                                              "enterprise_id": "e1", "waybill_no": f"SF{i:013d}",
+                                              "step": "created"})) for i in range(1, 6)]
             assert not EventLog(clock_now=rt.clock.now).append_raw(uow.session, lines).rejected
             publish_checkpoint(uow.session, "e1", kms=vault_service(rt.settings).vault.kms,
                                clock=rt.clock)

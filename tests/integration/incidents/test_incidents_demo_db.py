@@ -64,8 +64,8 @@ def test_the_demo_stage_opens_files_notifies_and_blocks(session: Session) -> Non
     sms = notifiers["sms"]
     assert isinstance(sms, LocalSmsNotifier)
     stored = msgspec.json.encode([n.destination for n in session.scalars(select(Notice))]
-                          + [e.detail for e in session.scalars(select(TimelineEntry))]
-                          + [o.destination for o in sms.outbox] + [out])
+                                 + [e.detail for e in session.scalars(select(TimelineEntry))]
+                                 + [o.destination for o in sms.outbox] + [out])
     for p in w.people:
         assert p.phone.encode() not in stored
         assert p.name.encode() not in stored

@@ -44,7 +44,7 @@ def test_notices_reach_each_person_once_and_keep_no_pi(world: World) -> None:
     for part in ("手机号码", "Possible harm", "You can", "96110", "95338"):
         assert part in text
     stored = msgspec.json.encode([r.content for r in rows] + [r.destination for r in rows]
-                          + [e.detail for e in w.session.scalars(select(TimelineEntry))])
+                                 + [e.detail for e in w.session.scalars(select(TimelineEntry))])
     stored += msgspec.json.encode([o.destination for o in w.sms.outbox])
     assert not [v for v in w.pi_strings() if v.encode() in stored]
     again = notices.notify_affected(w.session, w.admin, incident_id=inc.id, channel="sms",

@@ -17,7 +17,7 @@ from parcelguard.simulation.world import build_world
 def _content(ev: dict[str, Any]) -> bytes:
     # ids are stream positions, which shift when abuse is added; compare the rest
     return msgspec.json.encode({k: v for k, v in ev.items() if k != "event_id"},
-                        order="sorted")
+                               order="sorted")
 
 
 def test_same_seed_gives_the_same_world(small_world: World) -> None:
