@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import orjson
+import msgspec
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -123,7 +123,7 @@ def client(url: str, key: str, ent: str, prefix: str, batches: int,
     with httpx2.Client(base_url=url, timeout=300,
                        headers={"Authorization": f"Bearer {key}"}) as c:
         for b in range(batches):
-            body = orjson.dumps([{
+            body = msgspec.json.encode([{
                 "event_id": f"{prefix}-{b}-{i}", "kind": "parcel",
                 "occurred_at": "2026-11-11T08:00:00+08:00", "enterprise_id": ent,
                 "waybill_no": "SF1234567890128", "step": "created"} for i in range(events)])

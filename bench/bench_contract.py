@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
+import msgspec
 
 from parcelguard.ledger.contract import decoder
 from parcelguard.ledger.ingest import Rejected, decode_batch
@@ -44,7 +44,7 @@ def main() -> None:
     args = ap.parse_args()
     events = build_world(WorldConfig(seed=101, parcels=max(3_000, args.events // 8),
                                      days=3)).events[:args.events]
-    lines = [(i, orjson.dumps(e)) for i, e in enumerate(events, start=1)]
+    lines = [(i, msgspec.json.encode(e)) for i, e in enumerate(events, start=1)]
     raw = [line for _, line in lines]
     rejected: list[Rejected] = []
     gc.disable()

@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import orjson
+import msgspec
 import pymerkle
 
 from parcelguard.core.db import Database
@@ -55,15 +55,15 @@ def _seconds(fn: Callable[[], object]) -> float:
 
 def _leaves(n: int) -> list[bytes]:
     rng = random.Random(7)
-    opts = orjson.OPT_SORT_KEYS  # sorted keys, no floats: JCS bytes (core/canonical.py)
-    return [orjson.dumps({
+    # sorted keys, no floats: JCS bytes (core/canonical.py)
+    return [msgspec.json.encode({
         "event_id": f"evt-{i:012d}", "kind": "access", "enterprise_id": "ent-bench",
         "occurred_at": f"2026-11-11T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}+08:00",
         "actor_type": "employee", "actor_id": f"emp-{rng.randrange(5000):05d}",
         "action": rng.choice(["reveal", "search", "print_label"]),
         "fields": ["recipient_phone"], "record_count": 1, "purpose": "delivery",
         "outcome": "allowed", "channel": "pda", "station_id": f"st-{rng.randrange(300):04d}",
-        "waybill_no": f"SF{rng.randrange(10**13):013d}"}, option=opts) for i in range(n)]
+        "waybill_no": f"SF{rng.randrange(10**13):013d}"}, order="sorted") for i in range(n)]
 
 
 def _bare(leaves: list[bytes]) -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import orjson
+import msgspec
 
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
@@ -79,7 +79,7 @@ def enterprise(home: Path, events: int) -> str:
         uow.commit()
     log = EventLog(clock_now=rt.clock.now)
     for start in range(0, events, BATCH):
-        lines = [(i, orjson.dumps({
+        lines = [(i, msgspec.json.encode({
             "event_id": f"e{n}", "kind": "parcel", "occurred_at": "2026-11-11T08:00:00+08:00",
             "enterprise_id": ENT, "waybill_no": f"SF{n:013d}", "step": "created"}))
             for i, n in enumerate(range(start, min(events, start + BATCH)), start=1)]

@@ -31,7 +31,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from parcelguard.ledger.contract import decoder as contract_decoder
 from parcelguard.monitor.evaluate import evaluate_files, load_alerts
@@ -52,7 +52,7 @@ def _row(world: str, role: str, seed: int, events: Path, truth: Path,
          alerts: Path) -> dict[str, Any]:
     replay(events, alerts, MonitorSettings())
     ev = evaluate_files(alerts, truth)
-    doc = orjson.loads(truth.read_bytes())
+    doc = msgspec.json.decode(truth.read_bytes())
     abusers = {a for s in doc["scenarios"] for a in s["actors"]}
     looks = {a: x["lookalike"] for x in doc.get("lookalikes", []) for a in x["actors"]
              if a not in abusers}

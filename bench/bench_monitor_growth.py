@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
+import msgspec
 
 from parcelguard.core.clock import SystemClock
 from parcelguard.core.db import Database
@@ -61,11 +61,11 @@ def synthetic() -> Iterator[bytes]:
     (120 new alerts gathering evidence on every search between 1 M and 3 M)."""
     for ent in ENTERPRISES:
         for w in range(WAREHOUSE):
-            yield orjson.dumps({"event_id": f"{ent}-hire-{w}", "kind": "employee",
-                                "occurred_at": T0.isoformat(), "enterprise_id": ent,
-                                "employee_id": f"wh-{w:02d}", "change": "hired",
-                                "role": "warehouse", "station_id": f"st-{w % STATIONS}",
-                                "background_check": "passed"})
+            yield msgspec.json.encode({"event_id": f"{ent}-hire-{w}", "kind": "employee",
+                                       "occurred_at": T0.isoformat(), "enterprise_id": ent,
+                                       "employee_id": f"wh-{w:02d}", "change": "hired",
+                                       "role": "warehouse", "station_id": f"st-{w % STATIONS}",
+                                       "background_check": "passed"})
     for parcel in itertools.count():
         t = T0 + timedelta(seconds=parcel * 2)
         for e_i, ent in enumerate(ENTERPRISES):
@@ -79,7 +79,7 @@ def synthetic() -> Iterator[bytes]:
             base = {"enterprise_id": ent, "waybill_no": wb}
             clerk = f"wh-{parcel % WAREHOUSE:02d}"
             login = (parcel // WAREHOUSE) % 540 == 0  # every 540 * 80 s = 12 h
-            yield from (orjson.dumps(e) for e in (
+            yield from (msgspec.json.encode(e) for e in (
                 {**base, "event_id": f"{ent}-{parcel}-c", "kind": "parcel", "step": "created",
                  "occurred_at": at(0), "station_id": None},
                 {"enterprise_id": ent, "event_id": f"{ent}-{parcel}-w", "kind": "access",

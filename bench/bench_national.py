@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import orjson
+import msgspec
 
 from bench_mirror import runtime, served
 from parcelguard.identity import service as identity
@@ -55,7 +55,7 @@ def carriers(home: Path, world_events: list[dict[str, Any]]) -> dict[str, str]:
     kms = vault_service(rt.settings).vault.kms
     by_ent: dict[str, list[bytes]] = {}
     for ev in world_events:
-        by_ent.setdefault(ev["enterprise_id"], []).append(orjson.dumps(ev))
+        by_ent.setdefault(ev["enterprise_id"], []).append(msgspec.json.encode(ev))
     keys = {}
     with rt.db.unit_of_work() as uow:
         identity.initialise(uow.session, clock=rt.clock)

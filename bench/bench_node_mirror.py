@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 from sqlalchemy import delete
 from typer.testing import CliRunner
 
@@ -56,10 +56,10 @@ def _port() -> int:
 def _ingest(home: Path, events: int) -> None:
     rt = Runtime(settings=node_settings(home))
     with rt.db.unit_of_work() as uow:
-        lines = [(i, orjson.dumps({"event_id": f"b{i}", "kind": "parcel",
-                                   "occurred_at": "2026-12-07T08:00:00+08:00",
-                                   "enterprise_id": "e1", "waybill_no": f"SF{i:013d}",
-                                   "step": "created"})) for i in range(1, events + 1)]
+        lines = [(i, msgspec.json.encode({"event_id": f"b{i}", "kind": "parcel",
+                                          "occurred_at": "2026-12-07T08:00:00+08:00",
+                                          "enterprise_id": "e1", "waybill_no": f"SF{i:013d}",
+                                          "step": "created"})) for i in range(1, events + 1)]
         assert not EventLog(clock_now=rt.clock.now).append_raw(uow.session, lines).rejected
         publish_checkpoint(uow.session, "e1", kms=vault_service(rt.settings).vault.kms,
                            clock=rt.clock)

@@ -5,7 +5,7 @@ and ID numbers below are built here, never taken from a fixture of real people."
 
 from __future__ import annotations
 
-import orjson
+import msgspec
 from stdnum.cn import ric
 
 _ID_BASE = "11010519491231002"
@@ -15,7 +15,7 @@ DEEP = 5_000
 
 
 def good(i: int, enterprise: str = "ent-a") -> bytes:
-    return orjson.dumps({
+    return msgspec.json.encode({
         "event_id": f"ok{i}", "kind": "access", "occurred_at": "2026-11-11T08:31:00+08:00",
         "enterprise_id": enterprise, "actor_type": "employee", "actor_id": "emp-1",
         "action": "reveal", "fields": ["recipient_phone"], "waybill_no": "SF1234567890128",
@@ -23,10 +23,10 @@ def good(i: int, enterprise: str = "ent-a") -> bytes:
 
 
 def _with(i: int, **over: object) -> bytes:
-    doc = orjson.loads(good(i))
+    doc = msgspec.json.decode(good(i))
     doc["event_id"] = f"bad{i}"
     doc.update(over)
-    return orjson.dumps(doc)
+    return msgspec.json.encode(doc)
 
 
 def _raw_field(i: int, key: str, raw_value: bytes) -> bytes:

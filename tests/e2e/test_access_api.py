@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import orjson
+import msgspec
 import pytest
 from faker import Faker
 from fastapi.testclient import TestClient
@@ -100,7 +100,7 @@ def _access_events(rt: Runtime) -> list[dict[str, object]]:
         leaves = uow.session.scalars(select(LedgerEvent.leaf).where(
             LedgerEvent.enterprise_id == "ent-a", LedgerEvent.kind == "access")
             .order_by(LedgerEvent.seq))
-        events = [orjson.loads(leaf) for leaf in leaves]
+        events = [msgspec.json.decode(leaf) for leaf in leaves]
     # the API log-ins are access events too; these tests look at the gate's
     return [e for e in events if e["action"] not in ("login", "login_failed")]
 
@@ -130,7 +130,7 @@ def test_reveal_allowed_for_the_assigned_parcel_and_refused_for_another(api: Api
     assert [e["event_id"] for e in events] == [ok.json()["event_id"], refusal["event_id"]]
     for e in events:
         assert e["actor_id"] == "emp-courier"
-        text = orjson.dumps(e).decode()
+        text = msgspec.json.encode(e).decode()
         assert api.recipient.phone not in text
         assert api.recipient.name not in text
 

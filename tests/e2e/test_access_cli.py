@@ -9,7 +9,7 @@ import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 from faker import Faker
 from sqlalchemy import select
@@ -74,7 +74,7 @@ def world(tmp_path: Path) -> tuple[Path, PartyIn]:
 def _outcomes(home: Path) -> list[tuple[str, str]]:
     rt = Runtime(settings=Settings(home=home))
     with rt.db.unit_of_work() as uow:
-        evs = [orjson.loads(leaf) for leaf in uow.session.scalars(
+        evs = [msgspec.json.decode(leaf) for leaf in uow.session.scalars(
             select(LedgerEvent.leaf).where(LedgerEvent.kind == "access")
             .order_by(LedgerEvent.seq))]
     rt.close()

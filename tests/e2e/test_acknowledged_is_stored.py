@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -63,7 +63,7 @@ def feed(url: str, key: str, prefix: str, acked: list[str], statuses: list[int],
             ids = [f"{prefix}-{batch}-{i}" for i in range(size)]
             try:
                 r = c.post("/api/v1/events",
-                           content=orjson.dumps([parcel_event(i, ENT) for i in ids]))
+                           content=msgspec.json.encode([parcel_event(i, ENT) for i in ids]))
             except httpx2.TransportError:
                 return
             statuses.append(r.status_code)
@@ -148,7 +148,7 @@ def test_a_full_disk_is_answered_with_5xx_never_with_stored(tmp_path: Path) -> N
                 ids = [f"full-{batch}-{i}" for i in range(500)]
                 try:
                     r = c.post("/api/v1/events",
-                               content=orjson.dumps([parcel_event(i, ENT) for i in ids]))
+                               content=msgspec.json.encode([parcel_event(i, ENT) for i in ids]))
                 except httpx2.TransportError:  # a 500 may close the connection
                     statuses.append(0)
                     continue

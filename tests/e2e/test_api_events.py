@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import orjson
+import msgspec
 import pytest
 from fastapi.testclient import TestClient
 
@@ -57,7 +57,7 @@ def test_batch_is_stored_with_the_same_rules_as_the_cli(api: tuple[TestClient, s
 
 def test_ndjson_is_accepted(api: tuple[TestClient, str]) -> None:
     client, key = api
-    body = b"\n".join(orjson.dumps(event(f"n{i}")) for i in range(3)) + b"\n"
+    body = b"\n".join(msgspec.json.encode(event(f"n{i}")) for i in range(3)) + b"\n"
     r = client.post("/api/v1/events", content=body, headers={
         "Authorization": f"Bearer {key}", "Content-Type": "application/x-ndjson"})
     assert r.status_code == 200

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import orjson
+import msgspec
 import pytest
 from faker import Faker
 from fastapi.testclient import TestClient
@@ -146,7 +146,7 @@ def test_an_auditor_works_its_engagement_but_reads_no_pi_and_no_other_enterprise
     sample = c.post(f"/api/v1/audit/engagements/{mine}/samples", headers=aud,
                     json={"size": 3, "kind": "access"})
     assert sample.status_code == 200, sample.text
-    leaves = [orjson.loads(base64.b64decode(e["leaf"])) for e in sample.json()["events"]]
+    leaves = [msgspec.json.decode(base64.b64decode(e["leaf"])) for e in sample.json()["events"]]
     assert len(leaves) == 3
     assert {lf["enterprise_id"] for lf in leaves} == {"ent-a"}
     assert sample.json()["checkpoint"].startswith("parcelguard.example/ent-a\n")

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-import orjson
+import msgspec
 
 BIN = [sys.executable, "-m", "parcelguard"]
 
@@ -24,7 +24,7 @@ def run(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPro
 
 
 def parcel(i: int) -> bytes:
-    return orjson.dumps({
+    return msgspec.json.encode({
         "event_id": f"p{i}", "kind": "parcel", "occurred_at": "2026-11-11T08:00:00+08:00",
         "enterprise_id": "ent-a" if i % 3 else "ent-b", "waybill_no": f"SF{i:013d}",
         "step": "created"})

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 import pytest
 
 from parcelguard.core.runtime import Runtime
@@ -99,7 +99,7 @@ def test_a_portal_report_whose_commit_fails_shows_no_receipt(served: Served) -> 
 
 def test_a_batch_whose_commit_fails_is_not_acknowledged(served: Served) -> None:
     events = "SELECT count(*) FROM ledger_events WHERE event_id LIKE 'fail-%'"
-    body = orjson.dumps([parcel_event(f"fail-{i}", ENT) for i in range(500)])
+    body = msgspec.json.encode([parcel_event(f"fail-{i}", ENT) for i in range(500)])
     auth = {"Authorization": f"Bearer {served.key}"}
     served.fault.arm()
     r = httpx2.post(f"{served.url}/api/v1/events", content=body, headers=auth)
@@ -113,7 +113,7 @@ def test_a_batch_whose_commit_fails_is_not_acknowledged(served: Served) -> None:
 
 @pytest.mark.slow
 def test_a_40000_event_batch_is_visible_when_its_answer_arrives(served: Served) -> None:
-    body = orjson.dumps([parcel_event(f"big-{i}", ENT) for i in range(40_000)])
+    body = msgspec.json.encode([parcel_event(f"big-{i}", ENT) for i in range(40_000)])
     with httpx2.Client(base_url=served.url, timeout=120) as c:
         r = c.post("/api/v1/events", content=body,
                    headers={"Authorization": f"Bearer {served.key}"})

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -65,7 +65,7 @@ class Events:
 
     def access(self, actor: str, actor_type: str, station: str | None, **kw: Any) -> str:
         eid = self._id()
-        self.lines.append(orjson.dumps({
+        self.lines.append(msgspec.json.encode({
             "event_id": eid, "kind": "access", "occurred_at": T, "enterprise_id": "ent-a",
             "actor_type": actor_type, "actor_id": actor, "station_id": station,
             "purpose": "other", "outcome": "allowed",
@@ -91,7 +91,7 @@ class Events:
         for wb in waybills:
             eid = self._id()
             ids.append(eid)
-            self.lines.append(orjson.dumps({
+            self.lines.append(msgspec.json.encode({
                 "event_id": eid, "kind": "parcel", "occurred_at": T, "enterprise_id": "ent-a",
                 "waybill_no": wb, "step": "arrived", "station_id": "st-1"}))
         return ids

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 import uvicorn
 from faker import Faker
@@ -90,7 +90,7 @@ def _exports(home: Path) -> list[tuple[str, int]]:
     rt = Runtime(settings=Settings(home=home))
     init_store(rt.settings)  # a store is made only by init
     with rt.db.unit_of_work() as uow:
-        evs = [orjson.loads(x) for x in uow.session.scalars(
+        evs = [msgspec.json.decode(x) for x in uow.session.scalars(
             select(LedgerEvent.leaf).where(LedgerEvent.kind == "access")
             .order_by(LedgerEvent.seq))]
     rt.close()

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import orjson
+import msgspec
 import pytest
 from faker import Faker
 from fastapi.testclient import TestClient
@@ -130,7 +130,7 @@ def _feed_an_insider_leak(api: Api) -> datetime:
                    "action": "reveal", "fields": ["recipient_name", "recipient_phone"],
                    "waybill_no": wb, "record_count": 1, "purpose": "delivery",
                    "outcome": "allowed", "channel": "app"})
-    r = api.client.post("/api/v1/events", content=b"\n".join(orjson.dumps(e) for e in ev),
+    r = api.client.post("/api/v1/events", content=b"\n".join(msgspec.json.encode(e) for e in ev),
                         headers={**api.ingest, "Content-Type": "application/x-ndjson"})
     assert r.status_code == 200, r.text
     return first

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 import uvicorn
 
@@ -40,7 +40,7 @@ class Served:
             "Authorization": f"Bearer {self.key}", "Content-Type": content_type,
             **(headers or {})})
         r = conn.getresponse()
-        out = (r.status, orjson.loads(r.read()))
+        out = (r.status, msgspec.json.decode(r.read()))
         conn.close()
         return out
 

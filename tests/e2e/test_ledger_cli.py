@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 import rfc8785
 
@@ -61,7 +61,7 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[bytes],
     ok(home, "init")
     for part, (lo, hi) in enumerate([(0, n1), (n1, n1 + n2)]):
         src = tmp / f"events{part}.jsonl"
-        src.write_bytes(b"\n".join(orjson.dumps(d) for d in docs[lo:hi]) + b"\n")
+        src.write_bytes(b"\n".join(msgspec.json.encode(d) for d in docs[lo:hi]) + b"\n")
         ok(home, "ingest", str(src))
         notes[hi] = ok(home, "ledger", "checkpoint", "--enterprise", "ent-a")
     return home, [rfc8785.dumps(d) for d in docs], notes

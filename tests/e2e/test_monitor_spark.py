@@ -7,7 +7,7 @@ import importlib.util
 import shutil
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 
 from parcelguard.monitor.replay import replay
@@ -31,7 +31,7 @@ def test_spark_and_embedded_runners_agree(tmp_path: Path) -> None:
     events.mkdir()
     by_day: dict[str, list[bytes]] = {}
     for ev in world.events:  # one file per day: the stream arrives in three batches
-        by_day.setdefault(ev["occurred_at"][:10], []).append(orjson.dumps(ev))
+        by_day.setdefault(ev["occurred_at"][:10], []).append(msgspec.json.encode(ev))
     for i, day in enumerate(sorted(by_day)):
         (events / f"day-{i}.jsonl").write_bytes(b"\n".join(by_day[day]) + b"\n")
     settings = MonitorSettings()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import orjson
+import msgspec
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
@@ -155,18 +155,18 @@ def nation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nation]:
             p.start(Node(base / "sup"))
         by_ent: dict[str, list[bytes]] = {ent: [] for ent in ents}
         for ev in world.events:
-            by_ent[ev["enterprise_id"]].append(orjson.dumps(ev))
+            by_ent[ev["enterprise_id"]].append(msgspec.json.encode(ev))
         first_day = min(ev["occurred_at"][:10] for ev in world.events)
         # pass 1: each carrier's first day (and the known people's parcels)
         _register_people(base / ents[0], ents[0])
         for ent in ents:
             _append(base / ent, ent, [x for x in by_ent[ent]
-                                      if orjson.loads(x)["occurred_at"][:10] == first_day])
+                                      if msgspec.json.decode(x)["occurred_at"][:10] == first_day])
         assert {r["status"] for r in _mirror_pass(nation.sup)} == {"mirrored"}
         # pass 2: the rest of the world
         for ent in ents:
             _append(base / ent, ent, [x for x in by_ent[ent]
-                                      if orjson.loads(x)["occurred_at"][:10] != first_day])
+                                      if msgspec.json.decode(x)["occurred_at"][:10] != first_day])
         assert {r["status"] for r in _mirror_pass(nation.sup)} == {"mirrored"}
         yield nation
     finally:
@@ -189,7 +189,7 @@ def test_the_parquet_partitions_hold_exactly_the_mirrored_entries(nation: Nation
         # each entry in the partition of its local day
         for entry, day in zip(table.column("entry").to_pylist(),
                               table.column("day").to_pylist(), strict=True):
-            at = datetime.fromisoformat(orjson.loads(entry)["occurred_at"])
+            at = datetime.fromisoformat(msgspec.json.decode(entry)["occurred_at"])
             assert str(day) == at.astimezone(CST).date().isoformat()
         days = sorted(p.name for p in (nation.national / f"enterprise={ent}").iterdir())
         assert len(days) >= 3  # the world's days, written over two mirror passes

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 import pytest
 from sqlalchemy import delete, update
 
@@ -127,10 +127,10 @@ def _runtime(home: Path) -> Runtime:
 
 def _ingest(home: Path, first: int, count: int) -> None:
     rt = _runtime(home)
-    lines = [(i, orjson.dumps({"event_id": f"w{n}", "kind": "parcel",
-                               "occurred_at": "2026-12-07T08:00:00+08:00",
-                               "enterprise_id": ENT, "waybill_no": f"SF{n:013d}",
-                               "step": "created"}))
+    lines = [(i, msgspec.json.encode({"event_id": f"w{n}", "kind": "parcel",
+                                      "occurred_at": "2026-12-07T08:00:00+08:00",
+                                      "enterprise_id": ENT, "waybill_no": f"SF{n:013d}",
+                                      "step": "created"}))
              for i, n in enumerate(range(first, first + count), start=1)]
     try:
         with rt.db.unit_of_work() as uow:

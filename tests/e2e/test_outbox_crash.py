@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 import pytest
 from faker import Faker
 from sqlalchemy import create_engine, text, update
@@ -403,7 +403,7 @@ def _post_batches(url: str, key: str, work: _Work, on_ack: _Acks) -> None:
         while work.batches:
             ids = _batch_ids(work.batches[0])
             try:
-                r = c.post("/api/v1/events", content=orjson.dumps(
+                r = c.post("/api/v1/events", content=msgspec.json.encode(
                     [{"event_id": i, "kind": "parcel", "occurred_at": T0.isoformat(),
                       "enterprise_id": FEED, "waybill_no": f"SF{i[5:]}", "step": "created"}
                      for i in ids]))
@@ -464,7 +464,7 @@ def _touch_canaries(url: str, world: Served, work: _Work, on_ack: _Acks) -> None
                 if k not in work.touched:
                     r = c.post("/api/v1/events", headers={
                         "Authorization": f"Bearer {world.keys[CANARY_ENT]}"},
-                        content=orjson.dumps([{
+                        content=msgspec.json.encode([{
                             **_access(CANARY_ENT, 100 + k, T0 + timedelta(minutes=k),
                                       actor=f"emp-c{k}"),
                             "waybill_no": world.canaries[k]}]))

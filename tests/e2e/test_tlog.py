@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import delete, select, update
@@ -57,10 +57,10 @@ def _runtime(home: Path) -> Runtime:
 
 
 def _ingest(rt: Runtime, first: int, count: int) -> None:
-    lines = [(i, orjson.dumps({"event_id": f"p{n}", "kind": "parcel",
-                               "occurred_at": "2026-11-11T08:00:00+08:00",
-                               "enterprise_id": ENT, "waybill_no": f"SF{n:013d}",
-                               "step": "created"}))
+    lines = [(i, msgspec.json.encode({"event_id": f"p{n}", "kind": "parcel",
+                                      "occurred_at": "2026-11-11T08:00:00+08:00",
+                                      "enterprise_id": ENT, "waybill_no": f"SF{n:013d}",
+                                      "step": "created"}))
              for i, n in enumerate(range(first, first + count), start=1)]
     with rt.db.unit_of_work() as uow:
         assert not EventLog(clock_now=rt.clock.now).append_raw(uow.session, lines).rejected

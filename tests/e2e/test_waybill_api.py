@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import orjson
+import msgspec
 import pytest
 from faker import Faker
 from fastapi.testclient import TestClient
@@ -58,7 +58,7 @@ class Api:
         with self.rt.db.unit_of_work() as uow:
             leaves = uow.session.scalars(select(LedgerEvent.leaf).where(
                 LedgerEvent.kind == "access").order_by(LedgerEvent.seq)).all()
-        return [e["outcome"] for e in map(orjson.loads, leaves) if e["action"] == action]
+        return [e["outcome"] for e in map(msgspec.json.decode, leaves) if e["action"] == action]
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 import pytest
 from sqlalchemy import text
 
@@ -78,7 +78,7 @@ def post_batches(url: str, key: str, ent: str, prefix: str, batches: int,
             ids = [f"{prefix}-{b}-{i}" for i in range(size)]
             try:
                 r = c.post("/api/v1/events",
-                           content=orjson.dumps([parcel_event(i, ent) for i in ids]))
+                           content=msgspec.json.encode([parcel_event(i, ent) for i in ids]))
             except httpx2.TransportError as exc:  # the server dropped the connection
                 errors.append(type(exc).__name__)
                 continue
@@ -140,7 +140,7 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     log = tmp_path / "serve.log"
     server, url = start_serve(home.home, "", log=log)
     events = tmp_path / "events.jsonl"
-    events.write_bytes(b"\n".join(orjson.dumps(parcel_event(f"file-{i}", "ent-c"))
+    events.write_bytes(b"\n".join(msgspec.json.encode(parcel_event(f"file-{i}", "ent-c"))
                                   for i in range(12_000)) + b"\n")
     results: list[tuple[list[str], list[str]]] = []
 
@@ -164,7 +164,7 @@ def test_cli_ingest_and_key_rotation_run_beside_a_serving_api(home: Home,
     for name, (out, err, code) in outputs.items():
         assert "locked" not in out + err, name
         assert code == 0, f"{name}: {err[-500:]}"
-    assert orjson.loads(outputs["ingest"][0])["stored"] == 12_000
+    assert msgspec.json.decode(outputs["ingest"][0])["stored"] == 12_000
     assert "rotation of ent-d finished" in outputs["rotate"][0]
     assert [e for _, errs in results for e in errs] == []
     acked = sum(len(ids) for ids, _ in results)

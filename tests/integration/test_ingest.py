@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import orjson
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,7 +28,7 @@ def access(event_id: str, enterprise: str = "ent-a", **over: object) -> dict[str
 
 
 def lines(*docs: object) -> list[tuple[int, bytes | str]]:
-    return [(i, d if isinstance(d, bytes) else orjson.dumps(d))
+    return [(i, d if isinstance(d, bytes) else msgspec.json.encode(d))
             for i, d in enumerate(docs, start=1)]
 
 
@@ -84,7 +84,7 @@ def test_same_id_with_different_content_is_rejected(session: Session) -> None:
 
 def test_leaf_is_the_canonical_json_of_the_event(session: Session) -> None:
     ev = access("e1", station_id=None, fields=["recipient_phone", "recipient_address"])
-    EventLog(clock_now=_now).append_raw(session, lines(orjson.dumps(ev)))
+    EventLog(clock_now=_now).append_raw(session, lines(msgspec.json.encode(ev)))
     (row,) = stored(session)
     assert row.leaf == canonical_json(ev)
     assert row.occurred_at_us == int(datetime(2026, 11, 11, 0, 31, tzinfo=UTC).timestamp()) * 10**6

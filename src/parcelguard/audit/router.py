@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import orjson
+import msgspec
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 
@@ -161,7 +161,7 @@ def _report_read(session: SessionDep, report: AuditReport) -> ReportRead:
     assert eng is not None
     return ReportRead(engagement_id=report.engagement_id, sha256=report.sha256,
                       note=report.note, verifier_key=reports.verifier_key(
-                          session, eng.auditor_org_id), body=orjson.loads(report.body),
+                          session, eng.auditor_org_id), body=msgspec.json.decode(report.body),
                       verified=reports.verify(session, report),
                       delivered_to=list(report.delivered_to))
 

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import orjson
+import msgspec
 from sqlalchemy.orm import Session
 
 from parcelguard.channel import thresholds
@@ -115,8 +115,8 @@ def verify(package: Mapping[str, Any], verifier_key: str) -> Verification:
             out.problems.append(f"event {i} (leaf {index}): inclusion proof fails")
             continue
         try:
-            doc = orjson.loads(leaf)
-        except orjson.JSONDecodeError:
+            doc = msgspec.json.decode(leaf)
+        except msgspec.DecodeError:
             out.problems.append(f"event {i}: leaf is not JSON")
             continue
         if doc.get("enterprise_id") != enterprise:
@@ -133,5 +133,5 @@ def events_of(package: Mapping[str, Any]) -> list[dict[str, Any]]:
     for ev in package.get("events") or []:
         leaf = _b64(ev.get("leaf"))
         if leaf is not None:
-            out.append(orjson.loads(leaf))
+            out.append(msgspec.json.decode(leaf))
     return out

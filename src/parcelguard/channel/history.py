@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
-import orjson
+import msgspec
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import Session
 
@@ -49,7 +49,7 @@ def load_baseline(session: Session, enterprise_id: str) -> Baseline:
 
 
 def _row(seq: int, leaf: bytes) -> AccessRow:
-    doc = orjson.loads(leaf)
+    doc = msgspec.json.decode(leaf)
     return AccessRow(
         seq=seq, event_id=doc["event_id"], occurred_at_us=_us(doc["occurred_at"]),
         actor_type=doc.get("actor_type") or "external", actor_id=doc.get("actor_id") or "",

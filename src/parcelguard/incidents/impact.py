@@ -34,7 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import orjson
+import msgspec
 from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
@@ -87,7 +87,7 @@ def load_events(session: Session, enterprise_id: str,
         for seq, leaf in session.execute(select(LedgerEvent.seq, LedgerEvent.leaf).where(
                 LedgerEvent.enterprise_id == enterprise_id,
                 LedgerEvent.event_id.in_(chunk))):
-            out.append((seq, orjson.loads(leaf)))
+            out.append((seq, msgspec.json.decode(leaf)))
     return [doc for _, doc in sorted(out, key=lambda p: p[0])]
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-import orjson
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -173,7 +173,7 @@ class LocalSmsNotifier:
         self.spool.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(self.spool, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         with os.fdopen(fd, "ab") as fh:
-            fh.write(orjson.dumps(asdict(item)) + b"\n")
+            fh.write(msgspec.json.encode(item) + b"\n")
 
     def _batch(self, session: Session, to: Sequence[Addressee], text: str) -> list[Delivery]:
         ids = [a.parcel_id for a in to]

@@ -18,13 +18,13 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from itertools import count
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import msgspec
-import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -173,6 +173,7 @@ def _epoch_us(value: str) -> int:
 
 _decode = decoder.decode
 _encode = canonical_encoder.encode
+_plain_json = msgspec.json.Encoder().encode  # Parquet rows, parcelguard's own events
 _new = tuple.__new__  # builds a Decoded without NamedTuple's Python-level __new__
 
 
@@ -392,10 +393,42 @@ def read_jsonl(path: Path, *, max_line_bytes: int, batch_size: int) -> Iterator[
         yield pending
 
 
+class _NotJson(TypeError):
+    """A Parquet value with no JSON form."""
+
+
+_MIN_INT, _MAX_INT = -(2**63), 2**64
+
+
+def _json_value(value: Any) -> Any:
+    """A Parquet row value as the JSON the Parquet reader has always written (it was
+    orjson's, with naive times read as UTC): a timestamp is its RFC 3339 text with a
+    numeric offset (``+00:00``, not msgspec's ``Z``: an event's times are stored as
+    sent, so the same file ingested again must give the same leaf, a duplicate and not
+    a conflict); binary, decimal, duration columns, nanosecond timestamps (pandas
+    Timestamps) and integers past 64 bits have none and reject the row."""
+    cls = value.__class__
+    if cls is str or cls is bool or cls is float or value is None:
+        return value
+    if cls is int:
+        if not _MIN_INT <= value < _MAX_INT:
+            raise _NotJson
+        return value
+    if cls is datetime:
+        return (value if value.tzinfo is not None else value.replace(tzinfo=UTC)).isoformat()
+    if cls is date or cls is dt_time:
+        return value
+    if cls is dict:
+        return {k: _json_value(v) for k, v in value.items()}
+    if cls is list or cls is tuple:
+        return [_json_value(v) for v in value]
+    raise _NotJson
+
+
 def read_parquet(path: Path, *, batch_size: int) -> Iterator[Lines]:
     """Batches of Parquet rows as JSON. Parquet cannot tell an absent field from a
     null one, so null columns are treated as absent. A row JSON cannot hold (bytes,
-    nesting past orjson's limit, a non-finite number) is a rejected row."""
+    a decimal, a nanosecond timestamp: ``_json_value``) is a rejected row."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -406,11 +439,10 @@ def read_parquet(path: Path, *, batch_size: int) -> Iterator[Lines]:
             out: Lines = []
             for row in batch.to_pylist():
                 row_no += 1
-                doc = {k: v for k, v in row.items() if v is not None}
                 try:
-                    out.append((row_no, orjson.dumps(
-                        doc, option=orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS)))
-                except orjson.JSONEncodeError:
+                    out.append((row_no, _plain_json({k: _json_value(v) for k, v in row.items()
+                                                     if v is not None})))
+                except _NotJson:
                     out.append((row_no, "row cannot be represented as a JSON event"))
             yield out
     except (pa.ArrowException, OSError) as exc:
@@ -595,7 +627,7 @@ def record_events(session: Session, docs: Sequence[dict[str, Any]], *,
     """Append events that parcelguard itself produced (roster changes, parcel steps,
     gate decisions). They must be valid: an invalid one is a bug, so it raises."""
     log = EventLog(clock_now=clock_now)
-    result = log.append_raw(session, [(i, orjson.dumps(d)) for i, d in enumerate(docs)])
+    result = log.append_raw(session, [(i, _plain_json(d)) for i, d in enumerate(docs)])
     if result.rejected:
         raise ValueError(f"internal event rejected: {result.rejected[0].reason}")
     return result

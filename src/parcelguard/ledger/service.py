@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import orjson
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -87,7 +87,7 @@ def ingest_file(
                     raw_by_line = dict(batch)
                     for rej in result.rejected:
                         raw = raw_by_line.get(rej.line_no)
-                        rejects_fh.write(orjson.dumps({
+                        rejects_fh.write(msgspec.json.encode({
                             "line": rej.line_no, "reason": rej.reason,
                             "raw": raw.decode("utf-8", "replace")
                             if isinstance(raw, bytes) else None}) + b"\n")

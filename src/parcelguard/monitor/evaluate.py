@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from parcelguard.monitor.model import epoch_us
 
@@ -58,11 +58,11 @@ class Evaluation:
 
 
 def load_alerts(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(ln) for ln in path.read_bytes().splitlines() if ln.strip()]
+    return [msgspec.json.decode(ln) for ln in path.read_bytes().splitlines() if ln.strip()]
 
 
 def load_truth(path: Path) -> list[dict[str, Any]]:
-    doc = orjson.loads(path.read_bytes())
+    doc = msgspec.json.decode(path.read_bytes())
     scenarios: list[dict[str, Any]] = doc["scenarios"]
     return scenarios
 

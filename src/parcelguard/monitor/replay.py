@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
+import msgspec
 
 from parcelguard.monitor.alerts import Alert, AlertBook
 from parcelguard.monitor.engine import Pipeline
@@ -59,7 +59,7 @@ def write_alerts(alerts: list[Alert], path: Path, offset_hours: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         for a in alerts:
-            fh.write(orjson.dumps(a.as_contract(offset_hours)) + b"\n")
+            fh.write(msgspec.json.encode(a.as_contract(offset_hours)) + b"\n")
 
 
 @contextmanager

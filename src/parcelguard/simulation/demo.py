@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -389,5 +389,5 @@ def run_demo(rt: Runtime, options: DemoOptions, *, console: Console) -> dict[str
                                       "total": round(time.perf_counter() - started, 2)}
     print_report(run)
     (options.out / "summary.json").write_bytes(
-        orjson.dumps(run.summary, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+        msgspec.json.format(msgspec.json.encode(run.summary), indent=2))
     return run.summary

@@ -52,7 +52,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-import orjson
+import msgspec
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import delete, func, select, update
@@ -458,7 +458,7 @@ def _events_by_day(fed: Fed) -> dict[str, list[list[bytes]]]:
     out: dict[str, list[list[bytes]]] = {e: [[], []] for e in fed.enterprises}
     for ev in fed.world.events:
         day = 0 if datetime.fromisoformat(ev["occurred_at"]) < start + timedelta(days=1) else 1
-        out[ev["enterprise_id"]][day].append(orjson.dumps(ev))
+        out[ev["enterprise_id"]][day].append(msgspec.json.encode(ev))
     return out
 
 
@@ -945,8 +945,8 @@ def run_federated(options: FederatedOptions, *, console: Console) -> dict[str, A
         console.print(f"  {org} node stopped: its {r['bytes']:,} bytes of files searched for "
                       f"the {r['pi_values_searched']:,} names, addresses and ID numbers on "
                       f"the carriers' parcels: {r['found']} found")
-    (out / "federated.json").write_bytes(orjson.dumps(
-        fed.figures, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+    (out / "federated.json").write_bytes(msgspec.json.format(
+        msgspec.json.encode(fed.figures), indent=2))
     console.print(f"  all {len(fed.procs)} node processes stopped; total "
                   f"{time.perf_counter() - started:.0f} s")
     return fed.figures

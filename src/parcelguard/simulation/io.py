@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 from parcelguard.simulation.model import World
 
@@ -17,7 +17,7 @@ _CHUNK = 10_000  # lines per write: few syscalls without holding the file in mem
 def write_events_jsonl(events: Iterable[dict[str, Any]], path: Path) -> int:
     """Write one compact JSON object per line; returns the number of events."""
     count = 0
-    dumps = orjson.dumps
+    dumps = msgspec.json.Encoder().encode
     with path.open("wb") as fh:
         buf: list[bytes] = []
         for ev in events:
@@ -68,4 +68,4 @@ def write_ground_truth(world: World, path: Path) -> None:
             for i, s in enumerate(world.scenarios)
         ],
     }
-    path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+    path.write_bytes(msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n")

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import orjson
+import msgspec
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
@@ -90,10 +90,10 @@ def seal_for_partner(values: Mapping[str, str], *, public_key: bytes,
                      header: Mapping[str, Any]) -> bytes:
     """The JSON payload: the header in clear, the fields HPKE-sealed under it."""
     full = {"v": 1, "suite": SUITE_NAME, "key_id": key_id(public_key), **header}
-    sealed = SUITE.encrypt(orjson.dumps({"fields": dict(values)}),
+    sealed = SUITE.encrypt(msgspec.json.encode({"fields": dict(values)}),
                            X25519PublicKey.from_public_bytes(public_key), info=_info(full))
-    return orjson.dumps({**{k: full[k] for k in _HEADER_KEYS},
-                         "ct": base64.urlsafe_b64encode(sealed).decode()})
+    return msgspec.json.encode({**{k: full[k] for k in _HEADER_KEYS},
+                                "ct": base64.urlsafe_b64encode(sealed).decode()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,10 +108,10 @@ def open_shared(payload: bytes | str, private_key: X25519PrivateKey) -> OpenedSh
     """Open a payload with the partner's private key. Raises ShareOpenError when it
     was sealed to another key, or its header or ciphertext was altered."""
     try:
-        doc = orjson.loads(payload)
+        doc = msgspec.json.decode(payload)
         header = {k: doc[k] for k in _HEADER_KEYS}
         sealed = base64.urlsafe_b64decode(doc["ct"])
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, binascii.Error):
+    except (msgspec.DecodeError, KeyError, TypeError, ValueError, binascii.Error):
         raise ShareOpenError("not a parcelguard share payload") from None
     if header["v"] != 1 or header["suite"] != SUITE_NAME:
         raise ShareOpenError("unsupported payload version or cipher suite")
@@ -121,4 +121,4 @@ def open_shared(payload: bytes | str, private_key: X25519PrivateKey) -> OpenedSh
         plain = SUITE.decrypt(sealed, private_key, info=_info(header))
     except (InvalidTag, ValueError):
         raise ShareOpenError("payload was altered or is not for this key") from None
-    return OpenedShare(header=header, fields=orjson.loads(plain)["fields"])
+    return OpenedShare(header=header, fields=msgspec.json.decode(plain)["fields"])

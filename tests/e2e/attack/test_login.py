@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import create_engine, select
@@ -59,7 +59,7 @@ def _db(site: Served) -> Session:
 def _login_failed_events(site: Served) -> int:
     with _db(site) as s:
         leaves = s.scalars(select(LedgerEvent.leaf).where(LedgerEvent.enterprise_id == ENT))
-        return sum(1 for leaf in leaves if orjson.loads(leaf)["action"] == "login_failed")
+        return sum(1 for leaf in leaves if msgspec.json.decode(leaf)["action"] == "login_failed")
 
 
 def test_an_api_session_needs_the_second_factor(site: tuple[Served, dict[str, Person]]) -> None:

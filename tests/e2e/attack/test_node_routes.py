@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -74,10 +74,10 @@ def surface(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Surface]:
     rt = Runtime(settings=node_settings(base / "e1"))
     try:
         with rt.db.unit_of_work() as uow:
-            lines = [(i, orjson.dumps({"event_id": f"n{i}", "kind": "parcel",
-                                       "occurred_at": "2026-12-07T08:00:00+08:00",
-                                       "enterprise_id": "e1", "waybill_no": f"SF{i:013d}",
-                                       "step": "created"})) for i in range(1, 6)]
+            lines = [(i, msgspec.json.encode({"event_id": f"n{i}", "kind": "parcel",
+                                              "occurred_at": "2026-12-07T08:00:00+08:00",
+                                              "enterprise_id": "e1", "waybill_no": f"SF{i:013d}",
+                                              "step": "created"})) for i in range(1, 6)]
             assert not EventLog(clock_now=rt.clock.now).append_raw(uow.session, lines).rejected
             publish_checkpoint(uow.session, "e1", kms=vault_service(rt.settings).vault.kms,
                                clock=rt.clock)
@@ -154,7 +154,7 @@ def test_the_node_routes_answer_only_whom_they_are_classified_for(surface: Surfa
     rogue.load_cert_chain(str(base / "rogue.crt"), str(base / "rogue.key"))
 
     def envelope(sender: Node, mid: str) -> bytes:
-        return orjson.dumps(Envelope(
+        return msgspec.json.encode(Envelope(
             message_id=mid, sender_org=sender.config.org, sender_key_id=sender.key_id,
             recipient_org="sup", kind="incident_report", body={"incident": mid},
             created_at="2026-12-07T02:00:00.000+00:00").sign(sender.signing_key).to_json())

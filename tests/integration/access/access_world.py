@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+import msgspec
 from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -93,7 +93,7 @@ class World:
             text = bytes(leaf).decode()
             leaked = [i for i, v in enumerate(self.pi_strings()) if v and v in text]
             assert not leaked, f"PI value #{leaked[0]} found in an access event leaf"
-            events.append(orjson.loads(leaf))
+            events.append(msgspec.json.decode(leaf))
         return events
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
-import orjson
+import msgspec
 import pytest
 from access_world import ENT, World
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -123,11 +123,11 @@ def test_only_the_addressed_partner_can_open_and_tampering_fails(world: World) -
     with pytest.raises(partner_payload.ShareOpenError, match="another partner"):
         partner_payload.open_shared(payload, key_c)
 
-    doc = orjson.loads(payload)
-    moved = orjson.dumps({**doc, "waybill_no": world.waybills["p2"]})  # replayed elsewhere
+    doc = msgspec.json.decode(payload)
+    moved = msgspec.json.encode({**doc, "waybill_no": world.waybills["p2"]})  # replayed elsewhere
     flipped = bytearray(base64.urlsafe_b64decode(doc["ct"]))
     flipped[-1] ^= 1
-    altered = orjson.dumps({**doc, "ct": base64.urlsafe_b64encode(flipped).decode()})
+    altered = msgspec.json.encode({**doc, "ct": base64.urlsafe_b64encode(flipped).decode()})
     for bad in (moved, altered, b"{}", b"not json"):
         with pytest.raises(partner_payload.ShareOpenError):
             partner_payload.open_shared(bad, key_b)
@@ -139,9 +139,9 @@ def test_tampered_payload_fails_for_the_right_key(world: World) -> None:
     _consent(world, "sub-bob")
     payload = _share(world, "partner-b").payload
     assert payload is not None
-    doc = orjson.loads(payload)
+    doc = msgspec.json.decode(payload)
     with pytest.raises(partner_payload.ShareOpenError, match="altered"):
-        partner_payload.open_shared(orjson.dumps({**doc, "partner_id": "partner-x"}), key_b)
+        partner_payload.open_shared(msgspec.json.encode({**doc, "partner_id": "partner-x"}), key_b)
 
 
 def test_entrusted_processing_needs_a_contract_covering_the_fields(world: World) -> None:

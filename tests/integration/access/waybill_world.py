@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+import msgspec
 from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,7 +73,7 @@ class World:
         leaves = self.session.scalars(select(LedgerEvent.leaf).where(
             LedgerEvent.enterprise_id == "ent-a", LedgerEvent.kind == "access")
             .order_by(LedgerEvent.seq))
-        return [e for e in map(orjson.loads, leaves) if e["action"] == action]
+        return [e for e in map(msgspec.json.decode, leaves) if e["action"] == action]
 
 
 def make_world(session: Session) -> World:

@@ -8,7 +8,7 @@ import base64
 from datetime import timedelta
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 from audit_world import ENT, NOW, OTHER, T0, World, make_world
 from sqlalchemy.orm import Session
@@ -133,7 +133,7 @@ def test_fieldwork_to_a_signed_report(w: World, leads: dict[str, str]) -> None:
     assert key is not None
     assert len(drawn.events) == 5
     assert fieldwork.verify_sample(drawn, key.verifier_key) == 5
-    leaves = [orjson.loads(base64.b64decode(e["leaf"])) for e in drawn.events]
+    leaves = [msgspec.json.decode(base64.b64decode(e["leaf"])) for e in drawn.events]
     assert {lf["enterprise_id"] for lf in leaves} == {ENT}  # never another enterprise
 
     results = {r.control_id: r for r in fieldwork.evaluate(w.session, lead, eng.id,
@@ -153,7 +153,7 @@ def test_fieldwork_to_a_signed_report(w: World, leads: dict[str, str]) -> None:
                                       clock=clock)
     assert reports.verify(w.session, report)
     assert report.delivered_to == [ENT, "supervision"]
-    body = orjson.loads(report.body)
+    body = msgspec.json.decode(report.body)
     assert body["score"] == eng.score
     assert len(body["controls"]) == len(rb.controls)
     assert f"sha256 {report.sha256}" in report.note

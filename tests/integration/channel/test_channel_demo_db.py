@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import orjson
+import msgspec
 import pytest
 from sqlalchemy.orm import Session
 
@@ -54,7 +54,7 @@ def test_the_demo_ranks_every_injected_actor_first(session: Session, world: Worl
     loader.load_parcels(session, world, vault)
     loader.load_assignments(session, world)
     log = EventLog(clock_now=clock.now)
-    lines = [(i, orjson.dumps(e)) for i, e in enumerate(world.events)]
+    lines = [(i, msgspec.json.encode(e)) for i, e in enumerate(world.events)]
     for i in range(0, len(lines), 20_000):
         assert not log.append_raw(session, lines[i:i + 20_000]).rejected
     end = world.config.start + timedelta(days=world.config.days)
@@ -79,5 +79,5 @@ def test_the_demo_ranks_every_injected_actor_first(session: Session, world: Worl
     assert co["referrals"] + co["reviews"] > 0
     assert set(co["referred_employees"]) <= set(co["employees_with_evidence_links"])
     assert co["referrals_sent_to_police"] == co["referrals"]
-    text = orjson.dumps(figures).decode()
+    text = msgspec.json.encode(figures).decode()
     assert all(p.phone not in text and p.name not in text for p in world.people[:200])

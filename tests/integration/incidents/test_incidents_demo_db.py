@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import orjson
+import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,7 @@ def test_the_demo_stage_opens_files_notifies_and_blocks(session: Session) -> Non
     loader.load_parcels(session, w, vault)
     loader.load_assignments(session, w)
     rejected: list[object] = []
-    decoded = decode_batch([(i, orjson.dumps(e)) for i, e in enumerate(w.events)],
+    decoded = decode_batch([(i, msgspec.json.encode(e)) for i, e in enumerate(w.events)],
                            rejected)  # type: ignore[arg-type]
     EventLog(clock_now=clock.now).append(session, decoded)
     notifiers = local_notifiers(vault)
@@ -63,9 +63,9 @@ def test_the_demo_stage_opens_files_notifies_and_blocks(session: Session) -> Non
 
     sms = notifiers["sms"]
     assert isinstance(sms, LocalSmsNotifier)
-    stored = orjson.dumps([n.destination for n in session.scalars(select(Notice))]
-                          + [e.detail for e in session.scalars(select(TimelineEntry))]
-                          + [o.destination for o in sms.outbox] + [out])
+    stored = msgspec.json.encode([n.destination for n in session.scalars(select(Notice))]
+                                 + [e.detail for e in session.scalars(select(TimelineEntry))]
+                                 + [o.destination for o in sms.outbox] + [out])
     for p in w.people:
         assert p.phone.encode() not in stored
         assert p.name.encode() not in stored

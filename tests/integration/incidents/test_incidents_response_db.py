@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import orjson
+import msgspec
 import pytest
 from incidents_world import ENT, SETTINGS, World
 from sqlalchemy import select
@@ -43,9 +43,9 @@ def test_notices_reach_each_person_once_and_keep_no_pi(world: World) -> None:
     text = w.sms.outbox[0].text
     for part in ("手机号码", "Possible harm", "You can", "96110", "95338"):
         assert part in text
-    stored = orjson.dumps([r.content for r in rows] + [r.destination for r in rows]
-                          + [e.detail for e in w.session.scalars(select(TimelineEntry))])
-    stored += orjson.dumps([o.destination for o in w.sms.outbox])
+    stored = msgspec.json.encode([r.content for r in rows] + [r.destination for r in rows]
+                                 + [e.detail for e in w.session.scalars(select(TimelineEntry))])
+    stored += msgspec.json.encode([o.destination for o in w.sms.outbox])
     assert not [v for v in w.pi_strings() if v.encode() in stored]
     again = notices.notify_affected(w.session, w.admin, incident_id=inc.id, channel="sms",
                                     notifiers=w.notifiers, clock=w.clock)
@@ -82,7 +82,7 @@ def test_a_suspension_blocks_the_next_access_at_once_and_is_in_the_ledger(world:
     assert out.reason == "suspended"
     leaf = w.session.scalars(select(LedgerEvent.leaf).where(
         LedgerEvent.enterprise_id == ENT, LedgerEvent.event_id == iv.ledger_event_id)).one()
-    ev = orjson.loads(leaf)
+    ev = msgspec.json.decode(leaf)
     # the ledger proves when and by whom; the intervention row names the event
     assert (ev["action"], ev["actor_type"], ev["purpose"]) == ("update", "system", "security")
     assert (iv.kind, iv.target_id) == ("suspend_employee", "emp-courier")

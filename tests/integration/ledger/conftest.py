@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import orjson
+import msgspec
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ def parcel(i: int, enterprise: str = "ent-a", occurred_at: str = "2026-11-11T08:
 
 def ingest(session: Session, docs: list[dict[str, object]], clock: ManualClock) -> None:
     result = EventLog(clock_now=clock.now).append_raw(
-        session, [(i, orjson.dumps(d)) for i, d in enumerate(docs, start=1)])
+        session, [(i, msgspec.json.encode(d)) for i, d in enumerate(docs, start=1)])
     assert not result.rejected
 
 

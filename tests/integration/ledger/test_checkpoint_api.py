@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import orjson
+import msgspec
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
@@ -34,7 +34,7 @@ class Api:
 
     def push_events(self, lo: int, hi: int) -> None:
         r = self.client.post("/api/v1/events", headers=self.ent_a,
-                             content=orjson.dumps([parcel(i) for i in range(lo, hi)]))
+                             content=msgspec.json.encode([parcel(i) for i in range(lo, hi)]))
         assert r.status_code == 200, r.text
 
     def sign(self) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import orjson
+import msgspec
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -48,7 +48,7 @@ def _stored(rt: Runtime) -> int:
 
 
 def _post(client: TestClient, key: str, docs: list[dict[str, object]]) -> int:
-    return client.post("/api/v1/events", content=orjson.dumps(docs),
+    return client.post("/api/v1/events", content=msgspec.json.encode(docs),
                        headers={"Authorization": f"Bearer {key}"}).status_code
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.runtime import Runtime
@@ -41,7 +41,7 @@ def _enterprise(tmp_path: Path, clock: ManualClock, n: int) -> Iterator[tuple[st
     kms = vault_service(rt.settings).vault.kms
     with rt.db.unit_of_work() as uow:
         EventLog(clock_now=clock.now).append_raw(uow.session, [
-            (i, orjson.dumps(parcel(i, occurred_at=DAYS[i * 3 // n]))) for i in range(n)])
+            (i, msgspec.json.encode(parcel(i, occurred_at=DAYS[i * 3 // n]))) for i in range(n)])
         signing.checkpoint(uow.session, "ent-a", kms=kms, clock=clock)
         vkey = signing.verifier_key(uow.session, "ent-a", kms=kms, clock=clock)
         uow.commit()

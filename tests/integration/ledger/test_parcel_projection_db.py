@@ -8,7 +8,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
+import msgspec
 from sqlalchemy.orm import Session
 
 from parcelguard.ledger import parcels as projection
@@ -26,7 +26,7 @@ def step(waybill: str, name: str, minutes: int, ent: str = "ent-a",
 
 def ingest(session: Session, *docs: dict[str, Any]) -> None:
     result = EventLog(clock_now=lambda: T0).append_raw(
-        session, [(i, orjson.dumps(d)) for i, d in enumerate(docs, 1)])
+        session, [(i, msgspec.json.encode(d)) for i, d in enumerate(docs, 1)])
     assert not result.rejected
 
 

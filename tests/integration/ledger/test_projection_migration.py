@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
+import msgspec
 from alembic import command
 from sqlalchemy import text
 
@@ -13,9 +13,9 @@ from parcelguard.core.db import create_db_engine, migrations_config
 
 
 def _leaf(event_id: str, at: str, step: str) -> bytes:
-    return orjson.dumps({"enterprise_id": "ent-a", "event_id": event_id, "kind": "parcel",
-                         "occurred_at": at, "step": step, "waybill_no": "SF1"},
-                        option=orjson.OPT_SORT_KEYS)
+    return msgspec.json.encode({"enterprise_id": "ent-a", "event_id": event_id, "kind": "parcel",
+                                "occurred_at": at, "step": step, "waybill_no": "SF1"},
+                               order="sorted")
 
 
 def test_upgrade_projects_the_stored_parcel_events(tmp_path: Path) -> None:

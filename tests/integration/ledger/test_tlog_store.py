@@ -6,7 +6,7 @@ import base64
 from pathlib import Path
 
 import httpx2
-import orjson
+import msgspec
 import pytest
 from sqlalchemy.orm import Session
 
@@ -65,7 +65,7 @@ def test_mirror_tables_hold_the_verified_log(session: Session, clock: ManualCloc
     kms = vault_service(rt.settings).vault.kms
     with rt.db.unit_of_work() as uow:
         EventLog(clock_now=clock.now).append_raw(
-            uow.session, [(i, orjson.dumps(parcel(i))) for i in range(700)])
+            uow.session, [(i, msgspec.json.encode(parcel(i))) for i in range(700)])
         signing.checkpoint(uow.session, "ent-a", kms=kms, clock=clock)
         vkey = signing.verifier_key(uow.session, "ent-a", kms=kms, clock=clock)
         uow.commit()

@@ -9,7 +9,7 @@ import socket
 import threading
 from pathlib import Path
 
-import orjson
+import msgspec
 from typer.testing import CliRunner
 
 from parcelguard.cli import app
@@ -30,10 +30,10 @@ def cli(*args: str) -> None:
 
 def _ingest(home: Path, first: int, count: int) -> None:
     rt = Runtime(settings=node_settings(home))
-    lines = [(i, orjson.dumps({"event_id": f"c{n}", "kind": "parcel",
-                               "occurred_at": "2026-12-07T08:00:00+08:00",
-                               "enterprise_id": "e1", "waybill_no": f"SF{n:013d}",
-                               "step": "created"}))
+    lines = [(i, msgspec.json.encode({"event_id": f"c{n}", "kind": "parcel",
+                                      "occurred_at": "2026-12-07T08:00:00+08:00",
+                                      "enterprise_id": "e1", "waybill_no": f"SF{n:013d}",
+                                      "step": "created"}))
              for i, n in enumerate(range(first, first + count), start=1)]
     try:
         with rt.db.unit_of_work() as uow:

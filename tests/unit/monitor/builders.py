@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import msgspec
+
 from parcelguard.monitor.alerts import Alert, AlertBook
 from parcelguard.monitor.engine import Pipeline
 from parcelguard.monitor.model import Ev, decoder, epoch_us
@@ -63,9 +65,7 @@ class Stream:
                          device_id=device, ip=ip, channel=channel)
 
     def events(self) -> tuple[list[Ev], list[int]]:
-        import orjson
-
-        evs = [decoder.decode(orjson.dumps(d)) for d in self.docs]
+        evs = [decoder.decode(msgspec.json.encode(d)) for d in self.docs]
         return evs, [epoch_us(e.occurred_at) for e in evs]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-import orjson
+import msgspec
 import pytest
 
 from parcelguard.monitor.alerts import AlertBook
@@ -29,7 +29,7 @@ from tests.conftest import contract_schema
 @pytest.fixture(scope="module")
 def world() -> tuple[list[Ev], list[int], list[dict[str, Any]]]:
     w = build_world(WorldConfig(seed=23, parcels=4000))
-    evs = [decoder.decode(orjson.dumps(e)) for e in w.events]
+    evs = [decoder.decode(msgspec.json.encode(e)) for e in w.events]
     truth = [{"scenario": s.scenario, "enterprise_id": s.enterprise_id, "actors": s.actors,
               "event_ids": s.event_ids, "start": s.start.isoformat(),
               "end": s.end.isoformat()} for s in w.scenarios]

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import orjson
+import msgspec
 import pytest
 
 from parcelguard.ledger.contract import decoder as contract_decoder
@@ -37,7 +37,7 @@ def test_every_event_is_contract_v2(files: tuple[Path, Path]) -> None:
     assert len(lines) > 10_000
     for line in lines:
         contract_decoder.decode(line)  # strict: unknown fields and bad values raise
-    times = [epoch_us(orjson.loads(x)["occurred_at"]) for x in lines]
+    times = [epoch_us(msgspec.json.decode(x)["occurred_at"]) for x in lines]
     assert times == sorted(times)
 
 
@@ -48,14 +48,14 @@ def test_the_same_seed_gives_the_same_world() -> None:
 
 
 def test_the_truth_names_abuse_and_look_alikes(files: tuple[Path, Path]) -> None:
-    doc = orjson.loads(files[1].read_bytes())
+    doc = msgspec.json.decode(files[1].read_bytes())
     names = {s["scenario"] for s in doc["scenarios"]}
     assert {"export_slicing", "low_and_slow_lookups", "franchise_out_of_station",
             "slow_search", "partner_slicing", "cs_unassigned_slow"} <= names
     looks = {x["lookalike"] for x in doc["lookalikes"]}
     assert {"cs_station_null", "complaint_spike", "security_investigation",
             "audit_sample", "partner_labels"} <= looks
-    ids = {orjson.loads(x)["event_id"] for x in files[0].read_bytes().splitlines()}
+    ids = {msgspec.json.decode(x)["event_id"] for x in files[0].read_bytes().splitlines()}
     for entry in doc["scenarios"] + doc["lookalikes"]:
         assert set(entry["event_ids"]) <= ids
 
@@ -67,7 +67,7 @@ def test_the_monitor_catches_the_abuse_and_flags_no_look_alike(
     replay(events, alerts, MonitorSettings())
     ev = evaluate_files(alerts, truth)
     assert ev.missed == []
-    doc = orjson.loads(truth.read_bytes())
+    doc = msgspec.json.decode(truth.read_bytes())
     abusers = {a for s in doc["scenarios"] for a in s["actors"]}
     benign = {a for x in doc["lookalikes"] for a in x["actors"]} - abusers
     flagged = [a["detector"] for a in load_alerts(alerts) if a["subject_id"] in benign]

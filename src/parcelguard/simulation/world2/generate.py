@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import orjson
+import msgspec
 
 CST = timezone(timedelta(hours=8))
 H = 3_600
@@ -550,7 +550,7 @@ def _iso(t: int) -> str:
 
 
 def write(world: World2, events_path: Path, truth_path: Path,
-          dumps: Callable[[Any], bytes] = orjson.dumps) -> int:
+          dumps: Callable[[Any], bytes] = msgspec.json.encode) -> int:
     """Events as JSONL and the ground truth as JSON; returns the number of events."""
     with events_path.open("wb") as fh:
         for i in range(0, len(world.events), 10_000):
@@ -578,5 +578,5 @@ def write(world: World2, events_path: Path, truth_path: Path,
     doc = {"generator": "world2", "seed": world.params.seed,
            "scenarios": [entry(t) for t in world.truths if t.kind == "scenario"],
            "lookalikes": [entry(t) for t in world.truths if t.kind == "lookalike"]}
-    truth_path.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2) + b"\n")
+    truth_path.write_bytes(msgspec.json.format(msgspec.json.encode(doc), indent=2) + b"\n")
     return len(world.events)
