@@ -16,7 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from parcelguard.core.errors import InvalidInput, PayloadTooLarge
 from parcelguard.core.http import API, CallerDep, SessionDep, runtime_dep
 from parcelguard.ledger.contract import event_schema_bytes
-from parcelguard.ledger.ingest import EventLog, Lines
+from parcelguard.ledger.files import Lines
+from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.settings import IngestSettings
 
 router = APIRouter(prefix=API, tags=["events"])

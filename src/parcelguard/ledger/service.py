@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.core.db import Database
-from parcelguard.ledger.ingest import BatchResult, EventLog, Lines, Rejected, read_events_file
+from parcelguard.ledger.files import Lines, read_events_file
+from parcelguard.ledger.ingest import BatchResult, EventLog, Rejected
 from parcelguard.ledger.models import LedgerHead
 
 
