@@ -39,8 +39,9 @@ from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.ingest import record_events
+from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import is_valid_resident_id
-from parcelguard.logistics.models import Parcel
+from parcelguard.logistics.read import ParcelInfo
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.vault.service import OpenItem, VaultService
 
@@ -50,7 +51,7 @@ CORRECTABLE = tuple(f"{role}_{f}" for role, fs in ROLE_FIELDS.items() for f in f
 _MAX_VALUE = {"name": 100, "phone": 32, "address": 300, "id_number": 18}
 
 
-def _roles(parcel: Parcel, subject_id: str) -> list[str]:
+def _roles(parcel: ParcelInfo, subject_id: str) -> list[str]:
     return [r for r, s in (("sender", parcel.sender_subject_id),
                            ("recipient", parcel.recipient_subject_id)) if s == subject_id]
 
@@ -180,12 +181,10 @@ def fulfil_correction(session: Session, principal: Principal, vault: VaultServic
     if repo.erased_at(subject) is not None:
         raise Conflict("this person's PI was erased; there is nothing to correct")
     [sealed] = vault.seal(session, ent, [(subject, parcel.id, field, cleaned)])
-    setattr(parcel, f"{field}_ct", sealed)
-    if field == "recipient_phone":
-        full, last4 = vault.phone_indexes(session, ent, cleaned)
-        parcel.recipient_phone_bi, parcel.recipient_phone_last4_bi = full, last4
-    elif field == "sender_phone":
-        parcel.sender_phone_bi = vault.phone_indexes(session, ent, cleaned)[0]
+    indexes = (vault.phone_indexes(session, ent, cleaned)
+               if field in ("recipient_phone", "sender_phone") else None)
+    logistics.reseal_parcel_field(session, enterprise_id=ent, parcel_id=parcel.id, field=field,
+                                  ciphertext=sealed, phone_indexes=indexes)
     lc.complete(now, f"corrected {field} on waybill {waybill_no}")
     save_lifecycle(row, lc, principal, now)
     session.flush()
@@ -225,12 +224,8 @@ def fulfil_deletion(session: Session, principal: Principal, vault: VaultService,
                                at=now)
     # Blind indexes are keyed by the enterprise, not the person: shredding the person's
     # key leaves them able to link a known phone number to these parcels. Clear them.
-    for p in parcels:
-        roles = _roles(p, subject)
-        if "recipient" in roles:
-            p.recipient_phone_bi = p.recipient_phone_last4_bi = None
-        if "sender" in roles:
-            p.sender_phone_bi = None
+    if parcels:
+        logistics.clear_phone_indexes(session, ent, [subject])
     lc.complete(now, f"crypto-shredded {keys} key(s); the PI on {len(parcels)} parcel "
                 "record(s) can no longer be decrypted")
     save_lifecycle(row, lc, principal, now)

@@ -39,7 +39,7 @@ from parcelguard.core.settings import ChannelSettings
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.signing import KeyWrapper
-from parcelguard.logistics.models import Employee
+from parcelguard.logistics import read as logistics_read
 from parcelguard.vault.service import VaultService
 
 MAX_SUSPECTS = 3
@@ -104,8 +104,7 @@ def _suspect_rows(session: Session, enterprise_id: str, kind: str, actor_id: str
 
 
 def _actor_type(session: Session, enterprise_id: str, actor_id: str) -> str:
-    emp = session.get(Employee, actor_id)
-    if emp is not None and emp.enterprise_id == enterprise_id:
+    if logistics_read.employee_of(session, enterprise_id, actor_id) is not None:
         return "employee"
     rows = history.accesses_by(session, enterprise_id, [actor_id])
     return rows[0].actor_type if rows else "external"

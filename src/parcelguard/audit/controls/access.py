@@ -13,7 +13,7 @@ from sqlalchemy import select
 from parcelguard.access.models import BreakGlassRecord
 from parcelguard.audit.controls.context import Ctx, share, to_us
 from parcelguard.audit.model import Measurement
-from parcelguard.logistics.models import Assignment
+from parcelguard.logistics import read as logistics_read
 
 
 def reveal_assignment(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
@@ -29,11 +29,8 @@ def reveal_assignment(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
         BreakGlassRecord.enterprise_id == ent, BreakGlassRecord.at >= p.start,
         BreakGlassRecord.at < p.end)))
     windows: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
-    for emp, waybill, purpose, start, end in s.execute(
-            select(Assignment.employee_id, Assignment.waybill_no, Assignment.purpose,
-                   Assignment.starts_at, Assignment.ends_at)
-            .where(Assignment.enterprise_id == ent, Assignment.revoked.is_(False),
-                   Assignment.starts_at < p.end, Assignment.ends_at > p.start)):
+    for emp, waybill, purpose, start, end in logistics_read.assignment_windows(
+            s, ent, overlapping=(p.start, p.end)):
         windows.setdefault((emp, waybill, purpose), []).append((to_us(start), to_us(end)))
     counted = covered = 0
     uncovered: Counter[str] = Counter()

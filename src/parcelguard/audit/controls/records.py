@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from parcelguard.audit.controls.context import Ctx, share
 from parcelguard.audit.model import Measurement
 from parcelguard.consent.models import ConsentRecord, NoticeVersion
-from parcelguard.logistics.models import Parcel
+from parcelguard.logistics import read as logistics_read
 from parcelguard.vault.cipher import FORMAT_V1, MIN_CIPHERTEXT_BYTES, dek_version_of
 from parcelguard.vault.models import VaultErasure, VaultSubjectKey
-from parcelguard.waybill.models import WaybillLabel
+from parcelguard.waybill import read as waybill_read
 
 REQUIRED_FIELDS = ("sender_name", "sender_phone", "sender_address", "recipient_name",
                    "recipient_phone", "recipient_address")
@@ -48,13 +48,10 @@ def pi_encryption(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
         keys.setdefault(subject, set()).add(version)
     erased = set(s.scalars(select(VaultErasure.subject_id)
                            .where(VaultErasure.enterprise_id == ent)))
-    cols = [getattr(Parcel, f"{f}_ct") for f in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)]
-    stmt = (select(Parcel.id, Parcel.sender_subject_id, Parcel.recipient_subject_id, *cols)
-            .where(Parcel.enterprise_id == ent, Parcel.created_at < ctx.period.end)
-            .order_by(Parcel.id))
     total = good = 0
     problems: Counter[str] = Counter()
-    for row in s.execute(stmt).yield_per(_BATCH):
+    for row in logistics_read.sealed_fields(s, ent, (*REQUIRED_FIELDS, *OPTIONAL_FIELDS),
+                                            before=ctx.period.end, batch=_BATCH):
         total += 1
         ok = True
         for i, name in enumerate((*REQUIRED_FIELDS, *OPTIONAL_FIELDS)):
@@ -82,11 +79,7 @@ def notice_consent(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     s, ent, p = ctx.session, ctx.enterprise_id, ctx.period
     notices = int(s.scalar(select(func.count()).select_from(NoticeVersion).where(
         NoticeVersion.enterprise_id == ent, NoticeVersion.published_at < p.end)) or 0)
-    first: dict[str, Any] = dict(s.execute(
-        select(Parcel.sender_subject_id, func.min(Parcel.created_at))
-        .where(Parcel.enterprise_id == ent, Parcel.created_at >= p.start,
-               Parcel.created_at < p.end)
-        .group_by(Parcel.sender_subject_id)).all())
+    first = logistics_read.first_parcel_by_sender(s, ent, p.start, p.end)
     if not first:
         return Measurement.not_evaluable("no parcels were shipped in the period",
                                          notices_published=notices)
@@ -128,15 +121,8 @@ def privacy_waybill(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     """The lower of: labels issued in the period for the enterprise's own parcels with
     a virtual number; label prints not beyond ``max_prints_per_waybill`` per waybill."""
     s, ent, p = ctx.session, ctx.enterprise_id, ctx.period
-    labels = s.execute(select(WaybillLabel.waybill_no, WaybillLabel.binding_id)
-                       .where(WaybillLabel.enterprise_id == ent,
-                              WaybillLabel.issued_at >= p.start,
-                              WaybillLabel.issued_at < p.end)).all()
-    own: set[str] = set()
-    numbers = sorted({w for w, _ in labels})
-    for i in range(0, len(numbers), 500):
-        own.update(s.scalars(select(Parcel.waybill_no).where(
-            Parcel.enterprise_id == ent, Parcel.waybill_no.in_(numbers[i:i + 500]))))
+    labels = waybill_read.labels_issued_in(s, ent, p.start, p.end)
+    own = logistics_read.own_waybills(s, ent, sorted({w for w, _ in labels}))
     good_labels = sum(1 for w, b in labels if b is not None and w in own)
     prints = [r for r in ctx.access_events()
               if r.ev.action == "print_label" and r.ev.outcome == "allowed"]
