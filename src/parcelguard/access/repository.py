@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.models import AccessSuspension, BreakGlassRecord, ExportRequest
 from parcelguard.access.policy import AssignmentFacts
-from parcelguard.consent.dsr import DsrKind, DsrStatus
-from parcelguard.consent.models import DataSubjectRequest
+from parcelguard.consent import read as consent_read
+from parcelguard.consent.dsr import DsrStatus
 from parcelguard.ledger import parcels as projection
 from parcelguard.logistics import read as logistics_read
 from parcelguard.logistics.read import EmployeeInfo, ParcelInfo
-from parcelguard.vault.models import VaultErasure
+from parcelguard.vault import read as vault_read
 
 _CHUNK = 1_000
 _RESTRICTING = (DsrStatus.RECEIVED.value, DsrStatus.IN_PROGRESS.value,
@@ -107,15 +107,9 @@ class AccessRepository:
         restricted: set[str] = set()
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i:i + _CHUNK]
-            erased.update(self.session.scalars(select(VaultErasure.subject_id).where(
-                VaultErasure.enterprise_id == self.enterprise_id,
-                VaultErasure.subject_id.in_(chunk), VaultErasure.erased_at <= at)))
-            restricted.update(self.session.scalars(select(DataSubjectRequest.subject_id).where(
-                DataSubjectRequest.enterprise_id == self.enterprise_id,
-                DataSubjectRequest.subject_id.in_(chunk),
-                DataSubjectRequest.kind == DsrKind.DELETION.value,
-                DataSubjectRequest.status.in_(_RESTRICTING),
-                DataSubjectRequest.received_at <= at)))
+            erased |= vault_read.erased_among(self.session, self.enterprise_id, chunk, by=at)
+            restricted |= consent_read.restricted_among(self.session, self.enterprise_id,
+                                                        chunk, at)
         return erased, restricted
 
     # -- search and export scopes ------------------------------------------------------

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.consent.dsr import OPEN_PARCEL_STATUSES
@@ -33,7 +32,7 @@ from parcelguard.ledger import parcels as projection
 from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics import read as logistics_read
 from parcelguard.logistics import service as logistics
-from parcelguard.vault.models import VaultErasure
+from parcelguard.vault import read as vault_read
 from parcelguard.vault.service import VaultService
 
 # The PI the vault holds, by the notice's data-type codes.
@@ -80,8 +79,8 @@ def vault_period(session: Session, enterprise_id: str) -> Period:
 
 def _due(session: Session, enterprise_id: str, cutoff: datetime) -> list[str]:
     """People whose newest parcel was collected before the cutoff and not yet erased."""
-    erased = select(VaultErasure.subject_id).where(VaultErasure.enterprise_id == enterprise_id)
-    return logistics_read.idle_subjects(session, enterprise_id, cutoff, excluding=erased)
+    return logistics_read.idle_subjects(session, enterprise_id, cutoff,
+                                        excluding=vault_read.erased_subjects_query(enterprise_id))
 
 
 def sweep(session: Session, vault: VaultService, *, enterprise_id: str, now: datetime,

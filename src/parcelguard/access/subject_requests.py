@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.repository import AccessRepository
 from parcelguard.consent.dsr import DsrKind, DsrStatus, SubjectParcel, retention_hold
-from parcelguard.consent.models import DataSubjectRequest
+from parcelguard.consent.read import RequestInfo, request_info
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.consent.service import actor_of, own_enterprise, subject_status
 from parcelguard.consent.subject_requests import begin_fulfilment, save_lifecycle
@@ -160,7 +160,7 @@ def _check_value(field: str, value: str) -> str:
 
 def fulfil_correction(session: Session, principal: Principal, vault: VaultService, *,
                       request_id: str, waybill_no: str, field: str, value: str,
-                      clock: Clock, by_subject: bool = False) -> DataSubjectRequest:
+                      clock: Clock, by_subject: bool = False) -> RequestInfo:
     """Replace one of the person's own fields on one parcel (Art. 46). Everything is
     checked before anything is written; the value is never stored in the clear.
     ``by_subject``: as for ``fulfil_access``."""
@@ -192,14 +192,14 @@ def fulfil_correction(session: Session, principal: Principal, vault: VaultServic
                                    at=now, waybill_no=waybill_no,
                                    by_subject=subject if by_subject else None)],
                   clock_now=clock.now)
-    return row
+    return request_info(row)
 
 
 # -- deletion ---------------------------------------------------------------------
 
 
 def fulfil_deletion(session: Session, principal: Principal, vault: VaultService, *,
-                    request_id: str, clock: Clock) -> DataSubjectRequest:
+                    request_id: str, clock: Clock) -> RequestInfo:
     """Erase the person (Art. 47) by destroying their keys, or defer with the reason
     when the retention rule holds; a deferred request can be fulfilled again later."""
     now = clock.now()
@@ -208,7 +208,7 @@ def fulfil_deletion(session: Session, principal: Principal, vault: VaultService,
     repo = ConsentRepository(session, ent)
     if repo.erased_at(subject) is not None:
         lc.complete(now, "already erased; nothing left to delete")
-        return save_lifecycle(row, lc, principal, now)
+        return request_info(save_lifecycle(row, lc, principal, now))
     # Locked so a parcel cannot be re-opened between the check and the shred.
     access_repo = AccessRepository(session, ent)
     parcels = access_repo.subject_parcels(subject, for_update=True)
@@ -219,7 +219,7 @@ def fulfil_deletion(session: Session, principal: Principal, vault: VaultService,
     hold = retention_hold(held, now)
     if hold is not None:
         lc.defer(now, hold.reason, hold.until)
-        return save_lifecycle(row, lc, principal, now)
+        return request_info(save_lifecycle(row, lc, principal, now))
     keys = vault.erase_subject(session, ent, subject, reason=f"data-subject request {row.id}",
                                at=now)
     # Blind indexes are keyed by the enterprise, not the person: shredding the person's
@@ -234,11 +234,11 @@ def fulfil_deletion(session: Session, principal: Principal, vault: VaultService,
     if parcels:
         record_events(session, [_event(principal, ent, action="delete", fields=fields,
                                        count=len(parcels), at=now)], clock_now=clock.now)
-    return row
+    return request_info(row)
 
 
 def resume_deferred(session: Session, principal: Principal, vault: VaultService, *,
-                    clock: Clock) -> list[DataSubjectRequest]:
+                    clock: Clock) -> list[RequestInfo]:
     """Try every deferred deletion again (a daily job): those whose hold has ended
     are erased now, the rest stay deferred with an updated reason."""
     ent = own_enterprise(principal, "dsr:handle")

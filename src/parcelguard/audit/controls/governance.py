@@ -26,7 +26,7 @@ from parcelguard.conduct.models import ConductDecision
 from parcelguard.core.db import UTCDateTime
 from parcelguard.ledger.retention import months_before
 from parcelguard.monitor.models import MonitorAlert
-from parcelguard.vault.models import VaultSubjectKey
+from parcelguard.vault import read as vault_read
 
 _PLANS = table("incident_plans", column("enterprise_id", String), column("kind", String),
                column("status", String), column("reviewed_at", UTCDateTime()))
@@ -242,9 +242,7 @@ def alert_handling(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
 def people_held(ctx: Ctx) -> int:
     """People whose PI the enterprise holds: data subjects with keys in its vault."""
     if "people" not in ctx._cache:
-        ctx._cache["people"] = int(ctx.session.scalar(
-            select(func.count(func.distinct(VaultSubjectKey.subject_id)))
-            .where(VaultSubjectKey.enterprise_id == ctx.enterprise_id)) or 0)
+        ctx._cache["people"] = vault_read.people_with_keys(ctx.session, ctx.enterprise_id)
     people: int = ctx._cache["people"]
     return people
 

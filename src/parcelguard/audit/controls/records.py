@@ -9,14 +9,12 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
 from parcelguard.audit.controls.context import Ctx, share
 from parcelguard.audit.model import Measurement
-from parcelguard.consent.models import ConsentRecord, NoticeVersion
+from parcelguard.consent import read as consent_read
 from parcelguard.logistics import read as logistics_read
+from parcelguard.vault import read as vault_read
 from parcelguard.vault.cipher import FORMAT_V1, MIN_CIPHERTEXT_BYTES, dek_version_of
-from parcelguard.vault.models import VaultErasure, VaultSubjectKey
 from parcelguard.waybill import read as waybill_read
 
 REQUIRED_FIELDS = ("sender_name", "sender_phone", "sender_address", "recipient_name",
@@ -41,13 +39,8 @@ def pi_encryption(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     vault envelopes under a key the subject has (erased subjects count as protected:
     their key is destroyed)."""
     s, ent = ctx.session, ctx.enterprise_id
-    keys: dict[str, set[int]] = {}
-    for subject, version in s.execute(select(VaultSubjectKey.subject_id,
-                                             VaultSubjectKey.dek_version)
-                                      .where(VaultSubjectKey.enterprise_id == ent)):
-        keys.setdefault(subject, set()).add(version)
-    erased = set(s.scalars(select(VaultErasure.subject_id)
-                           .where(VaultErasure.enterprise_id == ent)))
+    keys = vault_read.key_versions(s, ent)
+    erased = vault_read.erased_subjects(s, ent)
     total = good = 0
     problems: Counter[str] = Counter()
     for row in logistics_read.sealed_fields(s, ent, (*REQUIRED_FIELDS, *OPTIONAL_FIELDS),
@@ -77,8 +70,7 @@ def notice_consent(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     """Share of the period's senders who acknowledged a published notice no later
     than their first parcel of the period (plus ``grace_minutes``)."""
     s, ent, p = ctx.session, ctx.enterprise_id, ctx.period
-    notices = int(s.scalar(select(func.count()).select_from(NoticeVersion).where(
-        NoticeVersion.enterprise_id == ent, NoticeVersion.published_at < p.end)) or 0)
+    notices = consent_read.notices_published_before(s, ent, p.end)
     first = logistics_read.first_parcel_by_sender(s, ent, p.start, p.end)
     if not first:
         return Measurement.not_evaluable("no parcels were shipped in the period",
@@ -86,11 +78,7 @@ def notice_consent(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     if not notices:
         return Measurement(0.0, "no privacy notice was published before the end of the "
                            "period", {"senders": len(first), "notices_published": 0})
-    acks: dict[str, Any] = dict(s.execute(
-        select(ConsentRecord.subject_id, func.min(ConsentRecord.at))
-        .where(ConsentRecord.enterprise_id == ent, ConsentRecord.action == "acknowledge",
-               ConsentRecord.at < p.end)
-        .group_by(ConsentRecord.subject_id)).all())
+    acks = consent_read.first_acknowledgements(s, ent, p.end)
     grace = timedelta(minutes=float(params.get("grace_minutes", 60)))
     covered = late = 0
     for subject, first_at in first.items():
