@@ -75,7 +75,8 @@ def test_the_known_departures_are_still_real() -> None:
 # Packages whose tables others read only through their read API (``<pkg>/read.py``,
 # plain values), never through their ORM models. The top row (portals, simulation,
 # operations) composes everything and is exempt.
-READ_APIS = {"consent", "identity", "ledger", "logistics", "vault", "waybill"}
+READ_APIS = {"access", "channel", "conduct", "consent", "identity", "ledger", "logistics",
+             "monitor", "vault", "waybill"}
 # Imports of such a package's models still made from outside, each with its planned
 # fix; an entry fixed in the code must leave the list too.
 READ_API_DEPARTURES: dict[str, str] = {

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.access.models import ExportRequest
+from parcelguard.access import read as access_read
 from parcelguard.access.repository import AccessRepository
 from parcelguard.channel import history
 from parcelguard.channel.events import CanaryTouched
@@ -197,14 +197,9 @@ def scan(session: Session, *, enterprise_id: str) -> list[CanaryTouched]:
 
 def _export_hits(session: Session, enterprise_id: str, by_waybill: dict[str, ChannelCanary],
                  after: datetime | None) -> tuple[list[_Hit], datetime | None]:
-    stmt = select(ExportRequest).where(ExportRequest.enterprise_id == enterprise_id,
-                                       ExportRequest.exported_at.is_not(None))
-    if after is not None:
-        stmt = stmt.where(ExportRequest.exported_at > after)
     repo = AccessRepository(session, enterprise_id)
     out, last = [], after
-    for req in session.scalars(stmt.order_by(ExportRequest.exported_at)):
-        assert req.exported_at is not None
+    for req in access_read.exports_run(session, enterprise_id, after):
         last = req.exported_at
         for p in repo.scope_parcels(req.scope):
             if p.waybill_no in by_waybill:

@@ -82,8 +82,14 @@ def _reason(text: str) -> str:
 
 def _log(session: Session, ref: ChannelReferral, *, org: str, who: str, action: str,
          at: datetime, **detail: Any) -> None:
-    session.add(ChannelReferralLog(referral_id=ref.id, at=at, actor_org_id=org, actor_ref=who,
-                                   action=action, detail=detail))
+    log_referral(session, ref.id, org=org, who=who, action=action, at=at, detail=detail)
+
+
+def log_referral(session: Session, referral_id: str, *, org: str, who: str, action: str,
+                 at: datetime, detail: dict[str, Any]) -> None:
+    """Append to a police case's log (who did what to it; ids and hashes, no PI)."""
+    session.add(ChannelReferralLog(referral_id=referral_id, at=at, actor_org_id=org,
+                                   actor_ref=who, action=action, detail=detail))
 
 
 def _who(p: Principal) -> str:

@@ -35,10 +35,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.access.models import ExportRequest
+from parcelguard.access import read as access_read
 from parcelguard.incidents.grading import DataCategory
 from parcelguard.ledger import read as ledger_read
 from parcelguard.logistics import read as logistics_read
@@ -89,15 +88,7 @@ def load_events(session: Session, enterprise_id: str,
 def _gate_exports(session: Session, enterprise_id: str,
                   event_ids: Sequence[str]) -> dict[str, list[str]]:
     """Export event id -> the waybills that export returned (exports run by the gate)."""
-    out: dict[str, list[str]] = {}
-    for chunk in _chunks(sorted(set(event_ids))):
-        for eid, wbs in session.execute(select(
-                ExportRequest.event_id, ExportRequest.exported_waybills).where(
-                ExportRequest.enterprise_id == enterprise_id,
-                ExportRequest.event_id.in_(chunk))):
-            if eid is not None and wbs is not None:
-                out[eid] = list(wbs)
-    return out
+    return access_read.exported_waybills(session, enterprise_id, event_ids)
 
 
 def _subjects(session: Session, enterprise_id: str,
