@@ -75,7 +75,17 @@ def test_the_known_departures_are_still_real() -> None:
 # Packages whose tables others read only through their read API (``<pkg>/read.py``,
 # plain values), never through their ORM models. The top row (portals, simulation,
 # operations) composes everything and is exempt.
-READ_APIS = {"identity"}
+READ_APIS = {"access", "channel", "conduct", "consent", "identity", "ledger", "logistics",
+             "monitor", "vault", "waybill"}
+# Imports of such a package's models still made from outside, each with its planned
+# fix; an entry fixed in the code must leave the list too.
+READ_API_DEPARTURES: dict[str, str] = {
+    # bind_for_assignment hands back the live binding row, which its callers (and
+    # tests) watch being dated and expired later; a frozen copy would go stale. Fix:
+    # waybill.virtual answers with a BindingInfo and the callers re-read it.
+    "access/virtual_numbers.py imports parcelguard.waybill.models":
+        "the live VirtualBinding row as bind_for_assignment's answer",
+}
 
 
 def test_packages_with_a_read_api_are_read_through_it() -> None:
@@ -92,7 +102,8 @@ def test_packages_with_a_read_api_are_read_through_it() -> None:
                 if (len(parts) == 3 and parts[1] in READ_APIS and parts[1] != owner
                         and parts[2] == "models"):
                     found.append(f"{path.relative_to(SRC)} imports {node.module}")
-    assert found == []
+    assert sorted(set(found) - set(READ_API_DEPARTURES)) == []
+    assert sorted(set(READ_API_DEPARTURES) - set(found)) == []
 
 
 def _module_graph() -> dict[str, set[str]]:

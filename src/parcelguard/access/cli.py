@@ -39,7 +39,7 @@ from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
-from parcelguard.logistics.models import Employee
+from parcelguard.logistics import read as logistics_read
 from parcelguard.vault.provider import vault_service
 
 access_app = typer.Typer(help="The PI access gate: reveal, search, export, break-glass, "
@@ -84,8 +84,8 @@ def _caller(session: Session, enterprise: str, account: str | None, employee: st
         if principal is None or principal.org_id != enterprise:
             raise DomainError(f"no active account {account!r} in {enterprise}")
         return caller_for_principal(session, principal, channel=channel)
-    emp = session.get(Employee, employee)
-    if emp is None or emp.enterprise_id != enterprise:
+    emp = logistics_read.employee_of(session, enterprise, employee)
+    if emp is None:
         raise DomainError(f"no employee {employee!r} in {enterprise}")
     return caller_for_employee(enterprise, emp.id, emp.role, channel=channel)
 

@@ -45,7 +45,7 @@ from parcelguard.access.trail import GateBase, Outcome, Values, subject_of
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.ids import new_id
 from parcelguard.logistics.identifiers import is_valid_waybill_no
-from parcelguard.logistics.models import Parcel
+from parcelguard.logistics.read import ParcelInfo
 
 
 @dataclass(frozen=True)
@@ -219,8 +219,8 @@ class ExportDesk(GateBase):
                              req.needs_approval, req.expires_at,
                              len(parcels) - len(records), records)
 
-    def _usable(self, caller: Caller, parcels: list[Parcel], fields: list[str], purpose: str,
-                at: datetime) -> list[Parcel]:
+    def _usable(self, caller: Caller, parcels: list[ParcelInfo], fields: list[str], purpose: str,
+                at: datetime) -> list[ParcelInfo]:
         subjects = {p.id: {subject_of(p, f) for f in fields} for p in parcels}
         erased, restricted = self.repo(caller).blocked_subjects(
             (s for ss in subjects.values() for s in ss), at)

@@ -24,7 +24,7 @@ from parcelguard.access.audit import Actor, record_access
 from parcelguard.access.parcels import parcel_of
 from parcelguard.core.errors import Conflict
 from parcelguard.identity import read as identity_read
-from parcelguard.logistics.models import Parcel
+from parcelguard.logistics.read import ParcelInfo
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill.label import LabelData, render_label
 from parcelguard.waybill.masking import mask
@@ -64,7 +64,7 @@ class PrintedLabel:
 
 
 def print_parcel_label(session: Session, vault: VaultService, telephony: Telephony, *,
-                       parcel: Parcel, issued_by: str, at: datetime,
+                       parcel: ParcelInfo, issued_by: str, at: datetime,
                        font_path: Path | None = None) -> PrintedLabel:
     """Render and register the label of ``parcel``: masked name/phone/address of both
     parties, the virtual number (bound now if the parcel has none), a fresh QR

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from parcelguard.access.repository import AccessRepository
 from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.logistics.identifiers import is_valid_waybill_no
-from parcelguard.logistics.models import Parcel
+from parcelguard.logistics.read import ParcelInfo
 
 
 def check_waybill_no(waybill_no: str) -> str:
@@ -17,7 +17,7 @@ def check_waybill_no(waybill_no: str) -> str:
     return waybill_no
 
 
-def parcel_of(session: Session, enterprise_id: str, waybill_no: str) -> Parcel:
+def parcel_of(session: Session, enterprise_id: str, waybill_no: str) -> ParcelInfo:
     p = AccessRepository(session, enterprise_id).parcel(waybill_no)
     if p is None:
         # Same answer for another tenant's parcel: never confirm it exists.

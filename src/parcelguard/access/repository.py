@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from parcelguard.access.models import AccessSuspension, BreakGlassRecord, ExportRequest
 from parcelguard.access.policy import AssignmentFacts
-from parcelguard.consent.dsr import DsrKind, DsrStatus
-from parcelguard.consent.models import DataSubjectRequest
+from parcelguard.consent import read as consent_read
+from parcelguard.consent.dsr import DsrStatus
 from parcelguard.ledger import parcels as projection
-from parcelguard.logistics.models import Assignment, Employee, Parcel
-from parcelguard.vault.models import VaultErasure
+from parcelguard.logistics import read as logistics_read
+from parcelguard.logistics.read import EmployeeInfo, ParcelInfo
+from parcelguard.vault import read as vault_read
 
 _CHUNK = 1_000
 _RESTRICTING = (DsrStatus.RECEIVED.value, DsrStatus.IN_PROGRESS.value,
@@ -38,30 +40,22 @@ class AccessRepository:
 
     # -- people and parcels -----------------------------------------------------------
 
-    def employee(self, employee_id: str | None) -> Employee | None:
+    def employee(self, employee_id: str | None) -> EmployeeInfo | None:
         if employee_id is None:
             return None
-        emp = self.session.get(Employee, employee_id)
-        return emp if emp is not None and emp.enterprise_id == self.enterprise_id else None
+        return logistics_read.employee_of(self.session, self.enterprise_id, employee_id)
 
-    def parcel(self, waybill_no: str) -> Parcel | None:
-        return self.session.scalars(select(Parcel).where(
-            Parcel.enterprise_id == self.enterprise_id,
-            Parcel.waybill_no == waybill_no)).first()
+    def parcel(self, waybill_no: str) -> ParcelInfo | None:
+        return logistics_read.parcel(self.session, self.enterprise_id, waybill_no)
 
-    def subject_parcels(self, subject_id: str, *, for_update: bool = False) -> list[Parcel]:
+    def subject_parcels(self, subject_id: str, *,
+                        for_update: bool = False) -> list[ParcelInfo]:
         """Parcels on which the person is sender or recipient, oldest first (the
         fulfilment of their data-subject requests)."""
-        stmt = select(Parcel).where(
-            Parcel.enterprise_id == self.enterprise_id,
-            or_(Parcel.sender_subject_id == subject_id,
-                Parcel.recipient_subject_id == subject_id)).order_by(Parcel.created_at,
-                                                                     Parcel.id)
-        if for_update:
-            stmt = stmt.with_for_update()
-        return list(self.session.scalars(stmt))
+        return logistics_read.subject_parcels(self.session, self.enterprise_id, subject_id,
+                                              for_update=for_update)
 
-    def statuses(self, parcels: Iterable[Parcel], *, for_update: bool = False) -> list[str]:
+    def statuses(self, parcels: Iterable[ParcelInfo], *, for_update: bool = False) -> list[str]:
         """Each parcel's status from the parcel projection, in order; a registered
         parcel whose stream reported no step yet is ``created``."""
         rows = list(parcels)
@@ -71,9 +65,8 @@ class AccessRepository:
 
     def assignments(self, employee_id: str, waybill_no: str) -> list[AssignmentFacts]:
         """All of the employee's assignments on the parcel, to explain a refusal."""
-        rows = self.session.scalars(select(Assignment).where(
-            Assignment.enterprise_id == self.enterprise_id,
-            Assignment.employee_id == employee_id, Assignment.waybill_no == waybill_no))
+        rows = logistics_read.assignments(self.session, self.enterprise_id, employee_id,
+                                          waybill_no)
         return [AssignmentFacts(a.purpose, epoch_us(a.starts_at), epoch_us(a.ends_at),
                                 a.revoked) for a in rows]
 
@@ -114,63 +107,43 @@ class AccessRepository:
         restricted: set[str] = set()
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i:i + _CHUNK]
-            erased.update(self.session.scalars(select(VaultErasure.subject_id).where(
-                VaultErasure.enterprise_id == self.enterprise_id,
-                VaultErasure.subject_id.in_(chunk), VaultErasure.erased_at <= at)))
-            restricted.update(self.session.scalars(select(DataSubjectRequest.subject_id).where(
-                DataSubjectRequest.enterprise_id == self.enterprise_id,
-                DataSubjectRequest.subject_id.in_(chunk),
-                DataSubjectRequest.kind == DsrKind.DELETION.value,
-                DataSubjectRequest.status.in_(_RESTRICTING),
-                DataSubjectRequest.received_at <= at)))
+            erased |= vault_read.erased_among(self.session, self.enterprise_id, chunk, by=at)
+            restricted |= consent_read.restricted_among(self.session, self.enterprise_id,
+                                                        chunk, at)
         return erased, restricted
 
     # -- search and export scopes ------------------------------------------------------
 
     def by_phone(self, *, full: bytes | None, last4: bytes | None,
-                 station_id: str | None, limit: int) -> tuple[list[Parcel], int]:
+                 station_id: str | None, limit: int) -> tuple[list[ParcelInfo], int]:
         """Parcels whose recipient (or, for a full number, sender) phone matches a
         blind index, newest first: up to ``limit`` of them and how many there are."""
-        ent = Parcel.enterprise_id == self.enterprise_id
-        if full is not None:
-            cond = or_(Parcel.recipient_phone_bi == full, Parcel.sender_phone_bi == full)
-        else:
-            cond = Parcel.recipient_phone_last4_bi == last4
-        where = [ent, cond]
-        if station_id is not None:
-            where.append(Parcel.destination_station_id == station_id)
-        total = self.session.scalar(select(func.count()).select_from(Parcel).where(*where))
-        rows = list(self.session.scalars(select(Parcel).where(*where).order_by(
-            Parcel.created_at.desc(), Parcel.id).limit(limit)))
-        return rows, int(total or 0)
+        return logistics_read.parcels_by_phone(self.session, self.enterprise_id, full=full,
+                                               last4=last4, station_id=station_id,
+                                               limit=limit)
 
-    def _scope_where(self, scope: dict[str, object]) -> list[ColumnElement[bool]]:
-        return [Parcel.enterprise_id == self.enterprise_id,
-                Parcel.destination_station_id == scope["station_id"],
-                Parcel.created_at >= datetime.fromisoformat(str(scope["created_from"])),
-                Parcel.created_at < datetime.fromisoformat(str(scope["created_to"]))]
+    def _window(self, scope: dict[str, object]) -> dict[str, Any]:
+        return {"station_id": scope["station_id"],
+                "created_from": datetime.fromisoformat(str(scope["created_from"])),
+                "created_to": datetime.fromisoformat(str(scope["created_to"]))}
 
     def scope_count(self, scope: dict[str, object]) -> int:
         """How many parcels an export scope names (counted, not loaded)."""
         waybills = scope.get("waybills")
         if isinstance(waybills, list):
             return len(self.scope_parcels(scope))  # at most EXPORT_MAX_RECORDS by validation
-        return int(self.session.scalar(select(func.count()).select_from(Parcel).where(
-            *self._scope_where(scope))) or 0)
+        return logistics_read.count_in_window(self.session, self.enterprise_id,
+                                              **self._window(scope))
 
-    def scope_parcels(self, scope: dict[str, object]) -> list[Parcel]:
+    def scope_parcels(self, scope: dict[str, object]) -> list[ParcelInfo]:
         """The parcels an export scope names: a list of waybills, or a destination
         station and a creation-time range [created_from, created_to)."""
         waybills = scope.get("waybills")
         if isinstance(waybills, list):
-            rows: list[Parcel] = []
-            for i in range(0, len(waybills), _CHUNK):
-                rows += self.session.scalars(select(Parcel).where(
-                    Parcel.enterprise_id == self.enterprise_id,
-                    Parcel.waybill_no.in_(waybills[i:i + _CHUNK])))
-            return sorted(rows, key=lambda p: p.waybill_no)
-        return list(self.session.scalars(select(Parcel).where(*self._scope_where(scope))
-                                         .order_by(Parcel.waybill_no)))
+            return logistics_read.parcels_by_waybills(self.session, self.enterprise_id,
+                                                      waybills)
+        return logistics_read.parcels_in_window(self.session, self.enterprise_id,
+                                                **self._window(scope))
 
     # -- the gate's own records ---------------------------------------------------------
 

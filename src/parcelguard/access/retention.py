@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, union_all, update
 from sqlalchemy.orm import Session
 
 from parcelguard.consent.dsr import OPEN_PARCEL_STATUSES
@@ -31,8 +30,9 @@ from parcelguard.consent.repository import ConsentRepository
 from parcelguard.core.ids import new_id
 from parcelguard.ledger import parcels as projection
 from parcelguard.ledger.ingest import record_events
-from parcelguard.logistics.models import Parcel
-from parcelguard.vault.models import VaultErasure
+from parcelguard.logistics import read as logistics_read
+from parcelguard.logistics import service as logistics
+from parcelguard.vault import read as vault_read
 from parcelguard.vault.service import VaultService
 
 # The PI the vault holds, by the notice's data-type codes.
@@ -79,16 +79,8 @@ def vault_period(session: Session, enterprise_id: str) -> Period:
 
 def _due(session: Session, enterprise_id: str, cutoff: datetime) -> list[str]:
     """People whose newest parcel was collected before the cutoff and not yet erased."""
-    roles = union_all(
-        select(Parcel.sender_subject_id.label("subject"), Parcel.created_at.label("at"))
-        .where(Parcel.enterprise_id == enterprise_id),
-        select(Parcel.recipient_subject_id.label("subject"), Parcel.created_at.label("at"))
-        .where(Parcel.enterprise_id == enterprise_id)).subquery()
-    erased = select(VaultErasure.subject_id).where(VaultErasure.enterprise_id == enterprise_id)
-    return list(session.scalars(
-        select(roles.c.subject).where(roles.c.subject.not_in(erased))
-        .group_by(roles.c.subject).having(func.max(roles.c.at) < cutoff)
-        .order_by(roles.c.subject)))
+    return logistics_read.idle_subjects(session, enterprise_id, cutoff,
+                                        excluding=vault_read.erased_subjects_query(enterprise_id))
 
 
 def sweep(session: Session, vault: VaultService, *, enterprise_id: str, now: datetime,
@@ -104,14 +96,8 @@ def sweep(session: Session, vault: VaultService, *, enterprise_id: str, now: dat
         chunk = subjects[start:start + batch]
         # One read of the chunk's parcels and their states (locked on PostgreSQL, so
         # no parcel is re-opened between the check and the shred), not one per person.
-        rows: list[tuple[str, str, str]] = []
-        for column in (Parcel.sender_subject_id, Parcel.recipient_subject_id):
-            rows += [(wb, snd, rcp) for wb, snd, rcp in session.execute(
-                select(Parcel.waybill_no, Parcel.sender_subject_id,
-                       Parcel.recipient_subject_id)
-                .where(Parcel.enterprise_id == enterprise_id, column.in_(chunk))
-                .with_for_update())]
-        rows = list(dict.fromkeys(rows))
+        rows = logistics_read.parties_of_subjects(session, enterprise_id, chunk,
+                                                  for_update=True)
         status = projection.statuses(session, enterprise_id, [r[0] for r in rows],
                                      for_update=True)
         fields_of: dict[str, set[str]] = {s: set() for s in chunk}
@@ -138,13 +124,7 @@ def sweep(session: Session, vault: VaultService, *, enterprise_id: str, now: dat
         if shredded:
             # Blind indexes are keyed by the enterprise, not the person: clear them too,
             # or a known phone number would still find the parcels.
-            session.execute(update(Parcel).where(
-                Parcel.enterprise_id == enterprise_id,
-                Parcel.recipient_subject_id.in_(shredded)).values(
-                recipient_phone_bi=None, recipient_phone_last4_bi=None))
-            session.execute(update(Parcel).where(
-                Parcel.enterprise_id == enterprise_id,
-                Parcel.sender_subject_id.in_(shredded)).values(sender_phone_bi=None))
+            logistics.clear_phone_indexes(session, enterprise_id, shredded)
             event_id = new_id("ev")
             record_events(session, [{
                 "event_id": event_id, "kind": "access", "occurred_at": now.isoformat(),

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parcelguard.access.models import AccessSuspension, BreakGlassRecord, ExportRequest
 from parcelguard.access.policy import BREAK_GLASS_FIELDS
-from parcelguard.waybill.models import Partner, ProcessingContract
 from parcelguard.waybill.partner_payload import LAST_MILE_FIELDS
+from parcelguard.waybill.read import ContractInfo, PartnerInfo
 
 
 class _In(BaseModel):
@@ -214,7 +214,7 @@ class PartnerRead(BaseModel):
     active: bool
 
     @classmethod
-    def of(cls, p: Partner) -> PartnerRead:
+    def of(cls, p: PartnerInfo) -> PartnerRead:
         return cls(partner_id=p.partner_id, name=p.name, relationship=p.relationship,
                    key_id=p.key_id, active=p.active)
 
@@ -235,8 +235,8 @@ class ContractRead(BaseModel):
     ends_at: datetime
 
     @classmethod
-    def of(cls, c: ProcessingContract) -> ContractRead:
-        return cls(id=c.id, partner_id=c.partner_id, reference=c.reference, fields=c.fields,
+    def of(cls, c: ContractInfo) -> ContractRead:
+        return cls(id=c.id, partner_id=c.partner_id, reference=c.reference, fields=list(c.fields),
                    starts_at=c.starts_at, ends_at=c.ends_at)
 
 

@@ -51,11 +51,11 @@ from parcelguard.access.trail import GateBase, Outcome, Values
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
-from parcelguard.logistics.models import Parcel
+from parcelguard.logistics.read import ParcelInfo
 from parcelguard.vault.blind_index import normalize_phone, phone_full_index, phone_last4_index
 from parcelguard.vault.service import VaultService
+from parcelguard.waybill import read as waybill_read
 from parcelguard.waybill.masking import mask_name, mask_phone
-from parcelguard.waybill.models import Partner
 from parcelguard.waybill.partner_payload import seal_for_partner
 from parcelguard.waybill.telephony import Telephony
 
@@ -201,7 +201,7 @@ class AccessGate(GateBase):
             return None, phone_last4_index(key, digits)
         return phone_full_index(key, digits), None
 
-    def _hits(self, caller: Caller, rows: list[Parcel], full: bytes | None, purpose: str,
+    def _hits(self, caller: Caller, rows: list[ParcelInfo], full: bytes | None, purpose: str,
               at: datetime) -> tuple[list[Hit], int]:
         parties = [("sender" if full is not None and p.recipient_phone_bi != full
                     else "recipient") for p in rows]
@@ -329,7 +329,7 @@ class AccessGate(GateBase):
             actor=actor, parcel_found=parcel is not None,
             subjects=self.subjects(caller, parcel, wanted, at)))
         detail, basis = decision.reason, None
-        partner = self.session.get(Partner, (caller.enterprise_id, partner_id))
+        partner = waybill_read.partner(self.session, caller.enterprise_id, partner_id)
         if decision.allowed and parcel is not None:
             subjects = {party: getattr(parcel, f"{party}_subject_id")
                         for party in ("sender", "recipient")

@@ -28,23 +28,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.access.parcels import check_waybill_no
 from parcelguard.access.policy import looks_like_pi
 from parcelguard.consent.rules import PARTNER_ID_RE
 from parcelguard.consent.service import consent_decision
-from parcelguard.core.errors import Conflict, InvalidInput, NotFound
-from parcelguard.core.ids import new_id
+from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.ledger.contract import PURPOSES
-from parcelguard.waybill.models import ImpactAssessment, Partner, ProcessingContract, Share
+from parcelguard.waybill import read as waybill_read
+from parcelguard.waybill import service as waybill_service
 from parcelguard.waybill.partner_payload import (
     LAST_MILE_FIELDS,
     SHAREABLE_FIELDS,
     key_id,
     parse_public_key,
 )
+from parcelguard.waybill.read import AssessmentInfo, ContractInfo, PartnerInfo
 
 __all__ = ["LAST_MILE_FIELDS", "RELATIONSHIPS", "SHAREABLE_FIELDS", "ShareResult",
            "add_partner", "check_share_request", "list_partners", "partner_basis",
@@ -57,7 +57,7 @@ RELATIONSHIPS: Final = ("third_party", "entrusted")
 
 
 def add_partner(session: Session, *, enterprise_id: str, partner_id: str, name: str,
-                relationship: str, public_key: bytes, at: datetime) -> Partner:
+                relationship: str, public_key: bytes, at: datetime) -> PartnerInfo:
     """Register a partner and its public key."""
     if not PARTNER_ID_RE.match(partner_id):
         raise InvalidInput("partner id: 1-48 of a-z, 0-9, '.', '_', '-', starting with a "
@@ -67,19 +67,13 @@ def add_partner(session: Session, *, enterprise_id: str, partner_id: str, name: 
     if not name.strip() or len(name) > 200:
         raise InvalidInput("partner name: 1-200 characters")
     raw = parse_public_key(public_key)
-    if session.get(Partner, (enterprise_id, partner_id)) is not None:
-        raise Conflict(f"partner {partner_id} is already registered")
-    p = Partner(enterprise_id=enterprise_id, partner_id=partner_id, name=name.strip(),
-                relationship=relationship, public_key=raw, key_id=key_id(raw), active=True,
-                created_at=at)
-    session.add(p)
-    session.flush()
-    return p
+    return waybill_service.store_partner(
+        session, enterprise_id=enterprise_id, partner_id=partner_id, name=name.strip(),
+        relationship=relationship, public_key=raw, key_id=key_id(raw), at=at)
 
 
-def list_partners(session: Session, enterprise_id: str) -> list[Partner]:
-    return list(session.scalars(select(Partner).where(Partner.enterprise_id == enterprise_id)
-                                .order_by(Partner.partner_id)))
+def list_partners(session: Session, enterprise_id: str) -> list[PartnerInfo]:
+    return waybill_read.partners(session, enterprise_id)
 
 
 def _check_fields(fields: Sequence[str]) -> list[str]:
@@ -95,9 +89,9 @@ def _check_fields(fields: Sequence[str]) -> list[str]:
 
 def record_contract(session: Session, *, enterprise_id: str, partner_id: str, reference: str,
                     fields: Sequence[str], starts_at: datetime, ends_at: datetime,
-                    at: datetime, recorded_by: str) -> ProcessingContract:
+                    at: datetime, recorded_by: str) -> ContractInfo:
     """Record an entrusted-processing contract (Art. 21) with an entrusted partner."""
-    partner = session.get(Partner, (enterprise_id, partner_id))
+    partner = waybill_read.partner(session, enterprise_id, partner_id)
     if partner is None:
         raise NotFound(f"partner {partner_id} not found")
     if partner.relationship != "entrusted":
@@ -107,22 +101,19 @@ def record_contract(session: Session, *, enterprise_id: str, partner_id: str, re
         raise InvalidInput("contract reference: 1-100 characters")
     if ends_at <= starts_at:
         raise InvalidInput("a contract must end after it starts")
-    c = ProcessingContract(id=new_id("pc"), enterprise_id=enterprise_id, partner_id=partner_id,
-                           reference=reference.strip(), fields=_check_fields(fields),
-                           starts_at=starts_at, ends_at=ends_at, recorded_at=at,
-                           recorded_by=recorded_by)
-    session.add(c)
-    session.flush()
-    return c
+    return waybill_service.store_contract(
+        session, enterprise_id=enterprise_id, partner_id=partner_id,
+        reference=reference.strip(), fields=_check_fields(fields), starts_at=starts_at,
+        ends_at=ends_at, at=at, recorded_by=recorded_by)
 
 
 def record_assessment(session: Session, *, enterprise_id: str, partner_id: str,
                       fields: Sequence[str], conclusion: str, at: datetime,
-                      assessed_by: str) -> ImpactAssessment:
+                      assessed_by: str) -> AssessmentInfo:
     """Record the impact assessment made before giving ``fields`` to the partner
     (PIPL Arts. 55-56). The conclusion states lawfulness and necessity, the effect on
     the people and the risks, and whether the protection measures fit them."""
-    if session.get(Partner, (enterprise_id, partner_id)) is None:
+    if waybill_read.partner(session, enterprise_id, partner_id) is None:
         raise NotFound(f"partner {partner_id} not found")
     text = " ".join(conclusion.split())
     if not 20 <= len(text) <= 2000:
@@ -130,31 +121,21 @@ def record_assessment(session: Session, *, enterprise_id: str, partner_id: str,
                            "people and the measures against them")
     if looks_like_pi(text):
         raise InvalidInput("conclusion: no phone numbers, ID numbers or e-mail addresses")
-    a = ImpactAssessment(id=new_id("pia"), enterprise_id=enterprise_id, partner_id=partner_id,
-                         fields=_check_fields(fields), conclusion=text, assessed_at=at,
-                         assessed_by=assessed_by)
-    session.add(a)
-    session.flush()
-    return a
+    return waybill_service.store_assessment(
+        session, enterprise_id=enterprise_id, partner_id=partner_id,
+        fields=_check_fields(fields), conclusion=text, at=at, assessed_by=assessed_by)
 
 
 def _assessed(session: Session, enterprise_id: str, partner_id: str,
               fields: Sequence[str], at: datetime) -> bool:
-    return any(set(fields) <= set(a.fields) for a in session.scalars(
-        select(ImpactAssessment).where(ImpactAssessment.enterprise_id == enterprise_id,
-                                       ImpactAssessment.partner_id == partner_id,
-                                       ImpactAssessment.assessed_at <= at)))
+    return any(set(fields) <= set(a.fields) for a in waybill_read.assessments_until(
+        session, enterprise_id, partner_id, at))
 
 
 def _contract_covers(session: Session, enterprise_id: str, partner_id: str,
                      fields: Sequence[str], at: datetime) -> bool:
-    for c in session.scalars(select(ProcessingContract).where(
-            ProcessingContract.enterprise_id == enterprise_id,
-            ProcessingContract.partner_id == partner_id,
-            ProcessingContract.starts_at <= at, ProcessingContract.ends_at > at)):
-        if set(fields) <= set(c.fields):
-            return True
-    return False
+    return any(set(fields) <= set(c.fields) for c in waybill_read.contracts_in_force(
+        session, enterprise_id, partner_id, at))
 
 
 # -- one share ----------------------------------------------------------------------
@@ -174,7 +155,7 @@ def check_share_request(*, fields: Sequence[str], waybill_no: str, partner_id: s
     return chosen
 
 
-def partner_basis(session: Session, partner: Partner | None, subjects: Mapping[str, str],
+def partner_basis(session: Session, partner: PartnerInfo | None, subjects: Mapping[str, str],
                   fields: Sequence[str], at: datetime) -> tuple[str, str | None]:
     """(reason, basis) of sharing ``fields`` with ``partner``; reason "ok" when the
     share is lawful. ``subjects``: party (sender/recipient) -> subject id, for the
@@ -218,11 +199,10 @@ def record_share(session: Session, *, share_id: str, enterprise_id: str, partner
     """Keep the enterprise's record of what it gave (or refused) to whom and on which
     basis: the values never, the payload's hash when one was sealed."""
     allowed = reason == "ok"
-    session.add(Share(id=share_id, enterprise_id=enterprise_id, partner_id=partner_id,
-                      waybill_no=waybill_no, fields=list(fields),
-                      outcome="allowed" if allowed else "denied", basis=basis, reason=reason,
-                      actor_id=actor_id[:64], at=at,
-                      payload_sha256=hashlib.sha256(payload).hexdigest() if payload else None))
-    session.flush()
+    waybill_service.store_share(
+        session, share_id=share_id, enterprise_id=enterprise_id, partner_id=partner_id,
+        waybill_no=waybill_no, fields=fields, allowed=allowed, basis=basis, reason=reason,
+        actor_id=actor_id[:64], at=at,
+        payload_sha256=hashlib.sha256(payload).hexdigest() if payload else None)
     return ShareResult(allowed=allowed, reason=reason, share_id=share_id, event_id=event_id,
                        basis=basis, payload=payload)

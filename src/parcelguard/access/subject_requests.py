@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.access.repository import AccessRepository
 from parcelguard.consent.dsr import DsrKind, DsrStatus, SubjectParcel, retention_hold
-from parcelguard.consent.models import DataSubjectRequest
+from parcelguard.consent.read import RequestInfo, request_info
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.consent.service import actor_of, own_enterprise, subject_status
 from parcelguard.consent.subject_requests import begin_fulfilment, save_lifecycle
@@ -39,8 +39,9 @@ from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.ingest import record_events
+from parcelguard.logistics import service as logistics
 from parcelguard.logistics.identifiers import is_valid_resident_id
-from parcelguard.logistics.models import Parcel
+from parcelguard.logistics.read import ParcelInfo
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.vault.service import OpenItem, VaultService
 
@@ -50,7 +51,7 @@ CORRECTABLE = tuple(f"{role}_{f}" for role, fs in ROLE_FIELDS.items() for f in f
 _MAX_VALUE = {"name": 100, "phone": 32, "address": 300, "id_number": 18}
 
 
-def _roles(parcel: Parcel, subject_id: str) -> list[str]:
+def _roles(parcel: ParcelInfo, subject_id: str) -> list[str]:
     return [r for r, s in (("sender", parcel.sender_subject_id),
                            ("recipient", parcel.recipient_subject_id)) if s == subject_id]
 
@@ -159,7 +160,7 @@ def _check_value(field: str, value: str) -> str:
 
 def fulfil_correction(session: Session, principal: Principal, vault: VaultService, *,
                       request_id: str, waybill_no: str, field: str, value: str,
-                      clock: Clock, by_subject: bool = False) -> DataSubjectRequest:
+                      clock: Clock, by_subject: bool = False) -> RequestInfo:
     """Replace one of the person's own fields on one parcel (Art. 46). Everything is
     checked before anything is written; the value is never stored in the clear.
     ``by_subject``: as for ``fulfil_access``."""
@@ -180,12 +181,10 @@ def fulfil_correction(session: Session, principal: Principal, vault: VaultServic
     if repo.erased_at(subject) is not None:
         raise Conflict("this person's PI was erased; there is nothing to correct")
     [sealed] = vault.seal(session, ent, [(subject, parcel.id, field, cleaned)])
-    setattr(parcel, f"{field}_ct", sealed)
-    if field == "recipient_phone":
-        full, last4 = vault.phone_indexes(session, ent, cleaned)
-        parcel.recipient_phone_bi, parcel.recipient_phone_last4_bi = full, last4
-    elif field == "sender_phone":
-        parcel.sender_phone_bi = vault.phone_indexes(session, ent, cleaned)[0]
+    indexes = (vault.phone_indexes(session, ent, cleaned)
+               if field in ("recipient_phone", "sender_phone") else None)
+    logistics.reseal_parcel_field(session, enterprise_id=ent, parcel_id=parcel.id, field=field,
+                                  ciphertext=sealed, phone_indexes=indexes)
     lc.complete(now, f"corrected {field} on waybill {waybill_no}")
     save_lifecycle(row, lc, principal, now)
     session.flush()
@@ -193,14 +192,14 @@ def fulfil_correction(session: Session, principal: Principal, vault: VaultServic
                                    at=now, waybill_no=waybill_no,
                                    by_subject=subject if by_subject else None)],
                   clock_now=clock.now)
-    return row
+    return request_info(row)
 
 
 # -- deletion ---------------------------------------------------------------------
 
 
 def fulfil_deletion(session: Session, principal: Principal, vault: VaultService, *,
-                    request_id: str, clock: Clock) -> DataSubjectRequest:
+                    request_id: str, clock: Clock) -> RequestInfo:
     """Erase the person (Art. 47) by destroying their keys, or defer with the reason
     when the retention rule holds; a deferred request can be fulfilled again later."""
     now = clock.now()
@@ -209,7 +208,7 @@ def fulfil_deletion(session: Session, principal: Principal, vault: VaultService,
     repo = ConsentRepository(session, ent)
     if repo.erased_at(subject) is not None:
         lc.complete(now, "already erased; nothing left to delete")
-        return save_lifecycle(row, lc, principal, now)
+        return request_info(save_lifecycle(row, lc, principal, now))
     # Locked so a parcel cannot be re-opened between the check and the shred.
     access_repo = AccessRepository(session, ent)
     parcels = access_repo.subject_parcels(subject, for_update=True)
@@ -220,17 +219,13 @@ def fulfil_deletion(session: Session, principal: Principal, vault: VaultService,
     hold = retention_hold(held, now)
     if hold is not None:
         lc.defer(now, hold.reason, hold.until)
-        return save_lifecycle(row, lc, principal, now)
+        return request_info(save_lifecycle(row, lc, principal, now))
     keys = vault.erase_subject(session, ent, subject, reason=f"data-subject request {row.id}",
                                at=now)
     # Blind indexes are keyed by the enterprise, not the person: shredding the person's
     # key leaves them able to link a known phone number to these parcels. Clear them.
-    for p in parcels:
-        roles = _roles(p, subject)
-        if "recipient" in roles:
-            p.recipient_phone_bi = p.recipient_phone_last4_bi = None
-        if "sender" in roles:
-            p.sender_phone_bi = None
+    if parcels:
+        logistics.clear_phone_indexes(session, ent, [subject])
     lc.complete(now, f"crypto-shredded {keys} key(s); the PI on {len(parcels)} parcel "
                 "record(s) can no longer be decrypted")
     save_lifecycle(row, lc, principal, now)
@@ -239,11 +234,11 @@ def fulfil_deletion(session: Session, principal: Principal, vault: VaultService,
     if parcels:
         record_events(session, [_event(principal, ent, action="delete", fields=fields,
                                        count=len(parcels), at=now)], clock_now=clock.now)
-    return row
+    return request_info(row)
 
 
 def resume_deferred(session: Session, principal: Principal, vault: VaultService, *,
-                    clock: Clock) -> list[DataSubjectRequest]:
+                    clock: Clock) -> list[RequestInfo]:
     """Try every deferred deletion again (a daily job): those whose hold has ended
     are erased now, the rest stay deferred with an updated reason."""
     ent = own_enterprise(principal, "dsr:handle")

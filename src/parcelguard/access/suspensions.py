@@ -21,7 +21,7 @@ from parcelguard.core.errors import Conflict, InvalidInput, NotFound, Permission
 from parcelguard.core.ids import new_id
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
-from parcelguard.logistics.models import Employee
+from parcelguard.logistics import read as logistics_read
 
 
 def _check_reason(reason: str) -> str:
@@ -41,10 +41,9 @@ def suspend(session: Session, *, enterprise_id: str, reason: str, by: str, clock
     measure (an intervention id) that alone may lift it."""
     if (employee_id is None) == (api_key_id is None):
         raise InvalidInput("suspend either an employee or an API key")
-    if employee_id is not None:
-        emp = session.get(Employee, employee_id)
-        if emp is None or emp.enterprise_id != enterprise_id:
-            raise NotFound(f"employee {employee_id} not found")
+    if employee_id is not None and logistics_read.employee_of(
+            session, enterprise_id, employee_id) is None:
+        raise NotFound(f"employee {employee_id} not found")
     if api_key_id is not None:
         key = identity_read.api_key(session, api_key_id)
         if key is None or key.org_id != enterprise_id:

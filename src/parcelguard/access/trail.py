@@ -36,8 +36,7 @@ from parcelguard.ledger.contract import PI_FIELDS, PURPOSES
 from parcelguard.ledger.ingest import record_events
 from parcelguard.ledger.parcels import FINAL_STATUSES
 from parcelguard.logistics.identifiers import is_valid_waybill_no
-from parcelguard.logistics.models import Employee, Parcel
-from parcelguard.logistics.service import covering_assignments
+from parcelguard.logistics.read import EmployeeInfo, ParcelInfo, covering_assignments
 from parcelguard.vault.service import OpenItem, VaultService
 
 
@@ -80,7 +79,7 @@ class Values:
         return f"Values(fields={sorted(self.by_field)}, <PI hidden>)"
 
 
-def subject_of(parcel: Parcel, pi_field: str) -> str:
+def subject_of(parcel: ParcelInfo, pi_field: str) -> str:
     return parcel.sender_subject_id if pi_field.startswith("sender_") \
         else parcel.recipient_subject_id
 
@@ -103,7 +102,7 @@ class GateBase:
 
     # -- facts ------------------------------------------------------------------------
 
-    def actor(self, caller: Caller, at: datetime) -> tuple[Actor | None, Employee | None]:
+    def actor(self, caller: Caller, at: datetime) -> tuple[Actor | None, EmployeeInfo | None]:
         """The roster employee behind the caller and their standing at ``at``. An API
         key has no employee, but its suspension still counts."""
         repo = self.repo(caller)
@@ -115,12 +114,12 @@ class GateBase:
         return Actor(role=emp.role, status=emp.status, background_check=emp.background_check,
                      suspended=suspended, has_station=emp.station_id is not None), emp
 
-    def parcel(self, caller: Caller, waybill_no: str) -> Parcel | None:
+    def parcel(self, caller: Caller, waybill_no: str) -> ParcelInfo | None:
         if not is_valid_waybill_no(waybill_no):
             return None
         return self.repo(caller).parcel(waybill_no)
 
-    def cover(self, caller: Caller, emp: Employee | None, parcel: Parcel | None,
+    def cover(self, caller: Caller, emp: EmployeeInfo | None, parcel: ParcelInfo | None,
               purpose: str, at: datetime) -> Cover:
         """``logistics.covering_assignments`` decides; when nothing covers, the
         employee's other assignments on the parcel explain why."""
@@ -139,7 +138,7 @@ class GateBase:
                              purpose, epoch_us(at))
         return Cover.NONE if why is Cover.COVERED else why
 
-    def subjects(self, caller: Caller, parcel: Parcel | None, fields: Iterable[str],
+    def subjects(self, caller: Caller, parcel: ParcelInfo | None, fields: Iterable[str],
                  at: datetime) -> tuple[SubjectFacts, ...]:
         """Erasure and pending-deletion facts about the people whose fields are
         touched (consent is not asked for contract purposes: recipients never saw
@@ -152,7 +151,7 @@ class GateBase:
 
     # -- after the decision -----------------------------------------------------------
 
-    def open(self, caller: Caller, parcels: list[Parcel],
+    def open(self, caller: Caller, parcels: list[ParcelInfo],
              fields: list[str]) -> list[dict[str, str | None]]:
         """Decrypt ``fields`` of each parcel (one vault call). Only ever called after
         an Allowed decision, with exactly the fields that were allowed."""

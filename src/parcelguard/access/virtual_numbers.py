@@ -15,16 +15,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.access.audit import Actor, Channel, record_access
 from parcelguard.access.parcels import check_waybill_no, parcel_of
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from parcelguard.ledger.models import ParcelState
-from parcelguard.ledger.parcels import FINAL_STATUSES, utc_of_us
-from parcelguard.logistics.models import Assignment, Employee, Parcel
-from parcelguard.logistics.service import covering_assignments
+from parcelguard.logistics import read as logistics_read
+from parcelguard.logistics.read import (
+    AssignmentInfo,
+    EmployeeInfo,
+    ParcelInfo,
+    covering_assignments,
+)
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill.models import VirtualBinding
 from parcelguard.waybill.telephony import BindingMode, CallReceipt, Telephony, courier_endpoint
@@ -32,13 +34,13 @@ from parcelguard.waybill.virtual import (
     DEFAULT_GRACE,
     bind_courier,
     binding_refusal,
-    date_ended,
+    date_finished,
     live_binding,
     sweep,
 )
 
 
-def bind_for_assignment(session: Session, telephony: Telephony, *, assignment: Assignment,
+def bind_for_assignment(session: Session, telephony: Telephony, *, assignment: AssignmentInfo,
                         at: datetime, mode: BindingMode = BindingMode.AXN_EXT
                         ) -> VirtualBinding:
     """Bind the assigned delivery courier to the parcel's recipient for the
@@ -72,7 +74,7 @@ class Resolution:
     phone: str | None = field(default=None, repr=False)
 
 
-def _courier_check(session: Session, b: VirtualBinding | None, employee: Employee | None,
+def _courier_check(session: Session, b: VirtualBinding | None, employee: EmployeeInfo | None,
                    enterprise_id: str, at: datetime) -> str:
     if employee is None or employee.enterprise_id != enterprise_id:
         return "unknown_employee"
@@ -86,7 +88,7 @@ def _courier_check(session: Session, b: VirtualBinding | None, employee: Employe
     return reason
 
 
-def _recipient_phone(session: Session, vault: VaultService, parcel: Parcel) -> str | None:
+def _recipient_phone(session: Session, vault: VaultService, parcel: ParcelInfo) -> str | None:
     (phone,) = vault.open(session, parcel.enterprise_id, [
         (parcel.recipient_subject_id, parcel.id, "recipient_phone", parcel.recipient_phone_ct)])
     return phone
@@ -100,10 +102,10 @@ def resolve(session: Session, vault: VaultService, *, enterprise_id: str, employ
     purpose delivery), allowed or denied; a denial changes nothing else."""
     check_waybill_no(waybill_no)
     try:
-        parcel: Parcel | None = parcel_of(session, enterprise_id, waybill_no)
+        parcel: ParcelInfo | None = parcel_of(session, enterprise_id, waybill_no)
     except NotFound:
         parcel = None  # still an attempt: probing waybill numbers is worth recording
-    employee = session.get(Employee, employee_id)
+    employee = logistics_read.employee(session, employee_id)
     if parcel is None:
         reason = "not_found"
     else:
@@ -129,7 +131,8 @@ def place_call(session: Session, vault: VaultService, telephony: Telephony, *,
     client gets names the virtual number alone. Refused (403) outside the binding."""
     parcel = parcel_of(session, enterprise_id, check_waybill_no(waybill_no))
     b = live_binding(session, enterprise_id, waybill_no)
-    reason = _courier_check(session, b, session.get(Employee, employee_id), enterprise_id, at)
+    reason = _courier_check(session, b, logistics_read.employee(session, employee_id),
+                            enterprise_id, at)
     if reason != "ok":
         raise PermissionDenied(f"call refused: {reason}")
     assert b is not None
@@ -148,14 +151,5 @@ def expire_bindings(session: Session, now: datetime, *, telephony: Telephony,
     """The sweep: date the bindings of parcels that reached their end (delivered or
     closed, in the parcel projection) to that moment plus ``grace``, then unbind
     every binding due at ``now``. Returns how many were expired. Idempotent."""
-    finished = session.execute(
-        select(VirtualBinding, ParcelState.step_at_us)
-        .join(ParcelState, (ParcelState.enterprise_id == VirtualBinding.enterprise_id)
-              & (ParcelState.waybill_no == VirtualBinding.waybill_no))
-        .where(VirtualBinding.expired_at.is_(None), VirtualBinding.expires_at.is_(None),
-               ParcelState.status.in_(FINAL_STATUSES))).all()
-    # For a closed parcel its closing time stands in for delivery: it is never
-    # earlier, so the recipient's grace period is never cut short.
-    date_ended(session, [(b, utc_of_us(at_us)) for b, at_us in finished if at_us is not None],
-               grace)
+    date_finished(session, grace)
     return sweep(session, now, telephony=telephony)

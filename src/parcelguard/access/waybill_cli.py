@@ -38,7 +38,7 @@ from parcelguard.access.cli import (
 from parcelguard.access.parcels import check_waybill_no
 from parcelguard.core.errors import DomainError, InvalidInput
 from parcelguard.core.runtime import Runtime
-from parcelguard.logistics.models import Assignment
+from parcelguard.logistics import read as logistics_read
 from parcelguard.waybill.cli import write_private
 from parcelguard.waybill.fonts import cjk_font
 from parcelguard.waybill.provider import telephony
@@ -112,7 +112,7 @@ def bind(
         chosen = mode or rt.settings.section(WaybillSettings).binding_mode
         if chosen not in tuple(BindingMode):
             raise InvalidInput("mode must be axn_ext or axb")
-        a = session.get(Assignment, assignment_id)
+        a = logistics_read.assignment(session, assignment_id)
         if a is None:
             raise InvalidInput(f"assignment {assignment_id[:64]} not found")
         b = virtual_numbers.bind_for_assignment(

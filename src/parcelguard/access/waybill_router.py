@@ -43,7 +43,8 @@ from parcelguard.core.http import API, ClockDep, RuntimeDep, SessionDep
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.http import PrincipalDep
 from parcelguard.identity.permissions import Principal
-from parcelguard.logistics.models import Assignment, Employee
+from parcelguard.logistics import read as logistics_read
+from parcelguard.logistics.read import EmployeeInfo
 from parcelguard.vault.http import VaultDep
 from parcelguard.waybill import service as waybill_service
 from parcelguard.waybill import virtual
@@ -63,9 +64,9 @@ def _not_found_or_403(reason: str) -> int:
     return 404 if reason in ("parcel_not_found", "not_found") else 403
 
 
-def _employee(session: Session, principal: Principal) -> Employee | None:
+def _employee(session: Session, principal: Principal) -> EmployeeInfo | None:
     employee_id = identity_read.employee_of(session, principal.account_id)
-    return session.get(Employee, employee_id) if employee_id else None
+    return logistics_read.employee(session, employee_id)
 
 
 def _caller_id(session: Session, principal: Principal) -> str:
@@ -107,7 +108,7 @@ def bind(body: BindIn, *, principal: PrincipalDep, session: SessionDep, clock: C
     """Bind a delivery assignment's courier to the parcel's recipient for the
     assignment window. Needs ``logistics:write``."""
     ent = enterprise_of(principal, "logistics:write")
-    assignment = session.get(Assignment, body.assignment_id)
+    assignment = logistics_read.assignment(session, body.assignment_id)
     if assignment is None or assignment.enterprise_id != ent:
         raise NotFound(f"assignment {body.assignment_id} not found")
     mode = BindingMode(body.mode or rt.settings.section(WaybillSettings).binding_mode)
@@ -195,7 +196,7 @@ def add_assessment(partner_id: str, body: AssessmentIn, *, principal: PrincipalD
         session, enterprise_id=ent, partner_id=partner_id, fields=body.fields,
         conclusion=body.conclusion, at=clock.now(),
         assessed_by=principal.account_id or principal.api_key_id or principal.role)
-    return AssessmentRead(id=a.id, partner_id=a.partner_id, fields=a.fields,
+    return AssessmentRead(id=a.id, partner_id=a.partner_id, fields=list(a.fields),
                           assessed_at=a.assessed_at)
 
 

@@ -41,9 +41,9 @@ from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger import logs
+from parcelguard.ledger import read as ledger_read
 from parcelguard.ledger.checkpoint import CheckpointError, open_checkpoint
 from parcelguard.ledger.merkle import leaf_hash, verify_inclusion
-from parcelguard.ledger.models import LedgerEvent
 from parcelguard.ledger.signing import latest_checkpoint
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -158,14 +158,9 @@ def sample(session: Session, principal: Principal, engagement_id: str, *, size: 
     eng = engagements.held_by_caller(session, principal, engagement_id)
     p = engagements.period(eng)
     cp = latest_checkpoint(session, eng.enterprise_id)
-    stmt = select(LedgerEvent.seq).where(
-        LedgerEvent.enterprise_id == eng.enterprise_id,
-        LedgerEvent.occurred_at_us >= p.start_us, LedgerEvent.occurred_at_us < p.end_us)
-    if kind:
-        stmt = stmt.where(LedgerEvent.kind == kind)
-    if cp is not None:
-        stmt = stmt.where(LedgerEvent.seq < cp.size)
-    positions = list(session.scalars(stmt.order_by(LedgerEvent.seq)))
+    positions = ledger_read.positions_in(session, eng.enterprise_id, since_us=p.start_us,
+                                         until_us=p.end_us, kind=kind,
+                                         below=None if cp is None else cp.size)
     draws = int(session.scalar(select(func.count()).select_from(AuditAccessLog).where(
         AuditAccessLog.engagement_id == eng.id, AuditAccessLog.action == "sample")) or 0)
     # Seeded per engagement and draw: the enterprise can re-draw the same sample.

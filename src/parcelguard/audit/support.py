@@ -22,9 +22,10 @@ from sqlalchemy.orm import Session
 from parcelguard.access.policy import looks_like_pi
 from parcelguard.audit import engagements
 from parcelguard.audit.models import AuditDataSupport, AuditFinding
+from parcelguard.channel import read as channel_read
 from parcelguard.channel.evidence import package_digest
 from parcelguard.channel.history import positions_of
-from parcelguard.channel.models import ChannelReferral, ChannelReferralLog
+from parcelguard.channel.referrals import log_referral
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
@@ -41,7 +42,7 @@ def send(session: Session, principal: Principal, *, referral_id: str, engagement
     """Hand a police case the audit's findings and event references."""
     principal.require("audit:support_police")
     eng = engagements.held_by_caller(session, principal, engagement_id)
-    ref = session.get(ChannelReferral, referral_id)
+    ref = channel_read.referral(session, referral_id)
     # a case about another enterprise is none of this engagement's business
     if ref is None or ref.enterprise_id != eng.enterprise_id:
         raise NotFound(f"no police case {referral_id} about {eng.enterprise_id}")
@@ -76,10 +77,9 @@ def send(session: Session, principal: Principal, *, referral_id: str, engagement
         package_sha256=package_digest(package), status="sent", sent_at=now,
         sent_by=_who(principal))
     session.add(row)
-    session.add(ChannelReferralLog(referral_id=ref.id, at=now, actor_org_id=principal.org_id,
-                                   actor_ref=row.sent_by, action="auditor_support",
-                                   detail={"support_id": row.id,
-                                           "package_sha256": row.package_sha256}))
+    log_referral(session, ref.id, at=now, org=principal.org_id, who=row.sent_by,
+                 action="auditor_support",
+                 detail={"support_id": row.id, "package_sha256": row.package_sha256})
     session.flush()
     return row
 
@@ -117,9 +117,8 @@ def receive(session: Session, principal: Principal, *, support_id: str,
     now = clock.now()
     row.status, row.received_at, row.received_by = "received", now, _who(principal)
     row.receipt = f"POL-{secrets.token_hex(6).upper()}"
-    session.add(ChannelReferralLog(referral_id=row.referral_id, at=now,
-                                   actor_org_id=principal.org_id, actor_ref=row.received_by,
-                                   action="support_received",
-                                   detail={"support_id": row.id, "receipt": row.receipt}))
+    log_referral(session, row.referral_id, at=now, org=principal.org_id,
+                 who=row.received_by or "", action="support_received",
+                 detail={"support_id": row.id, "receipt": row.receipt})
     session.flush()
     return row

@@ -24,21 +24,21 @@ from typing import Any
 from sqlalchemy import String, column, func, select, table
 from sqlalchemy.orm import Session
 
-from parcelguard.access.models import AccessSuspension
+from parcelguard.access import read as access_read
 from parcelguard.audit import dp, page, scorecards
 from parcelguard.audit.controls.context import Ctx
 from parcelguard.audit.model import Period
 from parcelguard.audit.models import AuditDpRelease
 from parcelguard.audit.settings import AuditSettings
-from parcelguard.channel.models import ChannelReport
-from parcelguard.conduct.models import ConductDecision
+from parcelguard.channel import read as channel_read
+from parcelguard.conduct import read as conduct_read
 from parcelguard.core.clock import Clock
 from parcelguard.core.db import UTCDateTime
 from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
-from parcelguard.monitor.models import MonitorAlert
+from parcelguard.monitor import read as monitor_read
 
 GRADES = ("particularly_major", "major", "relatively_major", "general")
 _INCIDENTS = table("incidents", column("id", String), column("enterprise_id", String),
@@ -47,10 +47,6 @@ _REPORTS = table("incident_reports", column("incident_id", String), column("stat
 # Answer-time buckets of complaints (Postal Law: answered within 30 days at most).
 BUCKETS = ("complaints_answered_7d", "complaints_answered_30d", "complaints_answered_late",
            "complaints_open")
-
-
-def _count(session: Session, stmt: Any) -> int:
-    return int(session.scalar(stmt) or 0)
 
 
 def incidents_by_grade(session: Session, enterprise_id: str, period: Period) -> dict[str, int]:
@@ -76,21 +72,17 @@ def exact_counts(session: Session, enterprise_id: str, period: Period,
         "reveals": sum(1 for r in ctx.access_events()
                        if r.ev.action == "reveal" and r.ev.outcome == "allowed"),
         "refused_accesses": len(ctx.pi_accesses(allowed=False)),
-        "alerts": _count(session, select(func.count()).select_from(MonitorAlert).where(
-            MonitorAlert.enterprise_id == enterprise_id, MonitorAlert.raised_at >= period.start,
-            MonitorAlert.raised_at < period.end)),
+        "alerts": monitor_read.alerts_raised(session, enterprise_id, period.start, period.end),
     }
     d_in = 1
-    if ctx.has_tables(ChannelReport.__tablename__):
+    if ctx.has_tables(channel_read.REPORTS_TABLE):
         cells.update(_complaints(session, enterprise_id, period, ctx.cutoff))
         d_in = 2  # a complaint is in one answer bucket and maybe in acknowledged_in_time
-    sanctions = _count(session, select(func.count()).select_from(AccessSuspension).where(
-        AccessSuspension.enterprise_id == enterprise_id, AccessSuspension.employee_id.is_not(None),
-        AccessSuspension.starts_at >= period.start, AccessSuspension.starts_at < period.end))
-    if ctx.has_tables(ConductDecision.__tablename__):
-        sanctions += _count(session, select(func.count()).select_from(ConductDecision).where(
-            ConductDecision.enterprise_id == enterprise_id, ConductDecision.kind != "reward",
-            ConductDecision.decided_at >= period.start, ConductDecision.decided_at < period.end))
+    sanctions = access_read.employee_suspensions_started(session, enterprise_id, period.start,
+                                                         period.end)
+    if ctx.has_tables(conduct_read.DECISIONS_TABLE):
+        sanctions += conduct_read.sanctions_decided(session, enterprise_id, period.start,
+                                                    period.end)
     cells["sanctions"] = sanctions
     return cells, d_in
 
@@ -98,11 +90,8 @@ def exact_counts(session: Session, enterprise_id: str, period: Period,
 def _complaints(session: Session, enterprise_id: str, period: Period,
                 cutoff: datetime) -> dict[str, int]:
     out = dict.fromkeys((*BUCKETS, "complaints_acknowledged_in_time"), 0)
-    for received, ack, ack_due, answered, due in session.execute(select(
-            ChannelReport.received_at, ChannelReport.acknowledged_at, ChannelReport.ack_due_at,
-            ChannelReport.answered_at, ChannelReport.answer_due_at).where(
-            ChannelReport.enterprise_id == enterprise_id, ChannelReport.received_at >= period.start,
-            ChannelReport.received_at < period.end)):
+    for received, ack, ack_due, answered, due in channel_read.report_timings(
+            session, enterprise_id, period.start, period.end):
         if answered is None:
             out["complaints_answered_late" if due < cutoff else "complaints_open"] += 1
         elif answered > due:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.access.models import ExportRequest
+from parcelguard.access import read as access_read
 from parcelguard.access.repository import AccessRepository
 from parcelguard.channel import history
 from parcelguard.channel.events import CanaryTouched
@@ -34,10 +34,10 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.errors import InvalidInput
 from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
-from parcelguard.ledger.models import LedgerHead
+from parcelguard.ledger import read as ledger_read
+from parcelguard.logistics import read as logistics_read
 from parcelguard.logistics.identifiers import WAYBILL_RE, make_waybill_no
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
-from parcelguard.logistics.models import Assignment, Parcel, Station
 from parcelguard.vault.blind_index import normalize_phone
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill.telephony import BindingMode, Telephony
@@ -64,9 +64,8 @@ def _person(rng: random.Random, subject: str, phone: str) -> PartyIn:
 
 
 def _prefix(session: Session, enterprise_id: str) -> str:
-    any_waybill = session.scalar(select(Parcel.waybill_no).where(
-        Parcel.enterprise_id == enterprise_id, Parcel.waybill_no.not_in(
-            select(ChannelCanary.waybill_no))).limit(1))
+    any_waybill = logistics_read.some_waybill(session, enterprise_id,
+                                              excluding=select(ChannelCanary.waybill_no))
     m = WAYBILL_RE.match(any_waybill or "")
     if m is None:
         raise InvalidInput("the enterprise has no parcels yet for canaries to blend in with")
@@ -91,14 +90,13 @@ def seed(session: Session, vault: VaultService, telephony: Telephony, *, enterpr
         raise InvalidInput(f"seed 1-{MAX_PER_CALL} canaries at a time")
     rng = _rng(rng_seed)
     prefix = _prefix(session, enterprise_id)
-    stations = list(session.scalars(select(Station.id).where(
-        Station.enterprise_id == enterprise_id).order_by(Station.id)))
+    stations = logistics_read.station_ids(session, enterprise_id)
     now = clock.now()
     rows, parcels = [], []
     for _ in range(count):
         while True:
             waybill = make_waybill_no(prefix, rng.randrange(10**11, 10**12))
-            if session.scalar(select(Parcel.id).where(Parcel.waybill_no == waybill)) is None:
+            if not logistics_read.waybill_taken(session, waybill):
                 break
         recipient_line = _lease(session, telephony, enterprise_id)
         sender_line = telephony.lease_number(enterprise_id=enterprise_id, mode=BindingMode.AXB)
@@ -130,8 +128,7 @@ def exposed_to(session: Session, enterprise_id: str, waybill_no: str) -> list[st
     it, allowed or denied, everyone it was assigned to, every bulk exporter whose
     export covered it."""
     actors = {r.actor_id for r in history.accesses_to(session, enterprise_id, [waybill_no])}
-    actors |= set(session.scalars(select(Assignment.employee_id).where(
-        Assignment.enterprise_id == enterprise_id, Assignment.waybill_no == waybill_no)))
+    actors |= logistics_read.assignees(session, enterprise_id, waybill_no)
     actors |= set(session.scalars(select(ChannelCanaryHit.actor_id).join(
         ChannelCanary, ChannelCanary.id == ChannelCanaryHit.canary_id).where(
         ChannelCanary.waybill_no == waybill_no, ChannelCanaryHit.kind == "export")))
@@ -183,8 +180,7 @@ def scan(session: Session, *, enterprise_id: str) -> list[CanaryTouched]:
         cursor = ChannelCanaryCursor(enterprise_id=enterprise_id, seq=0, exports_after=None)
         session.add(cursor)
     by_waybill = {c.waybill_no: c for c in canaries(session, enterprise_id)}
-    size = int(session.scalar(select(LedgerHead.size).where(
-        LedgerHead.enterprise_id == enterprise_id)) or 0)
+    size = ledger_read.log_size_or_zero(session, enterprise_id)
     hits: list[_Hit] = []
     if by_waybill:
         for r in history.accesses_to(session, enterprise_id, sorted(by_waybill)):
@@ -201,14 +197,9 @@ def scan(session: Session, *, enterprise_id: str) -> list[CanaryTouched]:
 
 def _export_hits(session: Session, enterprise_id: str, by_waybill: dict[str, ChannelCanary],
                  after: datetime | None) -> tuple[list[_Hit], datetime | None]:
-    stmt = select(ExportRequest).where(ExportRequest.enterprise_id == enterprise_id,
-                                       ExportRequest.exported_at.is_not(None))
-    if after is not None:
-        stmt = stmt.where(ExportRequest.exported_at > after)
     repo = AccessRepository(session, enterprise_id)
     out, last = [], after
-    for req in session.scalars(stmt.order_by(ExportRequest.exported_at)):
-        assert req.exported_at is not None
+    for req in access_read.exports_run(session, enterprise_id, after):
         last = req.exported_at
         for p in repo.scope_parcels(req.scope):
             if p.waybill_no in by_waybill:

@@ -39,7 +39,7 @@ from parcelguard.core.ids import new_id
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger.signing import KeyWrapper
-from parcelguard.logistics.models import Employee
+from parcelguard.logistics import read as logistics_read
 from parcelguard.vault.service import VaultService
 
 MAX_SUSPECTS = 3
@@ -82,8 +82,14 @@ def _reason(text: str) -> str:
 
 def _log(session: Session, ref: ChannelReferral, *, org: str, who: str, action: str,
          at: datetime, **detail: Any) -> None:
-    session.add(ChannelReferralLog(referral_id=ref.id, at=at, actor_org_id=org, actor_ref=who,
-                                   action=action, detail=detail))
+    log_referral(session, ref.id, org=org, who=who, action=action, at=at, detail=detail)
+
+
+def log_referral(session: Session, referral_id: str, *, org: str, who: str, action: str,
+                 at: datetime, detail: dict[str, Any]) -> None:
+    """Append to a police case's log (who did what to it; ids and hashes, no PI)."""
+    session.add(ChannelReferralLog(referral_id=referral_id, at=at, actor_org_id=org,
+                                   actor_ref=who, action=action, detail=detail))
 
 
 def _who(p: Principal) -> str:
@@ -104,8 +110,7 @@ def _suspect_rows(session: Session, enterprise_id: str, kind: str, actor_id: str
 
 
 def _actor_type(session: Session, enterprise_id: str, actor_id: str) -> str:
-    emp = session.get(Employee, actor_id)
-    if emp is not None and emp.enterprise_id == enterprise_id:
+    if logistics_read.employee_of(session, enterprise_id, actor_id) is not None:
         return "employee"
     rows = history.accesses_by(session, enterprise_id, [actor_id])
     return rows[0].actor_type if rows else "external"

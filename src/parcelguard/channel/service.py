@@ -23,8 +23,8 @@ from parcelguard.channel.repository import ReportRepository, add_message, open_f
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import InvalidInput, NotFound, PermissionDenied
 from parcelguard.identity.permissions import Principal
+from parcelguard.logistics import read as logistics_read
 from parcelguard.logistics.identifiers import is_valid_waybill_no
-from parcelguard.logistics.models import Employee, Station
 from parcelguard.vault.service import VaultService
 
 
@@ -175,9 +175,7 @@ def link(session: Session, principal: Principal, report_id: str, *, target_type:
     if target_type == "waybill" and not is_valid_waybill_no(target_id):
         raise InvalidInput("waybill number is malformed or fails its check digit")
     if target_type in ("employee", "station"):
-        owner = session.scalar(select(Employee.enterprise_id).where(Employee.id == target_id)
-                               if target_type == "employee" else
-                               select(Station.enterprise_id).where(Station.id == target_id))
+        owner = logistics_read.owner_of(session, target_type, target_id)
         if owner != r.enterprise_id:
             raise NotFound(f"no {target_type} {target_id}")
     existing = ReportRepository(session, r.enterprise_id).links(r.id)

@@ -36,8 +36,8 @@ from parcelguard.core.ids import new_id
 from parcelguard.core.outbox import emit
 from parcelguard.identity import read as identity_read
 from parcelguard.identity.permissions import Principal
+from parcelguard.logistics import read as logistics_read
 from parcelguard.logistics.identifiers import is_valid_waybill_no
-from parcelguard.logistics.models import Assignment, Employee
 
 INVALID_LINK = "this evaluation link is not valid (unknown, already used or expired)"
 SIGNAL_SOURCES = ("monitor_alert", "canary", "channel")
@@ -62,14 +62,10 @@ def issue_link(session: Session, *, enterprise_id: str, waybill_no: str, clock: 
     if not is_valid_waybill_no(waybill_no):
         raise InvalidInput("waybill number is malformed or fails its check digit")
     if employee_id is None:
-        employee_id = session.scalar(select(Assignment.employee_id).where(
-            Assignment.enterprise_id == enterprise_id, Assignment.waybill_no == waybill_no,
-            Assignment.purpose == "delivery", Assignment.revoked.is_(False))
-            .order_by(Assignment.starts_at.desc()).limit(1))
+        employee_id = logistics_read.delivery_courier(session, enterprise_id, waybill_no)
         if employee_id is None:
             raise InvalidInput("the parcel has no delivery courier to evaluate")
-    emp = session.get(Employee, employee_id)
-    if emp is None or emp.enterprise_id != enterprise_id:
+    if logistics_read.employee_of(session, enterprise_id, employee_id) is None:
         raise NotFound(f"no employee {employee_id}")
     if session.scalar(select(ConductLink.token_hash).where(
             ConductLink.enterprise_id == enterprise_id,

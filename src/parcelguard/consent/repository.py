@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.consent.dsr import DsrKind, DsrStatus
 from parcelguard.consent.models import ConsentRecord, DataSubjectRequest, Notice, NoticeVersion
-from parcelguard.vault.models import VaultErasure
+from parcelguard.vault import read as vault_read
 
 MAX_LIST = 1000
 
@@ -104,5 +104,4 @@ class ConsentRepository:
     # -- the person's data elsewhere ---------------------------------------------
 
     def erased_at(self, subject_id: str) -> datetime | None:
-        tomb = self.session.get(VaultErasure, (self.enterprise_id, subject_id))
-        return tomb.erased_at if tomb is not None else None
+        return vault_read.erased_at(self.session, self.enterprise_id, subject_id)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from parcelguard.consent.models import ConsentRecord, DataSubjectRequest, NoticeVersion
+from parcelguard.consent.read import RequestInfo
 from parcelguard.consent.rules import purposes_of
 from parcelguard.consent.subject_requests import lifecycle_of
 
@@ -136,7 +137,7 @@ class RequestRead(BaseModel):
     overdue: bool
 
     @classmethod
-    def of(cls, r: DataSubjectRequest, now: datetime) -> RequestRead:
+    def of(cls, r: DataSubjectRequest | RequestInfo, now: datetime) -> RequestRead:
         lc = lifecycle_of(r)
         return cls(id=r.id, subject_id=r.subject_id, kind=r.kind, status=r.status,
                    channel=r.channel, received_at=r.received_at, deadline_at=r.deadline_at,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.consent.dsr import OPEN_STATUSES, DsrKind, DsrStatus, RequestLifecycle
 from parcelguard.consent.models import DataSubjectRequest
+from parcelguard.consent.read import RequestInfo
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.consent.service import actor_of, check_channel, check_subject_id, own_enterprise
 from parcelguard.core.clock import Clock
@@ -22,7 +23,7 @@ from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
 
 
-def lifecycle_of(row: DataSubjectRequest) -> RequestLifecycle:
+def lifecycle_of(row: DataSubjectRequest | RequestInfo) -> RequestLifecycle:
     return RequestLifecycle(
         kind=DsrKind(row.kind), status=DsrStatus(row.status), received_at=row.received_at,
         deadline_at=row.deadline_at, started_at=row.started_at, closed_at=row.closed_at,

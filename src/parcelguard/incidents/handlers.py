@@ -23,9 +23,9 @@ from parcelguard.incidents.model import Category
 from parcelguard.incidents.service import Opened, OpenRequest, open_incident
 from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.incidents.timeline import SYSTEM_MONITOR, actor_of, clean_text
+from parcelguard.monitor import read as monitor_read
 from parcelguard.monitor import service as monitor
 from parcelguard.monitor.events import AlertRaised
-from parcelguard.monitor.models import MonitorAlert
 
 SEVERITIES: Final = ("low", "medium", "high", "critical")
 # detector -> incident category (monitor/detectors/__init__.py names them)
@@ -75,7 +75,7 @@ def open_from_alert(session: Session, alert_id: str, *, settings: IncidentSettin
     """Open (or join) the incident for a stored alert if the rule says so (``force``:
     a person chose to escalate it). Detection time is the alert's raise time, in
     event time. None when the rule leaves the alert to the monitor's queue."""
-    alert = session.get(MonitorAlert, alert_id)
+    alert = monitor_read.alert(session, alert_id)
     if alert is None:
         return None
     if not force and not alert_opens_incident(alert.detector, alert.severity, settings):

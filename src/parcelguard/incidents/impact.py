@@ -35,13 +35,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session
 
-from parcelguard.access.models import ExportRequest
+from parcelguard.access import read as access_read
 from parcelguard.incidents.grading import DataCategory
-from parcelguard.ledger.models import LedgerEvent
-from parcelguard.logistics.models import Parcel
+from parcelguard.ledger import read as ledger_read
+from parcelguard.logistics import read as logistics_read
 
 _CHUNK = 1_000
 PI_ACTIONS = frozenset({"reveal", "search", "export", "print_label", "share"})
@@ -82,27 +81,14 @@ def load_events(session: Session, enterprise_id: str,
     """The evidence events of one enterprise's log, decoded from their leaves (in
     log order). Ids that are not in the log are skipped: an alert's synthetic
     evidence (a witness finding) has no event."""
-    out: list[tuple[int, dict[str, object]]] = []
-    for chunk in _chunks(sorted(set(event_ids))):
-        for seq, leaf in session.execute(select(LedgerEvent.seq, LedgerEvent.leaf).where(
-                LedgerEvent.enterprise_id == enterprise_id,
-                LedgerEvent.event_id.in_(chunk))):
-            out.append((seq, msgspec.json.decode(leaf)))
-    return [doc for _, doc in sorted(out, key=lambda p: p[0])]
+    return [msgspec.json.decode(leaf) for _, leaf in ledger_read.leaves_by_event_ids(
+        session, enterprise_id, event_ids, chunk=_CHUNK)]
 
 
 def _gate_exports(session: Session, enterprise_id: str,
                   event_ids: Sequence[str]) -> dict[str, list[str]]:
     """Export event id -> the waybills that export returned (exports run by the gate)."""
-    out: dict[str, list[str]] = {}
-    for chunk in _chunks(sorted(set(event_ids))):
-        for eid, wbs in session.execute(select(
-                ExportRequest.event_id, ExportRequest.exported_waybills).where(
-                ExportRequest.enterprise_id == enterprise_id,
-                ExportRequest.event_id.in_(chunk))):
-            if eid is not None and wbs is not None:
-                out[eid] = list(wbs)
-    return out
+    return access_read.exported_waybills(session, enterprise_id, event_ids)
 
 
 def _subjects(session: Session, enterprise_id: str,
@@ -110,27 +96,18 @@ def _subjects(session: Session, enterprise_id: str,
     """Subject ids of (waybill -> parties touched)."""
     people: set[str] = set()
     waybills = sorted(wanted)
-    for chunk in _chunks(waybills):
-        for wb, sender, recipient in session.execute(
-                select(Parcel.waybill_no, Parcel.sender_subject_id,
-                       Parcel.recipient_subject_id).where(
-                    Parcel.enterprise_id == enterprise_id, Parcel.waybill_no.in_(chunk))):
-            parties = wanted[wb]
-            if "sender" in parties:
-                people.add(sender)
-            if "recipient" in parties:
-                people.add(recipient)
+    for wb, sender, recipient in logistics_read.parties(session, enterprise_id, waybills):
+        parties = wanted[wb]
+        if "sender" in parties:
+            people.add(sender)
+        if "recipient" in parties:
+            people.add(recipient)
     return people
 
 
 def _holdings(session: Session, enterprise_id: str) -> tuple[int, int]:
     """(parcels, distinct people) whose PI the enterprise holds."""
-    parcels = int(session.scalar(select(func.count()).select_from(Parcel).where(
-        Parcel.enterprise_id == enterprise_id)) or 0)
-    both = union(select(Parcel.sender_subject_id.label("s")).where(
-        Parcel.enterprise_id == enterprise_id), select(Parcel.recipient_subject_id).where(
-        Parcel.enterprise_id == enterprise_id)).subquery()
-    return parcels, int(session.scalar(select(func.count()).select_from(both)) or 0)
+    return logistics_read.holdings(session, enterprise_id)
 
 
 def category_of(fields: Iterable[str]) -> DataCategory:

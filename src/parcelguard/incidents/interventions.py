@@ -46,7 +46,7 @@ from parcelguard.incidents.models import Incident, Intervention
 from parcelguard.incidents.reports import clear_escalation
 from parcelguard.incidents.repository import IncidentRepository
 from parcelguard.ledger.ingest import record_events
-from parcelguard.waybill.models import Partner
+from parcelguard.waybill import service as waybill_service
 
 KINDS = ("suspend_employee", "revoke_api_key", "block_device", "freeze_partner")
 
@@ -147,10 +147,10 @@ def apply_system(session: Session, *, enterprise_id: str, kind: str, target_id: 
         if clean_device(target_id) is None:
             raise InvalidInput("device id: an opaque token of letters, digits and ._:-")
     else:
-        partner = session.get(Partner, (enterprise_id, target_id))
-        if partner is None:
+        was = waybill_service.set_partner_active(session, enterprise_id, target_id, False)
+        if was is None:
             raise NotFound(f"partner {target_id} not found")
-        iv.partner_was_active, partner.active = partner.active, False
+        iv.partner_was_active = was
     iv.ledger_event_id = _ledger(session, iv, actor=actor, at=now)
     session.add(iv)
     if incident is not None:
@@ -201,10 +201,9 @@ def lift(session: Session, principal: Principal, *, intervention_id: str,
         with suppress(Conflict):
             suspensions.lift(session, enterprise_id=iv.enterprise_id,
                              suspension_id=iv.suspension_id, by=actor[:64], clock=clock)
-    elif iv.kind == "freeze_partner":
-        partner = session.get(Partner, (iv.enterprise_id, iv.target_id))
-        if partner is not None and iv.partner_was_active is not None:
-            partner.active = iv.partner_was_active
+    elif iv.kind == "freeze_partner" and iv.partner_was_active is not None:
+        waybill_service.set_partner_active(session, iv.enterprise_id, iv.target_id,
+                                           iv.partner_was_active)
     iv.lifted_at, iv.lifted_by = now, actor
     event_id = _ledger(session, iv, actor=actor, at=now)
     if iv.incident_id is not None:

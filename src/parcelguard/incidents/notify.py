@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Protocol
 
 import msgspec
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.incidents.models import Incident
-from parcelguard.logistics.models import Parcel
+from parcelguard.logistics import read as logistics_read
+from parcelguard.logistics.read import ParcelInfo
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill.masking import mask_phone
 
@@ -177,12 +177,12 @@ class LocalSmsNotifier:
 
     def _batch(self, session: Session, to: Sequence[Addressee], text: str) -> list[Delivery]:
         ids = [a.parcel_id for a in to]
-        parcels = {p.id: p for p in session.scalars(select(Parcel).where(Parcel.id.in_(ids)))}
-        items: list[tuple[int, Addressee, Parcel]] = [
+        parcels = logistics_read.parcels_by_id(session, ids)
+        items: list[tuple[int, Addressee, ParcelInfo]] = [
             (i, a, p) for i, a in enumerate(to)
             if (p := parcels.get(a.parcel_id)) is not None and p.enterprise_id == a.enterprise_id]
         out = [Delivery("no_address") for _ in to]
-        by_ent: dict[str, list[tuple[int, Addressee, Parcel]]] = {}
+        by_ent: dict[str, list[tuple[int, Addressee, ParcelInfo]]] = {}
         for item in items:
             by_ent.setdefault(item[1].enterprise_id, []).append(item)
         for ent, group in by_ent.items():
@@ -256,12 +256,8 @@ def addressees(session: Session, inc: Incident) -> list[Addressee]:
         parties.setdefault(str(ev["waybill_no"]), set()).update(
             {f.partition("_")[0] for f in fields} or {"recipient"})
     out: dict[str, Addressee] = {}
-    waybills = sorted(parties)
-    for i in range(0, len(waybills), 1_000):
-        for p in session.scalars(select(Parcel).where(
-                Parcel.enterprise_id == inc.enterprise_id,
-                Parcel.waybill_no.in_(waybills[i:i + 1_000])).order_by(Parcel.waybill_no)):
-            for party in sorted(parties[p.waybill_no]):
-                subject = getattr(p, f"{party}_subject_id")
-                out.setdefault(subject, Addressee(inc.enterprise_id, subject, p.id, party))
+    for p in logistics_read.parcels_by_waybills(session, inc.enterprise_id, sorted(parties)):
+        for party in sorted(parties[p.waybill_no]):
+            subject = getattr(p, f"{party}_subject_id")
+            out.setdefault(subject, Addressee(inc.enterprise_id, subject, p.id, party))
     return [out[s] for s in sorted(out)]

@@ -22,7 +22,7 @@ from parcelguard.incidents import content as docs
 from parcelguard.incidents.models import IncidentPlan, PlanDrill
 from parcelguard.incidents.repository import IncidentRepository
 from parcelguard.incidents.timeline import actor_of, clean_text
-from parcelguard.logistics.models import Employee
+from parcelguard.logistics import read as logistics_read
 
 PlanKind = Literal["security", "emergency"]
 PLAN_KINDS: tuple[str, ...] = ("security", "emergency")
@@ -59,9 +59,7 @@ def submit_plan(session: Session, principal: Principal, *, kind: str, content: d
 
 
 def _check_technicians(session: Session, enterprise_id: str, ids: Sequence[str]) -> None:
-    found = set(session.scalars(select(Employee.id).where(
-        Employee.enterprise_id == enterprise_id, Employee.id.in_(ids),
-        Employee.status == "active")))
+    found = logistics_read.active_employee_ids(session, enterprise_id, ids)
     missing = sorted(set(ids) - found)
     if missing:
         raise InvalidInput(f"technicians must be active employees of the enterprise; not "

@@ -8,10 +8,11 @@ assignments), in the same transaction as the row change.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import Clock
@@ -19,7 +20,7 @@ from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
 from parcelguard.ledger import parcels as projection
-from parcelguard.ledger.contract import ID_RULE, ROLES, is_contract_id
+from parcelguard.ledger.contract import ID_RULE, PI_FIELDS, ROLES, is_contract_id
 from parcelguard.ledger.ingest import record_events
 from parcelguard.logistics.models import Assignment, Employee, Parcel, Station
 from parcelguard.logistics.rules import ASSIGNMENT_PURPOSES, Window, next_status
@@ -198,11 +199,33 @@ def record_step(session: Session, principal: Principal, *, waybill_no: str, step
     return parcel
 
 
-def covering_assignments(session: Session, *, enterprise_id: str, employee_id: str,
-                         waybill_no: str, purpose: str, at: datetime) -> list[Assignment]:
-    """Assignments that grant ``employee_id`` access to ``waybill_no`` for ``purpose``
-    at ``at`` (the access gate's first question)."""
-    return list(session.scalars(select(Assignment).where(
-        Assignment.enterprise_id == enterprise_id, Assignment.employee_id == employee_id,
-        Assignment.waybill_no == waybill_no, Assignment.purpose == purpose,
-        Assignment.starts_at <= at, Assignment.ends_at > at, Assignment.revoked.is_(False))))
+def reseal_parcel_field(session: Session, *, enterprise_id: str, parcel_id: str, field: str,
+                        ciphertext: bytes, phone_indexes: tuple[bytes, bytes] | None = None
+                        ) -> None:
+    """Replace one PI field of a parcel with a new vault ciphertext (a data subject's
+    correction, sealed by the caller); a phone field takes its new blind indexes
+    (``VaultService.phone_indexes``: full, last four)."""
+    if field not in PI_FIELDS:
+        raise InvalidInput(f"field must be one of {', '.join(PI_FIELDS)}")
+    parcel = session.get(Parcel, parcel_id)
+    if parcel is None or parcel.enterprise_id != enterprise_id:
+        raise NotFound(f"parcel {parcel_id} not found")
+    setattr(parcel, f"{field}_ct", ciphertext)
+    if field == "recipient_phone" and phone_indexes is not None:
+        parcel.recipient_phone_bi, parcel.recipient_phone_last4_bi = phone_indexes
+    elif field == "sender_phone" and phone_indexes is not None:
+        parcel.sender_phone_bi = phone_indexes[0]
+    session.flush()
+
+
+def clear_phone_indexes(session: Session, enterprise_id: str, subject_ids: Sequence[str]) -> None:
+    """Clear the phone blind indexes of the people's own parties on the enterprise's
+    parcels (after their keys were shredded: the indexes are keyed by the enterprise,
+    not the person, so a known phone number would still find the parcels)."""
+    session.execute(update(Parcel).where(
+        Parcel.enterprise_id == enterprise_id,
+        Parcel.recipient_subject_id.in_(subject_ids)).values(
+        recipient_phone_bi=None, recipient_phone_last4_bi=None))
+    session.execute(update(Parcel).where(
+        Parcel.enterprise_id == enterprise_id,
+        Parcel.sender_subject_id.in_(subject_ids)).values(sender_phone_bi=None))

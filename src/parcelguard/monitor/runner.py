@@ -21,11 +21,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
 from parcelguard.core.clock import Clock
 from parcelguard.core.db import Database
-from parcelguard.ledger.models import LedgerEvent, LedgerHead
+from parcelguard.ledger import read as ledger_read
 from parcelguard.monitor.engine import Pipeline
 from parcelguard.monitor.model import Ev, decoder, epoch_us
 from parcelguard.monitor.settings import MonitorSettings
@@ -52,10 +50,7 @@ class RunReport:
 
 def _read(db: Database, enterprise_id: str, start: int, limit: int) -> list[bytes]:
     with db.unit_of_work() as uow:
-        return [bytes(leaf) for leaf in uow.session.scalars(
-            select(LedgerEvent.leaf).where(LedgerEvent.enterprise_id == enterprise_id,
-                                           LedgerEvent.seq >= start)
-            .order_by(LedgerEvent.seq).limit(limit))]
+        return ledger_read.leaves_from(uow.session, enterprise_id, start, limit)
 
 
 # A full collection every this many batches (see _young_collections_only)
@@ -108,9 +103,7 @@ def _catch_up(db: Database, settings: MonitorSettings, clock: Clock, pipe: Pipel
         if pipe is None:
             pipe = load_pipeline(uow.session, settings)
         cursors = load_cursors(uow.session)
-        # iter(): a Result has keys(), so dict() would take it for a mapping
-        heads = dict(iter(uow.session.execute(
-            select(LedgerHead.enterprise_id, LedgerHead.size))))
+        heads = ledger_read.log_sizes(uow.session)
     for ent in sorted(heads):
         seq = cursors.get(ent, 0)
         while seq < heads[ent]:

@@ -20,6 +20,7 @@ from parcelguard.access.audit import Actor
 from parcelguard.access.labels import issue_label
 from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.models import Assignment, Employee, Parcel
+from parcelguard.logistics.read import assignment_info
 from parcelguard.vault.service import VaultService
 from parcelguard.waybill import service, virtual
 from parcelguard.waybill.fonts import cjk_font
@@ -74,7 +75,8 @@ def demo_stage(session: Session, vault: VaultService, *, out_dir: Path, now: dat
             actor=Actor("system", "label-printer", None, "pda"), at=created_at,
             font_path=font_path)
         sample = sample or issued.pdf
-        virtual_numbers.bind_for_assignment(session, tel, assignment=a, at=a.starts_at,
+        virtual_numbers.bind_for_assignment(session, tel, assignment=assignment_info(a),
+                                            at=a.starts_at,
                                             mode=BindingMode.AXN_EXT)
         bound.append(a)
     resolutions = _resolutions(session, vault, bound[0]) if bound else {}

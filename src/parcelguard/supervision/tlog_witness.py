@@ -41,6 +41,7 @@ from starlette.concurrency import run_in_threadpool
 from parcelguard.core.clock import Clock
 from parcelguard.core.http import ClockDep, SessionDep
 from parcelguard.core.outbox import emit
+from parcelguard.ledger import read as ledger_read
 from parcelguard.ledger.checkpoint import (
     CheckpointError,
     NoteVerifier,
@@ -49,7 +50,6 @@ from parcelguard.ledger.checkpoint import (
 )
 from parcelguard.ledger.cosign import Cosigner
 from parcelguard.ledger.merkle import EMPTY_ROOT, verify_consistency
-from parcelguard.ledger.models import LedgerSigningKey
 from parcelguard.supervision.events import LedgerTamperDetected
 from parcelguard.supervision.models import SupervisionFinding, TlogWitnessLog
 from parcelguard.supervision.witness import LEDGER_TAMPER
@@ -78,9 +78,8 @@ LogResolver = Callable[[Session, str], KnownLog | None]
 
 def registered_logs(session: Session, origin: str) -> KnownLog | None:
     """The logs of this store's enterprises, by their registered checkpoint keys."""
-    row = session.scalars(select(LedgerSigningKey)
-                          .where(LedgerSigningKey.origin == origin)).first()
-    return None if row is None else KnownLog(row.enterprise_id, (row.verifier_key,))
+    found = ledger_read.log_of_origin(session, origin)
+    return None if found is None else KnownLog(found[0], (found[1],))
 
 
 class WitnessRefusal(Exception):

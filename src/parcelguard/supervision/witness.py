@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.core.outbox import emit
+from parcelguard.ledger import read as ledger_read
 from parcelguard.ledger.checkpoint import Checkpoint, CheckpointError, open_checkpoint
 from parcelguard.ledger.merkle import consistency_proof, verify_consistency
-from parcelguard.ledger.models import LedgerHead
 from parcelguard.ledger.signing import KeyWrapper, checkpoint, registered_verifier
 from parcelguard.ledger.store import SqlTileStore
 from parcelguard.ledger.tiles import TileConflictError, TileMissingError
@@ -214,7 +214,7 @@ def _tamper(session: Session, accepted: WitnessedCheckpoint, cp: Checkpoint | No
 def witnessed_enterprises(session: Session) -> list[str]:
     """Every enterprise with a log or a witnessed checkpoint (a log that vanished
     entirely must still be checked)."""
-    heads = set(session.scalars(select(LedgerHead.enterprise_id)))
+    heads = set(ledger_read.log_sizes(session))
     seen = set(session.scalars(select(WitnessedCheckpoint.enterprise_id)))
     return sorted(heads | seen)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -19,9 +20,23 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from parcelguard.core.errors import InvalidInput, NotFound
+from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.core.ids import new_id
-from parcelguard.waybill.models import WaybillLabel
+from parcelguard.waybill.models import (
+    ImpactAssessment,
+    Partner,
+    ProcessingContract,
+    Share,
+    WaybillLabel,
+)
+from parcelguard.waybill.read import (
+    AssessmentInfo,
+    ContractInfo,
+    PartnerInfo,
+    assessment_info,
+    contract_info,
+    partner_info,
+)
 
 # The printed date is the carrier's local date, whatever the server's zone.
 LABEL_TZ: Final = ZoneInfo("Asia/Shanghai")
@@ -69,3 +84,64 @@ def label_for_token(session: Session, *, enterprise_id: str, token: str) -> Wayb
     if label is None or label.enterprise_id != enterprise_id:
         raise NotFound("unknown label token")
     return label
+
+
+# -- partners, contracts, assessments and shares (checked by the gate's sharing) ------
+
+
+def store_partner(session: Session, *, enterprise_id: str, partner_id: str, name: str,
+                  relationship: str, public_key: bytes, key_id: str,
+                  at: datetime) -> PartnerInfo:
+    """Register a partner and its (parsed) public key; Conflict if already there."""
+    if session.get(Partner, (enterprise_id, partner_id)) is not None:
+        raise Conflict(f"partner {partner_id} is already registered")
+    p = Partner(enterprise_id=enterprise_id, partner_id=partner_id, name=name,
+                relationship=relationship, public_key=public_key, key_id=key_id, active=True,
+                created_at=at)
+    session.add(p)
+    session.flush()
+    return partner_info(p)
+
+
+def set_partner_active(session: Session, enterprise_id: str, partner_id: str,
+                       active: bool) -> bool | None:
+    """Freeze or unfreeze a partner; returns whether it was active before (None: no
+    such partner, nothing changed)."""
+    p = session.get(Partner, (enterprise_id, partner_id))
+    if p is None:
+        return None
+    was, p.active = bool(p.active), active
+    return was
+
+
+def store_contract(session: Session, *, enterprise_id: str, partner_id: str, reference: str,
+                   fields: Sequence[str], starts_at: datetime, ends_at: datetime,
+                   at: datetime, recorded_by: str) -> ContractInfo:
+    c = ProcessingContract(id=new_id("pc"), enterprise_id=enterprise_id, partner_id=partner_id,
+                           reference=reference, fields=list(fields), starts_at=starts_at,
+                           ends_at=ends_at, recorded_at=at, recorded_by=recorded_by)
+    session.add(c)
+    session.flush()
+    return contract_info(c)
+
+
+def store_assessment(session: Session, *, enterprise_id: str, partner_id: str,
+                     fields: Sequence[str], conclusion: str, at: datetime,
+                     assessed_by: str) -> AssessmentInfo:
+    a = ImpactAssessment(id=new_id("pia"), enterprise_id=enterprise_id, partner_id=partner_id,
+                         fields=list(fields), conclusion=conclusion, assessed_at=at,
+                         assessed_by=assessed_by)
+    session.add(a)
+    session.flush()
+    return assessment_info(a)
+
+
+def store_share(session: Session, *, share_id: str, enterprise_id: str, partner_id: str,
+                waybill_no: str, fields: Sequence[str], allowed: bool, basis: str | None,
+                reason: str, actor_id: str, payload_sha256: str | None, at: datetime) -> None:
+    """Keep the record of one share attempt (never the values)."""
+    session.add(Share(id=share_id, enterprise_id=enterprise_id, partner_id=partner_id,
+                      waybill_no=waybill_no, fields=list(fields),
+                      outcome="allowed" if allowed else "denied", basis=basis, reason=reason,
+                      actor_id=actor_id, at=at, payload_sha256=payload_sha256))
+    session.flush()

@@ -31,6 +31,7 @@ from parcelguard.identity.permissions import Principal
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.intake import ParcelIn, PartyIn, register_parcels
 from parcelguard.logistics.models import Station
+from parcelguard.logistics.read import assignment_info
 from parcelguard.logistics.rules import Window
 from parcelguard.vault.kms import Kms
 from parcelguard.vault.service import VaultService
@@ -112,7 +113,8 @@ def _today_parcels(session: Session, vault: VaultService, telephony: Telephony,
     for wb in waybills[:2]:
         a = logistics.assign(session, admin, waybill_no=wb, employee_id=employee_id,
                              purpose="delivery", window=window, clock=clock)
-        virtual_numbers.bind_for_assignment(session, telephony, assignment=a, at=now)
+        virtual_numbers.bind_for_assignment(session, telephony,
+                                            assignment=assignment_info(a), at=now)
     return waybills[:2], waybills[2]
 
 

@@ -8,12 +8,10 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
-
-from parcelguard.access.models import BreakGlassRecord
+from parcelguard.access import read as access_read
 from parcelguard.audit.controls.context import Ctx, share, to_us
 from parcelguard.audit.model import Measurement
-from parcelguard.logistics.models import Assignment
+from parcelguard.logistics import read as logistics_read
 
 
 def reveal_assignment(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
@@ -25,15 +23,10 @@ def reveal_assignment(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
                if r.ev.action == "reveal" and r.ev.outcome == "allowed"]
     if not reveals:
         return Measurement.not_evaluable("no PI was revealed in the period")
-    glass = set(s.scalars(select(BreakGlassRecord.event_id).where(
-        BreakGlassRecord.enterprise_id == ent, BreakGlassRecord.at >= p.start,
-        BreakGlassRecord.at < p.end)))
+    glass = access_read.break_glass_event_ids(s, ent, p.start, p.end)
     windows: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
-    for emp, waybill, purpose, start, end in s.execute(
-            select(Assignment.employee_id, Assignment.waybill_no, Assignment.purpose,
-                   Assignment.starts_at, Assignment.ends_at)
-            .where(Assignment.enterprise_id == ent, Assignment.revoked.is_(False),
-                   Assignment.starts_at < p.end, Assignment.ends_at > p.start)):
+    for emp, waybill, purpose, start, end in logistics_read.assignment_windows(
+            s, ent, overlapping=(p.start, p.end)):
         windows.setdefault((emp, waybill, purpose), []).append((to_us(start), to_us(end)))
     counted = covered = 0
     uncovered: Counter[str] = Counter()

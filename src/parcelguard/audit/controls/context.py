@@ -20,12 +20,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import msgspec
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from parcelguard.audit.model import Period
-from parcelguard.ledger.models import LedgerEvent
-from parcelguard.logistics.models import Employee
+from parcelguard.ledger import read as ledger_read
+from parcelguard.logistics import read as logistics_read
+from parcelguard.logistics.read import EmployeeInfo
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Actions that touch PI values (login attempts carry no fields).
@@ -107,15 +108,11 @@ class Ctx:
     def access_events(self) -> list[AccessRow]:
         """The period's access events, in log order."""
         if "access" not in self._cache:
-            rows = self.session.execute(
-                select(LedgerEvent.event_id, LedgerEvent.occurred_at_us, LedgerEvent.leaf)
-                .where(LedgerEvent.enterprise_id == self.enterprise_id,
-                       LedgerEvent.kind == "access",
-                       LedgerEvent.occurred_at_us >= self.period.start_us,
-                       LedgerEvent.occurred_at_us < self.period.end_us)
-                .order_by(LedgerEvent.seq)).all()
+            rows = ledger_read.events(self.session, self.enterprise_id, kind="access",
+                                      since_us=self.period.start_us,
+                                      until_us=self.period.end_us)
             decode = _access.decode
-            self._cache["access"] = [AccessRow(r[0], r[1], decode(r[2])) for r in rows]
+            self._cache["access"] = [AccessRow(r[1], r[2], decode(r[3])) for r in rows]
         out: list[AccessRow] = self._cache["access"]
         return out
 
@@ -127,11 +124,11 @@ class Ctx:
                 and (allowed is None or (r.ev.outcome == "allowed") == allowed)
                 and (actor_type is None or r.ev.actor_type == actor_type)]
 
-    def employees(self) -> dict[str, Employee]:
+    def employees(self) -> dict[str, EmployeeInfo]:
         if "employees" not in self._cache:
-            self._cache["employees"] = {e.id: e for e in self.session.scalars(
-                select(Employee).where(Employee.enterprise_id == self.enterprise_id))}
-        out: dict[str, Employee] = self._cache["employees"]
+            self._cache["employees"] = {e.id: e for e in logistics_read.roster(
+                self.session, self.enterprise_id)}
+        out: dict[str, EmployeeInfo] = self._cache["employees"]
         return out
 
     @property
@@ -149,13 +146,9 @@ class Ctx:
             passed: dict[str, int] = {}
             left: dict[str, int] = {}
             trained: dict[str, int] = {}
-            rows = self.session.execute(
-                select(LedgerEvent.occurred_at_us, LedgerEvent.leaf)
-                .where(LedgerEvent.enterprise_id == self.enterprise_id,
-                       LedgerEvent.kind == "employee",
-                       LedgerEvent.occurred_at_us < self.period.end_us)
-                .order_by(LedgerEvent.seq))
-            for us, leaf in rows:
+            rows = ledger_read.events(self.session, self.enterprise_id, kind="employee",
+                                      until_us=self.period.end_us)
+            for _, _, us, leaf in rows:
                 ev = _roster.decode(leaf)
                 if ev.background_check == "passed":
                     passed[ev.employee_id] = min(us, passed.get(ev.employee_id, us))

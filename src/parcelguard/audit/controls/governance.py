@@ -17,16 +17,16 @@ from typing import Any
 from sqlalchemy import Boolean, String, column, func, select, table
 from sqlalchemy.orm import Session
 
-from parcelguard.access.models import AccessSuspension, BreakGlassRecord
+from parcelguard.access import read as access_read
 from parcelguard.audit.controls.context import Ctx, from_us
 from parcelguard.audit.model import Measurement
 from parcelguard.audit.models import AuditEngagement
-from parcelguard.channel.models import ChannelReport
-from parcelguard.conduct.models import ConductDecision
+from parcelguard.channel import read as channel_read
+from parcelguard.conduct import read as conduct_read
 from parcelguard.core.db import UTCDateTime
 from parcelguard.ledger.retention import months_before
-from parcelguard.monitor.models import MonitorAlert
-from parcelguard.vault.models import VaultSubjectKey
+from parcelguard.monitor import read as monitor_read
+from parcelguard.vault import read as vault_read
 
 _PLANS = table("incident_plans", column("enterprise_id", String), column("kind", String),
                column("status", String), column("reviewed_at", UTCDateTime()))
@@ -124,15 +124,12 @@ def _late(done: datetime | None, due: datetime, cutoff: datetime) -> bool | None
 
 def complaint_handling(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     """Share of reports received in the period acknowledged and answered in time."""
-    if not ctx.has_tables(ChannelReport.__tablename__):
+    if not ctx.has_tables(channel_read.REPORTS_TABLE):
         return Measurement.not_evaluable("the platform has no reporting channel yet")
     s, p, cutoff = ctx.session, ctx.period, ctx.cutoff
-    rows = s.execute(select(ChannelReport.acknowledged_at, ChannelReport.ack_due_at,
-                            ChannelReport.answered_at, ChannelReport.answer_due_at).where(
-        ChannelReport.enterprise_id == ctx.enterprise_id, ChannelReport.received_at >= p.start,
-        ChannelReport.received_at < p.end)).all()
+    rows = channel_read.report_timings(s, ctx.enterprise_id, p.start, p.end)
     on_time = late_ack = late_answer = running = 0
-    for ack, ack_due, answer, answer_due in rows:
+    for _, ack, ack_due, answer, answer_due in rows:
         a, b = _late(ack, ack_due, cutoff), _late(answer, answer_due, cutoff)
         if a or b:
             late_ack += bool(a)
@@ -156,17 +153,11 @@ def sanctions(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     """Share of cases demanding a sanction that got one within ``within_days``."""
     s, ent, p = ctx.session, ctx.enterprise_id, ctx.period
     cases: list[tuple[str, datetime, str]] = [
-        (emp, at, "break_glass_abuse") for emp, at in s.execute(  # type: ignore[misc]
-            select(BreakGlassRecord.employee_id, BreakGlassRecord.reviewed_at).where(
-                BreakGlassRecord.enterprise_id == ent,
-                BreakGlassRecord.review_outcome == "abuse",
-                BreakGlassRecord.reviewed_at >= p.start, BreakGlassRecord.reviewed_at < p.end))]
+        (emp, at, "break_glass_abuse")
+        for emp, at in access_read.break_glass_abuse(s, ent, p.start, p.end)]
     severities = list(params.get("alert_severities", ["high", "critical"]))
-    cases += [(emp, at, "alert") for emp, at in s.execute(
-        select(MonitorAlert.subject_id, MonitorAlert.raised_at).where(
-            MonitorAlert.enterprise_id == ent, MonitorAlert.subject_type == "employee",
-            MonitorAlert.severity.in_(severities), MonitorAlert.raised_at >= p.start,
-            MonitorAlert.raised_at < p.end))]
+    cases += [(emp, at, "alert") for emp, at in monitor_read.employee_alerts(
+        s, ent, severities, p.start, p.end)]
     if not cases:
         return Measurement(1.0, "no case in the period demanded a sanction", {"cases": 0})
     within = timedelta(days=float(params.get("within_days", 14)))
@@ -196,16 +187,11 @@ def sanctions(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
 def _measures(s: Session, ctx: Ctx, employees: set[str]) -> dict[str, list[datetime]]:
     out: dict[str, list[datetime]] = {}
     ent = ctx.enterprise_id
-    for emp, at in s.execute(select(AccessSuspension.employee_id, AccessSuspension.starts_at)
-                             .where(AccessSuspension.enterprise_id == ent,
-                                    AccessSuspension.employee_id.in_(employees))):
+    ids = sorted(employees)
+    for emp, at in access_read.suspension_starts(s, ent, ids):
         out.setdefault(emp or "", []).append(at)
-    if ctx.has_tables(ConductDecision.__tablename__):
-        for emp, at in s.execute(select(ConductDecision.employee_id, ConductDecision.decided_at)
-                                 .where(ConductDecision.enterprise_id == ent,
-                                        ConductDecision.employee_id.in_(employees),
-                                        ConductDecision.kind != "reward",
-                                        ConductDecision.status != "overturned")):
+    if ctx.has_tables(conduct_read.DECISIONS_TABLE):
+        for emp, at in conduct_read.sanctions_of(s, ent, ids):
             out.setdefault(emp, []).append(at)
     return out
 
@@ -214,10 +200,7 @@ def alert_handling(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     """Share of monitor alerts raised in the period acknowledged or closed in time."""
     p = ctx.period
     hours = timedelta(hours=float(params.get("ack_hours", 24)))
-    rows = ctx.session.execute(select(MonitorAlert.raised_at, MonitorAlert.acknowledged_at,
-                                      MonitorAlert.closed_at).where(
-        MonitorAlert.enterprise_id == ctx.enterprise_id, MonitorAlert.raised_at >= p.start,
-        MonitorAlert.raised_at < p.end)).all()
+    rows = monitor_read.alert_timings(ctx.session, ctx.enterprise_id, p.start, p.end)
     in_time = late = running = 0
     for raised, acked, closed in rows:
         handled = min((t for t in (acked, closed) if t is not None), default=None)
@@ -242,9 +225,7 @@ def alert_handling(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
 def people_held(ctx: Ctx) -> int:
     """People whose PI the enterprise holds: data subjects with keys in its vault."""
     if "people" not in ctx._cache:
-        ctx._cache["people"] = int(ctx.session.scalar(
-            select(func.count(func.distinct(VaultSubjectKey.subject_id)))
-            .where(VaultSubjectKey.enterprise_id == ctx.enterprise_id)) or 0)
+        ctx._cache["people"] = vault_read.people_with_keys(ctx.session, ctx.enterprise_id)
     people: int = ctx._cache["people"]
     return people
 

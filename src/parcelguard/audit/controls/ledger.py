@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 
 from parcelguard.audit.controls.context import Ctx
 from parcelguard.audit.model import Measurement
 from parcelguard.core.errors import NotFound
 from parcelguard.ledger import logs
-from parcelguard.ledger.models import LedgerArchive, LedgerEvent
+from parcelguard.ledger import read as ledger_read
 from parcelguard.ledger.signing import log_size
 
 
@@ -30,12 +30,10 @@ def ledger_integrity(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     except NotFound:
         return Measurement.not_evaluable("the enterprise has no event log")
     report = logs.verify(s, ent)
-    last = s.scalar(select(func.max(LedgerEvent.seq)).where(
-        LedgerEvent.enterprise_id == ent, LedgerEvent.occurred_at_us < p.end_us))
+    last = ledger_read.last_position_before(s, ent, p.end_us)
     # Every leaf up to the period's last event must be under a witnessed checkpoint.
     needed = int(last) + 1 if last is not None else 0
-    archives = int(s.scalar(select(func.count()).select_from(LedgerArchive)
-                            .where(LedgerArchive.enterprise_id == ent)) or 0)
+    archives = ledger_read.archive_count(s, ent)
     evidence: dict[str, Any] = {
         "log_size": size, "verified": report.ok, "first_bad_index": report.first_bad_index,
         "checkpoint_size": report.checkpoint_size, "archives": archives,

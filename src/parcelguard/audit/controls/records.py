@@ -9,15 +9,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
-
 from parcelguard.audit.controls.context import Ctx, share
 from parcelguard.audit.model import Measurement
-from parcelguard.consent.models import ConsentRecord, NoticeVersion
-from parcelguard.logistics.models import Parcel
+from parcelguard.consent import read as consent_read
+from parcelguard.logistics import read as logistics_read
+from parcelguard.vault import read as vault_read
 from parcelguard.vault.cipher import FORMAT_V1, MIN_CIPHERTEXT_BYTES, dek_version_of
-from parcelguard.vault.models import VaultErasure, VaultSubjectKey
-from parcelguard.waybill.models import WaybillLabel
+from parcelguard.waybill import read as waybill_read
 
 REQUIRED_FIELDS = ("sender_name", "sender_phone", "sender_address", "recipient_name",
                    "recipient_phone", "recipient_address")
@@ -41,20 +39,12 @@ def pi_encryption(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     vault envelopes under a key the subject has (erased subjects count as protected:
     their key is destroyed)."""
     s, ent = ctx.session, ctx.enterprise_id
-    keys: dict[str, set[int]] = {}
-    for subject, version in s.execute(select(VaultSubjectKey.subject_id,
-                                             VaultSubjectKey.dek_version)
-                                      .where(VaultSubjectKey.enterprise_id == ent)):
-        keys.setdefault(subject, set()).add(version)
-    erased = set(s.scalars(select(VaultErasure.subject_id)
-                           .where(VaultErasure.enterprise_id == ent)))
-    cols = [getattr(Parcel, f"{f}_ct") for f in (*REQUIRED_FIELDS, *OPTIONAL_FIELDS)]
-    stmt = (select(Parcel.id, Parcel.sender_subject_id, Parcel.recipient_subject_id, *cols)
-            .where(Parcel.enterprise_id == ent, Parcel.created_at < ctx.period.end)
-            .order_by(Parcel.id))
+    keys = vault_read.key_versions(s, ent)
+    erased = vault_read.erased_subjects(s, ent)
     total = good = 0
     problems: Counter[str] = Counter()
-    for row in s.execute(stmt).yield_per(_BATCH):
+    for row in logistics_read.sealed_fields(s, ent, (*REQUIRED_FIELDS, *OPTIONAL_FIELDS),
+                                            before=ctx.period.end, batch=_BATCH):
         total += 1
         ok = True
         for i, name in enumerate((*REQUIRED_FIELDS, *OPTIONAL_FIELDS)):
@@ -80,24 +70,15 @@ def notice_consent(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     """Share of the period's senders who acknowledged a published notice no later
     than their first parcel of the period (plus ``grace_minutes``)."""
     s, ent, p = ctx.session, ctx.enterprise_id, ctx.period
-    notices = int(s.scalar(select(func.count()).select_from(NoticeVersion).where(
-        NoticeVersion.enterprise_id == ent, NoticeVersion.published_at < p.end)) or 0)
-    first: dict[str, Any] = dict(s.execute(
-        select(Parcel.sender_subject_id, func.min(Parcel.created_at))
-        .where(Parcel.enterprise_id == ent, Parcel.created_at >= p.start,
-               Parcel.created_at < p.end)
-        .group_by(Parcel.sender_subject_id)).all())
+    notices = consent_read.notices_published_before(s, ent, p.end)
+    first = logistics_read.first_parcel_by_sender(s, ent, p.start, p.end)
     if not first:
         return Measurement.not_evaluable("no parcels were shipped in the period",
                                          notices_published=notices)
     if not notices:
         return Measurement(0.0, "no privacy notice was published before the end of the "
                            "period", {"senders": len(first), "notices_published": 0})
-    acks: dict[str, Any] = dict(s.execute(
-        select(ConsentRecord.subject_id, func.min(ConsentRecord.at))
-        .where(ConsentRecord.enterprise_id == ent, ConsentRecord.action == "acknowledge",
-               ConsentRecord.at < p.end)
-        .group_by(ConsentRecord.subject_id)).all())
+    acks = consent_read.first_acknowledgements(s, ent, p.end)
     grace = timedelta(minutes=float(params.get("grace_minutes", 60)))
     covered = late = 0
     for subject, first_at in first.items():
@@ -128,15 +109,8 @@ def privacy_waybill(ctx: Ctx, params: Mapping[str, Any]) -> Measurement:
     """The lower of: labels issued in the period for the enterprise's own parcels with
     a virtual number; label prints not beyond ``max_prints_per_waybill`` per waybill."""
     s, ent, p = ctx.session, ctx.enterprise_id, ctx.period
-    labels = s.execute(select(WaybillLabel.waybill_no, WaybillLabel.binding_id)
-                       .where(WaybillLabel.enterprise_id == ent,
-                              WaybillLabel.issued_at >= p.start,
-                              WaybillLabel.issued_at < p.end)).all()
-    own: set[str] = set()
-    numbers = sorted({w for w, _ in labels})
-    for i in range(0, len(numbers), 500):
-        own.update(s.scalars(select(Parcel.waybill_no).where(
-            Parcel.enterprise_id == ent, Parcel.waybill_no.in_(numbers[i:i + 500]))))
+    labels = waybill_read.labels_issued_in(s, ent, p.start, p.end)
+    own = logistics_read.own_waybills(s, ent, sorted({w for w, _ in labels}))
     good_labels = sum(1 for w, b in labels if b is not None and w in own)
     prints = [r for r in ctx.access_events()
               if r.ev.action == "print_label" and r.ev.outcome == "allowed"]
