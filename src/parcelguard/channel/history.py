@@ -26,7 +26,8 @@ def load_baseline(session: Session, enterprise_id: str) -> Baseline:
     """Distinct waybills accessed by each actor, each station's staff and anyone."""
     by_actor, population = ledger_read.waybill_reach(session, enterprise_id, kind="access")
     by_station = ledger_read.waybill_reach_by_group(
-        session, enterprise_id, kind="access", groups=logistics_read.employee_stations())
+        session, enterprise_id, kind="access",
+        groups=logistics_read.employee_stations(enterprise_id))
     station_of = logistics_read.station_of_employees(session, enterprise_id)
     return Baseline(population=population, by_actor=by_actor, by_station=by_station,
                     station_of=station_of)

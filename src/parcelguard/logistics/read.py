@@ -307,11 +307,13 @@ def station_of_employees(session: Session, enterprise_id: str) -> dict[str, str]
             Employee.enterprise_id == enterprise_id)) if st is not None}
 
 
-def employee_stations() -> Select[str, str | None]:
-    """The roster's (employee id, station id) pairs as a query, for a caller that must
-    join them with its own table in one query (a bulk count). Every enterprise's: the
-    caller's own table scopes the join."""
-    return select(Employee.id.label("employee_id"), Employee.station_id.label("station_id"))
+def employee_stations(enterprise_id: str) -> Select[str, str | None]:
+    """The enterprise's roster as (employee id, station id) pairs, as a query for a
+    caller that must join them with its own table in one query (a bulk count). Scoped
+    here too: an actor id in one carrier's log must never pick up the station of
+    another carrier's employee of the same id."""
+    return select(Employee.id.label("employee_id"), Employee.station_id.label("station_id")
+                  ).where(Employee.enterprise_id == enterprise_id)
 
 
 def owner_of(session: Session, kind: str, target_id: str) -> str | None:
