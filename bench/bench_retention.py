@@ -21,7 +21,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from parcelguard.access import retention
+from parcelguard.access.subjects import retention
 from parcelguard.core.clock import ManualClock
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings

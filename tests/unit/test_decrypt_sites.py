@@ -23,13 +23,13 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("access/trail.py", "GateBase.open"):
         "the gate itself: every reveal, search, export and share passes its purpose, "
         "assignment and approval checks and is recorded as an access event before this",
-    ("access/labels.py", "print_parcel_label"):
+    ("access/waybills/labels.py", "print_parcel_label"):
         "label printing through the gate (AccessGate.print_label): the values are masked "
         "in the same function and only the masked form leaves it",
-    ("access/virtual_numbers.py", "_recipient_phone"):
+    ("access/waybills/virtual_numbers.py", "_recipient_phone"):
         "virtual-number resolution: the recipient's number goes to the telephony switch "
         "for the bound courier inside a live delivery assignment, never to a screen",
-    ("access/subject_requests.py", "fulfil_access"):
+    ("access/subjects/requests.py", "fulfil_access"):
         "a data subject's copy of their own PI, shown only to that person in the "
         "consumer portal after the one-time code (see PLAINTEXT_RETURNERS)",
     ("incidents/notify.py", "LocalSmsNotifier._batch"):

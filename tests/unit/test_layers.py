@@ -83,7 +83,7 @@ READ_API_DEPARTURES: dict[str, str] = {
     # bind_for_assignment hands back the live binding row, which its callers (and
     # tests) watch being dated and expired later; a frozen copy would go stale. Fix:
     # waybill.virtual answers with a BindingInfo and the callers re-read it.
-    "access/virtual_numbers.py imports parcelguard.waybill.models":
+    "access/waybills/virtual_numbers.py imports parcelguard.waybill.models":
         "the live VirtualBinding row as bind_for_assignment's answer",
 }
 

@@ -15,14 +15,14 @@ if TYPE_CHECKING:
 
 
 def subjects_app() -> typer.Typer:
-    from parcelguard.access import subjects_cli
+    from parcelguard.access.subjects import cli as subjects_cli
     from parcelguard.consent.cli import build_subjects_app
 
     return build_subjects_app(extra_commands=subjects_cli.COMMANDS)
 
 
 def waybill_app() -> typer.Typer:
-    from parcelguard.access import waybill_cli as access_waybill_cli
+    from parcelguard.access.waybills import cli as access_waybill_cli
     from parcelguard.waybill import cli as waybill_cli
 
     return waybill_cli.build_app(extra_commands=access_waybill_cli.COMMANDS,
@@ -30,7 +30,7 @@ def waybill_app() -> typer.Typer:
 
 
 def retention_app() -> typer.Typer:
-    from parcelguard.access import retention_cli
+    from parcelguard.access.subjects import retention_cli
     from parcelguard.vault.provider import vault_service
 
     return retention_cli.build_app(vault_for=vault_service)
@@ -55,6 +55,6 @@ PLUGIN = Plugin("access", commands={
 }, api="parcelguard.access.plugin:mount",
     # the PI gate (/api/v1/pi); labels, virtual numbers, shares (/api/v1/waybill);
     # data-subject requests and their fulfilment (/api/v1/dsr)
-    routers=("parcelguard.access.router:router", "parcelguard.access.waybill_router:router",
-             "parcelguard.access.dsr_router:router"),
+    routers=("parcelguard.access.router:router", "parcelguard.access.waybills.router:router",
+             "parcelguard.access.subjects.router:router"),
     models=("parcelguard.access.models",))

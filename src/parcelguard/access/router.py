@@ -1,6 +1,6 @@
 """The gate's HTTP API (under /api/v1/pi): reveal, search, bulk exports with a second
 person's approval, break-glass, suspensions. Printing labels, virtual numbers and
-partner shares are under /api/v1/waybill (``waybill_router.py``).
+partner shares are under /api/v1/waybill (``waybills/router.py``).
 
 The caller is an enterprise account linked to a roster employee. A refusal is 403
 with the reason code, a message in Chinese and English and the id of the access

@@ -168,7 +168,7 @@ class SuspensionRead(BaseModel):
                    until=s.until, lifted_at=s.lifted_at)
 
 
-# -- labels, virtual numbers, partners and shares (access/waybill_router.py) ----------
+# -- labels, virtual numbers, partners and shares (access/waybills/router.py) ----------
 
 
 class LabelIn(_In):

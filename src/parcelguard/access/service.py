@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session
 from parcelguard.access.caller import Caller
 from parcelguard.access.events import BreakGlassUsed
 from parcelguard.access.exports import ExportDesk, ExportOutcome
-from parcelguard.access.labels import LABEL_FIELDS, IssuedLabel, print_parcel_label
 from parcelguard.access.models import BreakGlassRecord
 from parcelguard.access.policy import (
     BREAK_GLASS,
@@ -40,14 +39,15 @@ from parcelguard.access.policy import (
     deny,
     subject_refusal,
 )
-from parcelguard.access.sharing import (
+from parcelguard.access.trail import GateBase, Outcome, Values
+from parcelguard.access.waybills.labels import LABEL_FIELDS, IssuedLabel, print_parcel_label
+from parcelguard.access.waybills.sharing import (
     LAST_MILE_FIELDS,
     ShareResult,
     check_share_request,
     partner_basis,
     record_share,
 )
-from parcelguard.access.trail import GateBase, Outcome, Values
 from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id

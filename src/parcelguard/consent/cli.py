@@ -1,7 +1,7 @@
 """``parcelguard consent ...`` and ``parcelguard subjects ...``: operator commands
 for notices, consents and data-subject requests. The ``subjects`` commands that
 fulfil a request (export, correct, erase, resume) touch PI and come from
-``access/subjects_cli.py``; access/plugin.py adds them (``build_subjects_app``).
+``access/subjects/cli.py``; access/plugin.py adds them (``build_subjects_app``).
 
 Every command runs in one transaction and commits only when it succeeded: bad
 input prints a clear error, exits with status 2 and changes nothing. PI values are

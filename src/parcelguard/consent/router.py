@@ -1,6 +1,6 @@
 """Consent HTTP API (under /api/v1): privacy notices and consent records. Every
 route acts inside the caller's own enterprise. Data-subject requests, whose
-fulfilment touches PI, are served in one place by ``access/dsr_router.py``."""
+fulfilment touches PI, are served in one place by ``access/subjects/router.py``."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 lifecycle every fulfilment goes through (``begin_fulfilment``, ``save_lifecycle``).
 
 Fulfilling a request reads the person's parcels and decrypts or shreds their PI:
-that is PI access and lives in ``access/subject_requests.py``, which calls back into
+that is PI access and lives in ``access/subjects/requests.py``, which calls back into
 this module for the request's lifecycle.
 """
 

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from parcelguard.access import virtual_numbers
-from parcelguard.access.audit import Actor
-from parcelguard.access.labels import issue_label
+from parcelguard.access.waybills import virtual_numbers
+from parcelguard.access.waybills.audit import Actor
+from parcelguard.access.waybills.labels import issue_label
 from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.models import Assignment, Employee, Parcel
 from parcelguard.logistics.read import assignment_info

@@ -4,7 +4,7 @@ What is pure lives here: ``mask``, and the partner's side of sharing (``partners
 keygen``, ``open-share``), which touch no stored PI. The commands that read a
 stored parcel or decide a share (``render``, ``bind``, ``bindings``, ``share``,
 ``partners add|list|contract``) go through the access gate and come from
-``access/waybill_cli.py``; access/plugin.py adds them (``build_app``).
+``access/waybills/cli.py``; access/plugin.py adds them (``build_app``).
 
 PI never goes on the command line unless the operator puts it there: ``mask``
 reads the value from standard input when it is omitted, which keeps it out of shell

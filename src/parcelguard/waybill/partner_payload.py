@@ -7,7 +7,7 @@ share id, key id) is the HPKE ``info``: it is bound into the key schedule, so a
 payload whose header was edited, or replayed under another waybill, does not open.
 
 Pure crypto and formats, no database: whether a share is lawful, and the record of
-it, is the access gate's (``access/sharing.py``). ``open_shared`` is the partner side.
+it, is the access gate's (``access/waybills/sharing.py``). ``open_shared`` is the partner side.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ device resolves a scanned token to the waybill and nothing else can. Each issue
 (first print or reprint) is a row: bursts of reprints are a known leak path.
 
 Issuing a label for a stored parcel decrypts its PI, so it is the access gate's
-(``access/labels.py``); this module only keeps the record of what was printed.
+(``access/waybills/labels.py``); this module only keeps the record of what was printed.
 """
 
 from __future__ import annotations

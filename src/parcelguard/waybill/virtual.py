@@ -12,7 +12,7 @@ Lifecycle of one parcel's binding::
 This module is the bindings' storage and their provider side only: it takes plain
 values (waybill number, recipient subject id, courier id, window) and reads no
 parcel, assignment or roster. Reading those, resolving the real number and placing
-calls are PI access and live in ``access/virtual_numbers.py``. Telephony calls are
+calls are PI access and live in ``access/waybills/virtual_numbers.py``. Telephony calls are
 made inside the caller's transaction: a provider binding left behind by a
 rolled-back transaction names a binding id that does not exist, so no call is ever
 routed through it, and the next sweep of a real provider reconciles it.
@@ -226,7 +226,7 @@ def binding_refusal(b: VirtualBinding | None, employee_id: str, at: datetime) ->
     """Why ``employee_id`` may not use the binding at ``at`` ("ok" when they may):
     only its courier, inside the assignment window, while it is live. Whether the
     assignment still stands and the employee is active is for
-    ``access/virtual_numbers.py`` to add."""
+    ``access/waybills/virtual_numbers.py`` to add."""
     if b is None:
         return "no_binding"
     if not is_live(b, at):

@@ -18,7 +18,7 @@ from faker import Faker
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.access import virtual_numbers
+from parcelguard.access.waybills import virtual_numbers
 from parcelguard.consent.notice import NoticeParams
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.consent.service import publish_notice

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from access_world import ENT, World
 
-from parcelguard.access.sharing import add_partner, record_assessment, record_contract
+from parcelguard.access.waybills.sharing import add_partner, record_assessment, record_contract
 from parcelguard.waybill.partner_payload import generate_keypair, open_shared
 from parcelguard.waybill.telephony import LocalTelephony
 

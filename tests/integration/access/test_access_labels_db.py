@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from tests.unit.waybill.pdf_text import embedded_fonts, page_text
 from waybill_world import World, make_world
 
-from parcelguard.access import labels
-from parcelguard.access.audit import Actor
+from parcelguard.access.waybills import labels
+from parcelguard.access.waybills.audit import Actor
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound
 from parcelguard.waybill import service
 from parcelguard.waybill.masking import mask_address, mask_name, mask_phone

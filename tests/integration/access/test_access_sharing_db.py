@@ -13,7 +13,7 @@ from access_world import ENT, World
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import func, select
 
-from parcelguard.access import sharing
+from parcelguard.access.waybills import sharing
 from parcelguard.consent import service as consent
 from parcelguard.consent.notice import NoticeParams, PartnerIn
 from parcelguard.core.errors import InvalidInput

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.integration.consent.consent_world import World, make_world
 
-from parcelguard.access import subject_requests as fulfilment
+from parcelguard.access.subjects import requests as fulfilment
 from parcelguard.consent import service, subject_requests
 from parcelguard.consent.dsr import REAL_NAME_RETENTION_DAYS
 from parcelguard.core.errors import Conflict, DomainError, InvalidInput, NotFound

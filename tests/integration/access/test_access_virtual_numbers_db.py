@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 from waybill_world import T0, WINDOW, World, make_world
 
-from parcelguard.access import virtual_numbers
+from parcelguard.access.waybills import virtual_numbers
 from parcelguard.core.errors import PermissionDenied
 from parcelguard.core.settings import Settings
 from parcelguard.logistics import service as logistics

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.access import retention
+from parcelguard.access.subjects import retention
 from parcelguard.core.clock import ManualClock
 from parcelguard.identity.service import create_organization
 from parcelguard.ledger.ingest import record_events

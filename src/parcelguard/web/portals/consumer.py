@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from parcelguard.access import subject_requests as fulfilment
+from parcelguard.access.subjects import requests as fulfilment
 from parcelguard.consent import service as consent
 from parcelguard.consent import subject_requests as dsr
 from parcelguard.consent.dsr import OPEN_STATUSES, DsrStatus

@@ -15,10 +15,10 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.access import virtual_numbers
 from parcelguard.access.caller import Caller, caller_for_principal
 from parcelguard.access.reasons import Denied
 from parcelguard.access.service import AccessGate
+from parcelguard.access.waybills import virtual_numbers
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import SessionDep
 from parcelguard.ledger import parcels as projection

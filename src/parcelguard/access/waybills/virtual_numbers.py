@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from parcelguard.access.audit import Actor, Channel, record_access
-from parcelguard.access.parcels import check_waybill_no, parcel_of
+from parcelguard.access.waybills.audit import Actor, Channel, record_access
+from parcelguard.access.waybills.parcels import check_waybill_no, parcel_of
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.logistics import read as logistics_read
 from parcelguard.logistics.read import (

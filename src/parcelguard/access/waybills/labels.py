@@ -20,8 +20,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from parcelguard.access.audit import Actor, record_access
-from parcelguard.access.parcels import parcel_of
+from parcelguard.access.waybills.audit import Actor, record_access
+from parcelguard.access.waybills.parcels import parcel_of
 from parcelguard.core.errors import Conflict
 from parcelguard.identity import read as identity_read
 from parcelguard.logistics.read import ParcelInfo

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from parcelguard.access import subject_requests
+from parcelguard.access.subjects import requests as subject_requests
 from parcelguard.consent import subject_requests as lifecycle
 from parcelguard.consent.schemas import CorrectionIn, RequestOpen, RequestRead, RequestReject
 from parcelguard.core.http import API, ClockDep, SessionDep

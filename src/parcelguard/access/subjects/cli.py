@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 from sqlalchemy.orm import Session
 
-from parcelguard.access import subject_requests
+from parcelguard.access.subjects import requests as subject_requests
 from parcelguard.consent import subject_requests as consent_requests
 from parcelguard.consent.cli import ChannelOpt, EnterpriseOpt, SubjectOpt, as_operator, err, out
 from parcelguard.consent.dsr import OPEN_STATUSES, DsrKind, DsrStatus

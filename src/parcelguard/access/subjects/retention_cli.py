@@ -1,5 +1,5 @@
 """``parcelguard retention sweep``: crypto-shred the PI kept past the period the
-privacy notice promises (access/retention.py). Run it daily (cron or a systemd
+privacy notice promises (access/subjects/retention.py). Run it daily (cron or a systemd
 timer: parcelguard has no scheduler of its own); a second run the same day finds
 nothing to do. Exit status: 0 done, 2 the command could not run."""
 
@@ -19,7 +19,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from parcelguard.access import retention
+from parcelguard.access.subjects import retention
 from parcelguard.core.errors import DomainError
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings

@@ -19,8 +19,6 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from parcelguard.access import sharing, virtual_numbers
-from parcelguard.access.parcels import check_waybill_no
 from parcelguard.access.router import refused, request_caller
 from parcelguard.access.schemas import (
     AssessmentIn,
@@ -38,6 +36,8 @@ from parcelguard.access.schemas import (
     ShareRead,
 )
 from parcelguard.access.service import AccessGate
+from parcelguard.access.waybills import sharing, virtual_numbers
+from parcelguard.access.waybills.parcels import check_waybill_no
 from parcelguard.core.errors import NotFound, PermissionDenied
 from parcelguard.core.http import API, ClockDep, RuntimeDep, SessionDep
 from parcelguard.identity import read as identity_read

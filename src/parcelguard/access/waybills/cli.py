@@ -23,7 +23,6 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from parcelguard.access import sharing, virtual_numbers
 from parcelguard.access.cli import (
     AccountOpt,
     ChannelOpt,
@@ -35,7 +34,8 @@ from parcelguard.access.cli import (
     out,
     verdict,
 )
-from parcelguard.access.parcels import check_waybill_no
+from parcelguard.access.waybills import sharing, virtual_numbers
+from parcelguard.access.waybills.parcels import check_waybill_no
 from parcelguard.core.errors import DomainError, InvalidInput
 from parcelguard.core.runtime import Runtime
 from parcelguard.logistics import read as logistics_read

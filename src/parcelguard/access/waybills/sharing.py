@@ -30,8 +30,8 @@ from typing import Final
 
 from sqlalchemy.orm import Session
 
-from parcelguard.access.parcels import check_waybill_no
 from parcelguard.access.policy import looks_like_pi
+from parcelguard.access.waybills.parcels import check_waybill_no
 from parcelguard.consent.rules import PARTNER_ID_RE
 from parcelguard.consent.service import consent_decision
 from parcelguard.core.errors import InvalidInput, NotFound
