@@ -274,6 +274,9 @@ ACCESS: dict[str, str] = {
     "POST /cac/receipt": "portal:cac",
     "GET /enterprise/break-glass": "portal:enterprise enterprise_admin security_officer",
     "POST /enterprise/break-glass/review": "portal:enterprise enterprise_admin security_officer",
+    # --- portals2 ---
+    "POST /enterprise/conduct/{op}": "portal:enterprise enterprise_admin security_officer",
+    "POST /courier/appeal": "portal:courier",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

@@ -1,0 +1,236 @@
+"""The enterprise staff tasks issue 17 still left to the command line, walked in a
+real browser in zh-CN and English at desktop and phone sizes: conduct (the rules
+round, a proposed police referral sent on, an appeal decided, an evaluation link,
+each employee's rolling figures) and the courier's own appeal against a sanction.
+Each action answers with a redirect (a reload repeats nothing) and its effect is
+checked in the database; any 5xx, raw JSON page, English phrase on a zh-CN page or
+raw key on an English one fails (``Watch``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from parcelguard.access.models import AccessSuspension
+from parcelguard.conduct import service as conduct
+from parcelguard.conduct.models import ConductAppeal, ConductDecision, ConductEvaluation
+from parcelguard.core.ids import new_id
+from parcelguard.identity.permissions import Principal
+from parcelguard.logistics import service as logistics
+from parcelguard.logistics.models import Station
+from parcelguard.logistics.rules import Window
+from tests.e2e.browser.conftest import World, shot
+from tests.e2e.browser.test_task_walks import Watch, _go, _ship, _submit, _switch
+
+SIZES = pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
+LOCALES = pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
+
+
+GROUNDS = "The calls were to confirm a delivery time."
+RESPONSES = {"zh-CN": "核实为确认送达时间", "en": "Checked: calls to confirm a time"}
+COURIER_GROUNDS = {"zh-CN": "送件时联系收件人是为确认时间", "en": "I called to agree a time"}
+
+
+def _lang(locale: str) -> str:
+    return "zh-CN" if locale == "zh-CN" else "en"
+
+
+def _admin(world: World) -> Principal:
+    return Principal(world.prov.enterprise_id, "enterprise", "enterprise_admin",
+                     account_id="browser-test")
+
+
+# -- 1. conduct: run the rules, send a referral, decide an appeal, issue a link ------------
+
+
+def _courier_with_bad_ratings(world: World, n: int) -> tuple[str, str]:
+    """A newly hired courier with three privacy-tagged low ratings and a sign of
+    leakage in the window, and a parcel of theirs to deliver: (employee, waybill)."""
+    rt = world.rt
+    ent = world.prov.enterprise_id
+    parcel = _ship(world, 7000 + n)
+    with rt.db.unit_of_work() as uow:
+        s = uow.session
+        admin = _admin(world)
+        station = s.scalars(select(Station.id).where(Station.enterprise_id == ent)).first()
+        assert station is not None
+        emp = logistics.hire_employee(s, admin, role="courier", station_id=station,
+                                      shift_start="00:00", shift_end="23:59", clock=rt.clock)
+        now = rt.clock.now()
+        for i in range(3):
+            s.add(ConductEvaluation(id=new_id("evl"), enterprise_id=ent, employee_id=emp.id,
+                                    waybill_no=f"WALK{n}{i}", rating=1,
+                                    tags=["personal_phone_call"], privacy_flag=True,
+                                    at=now - timedelta(days=1, minutes=i)))
+        conduct.note_signal(s, enterprise_id=ent, employee_id=emp.id, source="monitor_alert",
+                            ref=f"alr_walk_{n}", severity="high", at=now - timedelta(hours=2))
+        logistics.assign(s, admin, waybill_no=parcel.waybill_no, employee_id=emp.id,
+                         purpose="delivery", window=Window(now - timedelta(hours=1),
+                                                           now + timedelta(hours=8)),
+                         clock=rt.clock)
+        uow.commit()
+        return str(emp.id), parcel.waybill_no
+
+
+def _decisions(world: World, emp: str) -> dict[str, tuple[str, str]]:
+    with world.rt.db.unit_of_work() as uow:
+        return {d.kind: (d.id, d.status) for d in uow.session.scalars(
+            select(ConductDecision).where(ConductDecision.employee_id == emp))}
+
+
+@SIZES
+@LOCALES
+def test_officer_runs_the_conduct_rules_and_decides(open_page: Any, world: World, locale: str,
+                                                    phone: bool) -> None:
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    emp, waybill = _courier_with_bad_ratings(world, (2 if phone else 0) + (lang == "en"))
+    page = open_page(username="security.demo", phone=phone, locale=locale)
+    # what people typed, in any walk's language (the tables show earlier walks' too)
+    watch = Watch(page, world, {emp, GROUNDS, *RESPONSES.values(), *COURIER_GROUNDS.values()})
+    url = "/enterprise/conduct"
+    _go(page, watch, f"{url}?lang={lang}")
+    # the rolling figures (`conduct window`): three evaluations, three low, one signal
+    row = page.locator("#window tr", has_text=emp)
+    assert [c.strip() for c in row.locator("td").all_inner_texts()][1:] == \
+        ["3", "1.0", "3", "3", "1"]
+    # `conduct run`
+    _submit(page, watch, page.locator(f"form[action='{url}/run']"))
+    assert page.url.split("?")[0].endswith(url)
+    done = {"zh-CN": "已执行规则", "en": "Rules applied"}[lang]
+    assert done in page.get_by_role("status").first.inner_text()
+    shot(page, f"ent-conduct-run-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    made = _decisions(world, emp)
+    assert made["police_referral"][1] == "proposed"
+    assert made["suspension"][1] == "active"
+    assert {"warning", "training"} <= set(made)
+    # `conduct confirm-referral`: a person sends the proposed referral to the police
+    form = page.locator(f"form[action='{url}/confirm-referral']")
+    form.locator("select[name=decision_id]").select_option(made["police_referral"][0])
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert {"zh-CN": "已移送公安", "en": "Referral sent"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    assert _decisions(world, emp)["police_referral"][1] == "active"
+    # the employee appeals the suspension (`conduct appeal`, on their behalf here)
+    with world.rt.db.unit_of_work() as uow:
+        filed = conduct.appeal(uow.session, Principal(
+            world.prov.enterprise_id, "enterprise", "security_officer",
+            account_id="browser-test"), made["suspension"][0],
+            grounds=GROUNDS, clock=world.rt.clock)
+        appeal_id = filed.id
+        uow.commit()
+    page.reload()
+    watch.check()
+    # `conduct decide-appeal`: overturned, the suspension lifted
+    form = page.locator(f"form[action='{url}/decide-appeal']")
+    form.locator("select[name=appeal_id]").select_option(appeal_id)
+    form.locator("select[name=outcome]").select_option("overturned")
+    response = RESPONSES[lang]
+    form.locator("[name=response]").fill(response)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert {"zh-CN": "已裁决申诉", "en": "Appeal decided"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    shot(page, f"ent-conduct-appeal-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    with world.rt.db.unit_of_work() as uow:
+        a = uow.session.get(ConductAppeal, appeal_id)
+        assert a is not None
+        assert (a.status, a.response) == ("overturned", response)
+        d = uow.session.get(ConductDecision, made["suspension"][0])
+        assert d is not None
+        assert d.status == "overturned"
+        sus = uow.session.get(AccessSuspension, d.suspension_id)
+        assert sus is not None
+        assert sus.lifted_at is not None
+    assert page.locator(f"select[name=appeal_id] option[value='{appeal_id}']").count() == 0
+    # `conduct link`: the one-time link for the parcel's recipient, shown once
+    form = page.locator(f"form[action='{url}/link']")
+    form.locator("[name=waybill_no]").fill(waybill)
+    watch.typed.add(waybill)
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    status = page.get_by_role("status").first.inner_text()
+    assert "/consumer/evaluate/" in status
+    link = status[status.index("http"):].split()[0]
+    _go(page, watch, url)  # shown that once: the page again shows it no more
+    assert "/consumer/evaluate/" not in page.content()
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    _switch(page, watch, other)
+    # the link works once, for the recipient
+    page.goto(link.replace(world.base_url, ""))
+    assert page.locator("form[method=post]").count() == 1
+    # a second link for the same parcel is refused, in the page's language
+    _go(page, watch, url)
+    form = page.locator(f"form[action='{url}/link']")
+    form.locator("[name=waybill_no]").fill(waybill)
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+
+
+# -- 2. the courier appeals a sanction (`conduct appeal`) ----------------------------------
+
+
+def _warning_for_courier(world: World) -> str:
+    """A warning about the demo courier (as the rules would record it)."""
+    with world.rt.db.unit_of_work() as uow:
+        d = ConductDecision(id=new_id("cdc"), enterprise_id=world.prov.enterprise_id,
+                            employee_id=world.prov.courier_employee_id, kind="warning",
+                            rule="1 privacy-tagged evaluations",
+                            figures={"evaluations": 1, "mean": 2.0, "low": 1,
+                                     "privacy_tags": 1, "leak_signals": 0, "tags": {}},
+                            status="active", decided_at=world.rt.clock.now(),
+                            decided_by="browser-test")
+        uow.session.add(d)
+        uow.commit()
+        return str(d.id)
+
+
+@SIZES
+@LOCALES
+def test_courier_appeals_a_sanction(open_page: Any, world: World, locale: str,
+                                    phone: bool) -> None:
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    decision = _warning_for_courier(world)
+    page = open_page(username="courier.demo", phone=phone, locale=locale)
+    grounds = COURIER_GROUNDS[lang]
+    watch = Watch(page, world, {*COURIER_GROUNDS.values(), "ab"})
+    _go(page, watch, f"/courier?lang={lang}")
+    form = page.locator("form[action='/courier/appeal']")
+    # too short: refused in the page's language, what was typed kept, nothing filed
+    form.locator("select[name=decision_id]").select_option(decision)
+    form.locator("[name=grounds]").fill("ab")
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+    assert page.locator("[name=grounds]").input_value() == "ab"
+    form = page.locator("form[action='/courier/appeal']")
+    form.locator("select[name=decision_id]").select_option(decision)
+    form.locator("[name=grounds]").fill(grounds)
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/courier")
+    done = {"zh-CN": "申诉已提交", "en": "Appeal filed"}[lang]
+    assert done in page.get_by_role("status").first.inner_text()
+    shot(page, f"courier-appeal-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    with world.rt.db.unit_of_work() as uow:
+        appeals = list(uow.session.scalars(select(ConductAppeal).where(
+            ConductAppeal.decision_id == decision)))
+        d = uow.session.get(ConductDecision, decision)
+        assert d is not None
+        assert d.status == "appealed"
+    assert [(a.grounds, a.status) for a in appeals] == [(grounds, "pending")]
+    # appealed: no longer offered, shown as appealed
+    assert page.locator(f"select[name=decision_id] option[value='{decision}']").count() == 0
+    assert {"zh-CN": "已申诉", "en": "appealed"}[lang] in page.locator("#conduct").inner_text()
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    _switch(page, watch, other)
