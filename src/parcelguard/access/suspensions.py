@@ -44,7 +44,7 @@ def suspend(session: Session, *, enterprise_id: str, reason: str, by: str, clock
     if employee_id is not None:
         emp = session.get(Employee, employee_id)
         if emp is None or emp.enterprise_id != enterprise_id:
-            raise NotFound(f"employee {employee_id} not found")
+            raise NotFound.of("employee %(id)s not found", id=employee_id)
     if api_key_id is not None:
         key = identity_read.api_key(session, api_key_id)
         if key is None or key.org_id != enterprise_id:

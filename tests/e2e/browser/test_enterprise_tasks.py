@@ -12,16 +12,21 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from parcelguard.access.caller import caller_for_employee
 from parcelguard.access.models import AccessSuspension
+from parcelguard.access.service import AccessGate
 from parcelguard.conduct import service as conduct
 from parcelguard.conduct.models import ConductAppeal, ConductDecision, ConductEvaluation
 from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
+from parcelguard.incidents import service as incidents
+from parcelguard.incidents.models import Incident, Intervention, TimelineEntry
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.models import Station
 from parcelguard.logistics.rules import Window
+from parcelguard.vault.provider import vault_service
 from tests.e2e.browser.conftest import World, shot
 from tests.e2e.browser.test_task_walks import Watch, _go, _ship, _submit, _switch
 
@@ -31,6 +36,7 @@ LOCALES = pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 
 GROUNDS = "The calls were to confirm a delivery time."
 RESPONSES = {"zh-CN": "核实为确认送达时间", "en": "Checked: calls to confirm a time"}
+REASONS = ("终端疑似被盗", "The handset was reported stolen")  # the orders list shows all walks
 COURIER_GROUNDS = {"zh-CN": "送件时联系收件人是为确认时间", "en": "I called to agree a time"}
 
 
@@ -234,3 +240,115 @@ def test_courier_appeals_a_sanction(open_page: Any, world: World, locale: str,
     assert {"zh-CN": "已申诉", "en": "appealed"}[lang] in page.locator("#conduct").inner_text()
     other = "en" if lang == "zh-CN" else "zh-CN"
     _switch(page, watch, other)
+
+
+# -- 3. incidents: grading inputs beyond people, the enterprise's own interventions --------
+
+
+def _reveal(world: World, waybill: str) -> str:
+    """A recorded access of the demo courier's (an event in the carrier's log)."""
+    rt = world.rt
+    with rt.db.unit_of_work() as uow:
+        event = AccessGate(uow.session, vault_service(rt.settings), rt.clock).reveal(
+            caller_for_employee(world.prov.enterprise_id, world.prov.courier_employee_id,
+                                "courier"),
+            waybill_no=waybill, purpose="delivery", fields=["recipient_phone"]).event_id
+        uow.commit()
+    return str(event)
+
+
+def _open(world: World, title: str) -> str:
+    rt = world.rt
+    evidence = [_reveal(world, world.prov.assigned[0])]
+    with rt.db.unit_of_work() as uow:
+        opened = incidents.open_incident(uow.session, incidents.OpenRequest(
+            enterprise_id=world.prov.enterprise_id, title=title, category="insider_abuse",
+            source="manual", detected_at=rt.clock.now(), evidence_event_ids=evidence),
+            actor="system:browser-test", settings=rt.settings.incidents)
+        uow.commit()
+        return str(opened.incident.id)
+
+
+@SIZES
+@LOCALES
+def test_officer_grades_an_incident_and_intervenes(open_page: Any, world: World, locale: str,
+                                                   phone: bool) -> None:
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    title = f"定级补充 {lang} {size}" if lang == "zh-CN" else f"Grading walk {lang} {size}"
+    inc = _open(world, title)
+    device = f"dev-walk-{lang}-{size}"
+    reason = "终端疑似被盗" if lang == "zh-CN" else "The handset was reported stolen"
+    page = open_page(username="security.demo", phone=phone, locale=locale)
+    watch = Watch(page, world, {title, device, reason, *REASONS})
+    case = f"/enterprise/incidents/{inc}"
+    _go(page, watch, f"{case}?lang={lang}")
+    # `incidents grade-inputs`: important data without the threat it poses is refused
+    form = page.locator(f"form[action='{case}/grade-inputs']")
+    form.locator("select[name=data_class]").select_option("important")
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+    with world.rt.db.unit_of_work() as uow:
+        row = uow.session.get(Incident, inc)
+        assert row is not None
+        assert (row.grade, row.data_class) == ("general", None)
+    # a direct loss of 20 million RMB: the grade rises to major
+    form = page.locator(f"form[action='{case}/grade-inputs']")
+    form.locator("input[name=direct_loss_rmb]").fill("20000000")
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(case)
+    done = {"zh-CN": "已记录定级要素", "en": "Grading inputs recorded"}[lang]
+    assert done in page.get_by_role("status").first.inner_text()
+    shot(page, f"ent-grade-inputs-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    with world.rt.db.unit_of_work() as uow:
+        row = uow.session.get(Incident, inc)
+        assert row is not None
+        assert (row.grade, row.direct_loss_rmb) == ("major", 20_000_000)
+    facts = page.locator("#facts").inner_text()
+    assert "20000000" in facts
+    assert {"zh-CN": "重大", "en": "major"}[lang] in facts
+    # `incidents intervene`: the enterprise blocks a device, tied to the incident
+    _go(page, watch, "/enterprise/orders")
+    form = page.locator("form[action='/enterprise/orders/apply']")
+    form.locator("select[name=kind]").select_option("block_device")
+    form.locator("input[name=target_id]").fill(device)
+    form.locator("[name=reason]").fill(reason)
+    form.locator("input[name=incident_id]").fill(inc)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/orders")
+    done = {"zh-CN": "已采取处置措施", "en": "Intervention applied"}[lang]
+    assert done in page.get_by_role("status").first.inner_text()
+    shot(page, f"ent-intervene-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    with world.rt.db.unit_of_work() as uow:
+        ivs = list(uow.session.scalars(select(Intervention).where(
+            Intervention.target_id == device)))
+        applied = uow.session.scalar(select(func.count()).select_from(TimelineEntry).where(
+            TimelineEntry.incident_id == inc, TimelineEntry.action == "intervention_applied"))
+    assert [(i.kind, i.incident_id, i.requires_ack, i.lifted_at) for i in ivs] == \
+        [("block_device", inc, False, None)]
+    assert ivs[0].ordered_by_org == world.prov.enterprise_id
+    assert applied == 1
+    row_ = page.locator("#orders tr", has_text=device)
+    assert row_.locator("form[action='/enterprise/orders/lift']").count() == 1  # its own
+    # the same measure again is refused, in the page's language; nothing added
+    form = page.locator("form[action='/enterprise/orders/apply']")
+    form.locator("select[name=kind]").select_option("block_device")
+    form.locator("input[name=target_id]").fill(device)
+    form.locator("[name=reason]").fill(reason)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+    with world.rt.db.unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Intervention).where(
+            Intervention.target_id == device)) == 1
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    assert page.locator(f"nav.lang a[hreflang='{other}']").get_attribute(
+        "href").split("?")[0] == "/enterprise/orders"
