@@ -277,6 +277,9 @@ ACCESS: dict[str, str] = {
     # --- portals2 ---
     "POST /enterprise/conduct/{op}": "portal:enterprise enterprise_admin security_officer",
     "POST /courier/appeal": "portal:courier",
+    "GET /enterprise/channel": "portal:enterprise",
+    "POST /enterprise/channel/triangulate": "portal:enterprise",
+    "POST /enterprise/channel/{op}": "portal:enterprise enterprise_admin security_officer",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 from parcelguard.access.caller import caller_for_employee
 from parcelguard.access.models import AccessSuspension
 from parcelguard.access.service import AccessGate
+from parcelguard.channel import intake
+from parcelguard.channel.models import ChannelCanary, ChannelCanaryCursor
 from parcelguard.conduct import service as conduct
 from parcelguard.conduct.models import ConductAppeal, ConductDecision, ConductEvaluation
 from parcelguard.core.ids import new_id
@@ -36,6 +38,7 @@ LOCALES = pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 
 GROUNDS = "The calls were to confirm a delivery time."
 RESPONSES = {"zh-CN": "核实为确认送达时间", "en": "Checked: calls to confirm a time"}
+REPORT_BODY = "A caller quoted my parcel and asked for a fee (browser test)."
 REASONS = ("终端疑似被盗", "The handset was reported stolen")  # the orders list shows all walks
 COURIER_GROUNDS = {"zh-CN": "送件时联系收件人是为确认时间", "en": "I called to agree a time"}
 
@@ -352,3 +355,93 @@ def test_officer_grades_an_incident_and_intervenes(open_page: Any, world: World,
     other = "en" if lang == "zh-CN" else "zh-CN"
     assert page.locator(f"nav.lang a[hreflang='{other}']").get_attribute(
         "href").split("?")[0] == "/enterprise/orders"
+
+
+# -- 4. the reporting channel: figures, police requests, canaries, triangulation -----------
+
+
+def _asks_for_police(world: World) -> str:
+    with world.rt.db.unit_of_work() as uow:
+        filed = intake.file_report(
+            uow.session, vault_service(world.rt.settings), world.rt.settings.channel,
+            enterprise_id=world.prov.enterprise_id, source=None, clock=world.rt.clock,
+            report=intake.ReportIn(kind="scam_call", anonymous=True, wants_police=True,
+                                   waybills=[world.prov.unassigned], body=REPORT_BODY))
+        uow.commit()
+        return str(filed.report_id)
+
+
+def _canaries(world: World) -> int:
+    with world.rt.db.unit_of_work() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(ChannelCanary).where(
+            ChannelCanary.enterprise_id == world.prov.enterprise_id)) or 0)
+
+
+@SIZES
+@LOCALES
+def test_officer_uses_the_channel_tools(open_page: Any, world: World, locale: str,
+                                        phone: bool) -> None:
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    report = _asks_for_police(world)
+    cluster = world.prov.assigned[:2]
+    for waybill in cluster:
+        _reveal(world, waybill)
+    page = open_page(username="security.demo", phone=phone, locale=locale)
+    watch = Watch(page, world, {REPORT_BODY, *cluster})
+    url = "/enterprise/channel"
+    _go(page, watch, f"{url}?lang={lang}")
+    # `channel police-requests`: the report whose reporter asked for the police
+    assert page.locator("#police-requests a", has_text=report).count() == 1
+    # `channel stats`: the figures count it
+    label = {"zh-CN": "要求移送公安的举报人", "en": "Reporters who asked for the police"}[lang]
+    asked = page.locator("#figures dt", has_text=label).first.locator(
+        "xpath=following-sibling::dd[1]").inner_text()
+    assert int(asked) >= 1
+    # `channel canary seed`: two canaries, their waybills shown this once
+    before = _canaries(world)
+    form = page.locator(f"form[action='{url}/canary-seed']")
+    form.locator("input[name=count]").fill("2")
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
+    assert _canaries(world) == before + 2
+    with world.rt.db.unit_of_work() as uow:
+        seeded = list(uow.session.scalars(select(ChannelCanary.waybill_no).where(
+            ChannelCanary.enterprise_id == world.prov.enterprise_id).order_by(
+            ChannelCanary.seeded_at.desc(), ChannelCanary.id.desc()).limit(2)))
+    shown = page.get_by_role("status").first.inner_text()
+    assert all(w in shown for w in seeded)
+    shot(page, f"ent-canary-seeded-{lang}-{size}")
+    _go(page, watch, url)  # shown once: the page again does not show them
+    assert not any(w in page.content() for w in seeded)
+    # `channel canary scan`
+    _submit(page, watch, page.locator(f"form[action='{url}/canary-scan']"))
+    assert page.url.split("?")[0].endswith(url)
+    assert {"zh-CN": "已扫描", "en": "Scanned"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    with world.rt.db.unit_of_work() as uow:
+        cursor = uow.session.get(ChannelCanaryCursor, world.prov.enterprise_id)
+        assert cursor is not None
+        assert cursor.seq > 0
+    # `channel triangulate`: the demo courier explains the cluster
+    form = page.locator(f"form[action='{url}/triangulate']")
+    form.locator("[name=waybills]").fill("\n".join(cluster))
+    _submit(page, watch, form)
+    ranking = page.locator("#ranking").inner_text()
+    assert world.prov.courier_employee_id in ranking
+    assert {"zh-CN": "员工", "en": "employee"}[lang] in ranking
+    assert page.locator("[name=waybills]").input_value().split() == list(cluster)
+    shot(page, f"ent-triangulate-{lang}-{size}")
+    # the language switch opens the channel page, not the action's address
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    assert page.locator(f"nav.lang a[hreflang='{other}']").get_attribute(
+        "href").split("?")[0] == url
+    _go(page, watch, f"{url}?lang={other}")
+    _switch(page, watch, lang)
+    # nothing to rank: refused in the page's language
+    form = page.locator(f"form[action='{url}/triangulate']")
+    form.locator("[name=waybills]").fill("   ")
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1

@@ -15,6 +15,7 @@ NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
        Nav("/enterprise/employees", "Employees"),
        Nav("/enterprise/break-glass", "Break-glass uses"),
        Nav("/enterprise/complaints", "Complaints"),
+       Nav("/enterprise/channel", "Reporting channel"),
        Nav("/enterprise/referrals", "Police referrals"),
        Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys")]
 
