@@ -158,7 +158,7 @@ def pages(w: World) -> dict[str | None, list[str]]:
                           *([f"/enterprise/incidents/{inc}"] if inc else []),
                           "/enterprise/plans", "/enterprise/employees",
                           "/enterprise/complaints", "/enterprise/conduct", "/enterprise/keys",
-                          "/enterprise/break-glass", "/enterprise/channel",
+                          "/enterprise/break-glass", "/enterprise/channel", "/enterprise/access",
                           *_report_pages(w)],
         "supervisor.demo": ["/supervisor", "/supervisor/inbox", "/supervisor/forwards",
                             "/supervisor/plans",

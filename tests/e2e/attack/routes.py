@@ -280,6 +280,8 @@ ACCESS: dict[str, str] = {
     "GET /enterprise/channel": "portal:enterprise",
     "POST /enterprise/channel/triangulate": "portal:enterprise",
     "POST /enterprise/channel/{op}": "portal:enterprise enterprise_admin security_officer",
+    "GET /enterprise/access": "portal:enterprise",
+    "POST /enterprise/access/{op}": "portal:enterprise",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

@@ -8,14 +8,16 @@ raw key on an English one fails (``Watch``)."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from parcelguard.access.caller import caller_for_employee
-from parcelguard.access.models import AccessSuspension
+from parcelguard.access.models import AccessSuspension, BreakGlassRecord, ExportRequest
 from parcelguard.access.service import AccessGate
 from parcelguard.channel import intake
 from parcelguard.channel.models import ChannelCanary, ChannelCanaryCursor
@@ -25,10 +27,12 @@ from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents import service as incidents
 from parcelguard.incidents.models import Incident, Intervention, TimelineEntry
+from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics import service as logistics
-from parcelguard.logistics.models import Station
+from parcelguard.logistics.models import Parcel, Station
 from parcelguard.logistics.rules import Window
 from parcelguard.vault.provider import vault_service
+from parcelguard.web import demo
 from tests.e2e.browser.conftest import World, shot
 from tests.e2e.browser.test_task_walks import Watch, _go, _ship, _submit, _switch
 
@@ -38,6 +42,7 @@ LOCALES = pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 
 GROUNDS = "The calls were to confirm a delivery time."
 RESPONSES = {"zh-CN": "核实为确认送达时间", "en": "Checked: calls to confirm a time"}
+JUSTIFICATION = "The recipient called: the parcel was left at the wrong door."
 REPORT_BODY = "A caller quoted my parcel and asked for a fee (browser test)."
 REASONS = ("终端疑似被盗", "The handset was reported stolen")  # the orders list shows all walks
 COURIER_GROUNDS = {"zh-CN": "送件时联系收件人是为确认时间", "en": "I called to agree a time"}
@@ -445,3 +450,159 @@ def test_officer_uses_the_channel_tools(open_page: Any, world: World, locale: st
     form.locator("[name=waybills]").fill("   ")
     _submit(page, watch, form)
     assert page.get_by_role("alert").count() == 1
+
+
+# -- 5. office staff at the PI access gate: reveal, search, break-glass, exports -----------
+
+
+def _hire(world: World, role: str, username: str, account_role: str) -> str:
+    """A trained, checked roster employee with an enterprise-portal account."""
+    rt = world.rt
+    ent = world.prov.enterprise_id
+    with rt.db.unit_of_work() as uow:
+        s = uow.session
+        admin = _admin(world)
+        station = s.scalars(select(Station.id).where(Station.enterprise_id == ent)).first()
+        assert station is not None
+        emp = logistics.hire_employee(s, admin, role=role, station_id=station,
+                                      shift_start="00:00", shift_end="23:59", clock=rt.clock)
+        logistics.record_background_check(s, admin, employee_id=emp.id, result="passed",
+                                          clock=rt.clock)
+        logistics.record_training(s, admin, employee_id=emp.id, clock=rt.clock)
+        login = demo._account(s, vault_service(rt.settings).vault.kms, username=username,
+                              org_id=ent, role=account_role, portal="enterprise",
+                              clock=rt.clock, employee_id=emp.id)
+        uow.commit()
+    world.prov.logins.append(login)
+    return str(emp.id)
+
+
+def _access_events(world: World, actor: str, action: str) -> list[dict[str, Any]]:
+    with world.rt.db.unit_of_work() as uow:
+        leaves = [json.loads(x) for x in uow.session.scalars(select(LedgerEvent.leaf).where(
+            LedgerEvent.enterprise_id == world.prov.enterprise_id,
+            LedgerEvent.kind == "access"))]
+    return [e for e in leaves if e.get("actor_id") == actor and e.get("action") == action]
+
+
+def _parcels(world: World, first: int, n: int) -> list[Parcel]:
+    return [_ship(world, first + i) for i in range(n)]
+
+
+@SIZES
+@LOCALES
+def test_office_staff_use_the_gate(open_page: Any, world: World, locale: str,
+                                   phone: bool) -> None:
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    idx = (2 if phone else 0) + (lang == "en")
+    office = _hire(world, "customer_service", f"office{idx}", "customer_service")
+    second = _hire(world, "security", f"second{idx}", "security_officer")
+    parcels = _parcels(world, 8000 + 20 * idx, 12)
+    mine = parcels[0]
+    with world.rt.db.unit_of_work() as uow:  # the office employee handles this one
+        now = world.rt.clock.now()
+        logistics.assign(uow.session, _admin(world), waybill_no=mine.waybill_no,
+                         employee_id=office, purpose="customer_service",
+                         window=Window(now - timedelta(hours=1), now + timedelta(hours=8)),
+                         clock=world.rt.clock)
+        uow.commit()
+    waybills = [p.waybill_no for p in parcels]
+    page = open_page(username=f"office{idx}", phone=phone, locale=locale)
+    watch = Watch(page, world, {*waybills, JUSTIFICATION})
+    url = "/enterprise/access"
+    _go(page, watch, f"{url}?lang={lang}")
+    # `access search`: the recipient's number finds the parcel, masked
+    number = f"1320013{8000 + 20 * idx:04d}"
+    form = page.locator(f"form[action='{url}/search']")
+    form.locator("input[name=phone]").fill(number)
+    form.locator("select[name=purpose]").select_option("customer_service")
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(url)
+    hits = page.locator("#hits").inner_text()
+    assert mine.waybill_no in hits
+    assert number not in page.content()  # masked, and not echoed back
+    assert len(_access_events(world, office, "search")) == 1
+    shot(page, f"ent-access-search-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator("#hits").count() == 0  # shown once
+    # `access reveal`: the assigned parcel's recipient phone, shown once
+    form = page.locator(f"form[action='{url}/reveal']")
+    form.locator("input[name=waybill_no]").fill(mine.waybill_no)
+    form.locator("select[name=purpose]").select_option("customer_service")
+    form.locator("select[name=field]").select_option("recipient_phone")
+    _submit(page, watch, form)
+    assert number in page.locator("#revealed").inner_text()
+    page.reload()
+    watch.check()
+    assert number not in page.content()
+    reveals = _access_events(world, office, "reveal")
+    assert [e["outcome"] for e in reveals] == ["allowed"]
+    # a parcel not assigned to them: refused, and the refusal recorded
+    form = page.locator(f"form[action='{url}/reveal']")
+    form.locator("input[name=waybill_no]").fill(parcels[1].waybill_no)
+    form.locator("select[name=purpose]").select_option("customer_service")
+    form.locator("select[name=field]").select_option("recipient_phone")
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+    assert [e["outcome"] for e in _access_events(world, office, "reveal")] == \
+        ["allowed", "denied"]
+    # `access break-glass`: outside any assignment, justified, flagged
+    form = page.locator(f"form[action='{url}/break-glass']")
+    form.locator("input[name=waybill_no]").fill(parcels[1].waybill_no)
+    form.locator("select[name=field]").select_option("recipient_phone")
+    form.locator("[name=justification]").fill(JUSTIFICATION)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.locator("#revealed").count() == 1
+    shot(page, f"ent-access-break-glass-{lang}-{size}")
+    page.reload()
+    watch.check()
+    with world.rt.db.unit_of_work() as uow:
+        flagged = list(uow.session.scalars(select(BreakGlassRecord).where(
+            BreakGlassRecord.employee_id == office)))
+    assert [(r.waybill_no, r.justification, r.reviewed_at) for r in flagged] == \
+        [(parcels[1].waybill_no, JUSTIFICATION, None)]
+    # `access export request` below the threshold: approved at once; `run`: a download
+    def request_export() -> None:
+        form = page.locator(f"form[action='{url}/export-request']")
+        form.locator("select[name=purpose]").select_option("complaint_handling")
+        form.locator("select[name=fields]").select_option("recipient_name recipient_phone")
+        form.locator("[name=waybills]").fill("\n".join(waybills))
+        _submit(page, watch, form)
+
+    request_export()
+    with world.rt.db.unit_of_work() as uow:
+        first = uow.session.scalars(select(ExportRequest).where(
+            ExportRequest.requester_employee_id == office)).one()
+        assert (first.status, first.record_count) == ("approved", 12)
+    row = page.locator("#exports tr", has_text=first.id)
+    row.locator("input[name=confirm]").check()
+    with page.expect_download() as got:
+        row.locator("form[action$='/export-run'] button[type=submit]").click()
+    records = json.loads(Path(got.value.path()).read_text(encoding="utf-8"))
+    assert sorted(r["waybill_no"] for r in records) == sorted(waybills)
+    assert len(_access_events(world, office, "export")) == 1
+    # another 12 within the week: a second person must approve
+    _go(page, watch, url)
+    request_export()
+    with world.rt.db.unit_of_work() as uow:
+        pending = uow.session.scalars(select(ExportRequest).where(
+            ExportRequest.requester_employee_id == office,
+            ExportRequest.status == "pending")).one()
+    row = page.locator("#exports tr", has_text=pending.id)
+    assert row.locator("form[action$='/export-approve']").count() == 0  # not one's own
+    # `access export approve` by the second person, on their own page
+    other_page = open_page(username=f"second{idx}", phone=phone, locale=locale)
+    other_watch = Watch(other_page, world, {*waybills, JUSTIFICATION})
+    _go(other_page, other_watch, f"{url}?lang={lang}")
+    row = other_page.locator("#exports tr", has_text=pending.id)
+    row.locator("input[name=confirm]").check()
+    _submit(other_page, other_watch, row.locator("form[action$='/export-approve']"))
+    with world.rt.db.unit_of_work() as uow:
+        approved = uow.session.get(ExportRequest, pending.id)
+        assert approved is not None
+        assert (approved.status, approved.approver_employee_id) == ("approved", second)
+    shot(other_page, f"ent-access-export-approved-{lang}-{size}")
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    _switch(other_page, other_watch, other)
