@@ -1,10 +1,15 @@
 """The enterprise staff tasks issue 17 still left to the command line, walked in a
 real browser in zh-CN and English at desktop and phone sizes: conduct (the rules
 round, a proposed police referral sent on, an appeal decided, an evaluation link,
-each employee's rolling figures) and the courier's own appeal against a sanction.
-Each action answers with a redirect (a reload repeats nothing) and its effect is
-checked in the database; any 5xx, raw JSON page, English phrase on a zh-CN page or
-raw key on an English one fails (``Watch``)."""
+each employee's rolling figures) and the courier's own appeal against a sanction;
+an incident's grading inputs beyond people and the enterprise's own interventions;
+the reporting channel's figures, police requests, canaries and leak-source ranking;
+office staff at the PI access gate (reveal, search by phone, break-glass, bulk
+exports with a second person's approval). Each action answers with a redirect (a
+reload repeats nothing) and its effect is checked in the database; any 5xx, raw JSON
+page, English phrase on a zh-CN page or raw key on an English one fails (``Watch``).
+The confirmation boxes are checked by the server too: posted unticked, nothing
+changes."""
 
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from parcelguard.logistics.models import Parcel, Station
 from parcelguard.logistics.rules import Window
 from parcelguard.vault.provider import vault_service
 from parcelguard.web import demo
+from parcelguard.web.security import CSRF_FIELD
 from tests.e2e.browser.conftest import World, shot
 from tests.e2e.browser.test_task_walks import Watch, _go, _ship, _submit, _switch
 
@@ -606,3 +612,55 @@ def test_office_staff_use_the_gate(open_page: Any, world: World, locale: str,
     shot(other_page, f"ent-access-export-approved-{lang}-{size}")
     other = "en" if lang == "zh-CN" else "zh-CN"
     _switch(other_page, other_watch, other)
+
+
+# -- 6. the confirmations are the server's too ---------------------------------------------
+
+
+def _post(page: Any, url: str, data: dict[str, str]) -> int:
+    """Post a form as the page would, with its CSRF token but the box unticked."""
+    token = page.locator(f"input[name={CSRF_FIELD}]").first.input_value()
+    r = page.request.post(url, form={CSRF_FIELD: token, **data}, max_redirects=0)
+    return int(r.status)
+
+
+def test_unconfirmed_acts_change_nothing(open_page: Any, world: World) -> None:
+    rt = world.rt
+    emp, _waybill = _courier_with_bad_ratings(world, 90)
+    with rt.db.unit_of_work() as uow:  # a sanction and the employee's appeal against it
+        made = conduct.apply_rules(uow.session, enterprise_id=world.prov.enterprise_id,
+                                   now=rt.clock.now(), settings=rt.settings.conduct,
+                                   by="browser-test", clock=rt.clock, employee_ids=[emp])
+        warning = next(d for d in made.decisions if d.kind == "warning")
+        appeal = conduct.appeal(uow.session, _admin(world), warning.id, grounds=GROUNDS,
+                                clock=rt.clock).id
+        uow.commit()
+    inc = _open(world, "Unconfirmed walk")
+    page = open_page(username="security.demo")
+    _go(page, Watch(page, world, {emp, GROUNDS}), "/enterprise/conduct?lang=en")
+    assert _post(page, "/enterprise/conduct/decide-appeal", {
+        "appeal_id": appeal, "outcome": "overturned", "response": "Not confirmed."}) == 422
+    assert _post(page, f"/enterprise/incidents/{inc}/grade-inputs",
+                 {"direct_loss_rmb": "20000000"}) == 422
+    assert _post(page, "/enterprise/orders/apply", {
+        "kind": "block_device", "target_id": "dev-unconfirmed", "reason": "Not confirmed"}) \
+        == 422
+    office = _hire(world, "customer_service", "office9", "customer_service")
+    other = open_page(username="office9")
+    _go(other, Watch(other, world), "/enterprise/access?lang=en")
+    assert _post(other, "/enterprise/access/break-glass", {
+        "waybill_no": world.prov.unassigned, "field": "recipient_phone",
+        "justification": JUSTIFICATION}) == 422
+    with rt.db.unit_of_work() as uow:
+        s = uow.session
+        a = s.get(ConductAppeal, appeal)
+        assert a is not None
+        assert a.status == "pending"
+        row = s.get(Incident, inc)
+        assert row is not None
+        assert row.direct_loss_rmb is None
+        assert s.scalar(select(func.count()).select_from(Intervention).where(
+            Intervention.target_id == "dev-unconfirmed")) == 0
+        assert s.scalar(select(func.count()).select_from(BreakGlassRecord).where(
+            BreakGlassRecord.employee_id == office)) == 0
+    assert _access_events(world, office, "reveal") == []  # nothing reached the gate
