@@ -43,7 +43,7 @@ def suspend(session: Session, *, enterprise_id: str, reason: str, by: str, clock
         raise InvalidInput("suspend either an employee or an API key")
     if employee_id is not None and logistics_read.employee_of(
             session, enterprise_id, employee_id) is None:
-        raise NotFound(f"employee {employee_id} not found")
+        raise NotFound.of("employee %(id)s not found", id=employee_id)
     if api_key_id is not None:
         key = identity_read.api_key(session, api_key_id)
         if key is None or key.org_id != enterprise_id:

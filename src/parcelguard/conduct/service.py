@@ -66,7 +66,7 @@ def issue_link(session: Session, *, enterprise_id: str, waybill_no: str, clock: 
         if employee_id is None:
             raise InvalidInput("the parcel has no delivery courier to evaluate")
     if logistics_read.employee_of(session, enterprise_id, employee_id) is None:
-        raise NotFound(f"no employee {employee_id}")
+        raise NotFound.of("no employee %(id)s", id=employee_id)
     if session.scalar(select(ConductLink.token_hash).where(
             ConductLink.enterprise_id == enterprise_id,
             ConductLink.waybill_no == waybill_no)) is not None:
@@ -179,9 +179,9 @@ def confirm_referral(session: Session, principal: Principal, decision_id: str, *
     d = session.scalars(_decisions(principal).where(ConductDecision.id == decision_id)
                         .with_for_update()).first()
     if d is None or d.kind != "police_referral":
-        raise NotFound(f"no proposed police referral {decision_id}")
+        raise NotFound.of("no proposed police referral %(id)s", id=decision_id)
     if d.status != "proposed":
-        raise Conflict(f"the referral is {d.status}")
+        raise Conflict.of("the referral is %(status)s", status=d.status)
     links = [f"{src}:{ref}" for src, ref in session.execute(
         select(ConductSignal.source, ConductSignal.ref).where(
             ConductSignal.enterprise_id == d.enterprise_id,
@@ -260,15 +260,15 @@ def appeal(session: Session, principal: Principal, decision_id: str, *, grounds:
     """The employee (or staff on their behalf) appeals a sanction."""
     d = session.scalars(_decisions(principal).where(ConductDecision.id == decision_id)).first()
     if d is None:
-        raise NotFound(f"no decision {decision_id}")
+        raise NotFound.of("no decision %(id)s", id=decision_id)
     if not principal.can("conduct:manage"):
         principal.require("conduct:appeal")
         if _own_employee(session, principal) != d.employee_id:
-            raise NotFound(f"no decision {decision_id}")
+            raise NotFound.of("no decision %(id)s", id=decision_id)
     if d.kind not in rules.SANCTIONS:
         raise InvalidInput("only sanctions can be appealed")
     if d.status != "active":
-        raise Conflict(f"the decision is {d.status}")
+        raise Conflict.of("the decision is %(status)s", status=d.status)
     a = ConductAppeal(id=new_id("apl"), decision_id=d.id, grounds=_text(grounds, "grounds"),
                       filed_by=principal.account_id or principal.api_key_id or "system",
                       filed_at=clock.now(), status="pending")
@@ -285,11 +285,11 @@ def decide_appeal(session: Session, principal: Principal, appeal_id: str, *, out
     a = session.get(ConductAppeal, appeal_id)
     d = session.get(ConductDecision, a.decision_id) if a is not None else None
     if a is None or d is None or d.enterprise_id != principal.org_id:
-        raise NotFound(f"no appeal {appeal_id}")
+        raise NotFound.of("no appeal %(id)s", id=appeal_id)
     if outcome not in ("upheld", "overturned"):
         raise InvalidInput("outcome: upheld or overturned")
     if a.status != "pending":
-        raise Conflict(f"the appeal was already {a.status}")
+        raise Conflict.of("the appeal was already %(status)s", status=a.status)
     text = _text(response, "response")  # checked before anything changes
     by = principal.account_id or principal.api_key_id or "system"
     a.status, a.decided_by, a.decided_at, a.response = outcome, by, clock.now(), text

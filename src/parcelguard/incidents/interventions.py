@@ -120,7 +120,8 @@ def apply_system(session: Session, *, enterprise_id: str, kind: str, target_id: 
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}")
     text = tl.clean_text(reason, "reason", min_len=3)
     if _in_force(session, enterprise_id, kind, target_id) is not None:
-        raise Conflict(f"a {kind} intervention on {target_id} is already in force")
+        raise Conflict.of("this measure on %(target)s is already in force",
+                          target=target_id)
     now = clock.now()
     iv = Intervention(id=new_id("itv"), enterprise_id=enterprise_id,
                       incident_id=incident.id if incident else None, kind=kind,
@@ -136,9 +137,9 @@ def apply_system(session: Session, *, enterprise_id: str, kind: str, target_id: 
     elif kind == "revoke_api_key":
         key = identity_read.api_key(session, target_id)
         if key is None or key.org_id != enterprise_id:
-            raise NotFound(f"API key {target_id} not found")
+            raise NotFound.of("API key %(id)s not found", id=target_id)
         if key.revoked:
-            raise Conflict(f"API key {target_id} is already revoked")
+            raise Conflict.of("API key %(id)s is already revoked", id=target_id)
         # Acting for the enterprise: an ordered revocation binds it like its own.
         identity.revoke_api_key(session, Principal(enterprise_id, "enterprise",
                                                    "enterprise_admin"),
@@ -149,7 +150,7 @@ def apply_system(session: Session, *, enterprise_id: str, kind: str, target_id: 
     else:
         was = waybill_service.set_partner_active(session, enterprise_id, target_id, False)
         if was is None:
-            raise NotFound(f"partner {target_id} not found")
+            raise NotFound.of("partner %(id)s not found", id=target_id)
         iv.partner_was_active = was
     iv.ledger_event_id = _ledger(session, iv, actor=actor, at=now)
     session.add(iv)

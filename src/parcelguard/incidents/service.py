@@ -85,8 +85,8 @@ def set_grading_inputs(session: Session, principal: Principal, *, incident_id: s
     drafts the reports it owes, due from detection as before."""
     inc = IncidentRepository(session, principal).own_incident(incident_id, "incidents:manage")
     if inc.state not in {s.value for s in OPEN_STATES}:
-        raise Conflict(f"incident {inc.id} is {inc.state}; grading inputs are recorded while "
-                       "it is open")
+        raise Conflict.of("incident %(id)s is %(state)s; grading inputs are recorded while "
+                          "it is open", id=inc.id, state=inc.state)
     merged = OtherInputs(
         direct_loss_rmb=inputs.direct_loss_rmb if inputs.direct_loss_rmb is not None
         else inc.direct_loss_rmb,

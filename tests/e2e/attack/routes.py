@@ -274,6 +274,14 @@ ACCESS: dict[str, str] = {
     "POST /cac/receipt": "portal:cac",
     "GET /enterprise/break-glass": "portal:enterprise enterprise_admin security_officer",
     "POST /enterprise/break-glass/review": "portal:enterprise enterprise_admin security_officer",
+    # --- portals2 ---
+    "POST /enterprise/conduct/{op}": "portal:enterprise enterprise_admin security_officer",
+    "POST /courier/appeal": "portal:courier",
+    "GET /enterprise/channel": "portal:enterprise",
+    "POST /enterprise/channel/triangulate": "portal:enterprise",
+    "POST /enterprise/channel/{op}": "portal:enterprise enterprise_admin security_officer",
+    "GET /enterprise/access": "portal:enterprise",
+    "POST /enterprise/access/{op}": "portal:enterprise",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

@@ -65,7 +65,9 @@ class Watch:
         if r.status >= 500:
             self.errors.append(f"{r.status} {r.url}")
         elif r.request.resource_type == "document" and \
-                "json" in (r.headers.get("content-type") or ""):
+                "json" in (r.headers.get("content-type") or "") and \
+                not (r.headers.get("content-disposition") or "").startswith("attachment"):
+            # a download (an export's records) is a file, not a page shown raw
             self.errors.append(f"raw JSON page {r.url}")
 
     def check(self) -> None:

@@ -1,5 +1,7 @@
 """Courier portal (phone-sized): today's assignments with their masked labels, a
-purpose-bound reveal through the access gate, and calls through the virtual number.
+purpose-bound reveal through the access gate, calls through the virtual number, and
+the courier's own conduct decisions with an appeal against a sanction (``conduct
+appeal``).
 
 Nothing here decides access: the gate (``AccessGate``) and the virtual-number
 binding do, and both record every attempt, allowed or refused, in the ledger.
@@ -19,12 +21,15 @@ from parcelguard.access.caller import Caller, caller_for_principal
 from parcelguard.access.reasons import Denied
 from parcelguard.access.service import AccessGate
 from parcelguard.access.waybills import virtual_numbers
+from parcelguard.conduct import rules as conduct_rules
+from parcelguard.conduct import service as conduct
 from parcelguard.core.errors import DomainError
 from parcelguard.core.http import SessionDep
 from parcelguard.ledger import parcels as projection
 from parcelguard.logistics.models import Assignment, Parcel
 from parcelguard.waybill.virtual import display_number, live_binding
 from parcelguard.web import once
+from parcelguard.web.actions import act
 from parcelguard.web.auth import CourierStaff, Staff
 from parcelguard.web.i18n import gettext_for
 from parcelguard.web.render import Nav, locale_of, page, redirect, runtime
@@ -68,6 +73,16 @@ def assignments_today(session: Session, staff: Staff, now: datetime) -> list[dic
 OUTCOME = "pg_courier"  # the last action's outcome, shown once after the redirect
 
 
+def my_decisions(session: Session, staff: Staff) -> list[dict[str, Any]]:
+    """The courier's own rewards and sanctions (the conduct service shows an employee
+    theirs only); an active sanction can be appealed."""
+    if staff.employee_id is None or not staff.principal.can("conduct:appeal"):
+        return []
+    return [{"id": d.id, "kind": d.kind, "status": d.status, "decided_at": d.decided_at,
+             "appealable": d.kind in conduct_rules.SANCTIONS and d.status == "active"}
+            for d in conduct.list_decisions(session, staff.principal)[:50]]
+
+
 def _home(request: Request, session: Session, staff: Staff, *, status_code: int = 200,
           **extra: Any) -> HTMLResponse:
     now = runtime(request).clock.now()
@@ -78,7 +93,8 @@ def _home(request: Request, session: Session, staff: Staff, *, status_code: int 
     response = page(request, "courier/home.html", title="Today's assignments", nav=NAV,
                     status_code=status_code,
                     assignments=assignments_today(session, staff, now), fields=REVEAL_FIELDS,
-                    purposes=PURPOSES, **{**shown, **extra})
+                    purposes=PURPOSES, decisions=my_decisions(session, staff),
+                    **{**shown, **extra})
     once.drop(request, response, OUTCOME)
     return response
 
@@ -176,3 +192,23 @@ async def label(request: Request, session: SessionDep, staff: CourierStaff) -> R
             "event_id": out.event_id, "value": None, **_denial(out.decision)}})
     return Response(out.label.pdf, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{waybill}.pdf"'})
+
+
+@router.post("/appeal", response_class=HTMLResponse)
+async def appeal(request: Request, session: SessionDep, staff: CourierStaff) -> Response:
+    """Appeal one's own sanction, as ``conduct appeal`` does on the employee's behalf."""
+    typed: dict[str, str] = {}
+
+    def run(v: dict[str, str]) -> str:
+        typed["grounds"] = v.get("grounds", "")[:1000]
+        conduct.appeal(session, staff.principal, v.get("decision_id", ""),
+                       grounds=v.get("grounds", ""), clock=runtime(request).clock)
+        return "Appeal filed; the security officer decides it."
+
+    def again(errors: list[str] | None = None, status_code: int = 200,
+              **_: Any) -> HTMLResponse:
+        # refused: the page again with the reason and the grounds as typed
+        return _home(request, session, staff, status_code=status_code,
+                     error=errors[0] if errors else None, typed=typed)
+
+    return await act(request, run, again)

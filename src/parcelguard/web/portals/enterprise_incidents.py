@@ -19,6 +19,7 @@ from parcelguard.core.http import SessionDep
 from parcelguard.incidents import content as docs
 from parcelguard.incidents import service as incidents
 from parcelguard.incidents import timeline as tl
+from parcelguard.incidents.grading import OtherInputs
 from parcelguard.incidents.impact import load_events
 from parcelguard.incidents.model import OPEN_STATES
 from parcelguard.incidents.models import Incident, IncidentReport, IncidentTask
@@ -104,6 +105,23 @@ async def incident_open(request: Request, session: SessionDep,
 # closing (to resolved) asks for a disposition and a reason instead.
 NEXT_STEP = {"detected": ("triaged", "Triage"), "triaged": ("contained", "Mark contained"),
              "contained": ("reported", "Mark reported"), "resolved": ("reviewed", "Mark reviewed")}
+# The grading inputs' codes (incidents/grading.py), as people name them.
+DATA_CLASSES = {"important": "important data", "core": "core data"}
+DATA_THREATS = {"relatively_serious": "relatively serious", "serious": "serious",
+                "especially_serious": "especially serious"}
+
+
+def _figure(v: dict[str, str], name: str, kind: type[int] | type[float]) -> float | None:
+    """An optional figure of the grading form: empty is "not known"."""
+    raw = v.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return kind(raw)
+    except ValueError:
+        raise InvalidInput.of("%(field)s must be a number.", field=name) from None
+
+
 DISPOSITIONS = tuple((d, d) for d in ("confirmed_breach", "contained_no_harm", "false_positive",
                                       "duplicate"))
 
@@ -142,6 +160,18 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
         ("Resolved", inc.resolved_at),
         ("Data types", ", ".join(tr(t) for t in inc.data_types)),
         ("Evidence events", len(inc.evidence_event_ids))], html_id="facts")
+    # grading inputs beyond people, once recorded (`incidents grade-inputs`)
+    for label, value in (("Direct loss (RMB)", inc.direct_loss_rmb),
+                         ("Outage of the whole system (hours)", inc.outage_hours),
+                         ("Outage of main functions (hours)", inc.main_outage_hours)):
+        if value is not None:
+            facts.facts.append((label, value))
+    if inc.data_class:
+        facts.facts.append(("Data leaked", Cell(DATA_CLASSES.get(inc.data_class, inc.data_class),
+                                                translate=True)))
+    if inc.data_threat:
+        facts.facts.append(("Threat it poses", Cell(
+            DATA_THREATS.get(inc.data_threat, inc.data_threat), translate=True)))
     if manage:
         facts.forms.extend(case_actions(inc, base))
         if inc.state in {s.value for s in OPEN_STATES}:
@@ -150,6 +180,16 @@ def incident_sections(session: Session, staff: Staff, incident_id: str, now: dat
             facts.forms.append(Action(f"{base}/{inc.id}/evidence", "Add evidence", inputs=(
                 Input("event_ids", "Event ids from the log (space or line separated)",
                       "textarea", required=True), CONFIRM)))
+            # as `incidents grade-inputs`: the grade follows the highest, never falls
+            facts.forms.append(Action(f"{base}/{inc.id}/grade-inputs",
+                                      "Record grading inputs beyond people", inputs=(
+                Input("direct_loss_rmb", "Direct loss (RMB)", "number"),
+                Input("outage_hours", "Outage of the whole system (hours)", "number"),
+                Input("main_outage_hours", "Outage of main functions (hours)", "number"),
+                Input("data_class", "Data leaked", "select",
+                      (("", "not known"), *DATA_CLASSES.items())),
+                Input("data_threat", "Threat it poses", "select",
+                      (("", "not known"), *DATA_THREATS.items())), CONFIRM)))
     reports = Section("Statutory reports", ["Kind", "Recipient", "Status", "Due", "Timer",
                                             "Filed"], html_id="reports",
                       empty="No report is due for this incident.")
@@ -346,6 +386,20 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
         # the public announcement, as `incidents announce` publishes it
         return notices.announce(session, staff, incident_id, v, clock=rt.clock)
 
+    def grading(v: dict[str, str]) -> str:
+        # as `incidents grade-inputs`: what is left empty stays as recorded (or unknown)
+        confirmed(v)
+        loss = _figure(v, "direct_loss_rmb", int)
+        incidents.set_grading_inputs(
+            session, staff.principal, incident_id=incident_id, clock=rt.clock,
+            settings=settings, inputs=OtherInputs(
+                direct_loss_rmb=None if loss is None else int(loss),
+                outage_hours=_figure(v, "outage_hours", float),
+                main_outage_hours=_figure(v, "main_outage_hours", float),
+                data_class=v.get("data_class") or None,
+                data_threat=v.get("data_threat") or None))
+        return "Grading inputs recorded; the grade follows the highest."
+
     def run(v: dict[str, str]) -> str:
         if op == "evidence":
             confirmed(v)
@@ -381,6 +435,9 @@ async def incident_action(incident_id: str, op: str, request: Request, session: 
                     policy=incidents.policy_of(settings))
         return "Report filed with the supervision department."
 
+    if op == "grade-inputs":
+        return await act(request, grading,
+                         lambda **kw: _incident(incident_id, request, session, staff, **kw))
     if op in ("notify", "announce"):
         return await act(request, notice,
                          lambda **kw: _incident(incident_id, request, session, staff, **kw))

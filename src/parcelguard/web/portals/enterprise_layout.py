@@ -13,8 +13,10 @@ NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
        Nav("/enterprise/incidents", "Incidents"), Nav("/enterprise/plans", "Plans"),
        Nav("/enterprise/orders", "Orders"),
        Nav("/enterprise/employees", "Employees"),
+       Nav("/enterprise/access", "PI access"),
        Nav("/enterprise/break-glass", "Break-glass uses"),
        Nav("/enterprise/complaints", "Complaints"),
+       Nav("/enterprise/channel", "Reporting channel"),
        Nav("/enterprise/referrals", "Police referrals"),
        Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys")]
 

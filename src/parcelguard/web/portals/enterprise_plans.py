@@ -19,6 +19,7 @@ from parcelguard.core.http import SessionDep
 from parcelguard.incidents import interventions, plans
 from parcelguard.incidents.models import IncidentPlan, Intervention
 from parcelguard.incidents.repository import IncidentRepository
+from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.web.actions import CONFIRM, act, confirmed
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.portals.enterprise_layout import show
@@ -182,9 +183,17 @@ def orders_section(session: Session, staff: Staff, now: datetime, *, base: str) 
 
 
 def _orders(request: Request, session: Session, staff: Staff, **kw: object) -> HTMLResponse:
-    return show(request, "Orders", [orders_section(
-        session, staff, runtime(request).clock.now(), base="/enterprise/orders")],
-        **kw)  # type: ignore[arg-type]
+    sec = orders_section(session, staff, runtime(request).clock.now(), base="/enterprise/orders")
+    if staff.principal.can("interventions:apply"):
+        # the enterprise's own measures beyond a PI-access suspension (`incidents
+        # intervene`); effective at the gate at once, a revoked key is never restored
+        sec.forms.append(Action("/enterprise/orders/apply", "Apply an intervention", inputs=(
+            Input("kind", "Measure", "select", tuple((k, k) for k in interventions.KINDS)),
+            Input("target_id", "Target (employee, API key, device or partner id)",
+                  required=True),
+            Input("reason", "Reason", "textarea", required=True),
+            Input("incident_id", "Incident id (optional)"), CONFIRM)))
+    return show(request, "Orders", [sec], **kw)  # type: ignore[arg-type]
 
 
 @router.get("/orders", response_class=HTMLResponse)
@@ -216,6 +225,19 @@ async def order_act(op: str, request: Request, session: Session, staff: Staff,
 @router.post("/orders/{op}", response_class=HTMLResponse)
 async def order_action(op: str, request: Request, session: SessionDep,
                        staff: OfficerStaff) -> Response:
+    if op == "apply":
+        rt = runtime(request)
+
+        def run(v: dict[str, str]) -> str:
+            confirmed(v)
+            interventions.apply(session, staff.principal, enterprise_id=staff.principal.org_id,
+                                kind=v.get("kind", ""), target_id=v.get("target_id", "").strip(),
+                                reason=v.get("reason", ""), clock=rt.clock,
+                                ack_hours=rt.settings.section(IncidentSettings).ack_hours,
+                                incident_id=v.get("incident_id", "").strip() or None)
+            return "Intervention applied; in force at once."
+
+        return await act(request, run, lambda **kw: _orders(request, session, staff, **kw))
     return await order_act(op, request, session, staff,
                            lambda **kw: _orders(request, session, staff, **kw))
 

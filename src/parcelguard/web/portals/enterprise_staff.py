@@ -20,7 +20,8 @@ from parcelguard.channel import referrals
 from parcelguard.channel import service as channel
 from parcelguard.channel.settings import ChannelSettings
 from parcelguard.conduct import service as conduct
-from parcelguard.core.errors import InvalidInput
+from parcelguard.conduct.settings import ConductSettings
+from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.core.http import SessionDep
 from parcelguard.identity import service as identity
 from parcelguard.identity.models import Account
@@ -355,23 +356,134 @@ async def data_request_action(decision: str, request: Request, session: SessionD
     return await act(request, run, lambda **kw: _referrals(request, session, staff, **kw))
 
 
-# -- conduct ----------------------------------------------------------------------------------
+def rule_cell(figures: dict[str, Any], rule: str) -> Cell:
+    """What a decision rests on, in the page's language: the window's figures (the
+    rule's own English wording on English pages)."""
+    return Cell("%(evaluations)s evaluations, mean %(mean)s, %(low)s low, %(privacy)s "
+                "privacy-tagged, %(signals)s signs of leakage", translate=True, english=rule,
+                args={"evaluations": str(figures.get("evaluations", 0)),
+                      "mean": "—" if figures.get("mean") is None
+                      else f"{float(figures['mean']):.2f}",
+                      "low": str(figures.get("low", 0)),
+                      "privacy": str(figures.get("privacy_tags", 0)),
+                      "signals": str(figures.get("leak_signals", 0))})
+
+
+def decision_status(status: str) -> Cell:
+    # "active" reads as an employee's status (在职) otherwise: a decision is in force
+    return Cell("in force" if status == "active" else status, translate=True)
+
+
+# -- conduct: evaluations, the rules round, links, appeals, referrals -----------------------
+
+
+def _conduct(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    """Rewards and sanctions with what ``conduct run|confirm-referral|decide-appeal|link
+    |window`` do: each form calls the conduct service as the command does."""
+    p = staff.principal
+    if not p.can("conduct:read"):  # customer service: nothing to show
+        return show(request, "Evaluations and sanctions", [], **kw)
+    rt = runtime(request)
+    manage = p.can("conduct:manage")
+    names = Names(session)
+    decisions = Section("Rewards and sanctions", ["Decided", "Employee", "Decision", "Rule",
+                                                  "Status"], html_id="decisions",
+                        empty="No decisions yet.")
+    proposed: list[tuple[str, str]] = []
+    for d in conduct.list_decisions(session, p)[:200]:
+        decisions.add([d.decided_at, names.person(d.employee_id), Cell(d.kind, translate=True),
+                       rule_cell(d.figures, d.rule), decision_status(d.status)])
+        if d.kind == "police_referral" and d.status == "proposed":
+            proposed.append((d.id, f"{names.person(d.employee_id)} · {d.id}"))
+    if manage:
+        decisions.forms.append(Action("/enterprise/conduct/run", "Apply the rules now"))
+        if proposed:
+            # the rules only propose a referral: a person sends it to the police
+            decisions.forms.append(Action(
+                "/enterprise/conduct/confirm-referral", "Send the referral to the police",
+                inputs=(Input("decision_id", "Proposed police referral", "select",
+                              tuple(proposed)), CONFIRM)))
+    appeals = Section("Appeals", ["Filed", "Appeal", "Decision", "Grounds", "Status",
+                                  "Response"], html_id="appeals", empty="No appeals.")
+    pending: list[tuple[str, str]] = []
+    for a in conduct.appeals(session, p):
+        appeals.add([a.filed_at, a.id, a.decision_id, a.grounds, Cell(a.status, translate=True),
+                     a.response])
+        if a.status == "pending":
+            pending.append((a.id, f"{a.id} · {a.decision_id}"))
+    if manage and pending:
+        appeals.forms.append(Action("/enterprise/conduct/decide-appeal", "Decide the appeal",
+                                    inputs=(
+            Input("appeal_id", "Appeal", "select", tuple(pending)),
+            Input("outcome", "Outcome", "select",
+                  (("upheld", "upheld"), ("overturned", "overturned"))),
+            Input("response", "Response to the employee", "textarea", required=True),
+            CONFIRM)))
+    # each employee's rolling figures (`conduct window`), those with any in the window
+    window = Section("Rolling figures", ["Employee", "Evaluations", "Mean rating",
+                                         "Low ratings", "With a privacy tag", "Leak signals"],
+                     html_id="window", empty="No evaluations or signals in the window.",
+                     intro="Evaluations and signs of leakage in the rules' rolling window.")
+    now = rt.clock.now()
+    for emp in session.scalars(select(Employee.id).where(
+            Employee.enterprise_id == p.org_id).order_by(Employee.id)):
+        w = conduct.window_of(session, enterprise_id=p.org_id, employee_id=emp, now=now,
+                              settings=rt.settings.section(ConductSettings))
+        if w.evaluations or w.leak_signals:
+            window.add([names.person(emp), w.evaluations,
+                        None if w.mean is None else round(w.mean, 2), w.low, w.privacy_tags,
+                        w.leak_signals])
+    sections = [decisions, appeals, window]
+    if manage:
+        sections.append(Section("Evaluation link", html_id="link", forms=[Action(
+            "/enterprise/conduct/link", "Issue the evaluation link", inputs=(
+                Input("waybill_no", "Waybill number of the delivered parcel", required=True),
+            ))], intro="A one-time link for the recipient to rate the courier who "
+                       "delivered the parcel; shown once, give it to the recipient only."))
+    return show(request, "Evaluations and sanctions", sections, **kw)
 
 
 @router.get("/conduct", response_class=HTMLResponse)
 def conduct_page(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
-    if not staff.principal.can("conduct:read"):  # customer service: nothing to show
-        return show(request, "Evaluations and sanctions", [])
-    decisions = Section("Rewards and sanctions", ["Decided", "Employee", "Decision", "Rule",
-                                                  "Status"], empty="No decisions yet.")
-    for d in conduct.list_decisions(session, staff.principal)[:200]:
-        decisions.add([d.decided_at, d.employee_id, Cell(d.kind, translate=True), d.rule,
-                       Cell(d.status, translate=True)])
-    appeals = Section("Appeals", ["Filed", "Decision", "Grounds", "Status"],
-                      empty="No appeals.")
-    for a in conduct.appeals(session, staff.principal):
-        appeals.add([a.filed_at, a.decision_id, a.grounds, Cell(a.status, translate=True)])
-    return show(request, "Evaluations and sanctions", [decisions, appeals])
+    return _conduct(request, session, staff)
+
+
+@router.post("/conduct/{op}", response_class=HTMLResponse)
+async def conduct_action(op: str, request: Request, session: SessionDep,
+                         staff: OfficerStaff) -> Response:
+    """``conduct run``, ``confirm-referral``, ``decide-appeal`` and ``link``."""
+    p = staff.principal
+    p.require("conduct:manage")
+    rt = runtime(request)
+
+    def run(v: dict[str, str]) -> Done:
+        if op == "run":
+            rnd = conduct.apply_rules(session, enterprise_id=p.org_id, now=rt.clock.now(),
+                                      settings=rt.settings.section(ConductSettings),
+                                      by=staff.account_id, clock=rt.clock)
+            return "Rules applied: %(n)s new decisions.", {"n": str(len(rnd.decisions))}
+        if op == "confirm-referral":
+            confirmed(v)
+            conduct.confirm_referral(session, p, v.get("decision_id", ""), clock=rt.clock)
+            return "Referral sent to the police."
+        if op == "decide-appeal":
+            confirmed(v)
+            conduct.decide_appeal(session, p, v.get("appeal_id", ""),
+                                  outcome=v.get("outcome", ""), response=v.get("response", ""),
+                                  clock=rt.clock)
+            return "Appeal decided."
+        if op == "link":
+            issued = conduct.issue_link(session, enterprise_id=p.org_id,
+                                        waybill_no=v.get("waybill_no", "").strip().upper(),
+                                        clock=rt.clock,
+                                        settings=rt.settings.section(ConductSettings))
+            url = f"{str(request.base_url).rstrip('/')}/consumer/evaluate/{issued.token}"
+            _ = gettext_for(locale_of(request))
+            # shown once, on this page only (the token is stored hashed)
+            return ShownOnce(_("Evaluation link (shown once): %(url)s", url=url))
+        raise NotFound(f"no conduct action {op}")
+
+    return await act(request, run, lambda **kw: _conduct(request, session, staff, **kw))
 
 
 # -- keys -------------------------------------------------------------------------------------
