@@ -10,7 +10,9 @@ What a user of the federation notices:
 - a filed report and an escalation become records of the supervision node (its
   `incidents inbox` lists them as it lists local ones);
 - an audit the department orders on its node reaches the auditor and the carrier
-  as `audit_grant`s with no hand-sent message;
+  as `audit_grant`s with no hand-sent message; a report the department forwards to
+  the cyberspace administration reaches the administration's node as an
+  `onward_report`;
 - a rewritten carrier log opens a case on the supervision node (its own incident,
   no statutory drafts) and the auditor reports what its witness saw onward to the
   department: nothing dead-lettered on either node.
@@ -103,7 +105,8 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
     base = tmp_path_factory.mktemp("flows")
     ca = base / "ca"
     cli("node", "ca", "init", "--out", str(ca))
-    roles = {"sup": "supervision", ENT: "enterprise", "pol": "police", "a1": "auditor"}
+    roles = {"sup": "supervision", ENT: "enterprise", "pol": "police", "a1": "auditor",
+             "cac": "cac"}
     urls = {org: f"https://127.0.0.1:{free_port()}" for org in roles}
     cli("node", "init", "--home", str(base / "sup"), "--role", "supervision", "--org", "sup",
         "--url", urls["sup"], "--ca", str(ca))
@@ -124,7 +127,7 @@ def fed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fed]:
     for org in roles:
         if org != "sup":
             cli("node", "directory", "fetch", "--home", str(base / org))
-    for org in (ENT, "pol", "a1"):
+    for org in (ENT, "pol", "a1", "cac"):
         f.procs[org].start(f.node("sup"))
     _ingest(f, 40)
     try:
@@ -278,6 +281,60 @@ def test_an_audit_ordered_on_the_supervision_node_is_granted_without_a_hand_sent
         ((sender, body, deliveries),) = fed.inbox(org, "audit_grant")
         assert (sender, body["engagement"], body["enterprise"], body["auditor"],
                 body["kind"], deliveries) == ("sup", "aud_flow_1", ENT, "a1", "ordered", 1)
+
+
+def test_a_report_the_department_forwards_reaches_the_administrations_node(
+        fed: Fed) -> None:
+    from parcelguard.core.clock import ManualClock
+    from parcelguard.core.settings import IncidentSettings
+    from parcelguard.identity.permissions import Principal, system_principal
+    from parcelguard.identity.service import create_organization
+    from parcelguard.incidents import forwards, reports
+    from parcelguard.incidents.models import ForwardedReport, IncidentReport
+    from parcelguard.incidents.service import OpenRequest, open_incident
+    from parcelguard.simulation.demo_incidents import _OFFICER_ITEMS
+
+    rt = fed.rt(ENT)
+    try:
+        with rt.db.unit_of_work() as uow:
+            s = uow.session
+            inc = open_incident(s, OpenRequest(
+                enterprise_id=ENT, title="records leaked", category="external_attack",
+                source="manual", detected_at=T0), actor="system:test",
+                settings=IncidentSettings()).incident
+            inc.grade = "relatively_major"  # as the carrier's grading established it
+            first = s.scalars(select(IncidentReport).where(
+                IncidentReport.incident_id == inc.id).order_by(IncidentReport.id)).first()
+            assert first is not None
+            reports.file_report(s, Principal(ENT, "enterprise", "security_officer"),
+                                report_id=first.id, content=_OFFICER_ITEMS,
+                                clock=ManualClock(T0 + timedelta(minutes=30)))
+            report_id = first.id
+            uow.commit()
+    finally:
+        rt.close()
+    # on the supervision node the received report owes a forward, as a local one would
+    wait_for("the forward owed on the supervision node", lambda: bool(fed.rows(
+        "sup", "SELECT id FROM incident_forwards WHERE report_id = ?", report_id)))
+    rt = fed.rt("sup")
+    try:
+        with rt.db.unit_of_work() as uow:
+            s = uow.session
+            create_organization(s, org_id="cac", kind="cac", name="administration",
+                                clock=rt.clock)
+            fwd = s.scalars(select(ForwardedReport).where(
+                ForwardedReport.report_id == report_id)).one()
+            forwards.send(s, system_principal("sup"), forward_id=fwd.id,
+                          clock=rt.clock, to_org_id="cac")
+            fwd_id = fwd.id
+            uow.commit()
+    finally:
+        rt.close()
+    wait_for("the onward report at the administration's node",
+             lambda: bool(fed.inbox("cac", "onward_report")))
+    ((sender, body, deliveries),) = fed.inbox("cac", "onward_report")
+    assert (sender, body["forward"], body["report"], body["enterprise"], body["grade"],
+            deliveries) == ("sup", fwd_id, report_id, ENT, "relatively_major", 1)
 
 
 def test_a_rewritten_log_opens_a_supervision_case_and_the_auditor_reports_it_onward(

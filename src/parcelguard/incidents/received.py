@@ -96,7 +96,7 @@ def record_report(session: Session, enterprise_id: str, body: dict[str, Any], *,
     on_time = body.get("on_time")
     row = IncidentReport(
         id=report_id, incident_id=inc.id, enterprise_id=enterprise_id,
-        kind=_str(body, "report_kind", 16) or "initial",
+        kind=_str(body, "report_kind", 16) or "postal",
         recipient=_str(body, "recipient", 32) or "supervisor",
         parent_id=_str(body, "parent"), due_at=None, status="filed",
         content={"received_from": enterprise_id, "records": records}, drafted_at=filed_at,

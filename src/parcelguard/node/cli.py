@@ -44,7 +44,7 @@ node_app.add_typer(dir_app, name="directory")
 
 Home = Annotated[Path, typer.Option("--home", help="The node's home directory.")]
 _ORG_KIND = {"enterprise": "enterprise", "supervision": "supervisor", "police": "police",
-             "auditor": "auditor"}
+             "auditor": "auditor", "cac": "cac"}
 
 
 def _fail(message: str) -> typer.Exit:
@@ -120,7 +120,8 @@ def ca_issue(
 @node_app.command("init")
 def init(
     home: Home,
-    role: Annotated[str, typer.Option(help="enterprise, supervision, police or auditor")],
+    role: Annotated[str, typer.Option(
+        help="enterprise, supervision, police, auditor or cac (the cyberspace administration)")],
     org: Annotated[str, typer.Option(help="The organisation this node is.")],
     url: Annotated[str, typer.Option(help="https://host:port other nodes reach it at.")],
     db: Annotated[str, typer.Option(

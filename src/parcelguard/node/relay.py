@@ -191,7 +191,7 @@ def _owed_by_department(session: Session, org: str, directory: Directory
             ForwardedReport.status.in_(("sent", "received")),
             ForwardedReport.to_org_id.is_not(None))):
         peer = directory.entry(fwd.to_org_id) if fwd.to_org_id else None
-        if peer is not None and peer.role in ("supervision", "police") and peer.org != org:
+        if peer is not None and peer.role in ("cac", "police") and peer.org != org:
             forwards[_mid("forward", fwd.id)] = fwd
     for mid in sorted(_not_queued(session, forwards)):
         fwd = forwards[mid]
