@@ -726,6 +726,18 @@ def _department_records(fed: Fed) -> dict[str, int]:
                 "tamper_cases": n(Incident, Incident.category == "tampering")}
 
 
+def _final_figures(fed: Fed) -> None:
+    """What the nodes hold once everything has settled (after the tamper attempts):
+    the messages, what each received by kind, the reactions dead-lettered."""
+    if fed.options.tamper:
+        _relay(fed)
+        fed.wait("every outbox to settle after the tamper attempts", lambda: _settled(fed))
+        fed.figures["dead_letters_after_tamper"] = _dead(fed)
+    fed.figures["messages"] = {org: _counts(fed, org) for org in fed.procs}
+    fed.figures["received"] = {org: sorted(Counter(m["kind"] for m in _inbox(fed, org))
+                                           .items()) for org in fed.procs}
+
+
 def _settled(fed: Fed) -> bool:
     """No outbox message of any node waiting for a reaction (delivered or dead)."""
     from parcelguard.core.outbox import OutboxMessage
@@ -949,9 +961,10 @@ def _print_figures(fed: Fed, state: dict[str, Any], caught: list[dict[str, str]]
                   str(k["sent_delivered"]), str(k["sent_pending"]), str(k["received"]),
                   str(k["duplicates_ignored"]))
     c.print(m)
+    received = fed.figures.get("received", state["received"])  # after the tamper stage
     for org in fed.procs:
         c.print(f"  {org} received: " + ", ".join(
-            f"{kind} {n}" for kind, n in state["received"][org]))
+            f"{kind} {n}" for kind, n in received[org]))
     dep = state["department"]
     c.print(f"  supervision node's own records: {dep['reports']} reports filed to it, "
             f"{dep['incidents']} incidents, {dep['forwards_owed']} forwards owed to the "
@@ -959,8 +972,8 @@ def _print_figures(fed: Fed, state: dict[str, Any], caught: list[dict[str, str]]
     for ent, events, ok, witnessed in state["police_evidence"]:
         c.print(f"  {POLICE}: {ent}'s referral with {events} events, evidence "
                 f"{'verified' if ok else 'NOT verified'}, {witnessed} with its witness")
-    c.print("  dead-lettered reactions: " + ", ".join(
-        f"{org} {n}" for org, n in state["dead_letters"].items()))
+    dead = fed.figures.get("dead_letters_after_tamper", state["dead_letters"])
+    c.print("  dead-lettered reactions: " + ", ".join(f"{org} {n}" for org, n in dead.items()))
     d = fed.figures.get("drill", {})
     c.print(f"  partition drill: backlog {d.get('backlog_max', 0)} envelopes while the "
             f"supervision node was down -> 0; caught up in {d.get('catch_up_seconds')} s"
@@ -1059,11 +1072,7 @@ def run_federated(options: FederatedOptions, *, console: Console) -> dict[str, A
         fed.figures["cosigned"] = {e: _cosigned(fed, e) for e in fed.enterprises}
         fed.figures["messages"] = {org: _counts(fed, org) for org in fed.procs}
         caught = stage_tamper(fed) if options.tamper else []
-        if options.tamper:
-            _relay(fed)
-            fed.wait("every outbox to settle after the tamper attempts", lambda: _settled(fed))
-            fed.figures["dead_letters_after_tamper"] = _dead(fed)
-        fed.figures["messages"] = {org: _counts(fed, org) for org in fed.procs}
+        _final_figures(fed)
         fed.figures |= {"state": state, "tamper": caught,
                         "timings_seconds": {**fed.timings, "total": round(
                             time.perf_counter() - started, 2)}}
