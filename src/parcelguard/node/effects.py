@@ -24,11 +24,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import SystemClock
@@ -36,6 +39,8 @@ from parcelguard.core.errors import DomainError
 from parcelguard.core.settings import IncidentSettings
 from parcelguard.node.directory import Directory
 from parcelguard.node.envelope import Envelope
+
+log = logging.getLogger(__name__)
 
 Reply = tuple[str, str, dict[str, Any]]  # kind, recipient org, body
 
@@ -128,11 +133,12 @@ def _at_the_department(session: Session, e: Envelope) -> None:
     settings = IncidentSettings()
     clock = SystemClock()
     if e.kind in ("incident_report", "incident_supplement"):
-        with session.begin_nested():
+        with _or_kept(session, e):
             received.record_report(session, e.sender_org, e.body, clock=clock,
                                    policy=policy_of(settings))
     elif e.kind == "escalation":  # only an enterprise sends one here (envelope.KINDS)
-        received.record_escalation(session, e.sender_org, e.body, clock=clock)
+        with _or_kept(session, e):
+            received.record_escalation(session, e.sender_org, e.body, clock=clock)
     elif e.kind == "onward_report" and e.body.get("subject") == "ledger_tamper":
         ent, finding = e.body.get("enterprise"), e.body.get("finding")
         if not isinstance(ent, str) or not isinstance(finding, int):
@@ -141,17 +147,27 @@ def _at_the_department(session: Session, e: Envelope) -> None:
 
         if ensure_enterprises(session, {ent}, clock):
             return  # not an organisation id this store accepts
-        try:
-            with session.begin_nested():
-                open_case(session, OpenRequest(
-                    enterprise_id=ent, title=f"ledger_tamper ({ent}'s log)",
-                    category="tampering", source="audit",
-                    detected_at=_time(e.body.get("detected_at")) or clock.now(),
-                    source_ref=f"{e.sender_org}/finding/{finding}"[:128],
-                    subject_key=f"{ent}|{ent}"),
-                    actor=f"node:{e.sender_org}", settings=settings)
-        except DomainError:
-            return  # kept as received in the inbox
+        with _or_kept(session, e):
+            open_case(session, OpenRequest(
+                enterprise_id=ent, title=f"ledger_tamper ({ent}'s log)",
+                category="tampering", source="audit",
+                detected_at=_time(e.body.get("detected_at")) or clock.now(),
+                source_ref=f"{e.sender_org}/finding/{finding}"[:128],
+                subject_key=f"{ent}|{ent}"),
+                actor=f"node:{e.sender_org}", settings=settings)
+
+
+@contextmanager
+def _or_kept(session: Session, e: Envelope) -> Iterator[None]:
+    """A received record this node cannot make its own (a body it refuses, an id it
+    holds already) stays what it is, a signed envelope in the inbox: the receipt is
+    not failed for it (the sender would retry it forever)."""
+    try:
+        with session.begin_nested():
+            yield
+    except (DomainError, IntegrityError) as exc:
+        log.warning("%s %s from %s kept as received: %s", e.kind, e.message_id,
+                    e.sender_org, type(exc).__name__)
 
 
 def _unb64(value: object) -> bytes | None:
@@ -188,12 +204,14 @@ def _referral(session: Session, e: Envelope, me_org: str, directory: Directory) 
         return
     check = check_evidence(session, e.body, log_key=sender.log_key,
                            witness_key=_own_witness_key(directory, me_org))
-    record_received(session, enterprise_id=e.sender_org, police_org_id=me_org,
-                    referral_id=ref[:64], source_type=str(e.body.get("source_type") or "?"),
-                    source_id=str(e.body.get("source_id") or ""),
-                    reason=str(e.body.get("reason") or ""), package=package,
-                    created_at=_time(e.body.get("created_at")) or datetime.now(UTC),
-                    received_at=datetime.now(UTC), check=check)
+    with _or_kept(session, e):
+        record_received(session, enterprise_id=e.sender_org, police_org_id=me_org,
+                        referral_id=ref[:64],
+                        source_type=str(e.body.get("source_type") or "?"),
+                        source_id=str(e.body.get("source_id") or ""),
+                        reason=str(e.body.get("reason") or ""), package=package,
+                        created_at=_time(e.body.get("created_at")) or datetime.now(UTC),
+                        received_at=datetime.now(UTC), check=check)
 
 
 def _own_witness_key(directory: Directory, me_org: str) -> str:
