@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import orjson
 import pytest
 from sqlalchemy import select
@@ -46,6 +47,7 @@ from tests.e2e.test_node_watch import _rewrite
 pytestmark = pytest.mark.slow
 ENT = "e1"
 T0 = datetime(2026, 12, 7, 1, tzinfo=UTC)
+PASSWORD = "correct horse battery staple 7"
 
 
 @dataclass
@@ -196,6 +198,38 @@ def test_a_police_referral_carries_its_evidence_checked_against_the_police_witne
     assert [(s["referral"], s["enterprise_id"], s["events"], s["verified"]) for s in shown] \
         == [(ref_id, ENT, 3, True)]
     assert shown[0]["package_sha256"] == digest
+    # and through the police node's own API, as an investigator logged in there
+    api = _police_api(fed)
+    assert [r["id"] for r in api.get("/api/v1/referrals").json()] == [ref_id]
+    assert api.get(f"/api/v1/referrals/{ref_id}/evidence").json() == package
+    verified = api.post(f"/api/v1/referrals/{ref_id}/evidence/verify").json()
+    assert (verified["ok"], verified["events_verified"]) == (True, 3)
+    api.close()
+
+
+def _police_api(fed: Fed) -> httpx2.Client:
+    """An investigator's API session on the police node (mutual TLS, password and
+    authenticator code)."""
+    from parcelguard.identity import service as identity
+    from tests.e2e.staff_login import current_code, home_authenticator
+
+    rt = fed.rt("pol")
+    try:
+        with rt.db.unit_of_work() as uow:
+            identity.create_account(uow.session, org_id="pol", username="cop",
+                                    role="police_investigator", clock=rt.clock,
+                                    password=PASSWORD)
+            uow.commit()
+        secret = home_authenticator(rt.settings, "cop")
+    finally:
+        rt.close()
+    client = httpx2.Client(base_url=fed.procs["pol"].url, timeout=30,
+                          verify=fed.node("pol").client_context())
+    r = client.post("/api/v1/sessions", json={"username": "cop", "password": PASSWORD,
+                                               "code": current_code(secret)})
+    assert r.status_code == 200, r.text
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    return client
 
 
 def test_a_filed_report_and_an_escalation_become_supervision_records(fed: Fed) -> None:

@@ -512,3 +512,16 @@ def record_received(session: Session, *, enterprise_id: str, police_org_id: str,
     _log(session, ref, org=police_org_id, who="node-inbox", action="received",
          at=received_at, **dict(check))
     return ref
+
+
+def received_log_key(session: Session, ref: ChannelReferral) -> str | None:
+    """The enterprise's log key a police node checked a received referral with (the
+    signed directory's, kept in the ``received`` entry): what its package verifies
+    against on a node that holds no key of the enterprise's own."""
+    for entry in session.scalars(select(ChannelReferralLog).where(
+            ChannelReferralLog.referral_id == ref.id,
+            ChannelReferralLog.action == "received").order_by(ChannelReferralLog.id)):
+        key = (entry.detail or {}).get("log_key")
+        if isinstance(key, str) and key:
+            return key
+    return None

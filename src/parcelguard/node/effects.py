@@ -237,7 +237,10 @@ def check_evidence(session: Session, body: dict[str, Any], *, log_key: str,
     from parcelguard.channel import evidence
 
     package = body["package"]
-    out: dict[str, Any] = {"package_sha256": evidence.package_digest(package)}
+    # the key the check used, kept with it: the police node verifies the package again
+    # with it (`/evidence/verify`), since it holds no key of the enterprise's own
+    out: dict[str, Any] = {"package_sha256": evidence.package_digest(package),
+                           "log_key": log_key}
     digest_ok = out["package_sha256"] == body.get("package_sha256")
     if not log_key:
         return out | {"evidence_ok": False, "events_verified": 0,
