@@ -8,7 +8,8 @@ What a user of the federation notices:
   receipt against the checkpoint the police node's own witness cosigned, and the
   investigator reads it with `node referrals` and in the referrals the police see;
 - a filed report and an escalation become records of the supervision node (its
-  `incidents inbox` lists them as it lists local ones);
+  `incidents inbox` lists them as it lists local ones), and the escalation's
+  clearing follows it;
 - an audit the department orders on its node reaches the auditor and the carrier
   as `audit_grant`s with no hand-sent message; a report the department forwards to
   the cyberspace administration reaches the administration's node as an
@@ -285,6 +286,20 @@ def test_a_filed_report_and_an_escalation_become_supervision_records(fed: Fed) -
     # each came as one envelope, applied once
     assert sorted(b["report"] for _, b, _ in fed.inbox("sup", "incident_report")) == report_ids
     assert [b["escalation"] for _, b, _ in fed.inbox("sup", "escalation")] == ["esc_flow_1"]
+    # the carrier clears it (the notice sent late): the department's copy is cleared too
+    rt = fed.rt(ENT)
+    try:
+        with rt.db.unit_of_work() as uow:
+            esc = uow.session.get(Escalation, "esc_flow_1")
+            assert esc is not None
+            esc.cleared_at = T0 + timedelta(hours=3)
+            uow.commit()
+    finally:
+        rt.close()
+    wait_for("the clearing on the supervision node", lambda: fed.rows(
+        "sup", "SELECT cleared_at IS NOT NULL FROM incident_escalations "
+        "WHERE id = 'esc_flow_1'") == [(1,)])
+    assert json.loads(fed.run("sup", "incidents", "inbox", "--json"))["escalations"] == []
 
 
 def test_an_audit_ordered_on_the_supervision_node_is_granted_without_a_hand_sent_message(

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.core.clock import Clock
+from parcelguard.core.errors import Conflict
 from parcelguard.identity.service import ensure_enterprises
 from parcelguard.incidents import timeline as tl
 from parcelguard.incidents.deadlines import DeadlinePolicy
@@ -30,6 +31,13 @@ from parcelguard.incidents.model import DEFAULT_CAUSE, Category, State
 from parcelguard.incidents.models import Escalation, Incident, IncidentReport
 
 RECEIVED = "system:node-inbox"
+
+
+class NotYet(Conflict):
+    """A message that refers to one not received yet (delivery order is not
+    guaranteed): refused, so its sender retries it later."""
+
+    code = "not_yet"
 
 
 def _when(value: object) -> datetime | None:
@@ -114,10 +122,24 @@ def record_report(session: Session, enterprise_id: str, body: dict[str, Any], *,
 def record_escalation(session: Session, enterprise_id: str, body: dict[str, Any], *,
                       clock: Clock) -> Escalation | None:
     """The department's record of an escalation an enterprise's sweep raised (an
-    overdue report, notice or acknowledgement), or None for a body that names none or
-    one already held."""
+    overdue report, notice or acknowledgement), or of its clearing (a body with only
+    the escalation and ``cleared_at``); None for a body that names none, or one
+    already held."""
     esc_id, subject, ref_id = (_str(body, "escalation"), _str(body, "subject", 24),
                                _str(body, "ref"))
+    cleared_at = _when(body.get("cleared_at"))
+    if esc_id is not None and subject is None and cleared_at is not None:
+        # the enterprise cleared it (the report filed late, the notice sent)
+        held = session.get(Escalation, esc_id)
+        if held is None:
+            # overtook the escalation it clears: refused for now, the sender retries
+            raise NotYet(f"escalation {esc_id} is not here yet")
+        if held.enterprise_id != enterprise_id:
+            return None
+        if held.cleared_at is None:
+            held.cleared_at = cleared_at
+            session.flush()
+        return held
     due_at, escalated_at = _when(body.get("due_at")), _when(body.get("escalated_at"))
     if esc_id is None or subject is None or ref_id is None or due_at is None \
             or escalated_at is None:
@@ -128,7 +150,7 @@ def record_escalation(session: Session, enterprise_id: str, body: dict[str, Any]
     row = Escalation(id=esc_id, enterprise_id=enterprise_id,
                      incident_id=_str(body, "incident"), subject=subject, ref_id=ref_id,
                      due_at=due_at, escalated_at=escalated_at,
-                     cleared_at=_when(body.get("cleared_at")))
+                     cleared_at=cleared_at)
     session.add(row)
     session.flush()
     return row

@@ -162,9 +162,13 @@ def _or_kept(session: Session, e: Envelope) -> Iterator[None]:
     """A received record this node cannot make its own (a body it refuses, an id it
     holds already) stays what it is, a signed envelope in the inbox: the receipt is
     not failed for it (the sender would retry it forever)."""
+    from parcelguard.incidents.received import NotYet
+
     try:
         with session.begin_nested():
             yield
+    except NotYet:
+        raise  # the whole receipt is refused; the sender retries
     except (DomainError, IntegrityError) as exc:
         log.warning("%s %s from %s kept as received: %s", e.kind, e.message_id,
                     e.sender_org, type(exc).__name__)

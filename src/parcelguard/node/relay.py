@@ -4,7 +4,8 @@ envelopes in its outbox.
 On an enterprise node:
 - a statutory report filed (incidents/reports.py) -> ``incident_report`` to the
   supervision node that signs the directory (a supplement -> ``incident_supplement``);
-- an escalation its overdue sweep raised -> ``escalation`` to the same node;
+- an escalation its overdue sweep raised -> ``escalation`` to the same node (and,
+  once it is cleared, its clearing);
 - a police referral prepared (channel/referrals.py) -> ``police_referral`` to the
   police node it names (or the directory's police node), with the evidence package
   itself and what lets the police check it against their own witness (the newest
@@ -115,6 +116,15 @@ def _owed(session: Session, org: str, directory: Directory
                 "ref": e.ref_id, "due_at": e.due_at.isoformat(),
                 "escalated_at": e.escalated_at.isoformat(),
                 "cleared_at": e.cleared_at.isoformat() if e.cleared_at else None}))
+        # one cleared since (the report filed late, the notice sent): its clearing, once
+        cleared = {_mid("escalation-cleared", e.id): e for e in escs.values()
+                   if e.cleared_at is not None}
+        for mid in sorted(_not_queued(session, cleared),
+                          key=lambda m: (cleared[m].cleared_at, m)):
+            e = cleared[mid]
+            assert e.cleared_at is not None
+            out.append((sup, "escalation", mid, {
+                "escalation": e.id, "cleared_at": e.cleared_at.isoformat()}))
     referrals = {f"referral:{r.id}": r for r in session.scalars(select(ChannelReferral).where(
         ChannelReferral.enterprise_id == org,
         ChannelReferral.status.in_(("sent", "accepted", "concluded"))))}
