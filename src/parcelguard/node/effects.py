@@ -13,8 +13,18 @@ transaction (node/service.py ``receive``: once per message id, so never twice).
   the police or an auditor holding a grant) answers ``data_answer`` with the figures
   of its own store: its log's size, incidents, reports filed, interventions.
   Ids and counts only: the answer never carries PI.
-- Everything else is kept as received (``node_inbox``): reports, acknowledgements,
-  referrals, grants and answers are evidence in their signed form.
+- The supervision node makes a received report or supplement its own report record
+  (incidents/received.py: its inbox, incident views and forwards read it as a local
+  one), an escalation (or its clearing) its own escalation, and a tamper finding
+  another witness reports onward its case about that enterprise
+  (incidents.open_case).
+- A police node checks a carrier's referral that carries its evidence package
+  (``check_evidence``: against the directory's log key and against what its own
+  witness cosigned) and records it as its referral (channel/referrals.py
+  ``record_received``), where the investigator reads it.
+- Everything is also kept as received (``node_inbox``): reports, acknowledgements,
+  referrals, grants and answers are evidence in their signed form. A record a node
+  cannot make its own stays only that.
 
 Replies get message ids derived from the message they answer (``reply_id``).
 """
