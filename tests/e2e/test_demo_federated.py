@@ -86,6 +86,20 @@ def test_a_day_without_partition_moves_every_message_and_stops_every_tamper_atte
     assert received["police-netsec"]["police_referral"] == \
         received["police-netsec"]["data_answer"] > 0
     assert received["auditor-01"]["data_answer"] == 3
+    # the department's audits granted by its node's relay, to the auditor and each carrier
+    assert received["auditor-01"]["audit_grant"] == 3
+    assert all(received[e]["audit_grant"] == 1 for e in state["carriers"])
+    # the reports are the supervision node's own records
+    assert state["department"]["reports"] == received["supervision"]["incident_report"]
+    # a carrier's referral reached the police with its evidence, checked on receipt
+    assert state["police_evidence"]
+    assert {(ok, w) for _, _, ok, w in state["police_evidence"]} == {(True, "consistent")}
+    assert set(state["dead_letters"].values()) == {0}
+    # the rewritten log: the department's own case, the other witnesses' onward reports
+    assert figures["tamper_reaction"] == {"supervision_cases": 1,
+                                          "onward_reports_from": ["auditor-01",
+                                                                  "police-netsec"]}
+    assert set(figures["dead_letters_after_tamper"].values()) == {0}
     caught = {(t["attempt"].split(":")[0], t["caught_by"]) for t in figures["tamper"]}
     rewritten = {by for attempt, by in caught if attempt.endswith("log rewritten")}
     assert rewritten == {"supervision", "police-netsec", "auditor-01"}

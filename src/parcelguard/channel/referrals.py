@@ -483,3 +483,50 @@ def already_referred(session: Session, enterprise_id: str, source_type: str,
         ChannelReferral.enterprise_id == enterprise_id,
         ChannelReferral.source_type == source_type, ChannelReferral.source_id == source_id,
         ChannelReferral.status.in_(("sent", "accepted"))).limit(1)) is not None
+
+
+# -- a referral that reached the police's own node ----------------------------------
+
+
+def record_received(session: Session, *, enterprise_id: str, police_org_id: str,
+                    referral_id: str, source_type: str, source_id: str, reason: str,
+                    package: dict[str, Any], created_at: datetime, received_at: datetime,
+                    check: Mapping[str, Any]) -> ChannelReferral | None:
+    """The police node's record of a referral an enterprise's node sent with its
+    evidence package (docs/deployment.md): the same referral (the enterprise's id,
+    the package as built, its digest), addressed to this police organisation, so the
+    investigator reads it where referrals are read (``list_referrals``,
+    ``package_of``); ``check`` (what the receipt verified: the package against the
+    log's key, its checkpoint against what this node's witness cosigned) is the
+    log's ``received`` entry. None when the id is already held (another
+    enterprise's, or a repeat)."""
+    from parcelguard.core.clock import SystemClock
+    from parcelguard.identity.service import ensure_enterprises
+
+    if session.get(ChannelReferral, referral_id) is not None:
+        return None
+    ensure_enterprises(session, {enterprise_id}, SystemClock())
+    ref = ChannelReferral(
+        id=referral_id, enterprise_id=enterprise_id, police_org_id=police_org_id,
+        source_type=source_type[:12], source_id=source_id[:64], report_id=None,
+        reason=reason[:500], status="sent", package=package,
+        package_sha256=evidence.package_digest(package), created_at=created_at,
+        created_by=f"node:{enterprise_id}"[:64])
+    session.add(ref)
+    session.flush()
+    _log(session, ref, org=police_org_id, who="node-inbox", action="received",
+         at=received_at, **dict(check))
+    return ref
+
+
+def received_log_key(session: Session, ref: ChannelReferral) -> str | None:
+    """The enterprise's log key a police node checked a received referral with (the
+    signed directory's, kept in the ``received`` entry): what its package verifies
+    against on a node that holds no key of the enterprise's own."""
+    for entry in session.scalars(select(ChannelReferralLog).where(
+            ChannelReferralLog.referral_id == ref.id,
+            ChannelReferralLog.action == "received").order_by(ChannelReferralLog.id)):
+        key = (entry.detail or {}).get("log_key")
+        if isinstance(key, str) and key:
+            return key
+    return None

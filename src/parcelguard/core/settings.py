@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     )
     sql_echo: bool = Field(
         False, description="Log every SQL statement (debugging only: statements carry ids).")
+    node_role: str = Field(
+        "", description="The federation role of the node this store belongs to (enterprise, "
+        "supervision, police, auditor; set from its node.json by `node serve`); empty for a "
+        "single-process store, which plays every party.")
     api: ApiSettings = Field(default_factory=ApiSettings)  # type: ignore[arg-type]
     http: HttpSettings = Field(default_factory=HttpSettings)  # type: ignore[arg-type]
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)

@@ -20,7 +20,7 @@ from parcelguard.core.clock import Clock
 from parcelguard.core.errors import Conflict, InvalidInput
 from parcelguard.identity.permissions import Principal
 from parcelguard.incidents.model import Category
-from parcelguard.incidents.service import Opened, OpenRequest, open_incident
+from parcelguard.incidents.service import Opened, OpenRequest, open_case, open_incident
 from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.incidents.timeline import SYSTEM_MONITOR, actor_of, clean_text
 from parcelguard.monitor import read as monitor_read
@@ -28,6 +28,7 @@ from parcelguard.monitor import service as monitor
 from parcelguard.monitor.events import AlertRaised
 
 SEVERITIES: Final = ("low", "medium", "high", "critical")
+SUPERVISION_CASE: Final = "system:supervision-case"
 # detector -> incident category (monitor/detectors/__init__.py names them)
 DETECTOR_CATEGORY: Final[dict[str, Category]] = {
     "unassigned_access": Category.INSIDER_ABUSE,
@@ -88,6 +89,25 @@ def open_from_alert(session: Session, alert_id: str, *, settings: IncidentSettin
         detected_at=alert.raised_at, evidence_event_ids=list(alert.event_ids),
         source_ref=alert.id, subject_key=f"{alert.enterprise_id}|{alert.subject_id}"),
         actor=actor, settings=settings)
+
+
+def open_case_for_alert(session: Session, event: AlertRaised, *,
+                        settings: IncidentSettings) -> Opened | None:
+    """The ``AlertRaised`` reaction on the supervision node: the alert (a tampered
+    log its mirror or witness caught) opens or joins the department's own case about
+    the enterprise (service.open_case: no impact, no statutory drafts; those are the
+    enterprise's, on its node). Same rule as ``open_from_alert``."""
+    alert = monitor_read.alert(session, event.alert_id)
+    if alert is None or not alert_opens_incident(alert.detector, alert.severity, settings):
+        return None
+    category = DETECTOR_CATEGORY.get(alert.detector, Category.INSIDER_ABUSE)
+    return open_case(session, OpenRequest(
+        enterprise_id=alert.enterprise_id,
+        title=_title(alert.summary, f"{alert.detector} ({alert.subject_type})"),
+        category=category.value, source="alert", detected_at=alert.raised_at,
+        evidence_event_ids=list(alert.event_ids), source_ref=alert.id,
+        subject_key=f"{alert.enterprise_id}|{alert.subject_id}"),
+        actor=SUPERVISION_CASE, settings=settings)
 
 
 def escalate_alert(session: Session, principal: Principal, alert_id: str, *,

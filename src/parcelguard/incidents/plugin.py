@@ -50,7 +50,16 @@ def reactions(rt: Runtime) -> tuple[Reaction, ...]:
     from parcelguard.vault.provider import vault_service
 
     def alert_incident(s: Session, ev: AlertRaised) -> None:
-        handlers.open_for_alert(s, ev, settings=rt.settings.section(IncidentSettings))
+        role = rt.settings.node_role
+        if role == "supervision":
+            # a log the department watches failed its mirror or witness: its own case
+            handlers.open_case_for_alert(s, ev, settings=rt.settings.section(IncidentSettings))
+        elif role in ("auditor", "police"):
+            # the witness's finding is reported onward to the department (node/relay.py);
+            # the enterprise's incident is the enterprise's, on its own node
+            return
+        else:
+            handlers.open_for_alert(s, ev, settings=rt.settings.section(IncidentSettings))
 
     def incident_referral(s: Session, ev: ProposePoliceReferral) -> None:
         if already_referred(s, ev.enterprise_id, "incident", ev.incident_id):

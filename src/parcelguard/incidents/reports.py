@@ -314,9 +314,12 @@ def _people_owed(session: Session, now: datetime, policy: DeadlinePolicy
     flagged = select(Escalation.ref_id).where(Escalation.subject == PEOPLE_NOTICE)
     cutoff = now - timedelta(hours=policy.immediate_notice_hours)
     out: list[tuple[str, str, str, str | None, datetime]] = []
+    # an incident another node reported here (incidents/received.py) is judged by that
+    # node's own sweep, which sees its notices; its escalations arrive as envelopes
     for inc in session.scalars(select(Incident).where(
             Incident.people_affected > 0, Incident.detected_at < cutoff,
-            Incident.id.not_in(flagged)).order_by(Incident.detected_at, Incident.id)):
+            Incident.id.not_in(flagged), Incident.opened_by.not_like("system:node-inbox%"))
+            .order_by(Incident.detected_at, Incident.id)):
         status = notice_status(session, inc, policy=policy, now=now)
         if status.overdue:
             out.append((PEOPLE_NOTICE, inc.id, inc.enterprise_id, inc.id, status.due_at))

@@ -224,6 +224,56 @@ def open_incident(session: Session, req: OpenRequest, *, actor: str,
     return Opened(inc, created=True, events=events)
 
 
+def open_case(session: Session, req: OpenRequest, *, actor: str,
+              settings: IncidentSettings) -> Opened:
+    """Open (or join) a case on a node that watches an enterprise but holds none of
+    its data (the supervision node, docs/deployment.md): the incident is the
+    department's record of what it saw (a tampered log), linked to its source and
+    joined by subject like any incident, but with no impact computed (the parcels are
+    the enterprise's), no statutory report drafted and no task assigned (those are the
+    enterprise's duties, on its own node). Idempotent per source reference."""
+    category, cause = _validated(req)
+    identity_read.org_of_kind(session, req.enterprise_id, "enterprise")
+    if req.source_ref is not None:
+        link = session.scalars(select(IncidentLink).where(
+            IncidentLink.kind == req.source, IncidentLink.ref == req.source_ref)).first()
+        if link is not None:
+            inc = session.get(Incident, link.incident_id)
+            assert inc is not None
+            return Opened(inc, created=False)
+    if req.subject_key is not None:
+        joined = session.scalars(select(Incident).where(
+            Incident.subject_key == req.subject_key,
+            Incident.state.in_([s.value for s in OPEN_STATES]))
+            .order_by(Incident.created_at)).first()
+        if joined is not None:
+            _link(session, joined, req, actor)
+            joined.evidence_event_ids = list(dict.fromkeys(
+                [*joined.evidence_event_ids, *req.evidence_event_ids]))
+            session.flush()
+            return Opened(joined, created=False)
+    inc = Incident(
+        id=new_id("inc"), enterprise_id=req.enterprise_id,
+        title=tl.clean_text(req.title, "title", max_len=200), category=category.value,
+        cause_class=cause.value, state=State.DETECTED.value, source=req.source,
+        affected_system=tl.clean_text(req.affected_system, "system", max_len=200),
+        grade=grade_for(0, thresholds_of(settings)).value, subject_key=req.subject_key,
+        people_affected=0, records_affected=0, unattributed_records=0, data_types=[],
+        records_by_category={}, evidence_event_ids=list(dict.fromkeys(req.evidence_event_ids)),
+        actor_ids=[], insider=False, cii=False, detected_at=req.detected_at,
+        occurred_at=None, last_moved_at=req.detected_at, opened_by=actor,
+        created_at=req.detected_at)
+    session.add(inc)
+    session.flush()
+    _link(session, inc, req, actor)
+    tl.record(session, inc.id, at=req.detected_at, actor=actor, action="opened",
+              source=req.source, source_ref=req.source_ref, category=inc.category,
+              cause_class=inc.cause_class, grade=inc.grade, people=0, records=0,
+              evidence=len(inc.evidence_event_ids))
+    session.flush()
+    return Opened(inc, created=True)
+
+
 def _link(session: Session, inc: Incident, req: OpenRequest, actor: str) -> None:
     if req.source_ref is None:
         return

@@ -44,7 +44,7 @@ node_app.add_typer(dir_app, name="directory")
 
 Home = Annotated[Path, typer.Option("--home", help="The node's home directory.")]
 _ORG_KIND = {"enterprise": "enterprise", "supervision": "supervisor", "police": "police",
-             "auditor": "auditor"}
+             "auditor": "auditor", "cac": "cac"}
 
 
 def _fail(message: str) -> typer.Exit:
@@ -120,7 +120,8 @@ def ca_issue(
 @node_app.command("init")
 def init(
     home: Home,
-    role: Annotated[str, typer.Option(help="enterprise, supervision, police or auditor")],
+    role: Annotated[str, typer.Option(
+        help="enterprise, supervision, police, auditor or cac (the cyberspace administration)")],
     org: Annotated[str, typer.Option(help="The organisation this node is.")],
     url: Annotated[str, typer.Option(help="https://host:port other nodes reach it at.")],
     db: Annotated[str, typer.Option(
@@ -404,3 +405,61 @@ def inbox_cmd(
         else:
             out.print(f"{r.message_id} {r.sender_org} {r.kind} x{r.deliveries}")
 
+
+
+@node_app.command("referrals")
+def referrals_cmd(
+    home: Home,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines.")] = False,
+) -> None:
+    """(Police) the referrals this node received with their evidence packages, and
+    what the receipt verified: the package against the log key the directory lists,
+    and against the checkpoint this node's own witness cosigned. The packages
+    themselves are read where referrals are read (the police portal, the API)."""
+    from sqlalchemy import select
+
+    from parcelguard.channel.models import ChannelReferral, ChannelReferralLog
+
+    node = Node(home)
+    if node.config.role != "police":
+        raise _fail("referrals with evidence are received by a police node")
+    rt = _runtime(home)
+    try:
+        with rt.db.unit_of_work() as uow:
+            s = uow.session
+            rows = []
+            for ref in s.scalars(select(ChannelReferral).where(
+                    ChannelReferral.police_org_id == node.config.org)
+                    .order_by(ChannelReferral.created_at, ChannelReferral.id)):
+                got = s.scalars(select(ChannelReferralLog).where(
+                    ChannelReferralLog.referral_id == ref.id,
+                    ChannelReferralLog.action == "received")).first()
+                check = dict(got.detail) if got is not None else {}
+                events = ref.package.get("events") if isinstance(ref.package, dict) else None
+                rows.append({
+                    "referral": ref.id, "enterprise_id": ref.enterprise_id,
+                    "source_type": ref.source_type, "source_id": ref.source_id,
+                    "status": ref.status, "package_sha256": ref.package_sha256,
+                    "events": len(events) if isinstance(events, list) else 0,
+                    "tree_size": check.get("tree_size"),
+                    "witnessed": check.get("witnessed"),
+                    "witnessed_size": check.get("witnessed_size"),
+                    "verified": bool(check.get("evidence_ok"))
+                    and check.get("witnessed") == "consistent",
+                    "problems": check.get("problems", [])})
+    finally:
+        rt.close()
+    if as_json:
+        for r in rows:
+            print(json.dumps(r))
+        return
+    table = Table("referral", "enterprise", "source", "events", "checkpoint", "witnessed",
+                  "verified")
+    for r in rows:
+        table.add_row(r["referral"], r["enterprise_id"], f"{r['source_type']} {r['source_id']}",
+                      str(r["events"]), str(r["tree_size"]),
+                      f"{r['witnessed']} (size {r['witnessed_size']})",
+                      "yes" if r["verified"] else "NO: " + "; ".join(r["problems"][:3]))
+    out.print(table)
+    if not rows:
+        err.print("no referral received yet")

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from parcelguard.core.canonical import canonical_json
 
 VERSION: Final = 1
-ROLES: Final = ("enterprise", "supervision", "police", "auditor")
+# cac: the cyberspace administration, to which the department reports onward
+ROLES: Final = ("enterprise", "supervision", "police", "auditor", "cac")
 
 # kind -> (roles that may send it, roles that may receive it). The flows of the
 # three levels (DOMAIN.md): carriers report to the supervision department, which
@@ -39,7 +40,7 @@ KINDS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
                     frozenset({"supervision", "police", "auditor"})),
     "audit_grant": (frozenset({"supervision"}), frozenset({"auditor", "enterprise"})),
     "onward_report": (frozenset({"supervision", "police", "auditor"}),
-                      frozenset({"supervision", "police"})),
+                      frozenset({"supervision", "police", "cac"})),
 }
 
 

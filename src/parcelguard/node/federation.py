@@ -11,8 +11,10 @@
   checkpoint signed by the key the directory gives, and writes what it mirrored as
   Parquet partitions (enterprise, day) under ``<home>/national`` for the national
   analytics (monitor/national.py, ``parcelguard monitor spark``);
-- an enterprise node queues, every ``checkpoint_seconds``, the envelopes its own
-  records owe other nodes: filed reports, police referrals (node/relay.py).
+- every node queues, every ``checkpoint_seconds``, the envelopes its own records
+  owe other nodes (node/relay.py): an enterprise's filed reports, escalations and
+  police referrals, the department's audit grants and onward reports, a witness's
+  tamper findings reported onward.
 
 Every request goes over mutual TLS with the node's own certificate, the peer's
 pinned to the directory. The data is still trusted for its signatures, not its
@@ -181,8 +183,8 @@ def cosign_pass(node: Node, rt: Runtime) -> list[CosignOutcome]:
 
 
 def relay_pass(node: Node, rt: Runtime) -> int:
-    """Queue the envelopes the enterprise's own records owe other nodes (node/relay.py)
-    in one unit of work; how many."""
+    """Queue the envelopes the node's own records owe other nodes (node/relay.py) in
+    one unit of work; how many."""
     from parcelguard.node import relay, service
 
     with rt.db.unit_of_work() as uow:
@@ -234,9 +236,9 @@ def loops(node: Node, rt: Runtime) -> list[Periodic]:
                             o.status, o.detail or "")
 
     cfg = node.config
+    relay = Periodic("relay", cfg.checkpoint_seconds, lambda: relay_pass(node, rt))
     if cfg.role == "supervision":
-        return [Periodic("mirror", cfg.mirror_seconds, mirror)]
+        return [Periodic("mirror", cfg.mirror_seconds, mirror), relay]
     if cfg.role == "enterprise":
-        return [Periodic("checkpoint", cfg.checkpoint_seconds, cosign),
-                Periodic("relay", cfg.checkpoint_seconds, lambda: relay_pass(node, rt))]
-    return []
+        return [Periodic("checkpoint", cfg.checkpoint_seconds, cosign), relay]
+    return [relay]

@@ -102,7 +102,7 @@ def write_json(path: Path, doc: dict[str, Any]) -> None:
 def node_settings(home: Path, config: NodeConfig | None = None) -> Settings:
     """The store settings of a node: its home, its database."""
     cfg = config or read_config(home)
-    return load_settings(home=home, database_url=cfg.database_url)
+    return load_settings(home=home, database_url=cfg.database_url, node_role=cfg.role)
 
 
 class Node:

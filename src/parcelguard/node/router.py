@@ -50,7 +50,10 @@ async def inbox(request: Request) -> JSONResponse:
             uow.commit()
         return new
 
-    new = await run_in_threadpool(store)
+    try:
+        new = await run_in_threadpool(store)
+    except DomainError as exc:  # not applicable yet (a reference overtaken): retried
+        return JSONResponse({"error": exc.code, "detail": exc.message}, exc.status_code)
     return JSONResponse({"status": "accepted" if new else "duplicate",
                          "message_id": e.message_id})
 

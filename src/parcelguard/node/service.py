@@ -37,6 +37,9 @@ from parcelguard.node.events import EnvelopeQueued
 from parcelguard.node.models import NodeInbox
 
 BODY_BYTES: Final = 256 * 1024
+# A police referral carries its evidence package (up to ChannelSettings
+# evidence_max_events events, each with its inclusion proof: about 1.5 KiB each).
+BODY_BYTES_BY_KIND: Final = {"police_referral": 8 * 1024 * 1024}
 
 
 class Refusal(DomainError):
@@ -80,8 +83,9 @@ def send(session: Session, *, me: Me, directory: Directory | None, to_org: str, 
     except env.EnvelopeError as exc:
         raise InvalidInput(str(exc)) from None
     raw = canonical_json(body)
-    if len(raw) > BODY_BYTES:
-        raise InvalidInput(f"message body over {BODY_BYTES} bytes")
+    limit = BODY_BYTES_BY_KIND.get(kind, BODY_BYTES)
+    if len(raw) > limit:
+        raise InvalidInput(f"message body over {limit} bytes")
     if message_id is not None and not 0 < len(message_id) <= 64:
         raise InvalidInput("message_id must be 1-64 characters")
     mid = message_id or new_id("env")
@@ -146,7 +150,8 @@ def _apply(session: Session, e: env.Envelope, *, me: Me, directory: Directory) -
     it, answers a data request with its figures; every other kind is kept as received."""
     from parcelguard.node import effects
 
-    for kind, to_org, body in effects.apply(session, e, me_org=me.org, me_role=me.role):
+    for kind, to_org, body in effects.apply(session, e, me_org=me.org, me_role=me.role,
+                                           directory=directory):
         send(session, me=me, directory=directory, to_org=to_org, kind=kind, body=body,
              message_id=effects.reply_id(e.message_id, kind))
 

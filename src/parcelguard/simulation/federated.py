@@ -155,6 +155,18 @@ class Fed:
                                     if org in self.enterprises else None)
         return self.rts[org]
 
+    def quiet_rt(self, org: str) -> Runtime:
+        """A runtime on the node's store that dispatches nothing: what it queues for
+        another node is carried by that node's own process, not by the demo's too
+        (two carriers of one envelope would post it twice: absorbed by the receiver,
+        but counted as a duplicate)."""
+        key = f"{org}#quiet"
+        if key not in self.rts:
+            from parcelguard.node.home import node_settings
+
+            self.rts[key] = Runtime(settings=node_settings(self.base / org))
+        return self.rts[key]
+
     def node(self, org: str) -> Any:
         from parcelguard.node.home import Node
 
@@ -405,19 +417,49 @@ def _drained(fed: Fed) -> bool:
 
 
 def _relay(fed: Fed) -> None:
-    """Queue now what the carriers' records owe (their nodes do it every second; the
+    """Queue now what every node's records owe (the nodes do it every second; the
     demo does not wait for that tick). Idempotent: a record is queued once."""
     from sqlalchemy.exc import IntegrityError
 
     from parcelguard.node.federation import relay_pass
 
-    for e in fed.enterprises:
+    for org in fed.procs:
         for _ in range(5):
             try:
-                relay_pass(fed.node(e), fed.rt(e))
+                relay_pass(fed.node(org), fed.quiet_rt(org))
                 break
             except IntegrityError:  # the node's own pass queued the same record first
                 time.sleep(0.2)
+
+
+def _order_audits(fed: Fed) -> list[str]:
+    """The department orders an audit of each carrier by the auditor, recorded in its
+    own store (what audit/engagements.py ``create`` records); its node's relay grants
+    them."""
+    from parcelguard.audit.models import AuditEngagement
+    from parcelguard.identity.models import Organization
+    from parcelguard.identity.service import create_organization, ensure_enterprises
+
+    rt = fed.rt(SUP)
+    start = fed.world.config.start
+    ids = [f"aud-2026q4-{e}" for e in fed.enterprises]
+    with rt.db.unit_of_work() as uow:
+        s = uow.session
+        ensure_enterprises(s, set(fed.enterprises), rt.clock)
+        if s.get(Organization, AUDITOR) is None:
+            create_organization(s, org_id=AUDITOR, kind="auditor",
+                                name="第三方审计机构 (demo)", clock=rt.clock)
+        for eid, e in zip(ids, fed.enterprises, strict=True):
+            if s.get(AuditEngagement, eid) is None:
+                s.add(AuditEngagement(
+                    id=eid, enterprise_id=e, auditor_org_id=AUDITOR,
+                    lead_auditor_id=f"{AUDITOR}/lead", kind="ordered",
+                    reason="ordered by the department for the 2026 Q4 review",
+                    scope=[], rulebook_version="demo", period_start=start - timedelta(days=90),
+                    period_end=start, status="planned", requested_by=f"{SUP}/officer",
+                    created_at=start, sample_seed="0" * 32))
+        uow.commit()
+    return ids
 
 
 def _settle(fed: Fed, what: str) -> None:
@@ -441,7 +483,7 @@ def _send(fed: Fed, sender: str, to: str, kind: str, body: dict[str, Any]) -> st
     from parcelguard.node import service
 
     node = fed.node(sender)
-    with fed.rt(sender).db.unit_of_work() as uow:
+    with fed.quiet_rt(sender).db.unit_of_work() as uow:
         mid = service.send(uow.session, me=service.Me(org=sender, role=node.config.role,
                                                       key_id=node.key_id),
                            directory=node.directory(), to_org=to, kind=kind, body=body)
@@ -529,13 +571,14 @@ def stage_day1(fed: Fed, days: dict[str, list[list[bytes]]]) -> None:
         fed.say(f"supervision mirrored {sum(sizes.values()):,} entries in {took:.1f} s, each "
                 "verified against the carrier's signed checkpoint; newest checkpoints "
                 "cosigned by supervision, police-netsec and auditor-01")
-        for to in (AUDITOR, *fed.enterprises):
-            _send(fed, SUP, to, "audit_grant", {"engagement": "eng-2026-q4",
-                                                "auditor": AUDITOR,
-                                                "enterprises": fed.enterprises})
-        fed.wait("the audit grants delivered", lambda: _drained(fed))
-        fed.say(f"audit grant for {AUDITOR} over {len(fed.enterprises)} carriers: signed "
-                "envelopes from the supervision node, delivered")
+        engagements = _order_audits(fed)
+        _relay(fed)
+        fed.wait("the audit grants delivered", lambda: len(
+            _inbox(fed, AUDITOR, "audit_grant")) >= len(engagements)
+            and _drained(fed))
+        fed.say(f"the department orders {len(engagements)} audits by {AUDITOR} (one per "
+                "carrier) in its own store; its node grants each to the auditor and the "
+                "carrier as signed envelopes (node/relay.py), delivered")
 
 
 def stage_drill(fed: Fed, days: dict[str, list[list[bytes]]], rng: random.Random) -> None:
@@ -644,6 +687,93 @@ def stage_department(fed: Fed) -> None:
         fed.say(f"{len(cases)} police referrals at {POLICE} ({by[SUP]} insider cases from the "
                 f"department, {len(cases) - by[SUP]} from carriers' own referrals); its "
                 f"{len(cases)} data requests answered by the carriers")
+        checked = _police_evidence(fed)
+        fed.figures["police_evidence"] = checked
+        for c in checked:
+            fed.say(f"{POLICE} holds {c['enterprise_id']}'s referral {c['referral']} with its "
+                    f"evidence package: {c['events']} events, inclusion proofs verified "
+                    f"against the carrier's checkpoint of size {c['tree_size']:,}, which is "
+                    f"{c['witnessed']} with the checkpoint its own witness cosigned (size "
+                    f"{c['witnessed_size']:,})")
+        recs = _department_records(fed)
+        fed.say(f"the department's own records: {recs['reports']} reports received from "
+                f"the carriers' nodes ({recs['incidents']} incidents), {recs['forwards_owed']} "
+                "owing a forward to the cyberspace administration")
+
+
+def _police_evidence(fed: Fed) -> list[dict[str, Any]]:
+    """The carriers' referrals the police node holds with their evidence, and what it
+    verified on receipt (`parcelguard node referrals`)."""
+    from parcelguard.channel.models import ChannelReferral, ChannelReferralLog
+
+    out = []
+    with fed.rt(POLICE).db.unit_of_work() as uow:
+        s = uow.session
+        for ref in s.scalars(select(ChannelReferral).order_by(ChannelReferral.id)):
+            log = s.scalars(select(ChannelReferralLog).where(
+                ChannelReferralLog.referral_id == ref.id,
+                ChannelReferralLog.action == "received")).first()
+            check = dict(log.detail) if log is not None else {}
+            out.append({"referral": ref.id, "enterprise_id": ref.enterprise_id,
+                        "events": len(ref.package.get("events") or []),
+                        "evidence_ok": check.get("evidence_ok"),
+                        "tree_size": check.get("tree_size") or 0,
+                        "witnessed": check.get("witnessed"),
+                        "witnessed_size": check.get("witnessed_size") or 0})
+    return out
+
+
+def _department_records(fed: Fed) -> dict[str, int]:
+    """What the supervision node holds as its own records (received reports and their
+    incidents, forwards owed, its tamper cases)."""
+    from parcelguard.incidents.models import ForwardedReport, Incident, IncidentReport
+
+    with fed.rt(SUP).db.unit_of_work() as uow:
+        s = uow.session
+
+        def n(model: Any, *where: Any) -> int:
+            return int(s.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+        return {"reports": n(IncidentReport, IncidentReport.status == "filed"),
+                "incidents": n(Incident, Incident.category != "tampering"),
+                "forwards_owed": n(ForwardedReport),
+                "tamper_cases": n(Incident, Incident.category == "tampering")}
+
+
+def _final_figures(fed: Fed) -> None:
+    """What the nodes hold once everything has settled (after the tamper attempts):
+    the messages, what each received by kind, the reactions dead-lettered."""
+    if fed.options.tamper:
+        _relay(fed)
+        fed.wait("every outbox to settle after the tamper attempts", lambda: _settled(fed))
+        fed.figures["dead_letters_after_tamper"] = _dead(fed)
+    fed.figures["messages"] = {org: _counts(fed, org) for org in fed.procs}
+    fed.figures["received"] = {org: sorted(Counter(m["kind"] for m in _inbox(fed, org))
+                                           .items()) for org in fed.procs}
+
+
+def _settled(fed: Fed) -> bool:
+    """No outbox message of any node waiting for a reaction (delivered or dead)."""
+    from parcelguard.core.outbox import OutboxMessage
+
+    for org in fed.procs:
+        with fed.rt(org).db.unit_of_work() as uow:
+            if uow.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+                    OutboxMessage.status.in_(("pending", "failed")))):
+                return False
+    return True
+
+
+def _dead(fed: Fed) -> dict[str, int]:
+    """Reactions dead-lettered on each node (none, on any role)."""
+    from parcelguard.core.outbox import OutboxDelivery
+
+    out = {}
+    for org in fed.procs:
+        with fed.rt(org).db.unit_of_work() as uow:
+            out[org] = int(uow.session.scalar(select(func.count()).select_from(
+                OutboxDelivery).where(OutboxDelivery.status == "dead")) or 0)
+    return out
 
 
 def _post(fed: Fed, via: str, to: str, doc: dict[str, Any]) -> tuple[int, str]:
@@ -709,6 +839,24 @@ def stage_tamper(fed: Fed) -> list[dict[str, str]]:
                 caught.append({"attempt": f"{e2}'s log rewritten", "caught_by": org,
                                "how": f"{observer}: {summary}"})
                 fed.say(f"{e2}'s rewritten log caught by {org} ({observer}): {summary}")
+        # what each role makes of it: the department opens its case; the other witnesses
+        # report what they saw onward to it
+        _relay(fed)
+
+        def onward() -> set[str]:
+            return {m["sender_org"] for m in _inbox(fed, SUP, "onward_report")
+                    if m["body"].get("subject") == "ledger_tamper"
+                    and m["body"].get("enterprise") == e2}
+
+        fed.wait("the department's case and the witnesses' onward reports", lambda:
+                 _department_records(fed)["tamper_cases"] > 0
+                 and onward() == {POLICE, AUDITOR})
+        fed.figures["tamper_reaction"] = {
+            "supervision_cases": _department_records(fed)["tamper_cases"],
+            "onward_reports_from": sorted(onward())}
+        fed.say(f"the supervision node opens its own case about {e2}'s log (no statutory "
+                f"drafts: those are {e2}'s); {POLICE} and {AUDITOR} report their findings "
+                "onward to it")
     return caught
 
 
@@ -788,7 +936,12 @@ def final_state(fed: Fed) -> dict[str, Any]:
     acks = sorted((m["sender_org"], m["body"]["status"], m["body"].get("kind", ""))
                   for m in inboxes[SUP] if m["kind"] == "intervention_ack")
     sent = {org: _counts(fed, org) for org in fed.procs}
+    department = _department_records(fed)
+    evidence = sorted((c["enterprise_id"], c["events"], c["evidence_ok"], c["witnessed"])
+                      for c in _police_evidence(fed))
     return {"carriers": carriers, "received": received, "reports": reports, "acks": acks,
+            "department": {k: v for k, v in department.items() if k != "tamper_cases"},
+            "police_evidence": evidence, "dead_letters": _dead(fed),
             "sent_dead": sum(c["sent_dead"] for c in sent.values()),
             "sent_pending": sum(c["sent_pending"] for c in sent.values()),
             "sent_delivered": sum(c["sent_delivered"] for c in sent.values()),
@@ -822,9 +975,19 @@ def _print_figures(fed: Fed, state: dict[str, Any], caught: list[dict[str, str]]
                   str(k["sent_delivered"]), str(k["sent_pending"]), str(k["received"]),
                   str(k["duplicates_ignored"]))
     c.print(m)
+    received = fed.figures.get("received", state["received"])  # after the tamper stage
     for org in fed.procs:
         c.print(f"  {org} received: " + ", ".join(
-            f"{kind} {n}" for kind, n in state["received"][org]))
+            f"{kind} {n}" for kind, n in received[org]))
+    dep = state["department"]
+    c.print(f"  supervision node's own records: {dep['reports']} reports filed to it, "
+            f"{dep['incidents']} incidents, {dep['forwards_owed']} forwards owed to the "
+            "cyberspace administration")
+    for ent, events, ok, witnessed in state["police_evidence"]:
+        c.print(f"  {POLICE}: {ent}'s referral with {events} events, evidence "
+                f"{'verified' if ok else 'NOT verified'}, {witnessed} with its witness")
+    dead = fed.figures.get("dead_letters_after_tamper", state["dead_letters"])
+    c.print("  dead-lettered reactions: " + ", ".join(f"{org} {n}" for org, n in dead.items()))
     d = fed.figures.get("drill", {})
     c.print(f"  partition drill: backlog {d.get('backlog_max', 0)} envelopes while the "
             f"supervision node was down -> 0; caught up in {d.get('catch_up_seconds')} s"
@@ -923,7 +1086,7 @@ def run_federated(options: FederatedOptions, *, console: Console) -> dict[str, A
         fed.figures["cosigned"] = {e: _cosigned(fed, e) for e in fed.enterprises}
         fed.figures["messages"] = {org: _counts(fed, org) for org in fed.procs}
         caught = stage_tamper(fed) if options.tamper else []
-        fed.figures["messages"] = {org: _counts(fed, org) for org in fed.procs}
+        _final_figures(fed)
         fed.figures |= {"state": state, "tamper": caught,
                         "timings_seconds": {**fed.timings, "total": round(
                             time.perf_counter() - started, 2)}}
