@@ -1,8 +1,8 @@
 """What other packages may read of waybill: plain values, never the ORM rows
 (``waybill/models.py`` is waybill's own): partners and their keys, processing
-contracts, impact assessments, and the label register. Writes to these tables are
-``waybill/service.py``'s (the gate's sharing checks the request, then stores
-through it)."""
+contracts, impact assessments, the label register and virtual-number bindings.
+Writes to these tables are ``waybill/service.py``'s (the gate's sharing checks the
+request, then stores through it) and ``waybill/virtual.py``'s (binding, expiry)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.waybill.models import ImpactAssessment, Partner, ProcessingContract, WaybillLabel
+from parcelguard.waybill.models import (
+    ImpactAssessment,
+    Partner,
+    ProcessingContract,
+    VirtualBinding,
+    WaybillLabel,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,3 +113,44 @@ def labels_issued_in(session: Session, enterprise_id: str, start: datetime,
         select(WaybillLabel.waybill_no, WaybillLabel.binding_id)
         .where(WaybillLabel.enterprise_id == enterprise_id, WaybillLabel.issued_at >= start,
                WaybillLabel.issued_at < end))]
+
+
+@dataclass(frozen=True, slots=True)
+class BindingInfo:
+    """A virtual-number binding as it stood when read (re-read to see it dated or
+    expired later)."""
+
+    id: str
+    enterprise_id: str
+    waybill_no: str
+    mode: str
+    number: str
+    extension: str | None
+    recipient_subject_id: str
+    courier_id: str | None
+    window_starts_at: datetime | None
+    window_ends_at: datetime | None
+    bound_at: datetime
+    delivered_at: datetime | None
+    expires_at: datetime | None
+    expired_at: datetime | None
+
+
+def binding_info(b: VirtualBinding) -> BindingInfo:
+    return BindingInfo(b.id, b.enterprise_id, b.waybill_no, b.mode, b.number, b.extension,
+                       b.recipient_subject_id, b.courier_id, b.window_starts_at,
+                       b.window_ends_at, b.bound_at, b.delivered_at, b.expires_at,
+                       b.expired_at)
+
+
+def binding(session: Session, binding_id: str) -> BindingInfo | None:
+    row = session.get(VirtualBinding, binding_id)
+    return None if row is None else binding_info(row)
+
+
+def live_binding(session: Session, enterprise_id: str, waybill_no: str) -> BindingInfo | None:
+    """The parcel's binding not yet expired, if any."""
+    row = session.scalars(select(VirtualBinding).where(
+        VirtualBinding.enterprise_id == enterprise_id, VirtualBinding.waybill_no == waybill_no,
+        VirtualBinding.expired_at.is_(None))).first()
+    return None if row is None else binding_info(row)

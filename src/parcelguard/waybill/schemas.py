@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from parcelguard.waybill.models import VirtualBinding
+from parcelguard.waybill.read import BindingInfo
 from parcelguard.waybill.virtual import display_number
 
 
@@ -48,7 +49,7 @@ class BindingRead(BaseModel):
     expired_at: datetime | None
 
     @classmethod
-    def of(cls, b: VirtualBinding) -> BindingRead:
+    def of(cls, b: VirtualBinding | BindingInfo) -> BindingRead:
         return cls(id=b.id, waybill_no=b.waybill_no, mode=b.mode,
                    virtual_number=display_number(b), courier_id=b.courier_id,
                    window_starts_at=b.window_starts_at, window_ends_at=b.window_ends_at,

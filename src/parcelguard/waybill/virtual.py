@@ -33,6 +33,7 @@ from parcelguard.core.ids import new_id
 from parcelguard.ledger import read as ledger_read
 from parcelguard.ledger.parcels import utc_of_us
 from parcelguard.waybill.models import VirtualBinding, VirtualNumber
+from parcelguard.waybill.read import BindingInfo
 from parcelguard.waybill.telephony import (
     EXTENSION_DIGITS,
     BindingMode,
@@ -49,7 +50,7 @@ _LEASE_TRIES: Final = 5
 _RANDOM_EXTENSION_TRIES: Final = 32
 
 
-def is_live(b: VirtualBinding, at: datetime) -> bool:
+def is_live(b: VirtualBinding | BindingInfo, at: datetime) -> bool:
     return b.expired_at is None and (b.expires_at is None or at < b.expires_at)
 
 
@@ -59,7 +60,7 @@ def live_binding(session: Session, enterprise_id: str, waybill_no: str) -> Virtu
         VirtualBinding.expired_at.is_(None))).first()
 
 
-def display_number(b: VirtualBinding) -> str:
+def display_number(b: VirtualBinding | BindingInfo) -> str:
     """The number as printed on the label and dialled by the courier."""
     return dialled(b.number, b.extension)
 
@@ -222,7 +223,8 @@ def list_bindings(session: Session, *, enterprise_id: str | None = None,
 # -- who may use it -----------------------------------------------------------------
 
 
-def binding_refusal(b: VirtualBinding | None, employee_id: str, at: datetime) -> str:
+def binding_refusal(b: VirtualBinding | BindingInfo | None, employee_id: str,
+                    at: datetime) -> str:
     """Why ``employee_id`` may not use the binding at ``at`` ("ok" when they may):
     only its courier, inside the assignment window, while it is live. Whether the
     assignment still stands and the employee is active is for

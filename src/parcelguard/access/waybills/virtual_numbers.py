@@ -28,21 +28,20 @@ from parcelguard.logistics.read import (
     covering_assignments,
 )
 from parcelguard.vault.service import VaultService
-from parcelguard.waybill.models import VirtualBinding
+from parcelguard.waybill.read import BindingInfo, binding_info, live_binding
 from parcelguard.waybill.telephony import BindingMode, CallReceipt, Telephony, courier_endpoint
 from parcelguard.waybill.virtual import (
     DEFAULT_GRACE,
     bind_courier,
     binding_refusal,
     date_finished,
-    live_binding,
     sweep,
 )
 
 
 def bind_for_assignment(session: Session, telephony: Telephony, *, assignment: AssignmentInfo,
                         at: datetime, mode: BindingMode = BindingMode.AXN_EXT
-                        ) -> VirtualBinding:
+                        ) -> BindingInfo:
     """Bind the assigned delivery courier to the parcel's recipient for the
     assignment window. An existing binding (the printed label's) keeps its number
     and gets the new courier, who replaces any earlier one; ``mode`` applies only
@@ -53,11 +52,11 @@ def bind_for_assignment(session: Session, telephony: Telephony, *, assignment: A
         raise Conflict("the assignment was revoked")
     ent, waybill_no = assignment.enterprise_id, assignment.waybill_no
     parcel = parcel_of(session, ent, waybill_no)
-    return bind_courier(session, telephony, enterprise_id=ent, waybill_no=waybill_no,
-                        recipient_subject_id=parcel.recipient_subject_id,
-                        courier_id=assignment.employee_id, assignment_id=assignment.id,
-                        window_starts_at=assignment.starts_at,
-                        window_ends_at=assignment.ends_at, at=at, mode=mode)
+    return binding_info(bind_courier(
+        session, telephony, enterprise_id=ent, waybill_no=waybill_no,
+        recipient_subject_id=parcel.recipient_subject_id, courier_id=assignment.employee_id,
+        assignment_id=assignment.id, window_starts_at=assignment.starts_at,
+        window_ends_at=assignment.ends_at, at=at, mode=mode))
 
 
 # -- resolution and calls -----------------------------------------------------------
@@ -74,7 +73,7 @@ class Resolution:
     phone: str | None = field(default=None, repr=False)
 
 
-def _courier_check(session: Session, b: VirtualBinding | None, employee: EmployeeInfo | None,
+def _courier_check(session: Session, b: BindingInfo | None, employee: EmployeeInfo | None,
                    enterprise_id: str, at: datetime) -> str:
     if employee is None or employee.enterprise_id != enterprise_id:
         return "unknown_employee"
