@@ -274,6 +274,10 @@ ACCESS: dict[str, str] = {
     "POST /cac/receipt": "portal:cac",
     "GET /enterprise/break-glass": "portal:enterprise enterprise_admin security_officer",
     "POST /enterprise/break-glass/review": "portal:enterprise enterprise_admin security_officer",
+    # --- portals3 ---
+    "GET /police/referrals/{referral_id}/evidence": "portal:police",
+    "GET /police/support": "portal:police",
+    "POST /police/support/receive": "portal:police",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---
