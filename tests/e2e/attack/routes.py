@@ -278,6 +278,7 @@ ACCESS: dict[str, str] = {
     "GET /police/referrals/{referral_id}/evidence": "portal:police",
     "GET /police/support": "portal:police",
     "POST /police/support/receive": "portal:police",
+    "POST /auditor/engagements/{engagement_id}/{op}": "portal:auditor",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

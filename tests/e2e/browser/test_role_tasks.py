@@ -14,18 +14,21 @@ phrase on a zh-CN page or raw key on an English one fails (``Watch``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from parcelguard.audit import support
+from parcelguard.audit import engagements, support
 from parcelguard.audit.models import AuditDataSupport
 from parcelguard.channel.evidence import package_digest
 from parcelguard.channel.models import ChannelReferral, ChannelReferralLog
 from parcelguard.identity import repository as identity_repo
 from parcelguard.identity.permissions import Principal
+from parcelguard.vault.provider import vault_service
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import REFERRAL_REASON
 from tests.e2e.browser.conftest import World, shot
@@ -54,9 +57,9 @@ class Downloads(Watch):
         super().response(r)
 
 
-def _auditor_account(world: World) -> str:
+def _auditor_account(world: World, username: str = "auditor.demo") -> str:
     with world.rt.db.unit_of_work() as uow:
-        acc = identity_repo.find_account_by_username(uow.session, "auditor.demo")
+        acc = identity_repo.find_account_by_username(uow.session, username)
         assert acc is not None
         return str(acc.id)
 
@@ -66,9 +69,9 @@ def _support(world: World) -> str:
     assert world.cases.referral_id
     assert world.cases.engagement_id
     event = _reveal(world, world.prov.assigned[0])
+    auditor = Principal(demo.AUDITOR_ORG, "auditor", "auditor", account_id=_auditor_account(world))
     with world.rt.db.unit_of_work() as uow:
-        row = support.send(uow.session, Principal(demo.AUDITOR_ORG, "auditor", "auditor",
-                                                  account_id=_auditor_account(world)),
+        row = support.send(uow.session, auditor,
                            referral_id=world.cases.referral_id,
                            engagement_id=world.cases.engagement_id, event_ids=[event],
                            clock=world.rt.clock)
@@ -136,4 +139,128 @@ def test_police_download_the_evidence_and_receive_data_support(
     assert again == logged  # a reload received nothing again
     assert receipt in page.locator("#support").inner_text()
     assert page.locator(f"select[name=support_id] option[value='{sup}']").count() == 0
+    _switch(page, watch, _other(lang))
+
+
+# -- 2. auditor: attestation, sample with proofs, data support to the police --------------
+
+
+def _firm(world: World, name: str) -> tuple[str, str]:
+    """An audit firm of its own with a lead auditor who can log in (the rotation rule
+    lets one firm audit an enterprise only twice in a row): (firm id, username)."""
+    rt = world.rt
+    firm, username = f"audit-{name}", f"auditor.{name}"
+    with rt.db.unit_of_work() as uow:
+        demo._org(uow.session, firm, "auditor", f"Audit firm {name}", rt.clock)
+        login = demo._account(uow.session, vault_service(rt.settings).vault.kms,
+                              username=username, org_id=firm, role="auditor",
+                              portal="auditor", clock=rt.clock, display_name=f"Lead {name}")
+        uow.commit()
+    world.prov.logins.append(login)
+    return firm, username
+
+
+def _engagement(world: World, firm: str, username: str) -> str:
+    """An engagement of ``firm``'s in fieldwork, led by ``username``."""
+    from parcelguard.audit import model
+    from parcelguard.audit.controls import load_rulebook
+    from parcelguard.identity.permissions import system_principal
+    from parcelguard.identity.service import SUPERVISOR_ORG_ID
+
+    rt = world.rt
+    now = rt.clock.now()
+    lead = Principal(firm, "auditor", "auditor", account_id=_auditor_account(world, username))
+    with rt.db.unit_of_work() as uow:
+        eng = engagements.create(
+            uow.session, system_principal(SUPERVISOR_ORG_ID),
+            enterprise_id=world.prov.enterprise_id, auditor_org_id=firm,
+            lead_auditor=username, kind="periodic",
+            period=model.period_of(now - timedelta(days=2), now - timedelta(minutes=1)),
+            rulebook=load_rulebook(), clock=rt.clock)
+        engagements.start(uow.session, lead, eng.id, clock=rt.clock,
+                          settings=rt.settings.audit)
+        uow.commit()
+        return str(eng.id)
+
+
+def _count(world: World, model: Any, *where: Any) -> int:
+    with world.rt.db.unit_of_work() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(model).where(*where))
+                   or 0)
+
+
+@WALKS
+def test_auditor_attests_samples_and_supports_the_police(
+        open_page: Any, world: World, locale: str, phone: bool) -> None:
+    from parcelguard.audit.models import AuditAccessLog, AuditAttestation
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    firm, username = _firm(world, f"walk-{lang}-{size}".lower())
+    eid = _engagement(world, firm, username)
+    event = _reveal(world, world.prov.assigned[1])
+    ref = world.cases.referral_id
+    assert ref is not None
+    page = open_page(username=username, phone=phone, locale=locale)
+    doc_ref = f"PI officer appointment letter {lang} {size}"
+    watch = Watch(page, world, {doc_ref})
+    url = f"/auditor/engagements/{eid}"
+    _go(page, watch, f"{url}?lang={lang}")
+    # `audit attest`: what the auditor saw for an attestation control
+    digest = hashlib.sha256(doc_ref.encode()).hexdigest()
+    form = page.locator(f"form[action='{url}/attest']")
+    form.locator("select[name=control_id]").select_option("pi-officer")
+    form.locator("[name=evidence_ref]").fill(doc_ref)
+    form.locator("[name=evidence_sha256]").fill(digest)
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(url)
+    assert {"zh-CN": "已记录核实结论", "en": "Attestation recorded"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    assert _count(world, AuditAttestation, AuditAttestation.engagement_id == eid,
+                  AuditAttestation.evidence_sha256 == digest,
+                  AuditAttestation.confirmed.is_(True)) == 1
+    assert doc_ref in page.locator("#attestations").inner_text()
+    # a digest that is not one is refused, in the page's language, nothing recorded
+    form = page.locator(f"form[action='{url}/attest']")
+    form.locator("[name=evidence_ref]").fill(doc_ref)
+    form.locator("[name=evidence_sha256]").fill("not-a-digest")
+    watch.typed.add("not-a-digest")
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+    assert _count(world, AuditAttestation, AuditAttestation.engagement_id == eid) == 1
+    _go(page, watch, url)
+    # `audit sample`: events drawn with inclusion proofs, verified on the page's side
+    form = page.locator(f"form[action='{url}/sample']")
+    form.locator("[name=size]").fill("3")
+    form.locator("select[name=kind]").select_option("access")
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(url)
+    said = page.get_by_role("status").first.inner_text()
+    assert {"zh-CN": "包含证明", "en": "inclusion proofs verify"}[lang] in said
+    draws = AuditAccessLog.engagement_id == eid, AuditAccessLog.action == "sample"
+    assert _count(world, AuditAccessLog, *draws) == 1
+    page.reload()
+    watch.check()
+    assert _count(world, AuditAccessLog, *draws) == 1  # a reload draws nothing
+    assert page.locator("#samples tbody tr").count() == 1
+    # `audit support send`: the police case gets an event reference, after a confirmation
+    form = page.locator(f"form[action='{url}/support']")
+    form.locator("[name=referral_id]").fill(ref)
+    form.locator("[name=event_ids]").fill(event)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(url)
+    assert {"zh-CN": "已向公安机关提供数据支持", "en": "Data support sent"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    shot(page, f"role-auditor-tasks-{lang}-{size}")
+    page.reload()
+    watch.check()
+    sent = AuditDataSupport.engagement_id == eid, AuditDataSupport.referral_id == ref
+    assert _count(world, AuditDataSupport, *sent) == 1  # sent once
+    with world.rt.db.unit_of_work() as uow:
+        row = uow.session.scalars(select(AuditDataSupport).where(*sent)).one()
+        assert [e["event_id"] for e in row.package["events"]] == [event]
+    assert ref in page.locator("#support-sent").inner_text()
     _switch(page, watch, _other(lang))
