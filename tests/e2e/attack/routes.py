@@ -279,6 +279,10 @@ ACCESS: dict[str, str] = {
     "GET /police/support": "portal:police",
     "POST /police/support/receive": "portal:police",
     "POST /auditor/engagements/{engagement_id}/{op}": "portal:auditor",
+    "GET /supervisor/audits": "portal:supervisor",
+    "POST /supervisor/audits/engage": "portal:supervisor supervisor_admin",
+    "GET /supervisor/transparency/{enterprise_id}": "portal:supervisor supervisor_admin",
+    "POST /supervisor/transparency/{enterprise_id}/publish": "portal:supervisor supervisor_admin",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

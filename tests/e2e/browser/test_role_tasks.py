@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import func, select
 
 from parcelguard.audit import engagements, support
-from parcelguard.audit.models import AuditDataSupport
+from parcelguard.audit.models import AuditDataSupport, AuditEngagement
 from parcelguard.channel.evidence import package_digest
 from parcelguard.channel.models import ChannelReferral, ChannelReferralLog
 from parcelguard.identity import repository as identity_repo
@@ -263,4 +263,90 @@ def test_auditor_attests_samples_and_supports_the_police(
         row = uow.session.scalars(select(AuditDataSupport).where(*sent)).one()
         assert [e["event_id"] for e in row.package["events"]] == [event]
     assert ref in page.locator("#support-sent").inner_text()
+    _switch(page, watch, _other(lang))
+
+
+# -- 3. supervision department: order an audit; transparency report and its budget --------
+
+
+def _month(world: World, back: int) -> str:
+    """The calendar month ``back`` months before this one (China time), ``YYYY-MM``."""
+    from parcelguard.audit.model import PERIOD_TZ
+
+    now = world.rt.clock.now().astimezone(PERIOD_TZ)
+    y, m = now.year, now.month - back
+    while m < 1:
+        y, m = y - 1, m + 12
+    return f"{y:04d}-{m:02d}"
+
+
+@WALKS
+def test_supervisor_orders_an_audit_and_publishes_a_transparency_report(
+        open_page: Any, world: World, locale: str, phone: bool) -> None:
+    from parcelguard.audit.models import AuditDpBudget, AuditDpRelease
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    ent = world.prov.enterprise_id
+    firm, lead = _firm(world, f"ordered-{lang}-{size}".lower())
+    reason = f"Complaints about waybill lookups ({lang} {size} walk)."
+    page = open_page(username="supervisor.demo", phone=phone, locale=locale)
+    with world.rt.db.unit_of_work() as uow:  # the reasons typed for earlier audits
+        reasons = set(uow.session.scalars(select(AuditEngagement.reason)))
+    watch = Watch(page, world, {reason, firm, lead, *reasons})
+    # `audit engage`: an ordered audit of the enterprise by the firm, led by its auditor
+    _go(page, watch, f"/supervisor/audits?lang={lang}")
+    form = page.locator("form[action='/supervisor/audits/engage']")
+    form.locator("select[name=enterprise_id]").select_option(ent)
+    form.locator("select[name=auditor_org_id]").select_option(firm)
+    form.locator("[name=lead]").fill(lead)
+    form.locator("[name=period]").fill(_month(world, 1))
+    form.locator("select[name=kind]").select_option("ordered")
+    form.locator("[name=reason]").fill(reason)
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/supervisor/audits")
+    assert {"zh-CN": "已下达审计", "en": "Audit ordered"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    ordered = AuditEngagement.auditor_org_id == firm, AuditEngagement.enterprise_id == ent
+    assert _count(world, AuditEngagement, *ordered) == 1  # ordered once
+    with world.rt.db.unit_of_work() as uow:
+        eng = uow.session.scalars(select(AuditEngagement).where(*ordered)).one()
+        assert (eng.kind, eng.status, eng.reason) == ("ordered", "planned", reason)
+        eid = eng.id
+    assert page.locator("#engagements tr", has_text=eid).count() == 1
+    # `audit publish` within `audit budget`: the month's budget read, then spent
+    month = _month(world, 2 if lang == "zh-CN" else 3)
+    url = f"/supervisor/transparency/{ent}"
+    _go(page, watch, f"{url}?period={month}&lang={lang}")
+    budget = page.locator("#budget tr", has_text=month)
+    assert budget.count() == 1
+    form = page.locator(f"form[action='{url}/publish']")
+    form.locator("[name=period]").fill(month)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(url)
+    assert {"zh-CN": "已发布透明度报告", "en": "Transparency report published"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    shot(page, f"role-supervisor-transparency-{lang}-{size}")
+    page.reload()
+    watch.check()
+    published = AuditDpRelease.enterprise_id == ent, AuditDpRelease.period == month
+    assert _count(world, AuditDpRelease, *published) == 1  # published once
+    with world.rt.db.unit_of_work() as uow:
+        spent = uow.session.get(AuditDpBudget, (ent, month))
+        assert spent is not None
+        assert spent.spent == pytest.approx(world.rt.settings.audit.dp_epsilon_per_report)
+    assert page.locator("#releases tr", has_text=month).count() == 1
+    # beyond the month's budget: refused, in the page's language, nothing spent
+    form = page.locator(f"form[action='{url}/publish']")
+    form.locator("[name=period]").fill(month)
+    form.locator("[name=epsilon]").fill("2.5")
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+    assert _count(world, AuditDpRelease, *published) == 1
+    _go(page, watch, f"{url}?period={month}")
+    assert page.locator("#budget tr", has_text=month).count() == 1
     _switch(page, watch, _other(lang))
