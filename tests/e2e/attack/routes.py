@@ -283,6 +283,7 @@ ACCESS: dict[str, str] = {
     "POST /supervisor/audits/engage": "portal:supervisor supervisor_admin",
     "GET /supervisor/transparency/{enterprise_id}": "portal:supervisor supervisor_admin",
     "POST /supervisor/transparency/{enterprise_id}/publish": "portal:supervisor supervisor_admin",
+    "GET /cac/forwards/{forward_id}": "portal:cac",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

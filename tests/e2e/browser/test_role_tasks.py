@@ -350,3 +350,63 @@ def test_supervisor_orders_an_audit_and_publishes_a_transparency_report(
     _go(page, watch, f"{url}?period={month}")
     assert page.locator("#budget tr", has_text=month).count() == 1
     _switch(page, watch, _other(lang))
+
+
+# -- 4. cyberspace administration: a forwarded report's text read before the receipt -----
+
+
+@WALKS
+def test_cac_reads_a_forwarded_report_before_its_receipt(
+        open_page: Any, world: World, locale: str, phone: bool) -> None:
+    from parcelguard.incidents.models import ForwardedReport, IncidentReport, TimelineEntry
+    from tests.e2e.browser.test_cli_only_tasks import _forward
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    title = f"网信阅读 {lang} {size}" if lang == "zh-CN" else f"CAC reads {lang} {size}"
+    sent = _forward(world, title, sent=True)
+    owed = _forward(world, title + " (owed)", sent=False)
+    with world.rt.db.unit_of_work() as uow:
+        fwd = uow.session.get(ForwardedReport, sent)
+        assert fwd is not None
+        report = uow.session.get(IncidentReport, fwd.report_id)
+        assert report is not None
+        content = dict(report.content or {})
+    page = open_page(username="cac.demo", phone=phone, locale=locale)
+    watch = Watch(page, world, {title, title + " (owed)"})
+    _go(page, watch, f"/cac?lang={lang}")
+    # the list links each forwarded report to its text; one still owed has none yet
+    page.locator(f"#forwards a[href='/cac/forwards/{sent}']").click()
+    page.wait_for_load_state()
+    watch.check()
+    assert page.locator("#forwards").locator(f"a[href='/cac/forwards/{owed}']").count() == 0
+    assert page.url.split("?")[0].endswith(f"/cac/forwards/{sent}")
+    text = page.locator("#report-text").inner_text()
+    assert content["unit"] in text  # the filed text, as filed
+    assert page.locator("#report-text form").count() == 0  # read only
+    assert page.locator("#report-text textarea, #report-text input[type=text]").count() == 0
+    # the receipt, confirmed on the page where the report was read
+    form = page.locator("form[action='/cac/receipt']")
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(f"/cac/forwards/{sent}")
+    with world.rt.db.unit_of_work() as uow:
+        row = uow.session.get(ForwardedReport, sent)
+        assert row is not None
+        assert row.status == "received"
+        receipt = row.receipt
+        received = uow.session.scalar(select(func.count()).select_from(TimelineEntry).where(
+            TimelineEntry.incident_id == row.incident_id,
+            TimelineEntry.action == "forward_received"))
+    assert receipt
+    assert receipt in page.get_by_role("status").first.inner_text()
+    shot(page, f"role-cac-report-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    assert received == 1
+    assert page.locator("form[action='/cac/receipt']").count() == 0  # acknowledged
+    # a forward still owed shows no text: the supervision department has not sent it
+    page.goto(f"/cac/forwards/{owed}")
+    assert page.locator("#report-text").count() == 0
+    _go(page, watch, f"/cac/forwards/{sent}")
+    _switch(page, watch, _other(lang))
