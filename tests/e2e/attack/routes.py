@@ -284,6 +284,9 @@ ACCESS: dict[str, str] = {
     "GET /supervisor/transparency/{enterprise_id}": "portal:supervisor supervisor_admin",
     "POST /supervisor/transparency/{enterprise_id}/publish": "portal:supervisor supervisor_admin",
     "GET /cac/forwards/{forward_id}": "portal:cac",
+    "GET /enterprise/audits": "portal:enterprise enterprise_admin security_officer",
+    "GET /enterprise/transparency": "portal:enterprise enterprise_admin",
+    "POST /enterprise/transparency/publish": "portal:enterprise enterprise_admin",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

@@ -410,3 +410,68 @@ def test_cac_reads_a_forwarded_report_before_its_receipt(
     assert page.locator("#report-text").count() == 0
     _go(page, watch, f"/cac/forwards/{sent}")
     _switch(page, watch, _other(lang))
+
+
+# -- 5. enterprise: its own scorecard; its transparency report ---------------------------
+
+
+def _admin(world: World) -> str:
+    """The enterprise administrator's log-in (the demo prints none)."""
+    username = "admin.walk"
+    if not any(x.username == username for x in world.prov.logins):
+        rt = world.rt
+        with rt.db.unit_of_work() as uow:
+            login = demo._account(uow.session, vault_service(rt.settings).vault.kms,
+                                  username=username, org_id=world.prov.enterprise_id,
+                                  role="enterprise_admin", portal="enterprise",
+                                  clock=rt.clock, display_name="Administrator (walk)")
+            uow.commit()
+        world.prov.logins.append(login)
+    return username
+
+
+@WALKS
+def test_enterprise_reads_its_scorecard_and_publishes_its_transparency_report(
+        open_page: Any, world: World, locale: str, phone: bool) -> None:
+    from parcelguard.audit import scorecards
+    from parcelguard.audit.models import AuditDpRelease
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    ent = world.prov.enterprise_id
+    page = open_page(username=_admin(world), phone=phone, locale=locale)
+    watch = Watch(page, world)
+    # `audit scorecard`: the latest audited score, each control, the weakest, the trend
+    _go(page, watch, f"/enterprise/audits?lang={lang}")
+    with world.rt.db.unit_of_work() as uow:
+        card = scorecards.build(uow.session, ent)
+    facts = page.locator("#scorecard").inner_text()
+    if card.score is None:
+        assert {"zh-CN": "尚未审计", "en": "not audited yet"}[lang] in facts
+    else:
+        assert str(card.score) in facts
+    assert page.locator("#scorecard-controls tbody tr").count() == max(len(card.controls), 1)
+    # `audit publish` within `audit budget`, for its own enterprise
+    month = _month(world, 4 if lang == "zh-CN" else 5)
+    url = "/enterprise/transparency"
+    _go(page, watch, f"{url}?period={month}&lang={lang}")
+    assert page.locator("#budget tr", has_text=month).count() == 1
+    form = page.locator(f"form[action='{url}/publish']")
+    form.locator("[name=period]").fill(month)
+    form.locator("[name=epsilon]").fill("0.5")
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith(url)
+    assert {"zh-CN": "已发布透明度报告", "en": "Transparency report published"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    shot(page, f"role-enterprise-transparency-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    published = AuditDpRelease.enterprise_id == ent, AuditDpRelease.period == month
+    assert _count(world, AuditDpRelease, *published) == 1
+    with world.rt.db.unit_of_work() as uow:
+        rel = uow.session.scalars(select(AuditDpRelease).where(*published)).one()
+        assert rel.epsilon == pytest.approx(0.5)
+    _go(page, watch, f"{url}?period={month}")
+    assert "0.5" in page.locator("#budget tr", has_text=month).inner_text()
+    _switch(page, watch, _other(lang))

@@ -16,7 +16,8 @@ NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
        Nav("/enterprise/break-glass", "Break-glass uses"),
        Nav("/enterprise/complaints", "Complaints"),
        Nav("/enterprise/referrals", "Police referrals"),
-       Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys")]
+       Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys"),
+       Nav("/enterprise/audits", "Audits")]
 
 
 def show(request: Request, title: str, sections: list[Section], *,
