@@ -287,6 +287,8 @@ ACCESS: dict[str, str] = {
     "GET /enterprise/audits": "portal:enterprise enterprise_admin security_officer",
     "GET /enterprise/transparency": "portal:enterprise enterprise_admin",
     "POST /enterprise/transparency/publish": "portal:enterprise enterprise_admin",
+    "GET /enterprise/notice": "portal:enterprise",
+    "POST /enterprise/notice/publish": "portal:enterprise enterprise_admin",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

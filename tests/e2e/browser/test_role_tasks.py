@@ -475,3 +475,50 @@ def test_enterprise_reads_its_scorecard_and_publishes_its_transparency_report(
     _go(page, watch, f"{url}?period={month}")
     assert "0.5" in page.locator("#budget tr", has_text=month).inner_text()
     _switch(page, watch, _other(lang))
+
+
+@WALKS
+def test_enterprise_reads_and_publishes_its_privacy_notice(
+        open_page: Any, world: World, locale: str, phone: bool) -> None:
+    from parcelguard.consent.models import NoticeVersion
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    ent = world.prov.enterprise_id
+    ours = NoticeVersion.enterprise_id == ent
+    before = _count(world, NoticeVersion, ours)
+    contact = f"privacy-{lang}-{size}@demo.example.invalid".lower()
+    page = open_page(username=_admin(world), phone=phone, locale=locale)
+    watch = Watch(page, world, {contact})
+    # `consent notice show`: the version in force, rendered in the page's language
+    _go(page, watch, f"/enterprise/notice?lang={lang}")
+    assert f"{before}" in page.locator("#notice dl").inner_text()
+    assert page.locator("#notice .notice-scroll h2, #notice .notice-scroll h3").count() > 0
+    assert page.locator("#versions tbody tr").count() == before
+    # `consent notice publish`: a new version when the content changed, confirmed
+    form = page.locator("form[action='/enterprise/notice/publish']")
+    form.locator("[name=processor_contact]").fill(contact)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/notice")
+    assert {"zh-CN": f"已发布隐私告知第 {before + 1} 版", "en": f"version {before + 1}"}[lang] \
+        in page.get_by_role("status").first.inner_text()
+    shot(page, f"role-enterprise-notice-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert page.locator(".notice.ok").count() == 0
+    assert _count(world, NoticeVersion, ours) == before + 1  # published once
+    with world.rt.db.unit_of_work() as uow:
+        latest = uow.session.scalars(select(NoticeVersion).where(ours).order_by(
+            NoticeVersion.version.desc())).first()
+        assert latest is not None
+        assert contact in json.dumps(latest.content)
+    assert contact in page.locator("#notice .notice-scroll").inner_text()
+    # the same content again: no new version, and the page says so
+    form = page.locator("form[action='/enterprise/notice/publish']")
+    form.locator("[name=processor_contact]").fill(contact)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert _count(world, NoticeVersion, ours) == before + 1
+    assert {"zh-CN": "内容未变", "en": "unchanged"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    _switch(page, watch, _other(lang))

@@ -18,7 +18,12 @@ from parcelguard.web import overview as ov
 from parcelguard.web.actions import act
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.names import Names
-from parcelguard.web.portals import enterprise_audits, enterprise_incidents, enterprise_plans
+from parcelguard.web.portals import (
+    enterprise_audits,
+    enterprise_consent,
+    enterprise_incidents,
+    enterprise_plans,
+)
 from parcelguard.web.portals.enterprise_incidents import incidents_section
 from parcelguard.web.portals.enterprise_layout import NAV, show
 from parcelguard.web.portals.enterprise_staff import complaints_section
@@ -146,3 +151,4 @@ def overview(request: Request, session: SessionDep, staff: OfficerStaff) -> HTML
 router.include_router(enterprise_incidents.router)
 router.include_router(enterprise_plans.router)
 router.include_router(enterprise_audits.router)
+router.include_router(enterprise_consent.router)

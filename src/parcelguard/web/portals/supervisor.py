@@ -467,6 +467,7 @@ async def engage(request: Request, session: SessionDep, staff: SupervisorStaff) 
     rt = runtime(request)
 
     def run(v: dict[str, str]) -> tuple[str, dict[str, str]]:
+        staff.principal.require("audit:order")  # an analyst reads, never orders
         eng = engagements.create(
             session, staff.principal, enterprise_id=v.get("enterprise_id", ""),
             auditor_org_id=v.get("auditor_org_id", ""), lead_auditor=v.get("lead", "").strip(),

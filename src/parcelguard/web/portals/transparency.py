@@ -66,6 +66,7 @@ def sections(session: Session, principal: Principal, rt: Runtime, enterprise_id:
 def publish(session: Session, principal: Principal, rt: Runtime, enterprise_id: str,
             v: dict[str, str]) -> tuple[str, dict[str, str]]:
     """Publish as ``audit publish`` does, after the confirmation."""
+    principal.require("transparency:publish")  # who may not is told so, not to confirm
     confirmed(v)
     raw = v.get("epsilon", "").strip()
     try:
