@@ -289,6 +289,8 @@ ACCESS: dict[str, str] = {
     "POST /enterprise/transparency/publish": "portal:enterprise enterprise_admin",
     "GET /enterprise/notice": "portal:enterprise",
     "POST /enterprise/notice/publish": "portal:enterprise enterprise_admin",
+    "GET /enterprise/subjects": "portal:enterprise enterprise_admin customer_service",
+    "POST /enterprise/subjects/{op}": "portal:enterprise enterprise_admin customer_service",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

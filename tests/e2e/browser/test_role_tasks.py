@@ -522,3 +522,68 @@ def test_enterprise_reads_and_publishes_its_privacy_notice(
     assert {"zh-CN": "内容未变", "en": "unchanged"}[lang] in \
         page.get_by_role("status").first.inner_text()
     _switch(page, watch, _other(lang))
+
+
+@WALKS
+def test_enterprise_handles_data_subject_requests_at_the_counter(
+        open_page: Any, world: World, locale: str, phone: bool) -> None:
+    from parcelguard.consent.models import DataSubjectRequest
+    from tests.e2e.browser.test_task_walks import _ship
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    parcel = _ship(world, 9100 + (0 if lang == "zh-CN" else 1) + (2 if phone else 0))
+    subject = parcel.sender_subject_id
+    page = open_page(username=_admin(world), phone=phone, locale=locale)
+    watch = Watch(page, world, {subject, parcel.waybill_no})
+    mine = DataSubjectRequest.subject_id == subject
+    _go(page, watch, f"/enterprise/subjects?lang={lang}")
+    # `subjects export`: an access request opened; the person collects the copy
+    form = page.locator("form[action='/enterprise/subjects/export']")
+    form.locator("[name=subject_id]").fill(subject)
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/subjects")
+    assert {"zh-CN": "消费者门户", "en": "consumer portal"}[lang] in \
+        page.get_by_role("status").first.inner_text()
+    page.reload()
+    watch.check()
+    assert _count(world, DataSubjectRequest, mine, DataSubjectRequest.kind == "access") == 1
+    # `subjects correct`: one of the person's own fields on one parcel
+    from parcelguard.logistics.models import Parcel
+
+    by_waybill = Parcel.waybill_no == parcel.waybill_no
+    with world.rt.db.unit_of_work() as uow:
+        sealed = uow.session.scalars(select(Parcel.sender_address_ct).where(by_waybill)).one()
+    form = page.locator("form[action='/enterprise/subjects/correct']")
+    form.locator("[name=subject_id]").fill(subject)
+    form.locator("[name=waybill_no]").fill(parcel.waybill_no)
+    form.locator("select[name=field]").select_option("sender_address")
+    form.locator("[name=value]").fill("苏州市姑苏区更正路 9 号")
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/subjects")
+    assert "更正路" not in page.content()  # the value is never shown back
+    with world.rt.db.unit_of_work() as uow:
+        done = uow.session.scalars(select(DataSubjectRequest).where(
+            mine, DataSubjectRequest.kind == "correction")).one()
+        assert done.status == "completed"
+        resealed = uow.session.scalars(select(Parcel.sender_address_ct).where(by_waybill)).one()
+    assert resealed != sealed  # the address was replaced, sealed again
+    # `subjects erase`: confirmed; deferred while the parcel is still to be delivered
+    form = page.locator("form[action='/enterprise/subjects/erase']")
+    form.locator("[name=subject_id]").fill(subject)
+    form.locator("input[name=confirm]").check()
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/subjects")
+    shot(page, f"role-enterprise-subjects-{lang}-{size}")
+    page.reload()
+    watch.check()
+    with world.rt.db.unit_of_work() as uow:
+        erase = uow.session.scalars(select(DataSubjectRequest).where(
+            mine, DataSubjectRequest.kind == "deletion")).one()
+        assert erase.status in ("deferred", "completed")
+    assert _count(world, DataSubjectRequest, mine) == 3  # each once
+    # `subjects resume`: deferred deletions retried (still held: still deferred)
+    form = page.locator("form[action='/enterprise/subjects/resume']")
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/subjects")
+    assert page.locator("#requests").locator("tr", has_text=subject).count() == 3
+    _switch(page, watch, _other(lang))

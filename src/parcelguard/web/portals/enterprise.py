@@ -23,6 +23,7 @@ from parcelguard.web.portals import (
     enterprise_consent,
     enterprise_incidents,
     enterprise_plans,
+    enterprise_subjects,
 )
 from parcelguard.web.portals.enterprise_incidents import incidents_section
 from parcelguard.web.portals.enterprise_layout import NAV, show
@@ -152,3 +153,4 @@ router.include_router(enterprise_incidents.router)
 router.include_router(enterprise_plans.router)
 router.include_router(enterprise_audits.router)
 router.include_router(enterprise_consent.router)
+router.include_router(enterprise_subjects.router)
