@@ -80,6 +80,7 @@ async def notice_publish(request: Request, session: SessionDep, staff: OfficerSt
     clock = runtime(request).clock
 
     def run(v: dict[str, str]) -> tuple[str, dict[str, str]]:
+        staff.principal.require("consent:manage")  # who may not is told so, not to confirm
         confirmed(v)
         text = v.get("partners", "").strip()
         try:
