@@ -291,6 +291,10 @@ ACCESS: dict[str, str] = {
     "POST /enterprise/notice/publish": "portal:enterprise enterprise_admin",
     "GET /enterprise/subjects": "portal:enterprise enterprise_admin customer_service",
     "POST /enterprise/subjects/{op}": "portal:enterprise enterprise_admin customer_service",
+    "GET /enterprise/partners": "portal:enterprise",
+    "POST /enterprise/partners/{op}": "portal:enterprise enterprise_admin",
+    "GET /enterprise/bindings": "portal:enterprise",
+    "POST /enterprise/bindings/expire": "portal:enterprise enterprise_admin",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

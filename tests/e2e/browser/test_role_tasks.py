@@ -587,3 +587,68 @@ def test_enterprise_handles_data_subject_requests_at_the_counter(
     assert page.url.split("?")[0].endswith("/enterprise/subjects")
     assert page.locator("#requests").locator("tr", has_text=subject).count() == 3
     _switch(page, watch, _other(lang))
+
+
+@WALKS
+def test_enterprise_registers_a_partner_and_reads_its_bindings(
+        open_page: Any, world: World, locale: str, phone: bool) -> None:
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from parcelguard.waybill.models import ImpactAssessment, Partner, ProcessingContract
+    from parcelguard.waybill.virtual import list_bindings
+
+    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    ent = world.prov.enterprise_id
+    partner = f"outlet-{lang}-{size}".lower()
+    name = f"Parcel locker {lang} {size}"
+    conclusion = f"Needed for last-mile delivery; sealed to the outlet's key ({lang} {size})."
+    key = base64.b64encode(X25519PrivateKey.generate().public_key().public_bytes(
+        Encoding.Raw, PublicFormat.Raw)).decode()
+    page = open_page(username=_admin(world), phone=phone, locale=locale)
+    watch = Watch(page, world, {partner, name, conclusion, f"PC-{partner}"})
+    _go(page, watch, f"/enterprise/partners?lang={lang}")
+    # `waybill partners add`
+    form = page.locator("form[action='/enterprise/partners/add']")
+    form.locator("[name=partner_id]").fill(partner)
+    form.locator("[name=name]").fill(name)
+    form.locator("select[name=relationship]").select_option("entrusted")
+    form.locator("[name=public_key]").fill(key)
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/partners")
+    page.reload()
+    watch.check()
+    assert _count(world, Partner, Partner.enterprise_id == ent,
+                  Partner.partner_id == partner) == 1
+    assert page.locator("#partners tr", has_text=partner).count() == 1
+    # `waybill partners assess` and `contract`
+    form = page.locator("form[action='/enterprise/partners/assess']")
+    form.locator("select[name=partner_id]").select_option(partner)
+    form.locator("select[name=fields]").select_option("recipient_name recipient_phone")
+    form.locator("[name=conclusion]").fill(conclusion)
+    _submit(page, watch, form)
+    now = world.rt.clock.now()
+    form = page.locator("form[action='/enterprise/partners/contract']")
+    form.locator("select[name=partner_id]").select_option(partner)
+    form.locator("[name=reference]").fill(f"PC-{partner}")
+    form.locator("select[name=fields]").select_option("recipient_name recipient_phone")
+    form.locator("[name=starts]").fill((now - timedelta(days=1)).isoformat())
+    form.locator("[name=ends]").fill((now + timedelta(days=365)).isoformat())
+    _submit(page, watch, form)
+    shot(page, f"role-enterprise-partners-{lang}-{size}")
+    page.reload()
+    watch.check()
+    assert _count(world, ImpactAssessment, ImpactAssessment.partner_id == partner) == 1
+    assert _count(world, ProcessingContract, ProcessingContract.partner_id == partner) == 1
+    # `waybill bindings`: the live virtual-number bindings, and the expiry sweep
+    _go(page, watch, f"/enterprise/bindings?lang={lang}")
+    with world.rt.db.unit_of_work() as uow:
+        live = list_bindings(uow.session, enterprise_id=ent, live_only=True)
+    assert page.locator("#bindings tbody tr").count() == max(min(len(live), 25), 1)
+    form = page.locator("form[action='/enterprise/bindings/expire']")
+    _submit(page, watch, form)
+    assert page.url.split("?")[0].endswith("/enterprise/bindings")
+    assert page.get_by_role("status").count() >= 1
+    _switch(page, watch, _other(lang))

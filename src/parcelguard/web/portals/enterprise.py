@@ -22,6 +22,7 @@ from parcelguard.web.portals import (
     enterprise_audits,
     enterprise_consent,
     enterprise_incidents,
+    enterprise_partners,
     enterprise_plans,
     enterprise_subjects,
 )
@@ -154,3 +155,4 @@ router.include_router(enterprise_plans.router)
 router.include_router(enterprise_audits.router)
 router.include_router(enterprise_consent.router)
 router.include_router(enterprise_subjects.router)
+router.include_router(enterprise_partners.router)
