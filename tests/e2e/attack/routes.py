@@ -293,6 +293,7 @@ ACCESS: dict[str, str] = {
     "POST /enterprise/subjects/{op}": "portal:enterprise enterprise_admin customer_service",
     "GET /enterprise/partners": "portal:enterprise",
     "POST /enterprise/partners/{op}": "portal:enterprise enterprise_admin",
+    "POST /enterprise/partners/share": "portal:enterprise enterprise_admin",
     "GET /enterprise/bindings": "portal:enterprise",
     "POST /enterprise/bindings/expire": "portal:enterprise enterprise_admin",
 }

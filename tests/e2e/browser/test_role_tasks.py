@@ -419,10 +419,25 @@ def _admin(world: World) -> str:
     """The enterprise administrator's log-in (the demo prints none)."""
     username = "admin.walk"
     if not any(x.username == username for x in world.prov.logins):
+        from parcelguard.logistics import service as logistics
+        from parcelguard.logistics.models import Station
+
         rt = world.rt
+        ent = world.prov.enterprise_id
         with rt.db.unit_of_work() as uow:
-            login = demo._account(uow.session, vault_service(rt.settings).vault.kms,
-                                  username=username, org_id=world.prov.enterprise_id,
+            # on the roster like the staff the gate lets reveal or share (`waybill share`
+            # acts as an employee too)
+            s, boss = uow.session, Principal(ent, "enterprise", "enterprise_admin")
+            station = s.scalars(select(Station.id).where(Station.enterprise_id == ent)).first()
+            assert station is not None
+            emp = logistics.hire_employee(s, boss, role="admin", station_id=station,
+                                          shift_start="00:00", shift_end="23:59",
+                                          clock=rt.clock)
+            logistics.record_background_check(s, boss, employee_id=emp.id, result="passed",
+                                              clock=rt.clock)
+            logistics.record_training(s, boss, employee_id=emp.id, clock=rt.clock)
+            login = demo._account(s, vault_service(rt.settings).vault.kms,
+                                  username=username, org_id=ent, employee_id=emp.id,
                                   role="enterprise_admin", portal="enterprise",
                                   clock=rt.clock, display_name="Administrator (walk)")
             uow.commit()
@@ -642,6 +657,34 @@ def test_enterprise_registers_a_partner_and_reads_its_bindings(
     watch.check()
     assert _count(world, ImpactAssessment, ImpactAssessment.partner_id == partner) == 1
     assert _count(world, ProcessingContract, ProcessingContract.partner_id == partner) == 1
+    # `waybill share`: a parcel's recipient data sealed to the partner's key, as a file;
+    # one share access event and one share record, readable by the partner alone
+    from parcelguard.waybill.models import Share
+
+    waybill = world.prov.assigned[0]
+    shares = Share.partner_id == partner, Share.waybill_no == waybill
+    form = page.locator("form[action='/enterprise/partners/share']")
+    form.locator("[name=waybill_no]").fill(waybill)
+    form.locator("select[name=partner_id]").select_option(partner)
+    form.locator("select[name=fields]").select_option("recipient_name recipient_phone")
+    form.locator("input[name=confirm]").check()
+    with page.expect_download() as got:
+        form.locator("button[type=submit]").click()
+    sealed = got.value.path().read_bytes()
+    with world.rt.db.unit_of_work() as uow:
+        row = uow.session.scalars(select(Share).where(*shares)).one()
+        assert row.outcome == "allowed"
+        assert got.value.suggested_filename == f"share-{row.id}.sealed"
+        assert hashlib.sha256(sealed).hexdigest() == row.payload_sha256
+    assert "孙" not in sealed.decode("utf-8", "replace")  # sealed, not readable
+    # a parcel of no such waybill: refused on the page, in its language
+    form = page.locator("form[action='/enterprise/partners/share']")
+    form.locator("[name=waybill_no]").fill("ZZ000000000000")
+    form.locator("input[name=confirm]").check()
+    watch.typed.add("ZZ000000000000")
+    _submit(page, watch, form)
+    assert page.get_by_role("alert").count() == 1
+    assert _count(world, Share, *shares) == 1
     # `waybill bindings`: the live virtual-number bindings, and the expiry sweep
     _go(page, watch, f"/enterprise/bindings?lang={lang}")
     with world.rt.db.unit_of_work() as uow:

@@ -16,17 +16,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.access import sharing, virtual_numbers
-from parcelguard.core.errors import InvalidInput, NotFound
+from parcelguard.access.caller import caller_for_principal
+from parcelguard.access.reasons import Denied
+from parcelguard.access.service import AccessGate
+from parcelguard.core.errors import DomainError, InvalidInput, NotFound
 from parcelguard.core.http import SessionDep
 from parcelguard.waybill import virtual
 from parcelguard.waybill.models import ImpactAssessment, ProcessingContract
 from parcelguard.waybill.provider import telephony
-from parcelguard.web.actions import act
+from parcelguard.web.actions import CONFIRM, act, confirmed
 from parcelguard.web.auth import OfficerStaff, Staff
-from parcelguard.web.i18n import gettext_for
+from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.portals.enterprise_layout import show
 from parcelguard.web.render import locale_of, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section
+from parcelguard.web.security import checked_form
 
 router = APIRouter(include_in_schema=False)  # mounted under /enterprise by enterprise.py
 
@@ -95,7 +99,48 @@ def _partners(request: Request, session: Session, staff: Staff, **kw: Any) -> HT
                 Input("starts", "From (ISO date-time with offset, e.g. "
                       "2026-12-01T00:00:00+08:00)", required=True),
                 Input("ends", "Until (ISO date-time with offset)", required=True))))
+    if staff.principal.can("pi:share") and rows:
+        sec.forms.append(Action("/enterprise/partners/share", "Give a parcel's data to a "
+                                "partner, sealed to its key", inputs=(
+            Input("waybill_no", "Waybill number", required=True),
+            Input("partner_id", "Partner", "select",
+                  tuple((p.partner_id, f"{p.partner_id} · {p.name}") for p in rows)),
+            Input("fields", "Fields", "select", FIELD_SETS), CONFIRM)))
     return show(request, "Partners", [sec, assessments, contracts], **kw)
+
+
+@router.post("/partners/share", response_class=HTMLResponse)
+async def partners_share(request: Request, session: SessionDep,
+                         staff: OfficerStaff) -> Response:
+    """Share a parcel's PI with a partner through the gate, as ``waybill share``: the
+    answer to the post is the payload sealed to the partner's key, as a file (it is
+    the partner's to open; nothing readable is shown). A refusal is recorded by the
+    gate and shown on the page; the attempt is one access event either way."""
+    form = await checked_form(request)
+    v = {k: x for k, x in form.items() if isinstance(x, str)}
+    locale = locale_of(request)
+    _ = gettext_for(locale)
+    try:
+        staff.principal.require("pi:share")
+        confirmed(v)
+        caller = caller_for_principal(session, staff.principal, channel="web",
+                                      ip=request.client.host if request.client else None)
+        out = AccessGate(session, request.app.state.vault, runtime(request).clock).share(
+            caller, waybill_no=v.get("waybill_no", "").strip().upper(),
+            partner_id=v.get("partner_id", ""), fields=v.get("fields", "").split())
+    except DomainError as exc:
+        return _partners(request, session, staff, errors=[localised(exc, _)],
+                         status_code=exc.status_code)
+    if not out.allowed or out.share.payload is None:
+        d = out.decision
+        said = (d.message_zh if locale == "zh-CN" else d.message_en) \
+            if isinstance(d, Denied) else ""
+        return _partners(request, session, staff, status_code=403, errors=[_(
+            "The share was refused: %(why)s The attempt is recorded as event %(event)s.",
+            why=said, event=str(out.event_id))])
+    return Response(out.share.payload, media_type="application/octet-stream", headers={
+        "Content-Disposition": f'attachment; filename="share-{out.share.share_id}.sealed"',
+        "Cache-Control": "no-store"})
 
 
 @router.get("/partners", response_class=HTMLResponse)
