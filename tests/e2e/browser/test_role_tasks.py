@@ -175,7 +175,7 @@ def _engagement(world: World, firm: str, username: str) -> str:
             uow.session, system_principal(SUPERVISOR_ORG_ID),
             enterprise_id=world.prov.enterprise_id, auditor_org_id=firm,
             lead_auditor=username, kind="periodic",
-            period=model.period_of(now - timedelta(days=2), now - timedelta(minutes=1)),
+            period=model.period_of(now - timedelta(days=2), now),  # the events so far
             rulebook=load_rulebook(), clock=rt.clock)
         engagements.start(uow.session, lead, eng.id, clock=rt.clock,
                           settings=rt.settings.audit)
@@ -202,7 +202,7 @@ def test_auditor_attests_samples_and_supports_the_police(
     assert ref is not None
     page = open_page(username=username, phone=phone, locale=locale)
     doc_ref = f"PI officer appointment letter {lang} {size}"
-    watch = Watch(page, world, {doc_ref})
+    watch = Downloads(page, world, {doc_ref})  # the sample file is a download
     url = f"/auditor/engagements/{eid}"
     _go(page, watch, f"{url}?lang={lang}")
     # `audit attest`: what the auditor saw for an attestation control
@@ -245,6 +245,23 @@ def test_auditor_attests_samples_and_supports_the_police(
     watch.check()
     assert _count(world, AuditAccessLog, *draws) == 1  # a reload draws nothing
     assert page.locator("#samples tbody tr").count() == 1
+    # `audit sample --out`: the sample as a file of leaves and proofs, verifiable apart
+    from parcelguard.audit.fieldwork import Sample, verify_sample
+    from parcelguard.ledger.signing import registered_verifier
+
+    form = page.locator(f"form[action='{url}/sample']")
+    form.locator("[name=size]").fill("2")
+    form.locator("input[name=as_file]").check()
+    with page.expect_download() as got:
+        form.locator("button[type=submit]").click()
+    drawn = json.loads(got.value.path().read_text(encoding="utf-8"))
+    assert got.value.suggested_filename.startswith(f"sample-{eid}-")
+    with world.rt.db.unit_of_work() as uow:
+        key = registered_verifier(uow.session, world.prov.enterprise_id)
+        assert key is not None
+    assert 1 <= len(drawn["events"]) <= 2
+    assert verify_sample(Sample(**drawn), key.verifier_key) == len(drawn["events"])
+    assert _count(world, AuditAccessLog, *draws) == 2  # the file's draw is logged too
     # `audit support send`: the police case gets an event reference, after a confirmation
     form = page.locator(f"form[action='{url}/support']")
     form.locator("[name=referral_id]").fill(ref)

@@ -6,6 +6,7 @@ the lead-auditor rule and the read trail are theirs."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,12 +16,13 @@ from sqlalchemy.orm import Session
 from parcelguard.audit import engagements, fieldwork, reports, support
 from parcelguard.audit.controls import load_rulebook
 from parcelguard.audit.models import AuditEngagement
-from parcelguard.core.errors import InvalidInput, NotFound
+from parcelguard.core.errors import DomainError, InvalidInput, NotFound
 from parcelguard.core.http import SessionDep
 from parcelguard.ledger.signing import registered_verifier
 from parcelguard.web import overview as ov
 from parcelguard.web.actions import CONFIRM, Done, act, confirmed
 from parcelguard.web.auth import AuditorStaff, Staff
+from parcelguard.web.i18n import gettext_for, localised
 from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section
 from parcelguard.web.security import checked_form
@@ -186,7 +188,9 @@ def _fieldwork_sections(eng: AuditEngagement, request: Request, session: Session
         samples.forms.append(Action(f"{base}/sample", "Draw a sample", inputs=(
             Input("size", "Events to draw", "number",
                   value=str(runtime(request).settings.audit.sample_size)),
-            Input("kind", "Kind of events", "select", SAMPLE_KINDS))))
+            Input("kind", "Kind of events", "select", SAMPLE_KINDS),
+            Input("as_file", "Download the sample (leaves and inclusion proofs) as a file",
+                  "checkbox"))))
     if staff.principal.can("audit:support_police") and \
             eng.auditor_org_id == staff.principal.org_id:
         sent.forms.append(Action(f"{base}/support", "Send data support to the police",
@@ -237,11 +241,47 @@ def engagement(engagement_id: str, request: Request, session: SessionDep,
     return _engagement(engagement_id, request, session, staff)
 
 
+def _draw(engagement_id: str, request: Request, session: Session, staff: Staff,
+          v: dict[str, str]) -> tuple[fieldwork.Sample, int]:
+    """A sample as ``audit sample`` draws it, and how many of its proofs verify
+    against the signed checkpoint with the enterprise's registered key."""
+    rt = runtime(request)
+    raw = v.get("size", "").strip()
+    if not raw.isdigit():
+        raise InvalidInput("Events to draw: a whole number.")
+    drawn = fieldwork.sample(session, staff.principal, engagement_id, size=int(raw),
+                             kind=v.get("kind") or None, clock=rt.clock,
+                             settings=rt.settings.audit)
+    key = registered_verifier(session, drawn.enterprise_id)
+    return drawn, (fieldwork.verify_sample(drawn, key.verifier_key) if key else 0)
+
+
+async def _sample_file(engagement_id: str, request: Request, session: Session,
+                       staff: Staff) -> Response:
+    """The sample as a file (``audit sample --out``): leaves and inclusion proofs with
+    the signed checkpoint, to verify on the auditor's own side. The answer to the
+    post is the download; a refusal is the page with its reason."""
+    form = await checked_form(request)
+    v = {k: x for k, x in form.items() if isinstance(x, str)}
+    try:
+        drawn, _ok = _draw(engagement_id, request, session, staff, v)
+    except DomainError as exc:
+        return _engagement(engagement_id, request, session, staff,
+                           errors=[localised(exc, gettext_for(locale_of(request)))],
+                           status_code=exc.status_code)
+    name = f"sample-{engagement_id}-{drawn.tree_size}.json"
+    return Response(json.dumps(drawn.__dict__, indent=1), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"',
+                             "Cache-Control": "no-store"})
+
+
 @router.post("/engagements/{engagement_id}/{op}", response_class=HTMLResponse)
 async def fieldwork_action(engagement_id: str, op: str, request: Request, session: SessionDep,
                            staff: AuditorStaff) -> Response:
     """``audit attest``, ``audit sample`` and ``audit support send`` on the page."""
     rt = runtime(request)
+    if op == "sample" and (await checked_form(request)).get("as_file") == "yes":
+        return await _sample_file(engagement_id, request, session, staff)
 
     def run(v: dict[str, str]) -> Done:
         if op == "attest":
@@ -253,14 +293,7 @@ async def fieldwork_action(engagement_id: str, op: str, request: Request, sessio
                              rulebook=load_rulebook(), clock=rt.clock)
             return "Attestation recorded; evaluate the controls again to count it."
         if op == "sample":
-            raw = v.get("size", "").strip()
-            if not raw.isdigit():
-                raise InvalidInput("Events to draw: a whole number.")
-            drawn = fieldwork.sample(session, staff.principal, engagement_id, size=int(raw),
-                                     kind=v.get("kind") or None, clock=rt.clock,
-                                     settings=rt.settings.audit)
-            key = registered_verifier(session, drawn.enterprise_id)
-            ok = fieldwork.verify_sample(drawn, key.verifier_key) if key else 0
+            drawn, ok = _draw(engagement_id, request, session, staff, v)
             return ("%(n)s event(s) drawn at log size %(size)s; %(ok)s inclusion proofs "
                     "verify against the signed checkpoint.",
                     {"n": str(len(drawn.events)), "size": str(drawn.tree_size),
