@@ -145,8 +145,9 @@ def spend(session: Session, enterprise_id: str, period: Period, epsilon: float, 
     short = [b.period for b in rows if b.spent + epsilon > b.total + _SLACK]
     if short:
         left = min(b.total - b.spent for b in rows)
-        raise Conflict(f"privacy budget exhausted for {', '.join(short)}: this report needs "
-                       f"epsilon {epsilon:g}, {max(left, 0.0):g} is left")
+        raise Conflict.of("privacy budget exhausted for %(months)s: this report needs "
+                          "epsilon %(eps)s, %(left)s is left", months=", ".join(short),
+                          eps=f"{epsilon:g}", left=f"{max(left, 0.0):g}")
     for b in rows:
         res = session.execute(
             update(AuditDpBudget)

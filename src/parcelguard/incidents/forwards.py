@@ -121,5 +121,20 @@ def acknowledge(session: Session, principal: Principal, *, forward_id: str,
     return row
 
 
+def forwarded_report(session: Session, principal: Principal, *,
+                     forward_id: str) -> tuple[ForwardedReport, IncidentReport]:
+    """The filed report a forward carries, as filed: what the administration reads
+    before its receipt. A forward still owed carries nothing yet (the administration
+    sees that it is owed, not the report); the supervision department reads every one."""
+    row = _one(session, principal, forward_id)
+    if row.status == "pending" and not (principal.can("incidents:forward")
+                                        or principal.can("incidents:read_all")):
+        raise NotFound.of("no forwarded report %(id)s", id=forward_id)
+    report = session.get(IncidentReport, row.report_id)
+    if report is None:
+        raise NotFound.of("no forwarded report %(id)s", id=forward_id)
+    return row, report
+
+
 def overdue(rows: list[ForwardedReport], now: datetime) -> list[ForwardedReport]:
     return [r for r in rows if r.status == "pending" and now > r.due_at]

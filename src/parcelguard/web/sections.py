@@ -51,6 +51,9 @@ class Section:
     empty: str = "Nothing here."
     facts: list[tuple[str, Any]] = field(default_factory=list)  # key/value list (msgid, value)
     html_id: str | None = None
+    # A document rendered by its owner (a privacy notice; escaped there): shown in a
+    # scroll region under the facts.
+    html: Any = None
 
     def add(self, cells: list[Cell | str | int | float | datetime | None],
             actions: list[Action] | None = None) -> None:

@@ -282,6 +282,28 @@ ACCESS: dict[str, str] = {
     "POST /enterprise/channel/{op}": "portal:enterprise enterprise_admin security_officer",
     "GET /enterprise/access": "portal:enterprise",
     "POST /enterprise/access/{op}": "portal:enterprise",
+    # --- portals3 ---
+    "GET /police/referrals/{referral_id}/evidence": "portal:police",
+    "GET /police/support": "portal:police",
+    "POST /police/support/receive": "portal:police",
+    "POST /auditor/engagements/{engagement_id}/{op}": "portal:auditor",
+    "GET /supervisor/audits": "portal:supervisor",
+    "POST /supervisor/audits/engage": "portal:supervisor supervisor_admin",
+    "GET /supervisor/transparency/{enterprise_id}": "portal:supervisor supervisor_admin",
+    "POST /supervisor/transparency/{enterprise_id}/publish": "portal:supervisor supervisor_admin",
+    "GET /cac/forwards/{forward_id}": "portal:cac",
+    "GET /enterprise/audits": "portal:enterprise enterprise_admin security_officer",
+    "GET /enterprise/transparency": "portal:enterprise enterprise_admin",
+    "POST /enterprise/transparency/publish": "portal:enterprise enterprise_admin",
+    "GET /enterprise/notice": "portal:enterprise",
+    "POST /enterprise/notice/publish": "portal:enterprise enterprise_admin",
+    "GET /enterprise/subjects": "portal:enterprise enterprise_admin customer_service",
+    "POST /enterprise/subjects/{op}": "portal:enterprise enterprise_admin customer_service",
+    "GET /enterprise/partners": "portal:enterprise",
+    "POST /enterprise/partners/{op}": "portal:enterprise enterprise_admin",
+    "POST /enterprise/partners/share": "portal:enterprise enterprise_admin",
+    "GET /enterprise/bindings": "portal:enterprise",
+    "POST /enterprise/bindings/expire": "portal:enterprise enterprise_admin",
 }
 
 # --- national: the federation surface of `parcelguard node serve` ---

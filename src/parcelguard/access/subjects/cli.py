@@ -18,9 +18,8 @@ import typer
 from sqlalchemy.orm import Session
 
 from parcelguard.access.subjects import requests as subject_requests
-from parcelguard.consent import subject_requests as consent_requests
 from parcelguard.consent.cli import ChannelOpt, EnterpriseOpt, SubjectOpt, as_operator, err, out
-from parcelguard.consent.dsr import OPEN_STATUSES, DsrKind, DsrStatus
+from parcelguard.consent.dsr import DsrKind, DsrStatus
 from parcelguard.core.runtime import Runtime
 from parcelguard.identity.permissions import Principal
 from parcelguard.vault.provider import vault_service
@@ -39,12 +38,8 @@ def _vault(ctx: typer.Context) -> VaultService:
 
 def _open_or_reuse(session: Session, principal: Principal, subject: str, kind: DsrKind,
                    channel: str, rt: Runtime) -> str:
-    for r in consent_requests.list_requests(session, principal, clock=rt.clock,
-                                            subject_id=subject):
-        if r.kind == kind.value and DsrStatus(r.status) in OPEN_STATUSES:
-            return r.id
-    return consent_requests.open_request(session, principal, subject_id=subject,
-                                         kind=kind.value, channel=channel, clock=rt.clock).id
+    return subject_requests.open_or_reuse(session, principal, subject_id=subject, kind=kind,
+                                          channel=channel, clock=rt.clock)
 
 
 def subjects_erase(ctx: typer.Context, enterprise: EnterpriseOpt, subject: SubjectOpt,

@@ -29,7 +29,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from parcelguard.access.repository import AccessRepository
-from parcelguard.consent.dsr import DsrKind, DsrStatus, SubjectParcel, retention_hold
+from parcelguard.consent import subject_requests as consent_requests
+from parcelguard.consent.dsr import (
+    OPEN_STATUSES,
+    DsrKind,
+    DsrStatus,
+    SubjectParcel,
+    retention_hold,
+)
 from parcelguard.consent.read import RequestInfo, request_info
 from parcelguard.consent.repository import ConsentRepository
 from parcelguard.consent.service import actor_of, own_enterprise, subject_status
@@ -89,6 +96,18 @@ class SubjectExport:
 
     def __repr__(self) -> str:
         return f"SubjectExport(subject_id={self.data.get('subject_id')!r}, <PI hidden>)"
+
+
+def open_or_reuse(session: Session, principal: Principal, *, subject_id: str, kind: DsrKind,
+                  channel: str, clock: Clock) -> str:
+    """The person's open request of ``kind``, or a new one (taken at the counter or
+    the hotline, after staff verified who they are): its id."""
+    for r in consent_requests.list_requests(session, principal, clock=clock,
+                                            subject_id=subject_id):
+        if r.kind == kind.value and DsrStatus(r.status) in OPEN_STATUSES:
+            return r.id
+    return consent_requests.open_request(session, principal, subject_id=subject_id,
+                                         kind=kind.value, channel=channel, clock=clock).id
 
 
 def fulfil_access(session: Session, principal: Principal, vault: VaultService, *,

@@ -20,7 +20,9 @@ from parcelguard.incidents import forwards
 from parcelguard.incidents.models import Incident, IncidentReport
 from parcelguard.web.actions import CONFIRM, act, confirmed
 from parcelguard.web.auth import CacStaff, Staff
-from parcelguard.web.render import Nav, page, runtime
+from parcelguard.web.i18n import gettext_for
+from parcelguard.web.portals.enterprise_incidents import filed_text_section
+from parcelguard.web.render import Nav, locale_of, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section, due_cell
 
 router = APIRouter(prefix="/cac", include_in_schema=False)
@@ -54,7 +56,9 @@ def forwards_section(session: Session, staff: Staff, now: datetime) -> Section:
         IncidentReport.id.in_({f.report_id for f in rows}))).all())
     for f in rows:
         sec.add([names.get(f.enterprise_id, f.enterprise_id),
-                 titles.get(f.incident_id, f.incident_id), Cell(f.grade, translate=True),
+                 Cell(titles.get(f.incident_id, f.incident_id),
+                      href=None if f.status == "pending" else f"/cac/forwards/{f.id}"),
+                 Cell(f.grade, translate=True),
                  Cell(kinds.get(f.report_id, f.report_id), translate=f.report_id in kinds),
                  Cell(STATUS.get(f.status, f.status), translate=True),
                  due_cell(f.due_at, f.sent_at, now), f.sent_at, f.received_at, f.receipt])
@@ -76,6 +80,40 @@ def _home(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLRe
 @router.get("", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, staff: CacStaff) -> HTMLResponse:
     return _home(request, session, staff)
+
+
+def _forward(forward_id: str, request: Request, session: Session, staff: Staff,
+             **kw: Any) -> HTMLResponse:
+    """A forwarded report's text as filed, read only, and the receipt (confirmed)
+    acknowledging it, on the page where it was read."""
+    row, report = forwards.forwarded_report(session, staff.principal, forward_id=forward_id)
+    inc = session.get(Incident, row.incident_id)
+    org = session.get(Organization, row.enterprise_id)
+    now = runtime(request).clock.now()
+    head = Section("Forwarded report", facts=[
+        ("Enterprise", org.name if org else row.enterprise_id),
+        ("Incident", inc.title if inc else row.incident_id),
+        ("Grade", Cell(row.grade, translate=True)),
+        ("Statutory report", Cell(report.kind, translate=True)),
+        ("Filed", report.filed_at), ("Forward due", due_cell(row.due_at, row.sent_at, now)),
+        ("Forwarded", row.sent_at), ("Status", Cell(STATUS.get(row.status, row.status),
+                                                    translate=True)),
+        ("Received", row.received_at), ("Receipt", row.receipt)], html_id="forward")
+    if row.status == "sent" and row.to_org_id == staff.principal.org_id:
+        head.forms.append(Action("/cac/receipt", "Acknowledge receipt",
+                                 {"forward_id": row.id}, inputs=(CONFIRM,)))
+    sections = [head]
+    if inc is not None:
+        locale = locale_of(request)
+        sections.append(filed_text_section(session, inc, dict(report.content or {}),
+                                           tr=gettext_for(locale), locale=locale))
+    return show(request, "Forwarded report", sections, **kw)
+
+
+@router.get("/forwards/{forward_id}", response_class=HTMLResponse)
+def forward_page(forward_id: str, request: Request, session: SessionDep,
+                 staff: CacStaff) -> HTMLResponse:
+    return _forward(forward_id, request, session, staff)
 
 
 @router.post("/receipt", response_class=HTMLResponse)

@@ -21,9 +21,13 @@ from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.names import Names
 from parcelguard.web.portals import (
     enterprise_access,
+    enterprise_audits,
     enterprise_channel,
+    enterprise_consent,
     enterprise_incidents,
+    enterprise_partners,
     enterprise_plans,
+    enterprise_subjects,
 )
 from parcelguard.web.portals.enterprise_incidents import incidents_section
 from parcelguard.web.portals.enterprise_layout import NAV, show
@@ -154,3 +158,7 @@ router.include_router(enterprise_incidents.router)
 router.include_router(enterprise_plans.router)
 router.include_router(enterprise_channel.router)
 router.include_router(enterprise_access.router)
+router.include_router(enterprise_audits.router)
+router.include_router(enterprise_consent.router)
+router.include_router(enterprise_subjects.router)
+router.include_router(enterprise_partners.router)

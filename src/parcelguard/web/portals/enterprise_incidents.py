@@ -276,7 +276,8 @@ REPORT_ITEMS = {
     "likely_further_impact": "Likely further impact", "help_requested": "Help requested",
     "root_cause": "Root cause", "lessons": "Lessons",
     "statutory_overrides": "Statutory figures overridden", "possible_harm": "Possible harm",
-    "what_people_can_do": "What people can do", "contact": "Contact"}
+    "what_people_can_do": "What people can do", "contact": "Contact",
+    "grading_basis": "Grading basis"}
 # filled from the incident itself: a supplement adds what only the enterprise knows
 AUTO_ITEMS = frozenset({"unit", "detected_at", "occurred_at", "category", "grade",
                         "people_affected", "records_affected", "cause_class",
@@ -298,6 +299,19 @@ def _report_words(session: Session, staff: Staff, incident_id: str) -> dict[str,
     inc = IncidentRepository(session, staff.principal).incident(incident_id)
     en, zh = contacts_for(session, inc)
     return {**NOTICE_ZH, en: zh}
+
+
+def filed_text_section(session: Session, inc: Incident, content: Mapping[str, object], *,
+                       tr: Callable[[str], str], locale: str) -> Section:
+    """A filed report's full text, read only, in the page's language (the drafted
+    wording in Chinese on a Chinese page, as ``report_sections`` shows it): what a
+    recipient of a forwarded report reads."""
+    words: Mapping[str, str] = {}
+    if locale == "zh-CN":
+        en, zh = contacts_for(session, inc)
+        words = {**NOTICE_ZH, en: zh}
+    return Section("Full text", facts=[(REPORT_ITEMS.get(k, k), _item(k, v, tr, words))
+                                       for k, v in content.items()], html_id="report-text")
 
 
 def _item(key: str, value: object, tr: Callable[[str], str],

@@ -18,7 +18,11 @@ NAV = [Nav("/enterprise", "Overview"), Nav("/enterprise/alerts", "Alerts"),
        Nav("/enterprise/complaints", "Complaints"),
        Nav("/enterprise/channel", "Reporting channel"),
        Nav("/enterprise/referrals", "Police referrals"),
-       Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys")]
+       Nav("/enterprise/conduct", "Evaluations and sanctions"), Nav("/enterprise/keys", "Keys"),
+       Nav("/enterprise/notice", "Privacy notice"),
+       Nav("/enterprise/subjects", "Data-subject requests"),
+       Nav("/enterprise/partners", "Partners"), Nav("/enterprise/bindings", "Virtual numbers"),
+       Nav("/enterprise/audits", "Audits")]
 
 
 def show(request: Request, title: str, sections: list[Section], *,

@@ -7,6 +7,7 @@ carries, so a forged package cannot vouch for itself."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from parcelguard.audit import support
 from parcelguard.channel import evidence
 from parcelguard.channel import referrals as refs
 from parcelguard.channel.rules import POLICE_OUTCOMES
@@ -26,7 +28,7 @@ from parcelguard.web.render import Nav, page, runtime
 from parcelguard.web.sections import Action, Cell, Input, Section
 
 router = APIRouter(prefix="/police", include_in_schema=False)
-NAV = [Nav("/police", "Referrals")]
+NAV = [Nav("/police", "Referrals"), Nav("/police/support", "Auditors' data support")]
 
 
 def show(request: Request, title: str, sections: list[Section], **kw: Any) -> HTMLResponse:
@@ -82,7 +84,9 @@ def _referral(referral_id: str, request: Request, session: Session, staff: Staff
         ("Status", Cell(ref.status, translate=True)),
         ("Outcome", Cell(ref.outcome, translate=True, cls="outcome") if ref.outcome else None),
         ("Concluded", ref.concluded_at), ("Reason", ref.reason),
-        ("Package SHA-256", ref.package_sha256)], html_id="ref")
+        ("Package SHA-256", ref.package_sha256),
+        ("Evidence package file", Cell("Download the package (JSON)", translate=True,
+                                       href=f"{base}/evidence"))], html_id="ref")
     if ref.status == "sent":
         head.forms += [Action(f"{base}/accept", "Accept"),
                        Action(f"{base}/decline", "Decline", inputs=(
@@ -145,6 +149,17 @@ def referral(referral_id: str, request: Request, session: SessionDep,
     return _referral(referral_id, request, session, staff)
 
 
+@router.get("/referrals/{referral_id}/evidence")
+def evidence_file(referral_id: str, session: SessionDep, staff: PoliceStaff) -> Response:
+    """The evidence package as a file, as ``channel referral evidence`` writes it (to
+    verify or keep outside the portal; the page verifies it too)."""
+    pkg = refs.package_of(session, staff.principal, referral_id)
+    return Response(json.dumps(pkg, ensure_ascii=False, indent=1), media_type="application/json",
+                    headers={"Content-Disposition":
+                             f'attachment; filename="evidence-{referral_id}.json"',
+                             "Cache-Control": "no-store"})
+
+
 @router.post("/referrals/{referral_id}/{op}", response_class=HTMLResponse)
 async def referral_action(referral_id: str, op: str, request: Request, session: SessionDep,
                           staff: PoliceStaff) -> Response:
@@ -170,3 +185,70 @@ async def referral_action(referral_id: str, op: str, request: Request, session: 
 
     return await act(request, run,
                      lambda **kw: _referral(referral_id, request, session, staff, **kw))
+
+
+# -- auditors' data support (``audit support list|receive``) ------------------------------
+
+# A data support's status as the police read it.
+SUPPORT_STATUS = {"sent": "awaiting your receipt", "received": "received"}
+
+
+def support_sections(session: Session, staff: Staff) -> list[Section]:
+    """What auditor firms handed this police organisation's cases: the engagement it
+    comes from, the findings and event references (no PI), and the receipt."""
+    rows = support.listing(session, staff.principal)
+    sec = Section("Auditors' data support", ["Sent", "Referral", "Auditor firm", "Engagement",
+                                             "Findings", "Events", "Package SHA-256", "Status",
+                                             "Receipt"], html_id="support",
+                  empty="No data support received.",
+                  intro="Audit firms with an engagement at the enterprise hand a case what "
+                        "the audit established: findings and references to logged events, "
+                        "no personal information. Acknowledge each with a receipt.")
+    for r in rows:
+        sec.add([r.sent_at, Cell(r.referral_id, href=f"/police/referrals/{r.referral_id}"),
+                 r.auditor_org_id, r.engagement_id, len(r.package.get("findings") or []),
+                 len(r.package.get("events") or []), r.package_sha256,
+                 Cell(SUPPORT_STATUS.get(r.status, r.status), translate=True), r.receipt])
+    owed = tuple((r.id, f"{r.referral_id} · {r.auditor_org_id}") for r in rows
+                 if r.status == "sent")
+    if owed:
+        sec.forms.append(Action("/police/support/receive", "Acknowledge receipt", inputs=(
+            Input("support_id", "Data support", "select", owed), CONFIRM)))
+    findings = Section("Findings handed over", ["Referral", "Control", "Severity", "Raised",
+                                                "Summary"], html_id="support-findings",
+                       empty="No findings handed over.")
+    events = Section("Events referenced", ["Referral", "Event", "Position in the log"],
+                     html_id="support-events", empty="No events referenced.")
+    for r in rows:
+        for f in r.package.get("findings") or []:
+            raised = f.get("raised_at")
+            findings.add([r.referral_id, f.get("control_id"),
+                          Cell(f.get("severity"), translate=True),
+                          datetime.fromisoformat(raised) if isinstance(raised, str) else None,
+                          f.get("summary")])
+        for e in r.package.get("events") or []:
+            events.add([r.referral_id, e.get("event_id"), e.get("seq")])
+    return [sec, findings, events]
+
+
+def _support(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    return show(request, "Auditors' data support", support_sections(session, staff), **kw)
+
+
+@router.get("/support", response_class=HTMLResponse)
+def support_page(request: Request, session: SessionDep, staff: PoliceStaff) -> HTMLResponse:
+    return _support(request, session, staff)
+
+
+@router.post("/support/receive", response_class=HTMLResponse)
+async def support_receive(request: Request, session: SessionDep, staff: PoliceStaff) -> Response:
+    """Acknowledge an auditor's data support with a receipt (``audit support receive``)."""
+    clock = runtime(request).clock
+
+    def run(v: dict[str, str]) -> tuple[str, dict[str, str]]:
+        confirmed(v)
+        row = support.receive(session, staff.principal, support_id=v.get("support_id", ""),
+                              clock=clock)
+        return "Data support received; receipt %(receipt)s.", {"receipt": str(row.receipt)}
+
+    return await act(request, run, lambda **kw: _support(request, session, staff, **kw))

@@ -13,10 +13,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.audit import scorecards
+from parcelguard.audit import engagements, scorecards
+from parcelguard.audit.controls import load_rulebook
+from parcelguard.audit.model import parse_period
 from parcelguard.channel import referrals as refs
 from parcelguard.channel import service as channel
 from parcelguard.channel.settings import ChannelSettings
+from parcelguard.core.errors import NotFound
 from parcelguard.core.http import SessionDep
 from parcelguard.identity.models import Organization
 from parcelguard.incidents import forwards, interventions
@@ -32,6 +35,7 @@ from parcelguard.web import overview as ov
 from parcelguard.web.actions import CONFIRM, act, confirmed
 from parcelguard.web.auth import Staff, SupervisorStaff
 from parcelguard.web.i18n import gettext_for
+from parcelguard.web.portals import transparency
 from parcelguard.web.portals.enterprise import alerts_section
 from parcelguard.web.portals.enterprise_incidents import (
     incident_sections,
@@ -52,7 +56,7 @@ router = APIRouter(prefix="/supervisor", include_in_schema=False)
 NAV = [Nav("/supervisor", "National view"), Nav("/supervisor/inbox", "Incident-report inbox"),
        Nav("/supervisor/forwards", "Forwards to the CAC"),
        Nav("/supervisor/plans", "Plans"), Nav("/supervisor/orders", "Orders"),
-       Nav("/supervisor/referrals", "Police data requests"),
+       Nav("/supervisor/referrals", "Police data requests"), Nav("/supervisor/audits", "Audits"),
        Nav("/supervisor/report", "Supervision report")]
 
 
@@ -409,6 +413,99 @@ async def order_data(request: Request, session: SessionDep,
                 {"n": str((req.package or {}).get("events_total", 0))})
 
     return await act(request, run, lambda **kw: _referrals(request, session, staff, **kw))
+
+
+# -- audits: ordered (``audit engage``) and transparency reports (``audit publish|budget``) --
+
+KINDS = (("periodic", "periodic"), ("ordered", "ordered"))
+
+
+def audit_sections(session: Session, staff: Staff) -> list[Section]:
+    names = dict(session.execute(select(Organization.id, Organization.name)).all())
+    orgs = list(session.scalars(select(Organization).order_by(Organization.id)))
+    sec = Section("Audit engagements", ["Engagement", "Enterprise", "Audit firm", "Kind",
+                                        "Period", "Status", "Score", "Reason"],
+                  html_id="engagements", empty="No engagements.")
+    for e in engagements.list_for(session, staff.principal):
+        sec.add([e.id, names.get(e.enterprise_id, e.enterprise_id),
+                 names.get(e.auditor_org_id, e.auditor_org_id), Cell(e.kind, translate=True),
+                 engagements.period(e).key, Cell(e.status, translate=True), e.score,
+                 e.reason or None])
+    enterprises = tuple((o.id, o.name) for o in orgs if o.kind == "enterprise")
+    if staff.principal.can("audit:order"):
+        sec.forms.append(Action("/supervisor/audits/engage", "Order an audit", inputs=(
+            Input("enterprise_id", "Enterprise", "select", enterprises),
+            Input("auditor_org_id", "Audit firm", "select",
+                  tuple((o.id, o.name) for o in orgs if o.kind == "auditor")),
+            Input("lead", "Lead auditor (username or account id)", required=True),
+            Input("period", "Period audited (2026-11, 2026-Q4, 2026 or "
+                  "2026-11-09..2026-11-12; it must have ended)", required=True),
+            Input("kind", "Kind", "select", KINDS),
+            Input("reason", "Why it is ordered (an ordered audit states its reason)",
+                  "textarea"))))
+    reports_ = Section("Transparency reports", ["Enterprise", "Budget and reports"],
+                       html_id="transparency", empty="No enterprises.")
+    if not staff.principal.can("transparency:publish"):
+        return [sec]
+    for ent_id, name in enterprises:
+        reports_.add([name, Cell("Open", translate=True,
+                                 href=f"/supervisor/transparency/{ent_id}")])
+    return [sec, reports_]
+
+
+def _audits(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
+    return show(request, "Audits", audit_sections(session, staff), **kw)
+
+
+@router.get("/audits", response_class=HTMLResponse)
+def audits(request: Request, session: SessionDep, staff: SupervisorStaff) -> HTMLResponse:
+    return _audits(request, session, staff)
+
+
+@router.post("/audits/engage", response_class=HTMLResponse)
+async def engage(request: Request, session: SessionDep, staff: SupervisorStaff) -> Response:
+    """Open an engagement as ``audit engage`` does (refused when the firm or the lead
+    did the enterprise's last audits in a row)."""
+    rt = runtime(request)
+
+    def run(v: dict[str, str]) -> tuple[str, dict[str, str]]:
+        staff.principal.require("audit:order")  # an analyst reads, never orders
+        eng = engagements.create(
+            session, staff.principal, enterprise_id=v.get("enterprise_id", ""),
+            auditor_org_id=v.get("auditor_org_id", ""), lead_auditor=v.get("lead", "").strip(),
+            kind=v.get("kind", ""), period=parse_period(v.get("period", "")),
+            rulebook=load_rulebook(), reason=v.get("reason", ""), clock=rt.clock)
+        return "Audit ordered: engagement %(id)s.", {"id": eng.id}
+
+    return await act(request, run, lambda **kw: _audits(request, session, staff, **kw))
+
+
+def _transparency(enterprise_id: str, request: Request, session: Session, staff: Staff,
+                  **kw: Any) -> HTMLResponse:
+    org = session.get(Organization, enterprise_id)
+    if org is None or org.kind != "enterprise":
+        raise NotFound(f"no enterprise {enterprise_id}")
+    secs = transparency.sections(session, staff.principal, runtime(request), enterprise_id,
+                                 period=request.query_params.get("period"),
+                                 base=f"/supervisor/transparency/{enterprise_id}")
+    secs[0].facts.insert(0, ("Enterprise", org.name))
+    return show(request, "Transparency report", secs, **kw)
+
+
+@router.get("/transparency/{enterprise_id}", response_class=HTMLResponse)
+def transparency_page(enterprise_id: str, request: Request, session: SessionDep,
+                      staff: SupervisorStaff) -> HTMLResponse:
+    return _transparency(enterprise_id, request, session, staff)
+
+
+@router.post("/transparency/{enterprise_id}/publish", response_class=HTMLResponse)
+async def transparency_publish(enterprise_id: str, request: Request, session: SessionDep,
+                               staff: SupervisorStaff) -> Response:
+    rt = runtime(request)
+    return await act(request,
+                     lambda v: transparency.publish(session, staff.principal, rt,
+                                                    enterprise_id, v),
+                     lambda **kw: _transparency(enterprise_id, request, session, staff, **kw))
 
 
 @router.get("/report")
