@@ -11,31 +11,38 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from parcelguard.audit import scorecards
+from parcelguard.audit.controls import load_rulebook
 from parcelguard.core.http import SessionDep
 from parcelguard.web.actions import act
 from parcelguard.web.auth import OfficerStaff, Staff
 from parcelguard.web.portals import transparency
 from parcelguard.web.portals.enterprise_layout import show
-from parcelguard.web.render import runtime
+from parcelguard.web.render import locale_of, runtime
 from parcelguard.web.sections import Cell, Section
 
 router = APIRouter(include_in_schema=False)  # mounted under /enterprise by enterprise.py
 
 
-def scorecard_sections(session: Session, staff: Staff) -> list[Section]:
+def scorecard_sections(session: Session, staff: Staff, locale: str) -> list[Section]:
     card = scorecards.scorecard(session, staff.principal, staff.principal.org_id)
+    titles = {c.id: c.title_zh if locale == "zh-CN" else c.title_en
+              for c in load_rulebook().controls}  # controls by name, in the page's language
     head = Section("Audit scorecard", html_id="scorecard", facts=[
         ("Score", card.score if card.score is not None
          else Cell("not audited yet", translate=True)),
         ("Coverage", f"{card.coverage:.0%}" if card.coverage is not None else None),
         ("Period", card.period), ("Audit firm", card.auditor_org_id),
         ("Engagement", card.engagement_id), ("Change since the previous audit", card.change),
-        ("Weakest controls", ", ".join(card.weakest) or None)])
-    controls = Section("Control results", ["Control", "Status", "Summary"],
+        ("Weakest controls", "; ".join(titles.get(c, c) for c in card.weakest) or None)])
+    # The evaluators' summaries are English sentences inside the signed report; a
+    # Chinese page shows the control's score instead (the report itself is unchanged).
+    last = "Summary" if locale != "zh-CN" else "Score"
+    controls = Section("Control results", ["Control", "Title", "Status", last],
                        html_id="scorecard-controls", empty="Not audited yet.")
     for c in card.controls:
-        controls.add([c.get("control_id"), Cell(c.get("status"), translate=True),
-                      c.get("summary")])
+        controls.add([c.get("control_id"), titles.get(str(c.get("control_id"))),
+                      Cell(c.get("status"), translate=True),
+                      c.get("summary") if locale != "zh-CN" else c.get("score")])
     trend = Section("Score trend", ["Period", "Score"], html_id="scorecard-trend",
                     empty="Not audited yet.")
     for t in card.trend:
@@ -49,7 +56,7 @@ def scorecard_sections(session: Session, staff: Staff) -> list[Section]:
 
 @router.get("/audits", response_class=HTMLResponse)
 def audits(request: Request, session: SessionDep, staff: OfficerStaff) -> HTMLResponse:
-    return show(request, "Audits", scorecard_sections(session, staff))
+    return show(request, "Audits", scorecard_sections(session, staff, locale_of(request)))
 
 
 def _transparency(request: Request, session: Session, staff: Staff, **kw: Any) -> HTMLResponse:
