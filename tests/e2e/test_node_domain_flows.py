@@ -11,9 +11,12 @@ What a user of the federation notices:
   `incidents inbox` lists them as it lists local ones), and the escalation's
   clearing follows it;
 - an audit the department orders on its node reaches the auditor and the carrier
-  as `audit_grant`s with no hand-sent message; a report the department forwards to
-  the cyberspace administration reaches the administration's node as an
-  `onward_report`;
+  as `audit_grant`s with no hand-sent message: the auditor's node lists it as its
+  engagement (`audit engagements`) and starts its fieldwork (`audit run`), and the
+  carrier's node answers the auditor's data request naming it (and refuses one
+  naming none); a report the department forwards to the cyberspace administration
+  reaches the administration's node as its forward, whose receipt there
+  (`incidents forward receipt`) comes back to the department's forward;
 - a rewritten carrier log opens a case on the supervision node (its own incident,
   no statutory drafts) and the auditor reports what its witness saw onward to the
   department: nothing dead-lettered on either node.

@@ -11,6 +11,11 @@ recipient, filing time and punctuality. A report of a grade the cyberspace
 administration must hear of owes a forward (forwards.py), as on a single store.
 Ids are the sender's: a record whose id another enterprise already holds here is
 not overwritten (the envelope stays, as received, in the node's inbox).
+
+The cyberspace administration's node likewise holds a report the department forwarded
+to it as its own forward record (``record_forward``), which it acknowledges as on a
+shared store; the receipt, sent back, marks the department's forward received
+(``record_forward_receipt``).
 """
 
 from __future__ import annotations
