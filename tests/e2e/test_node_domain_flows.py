@@ -11,9 +11,12 @@ What a user of the federation notices:
   `incidents inbox` lists them as it lists local ones), and the escalation's
   clearing follows it;
 - an audit the department orders on its node reaches the auditor and the carrier
-  as `audit_grant`s with no hand-sent message; a report the department forwards to
-  the cyberspace administration reaches the administration's node as an
-  `onward_report`;
+  as `audit_grant`s with no hand-sent message: the auditor's node lists it as its
+  engagement (`audit engagements`) and starts its fieldwork (`audit run`), and the
+  carrier's node answers the auditor's data request naming it (and refuses one
+  naming none); a report the department forwards to the cyberspace administration
+  reaches the administration's node as its forward, whose receipt there
+  (`incidents forward receipt`) comes back to the department's forward;
 - a rewritten carrier log opens a case on the supervision node (its own incident,
   no statutory drafts) and the auditor reports what its witness saw onward to the
   department: nothing dead-lettered on either node.
@@ -318,8 +321,8 @@ def test_an_audit_ordered_on_the_supervision_node_is_granted_without_a_hand_sent
             s.add(AuditEngagement(
                 id="aud_flow_1", enterprise_id=ENT, auditor_org_id="a1",
                 lead_auditor_id="acc_lead", kind="ordered",
-                reason="ordered after the insider incident", scope=["PG-1"],
-                rulebook_version="2026.1", period_start=T0 - timedelta(days=30),
+                reason="ordered after the insider incident", scope=["ledger-integrity"],
+                rulebook_version="1.0.0", period_start=T0 - timedelta(days=30),
                 period_end=T0, status="planned", requested_by="sup/officer",
                 created_at=T0, sample_seed="00"))
             uow.commit()
@@ -333,6 +336,29 @@ def test_an_audit_ordered_on_the_supervision_node_is_granted_without_a_hand_sent
                 body["kind"]) == ("sup", "aud_flow_1", ENT, "a1", "ordered")
     # queued once each, however many relay passes (one a second) saw the engagement
     assert _queued(fed, "sup", "audit_grant") == 2
+    # the auditor's node holds it as its own engagement: its audit commands work it
+    listed = json.loads(fed.run("a1", "audit", "engagements", "--json"))
+    assert [(e["id"], e["enterprise_id"], e["auditor_org_id"], e["kind"], e["status"])
+            for e in listed] == [("aud_flow_1", ENT, "a1", "ordered", "planned")]
+    fed.run("a1", "audit", "run", "aud_flow_1", "--no-findings")
+    assert fed.rows("a1", "SELECT status, access_from IS NOT NULL FROM audit_engagements "
+                    "WHERE id = 'aud_flow_1'") == [("fieldwork", 1)]
+    # the carrier's node knows the engagement: the auditor's data request naming it
+    # is answered with figures and logged against it; one naming none is refused
+    assert fed.rows(ENT, "SELECT auditor_org_id, status FROM audit_engagements "
+                    "WHERE id = 'aud_flow_1'") == [("a1", "planned")]
+    asked, other = (cli("node", "send", "--home", str(fed.base / "a1"), "--to", ENT,
+                        "--kind", "data_request", "--body", json.dumps(body)).strip()
+                    for body in ({"engagement": "aud_flow_1"}, {"engagement": "aud_other"}))
+    wait_for("the carrier's answers at the auditor",
+             lambda: len(fed.inbox("a1", "data_answer")) == 2)
+    answers = {b["request"]: b for _, b, _ in fed.inbox("a1", "data_answer")}
+    assert answers[asked]["log_size"] >= 40
+    assert answers[asked]["engagement"] == "aud_flow_1"
+    assert answers[other]["status"] == "refused"
+    assert "log_size" not in answers[other]
+    assert fed.rows(ENT, "SELECT engagement_id, actor FROM audit_access_log") == [
+        ("aud_flow_1", "a1/node")]
 
 
 def _queued(fed: Fed, org: str, kind: str) -> int:
@@ -344,6 +370,7 @@ def _queued(fed: Fed, org: str, kind: str) -> int:
 def test_a_report_the_department_forwards_reaches_the_administrations_node(
         fed: Fed) -> None:
     from parcelguard.core.clock import ManualClock
+    from parcelguard.identity import service as identity
     from parcelguard.identity.permissions import Principal, system_principal
     from parcelguard.identity.service import create_organization
     from parcelguard.incidents import forwards, reports
@@ -394,6 +421,35 @@ def test_a_report_the_department_forwards_reaches_the_administrations_node(
     assert (sender, body["forward"], body["report"], body["enterprise"], body["grade"]) == (
         "sup", fwd_id, report_id, ENT, "relatively_major")
     assert _queued(fed, "sup", "onward_report") == 1
+    # the administration's node holds it as a forward sent to it, and acknowledges it
+    rt = fed.rt("cac")
+    try:
+        with rt.db.unit_of_work() as uow:
+            identity.create_account(uow.session, org_id="cac", username="cac-duty",
+                                    role="cac_officer", clock=rt.clock, password=PASSWORD)
+            uow.commit()
+    finally:
+        rt.close()
+    held = json.loads(fed.run("cac", "incidents", "forward", "list", "--account",
+                              "cac-duty", "--json"))
+    assert [(f["id"], f["report"], f["status"], f["to"]) for f in held] == [
+        (fwd_id, report_id, "sent", "cac")]
+    said = fed.run("cac", "incidents", "forward", "receipt", fwd_id, "--account", "cac-duty")
+    receipt = said.strip().rsplit(" ", 1)[-1]
+    assert receipt.startswith("CAC-")
+
+    def at_department() -> list[tuple[Any, ...]]:
+        return fed.rows("sup", "SELECT status, receipt, on_time, received_at IS NOT NULL "
+                        "FROM incident_forwards WHERE id = ?", fwd_id)
+
+    wait_for("the receipt at the supervision node",
+             lambda: at_department()[0][0] == "received")
+    assert at_department() == [("received", receipt, 1, 1)]
+    assert fed.rows("sup", "SELECT count(*) FROM incident_timeline WHERE action = "
+                    "'forward_received'") == [(1,)]
+    ((sender, body, _),) = fed.inbox("sup", "forward_receipt")
+    assert (sender, body["forward"], body["receipt"]) == ("cac", fwd_id, receipt)
+    assert _queued(fed, "cac", "forward_receipt") == 1
 
 
 def test_a_rewritten_log_opens_a_supervision_case_and_the_auditor_reports_it_onward(

@@ -107,6 +107,32 @@ def build_app(*, kms_for: Callable[[Settings], KeyWrapper]) -> typer.Typer:
         console.print(f"engagement [bold]{eng.id}[/bold]: {auditor} audits {enterprise} "
                       f"over {period} ({len(eng.scope)} controls)")
 
+    @app.command("engagements")
+    def list_engagements(
+        ctx: typer.Context,
+        enterprise: Annotated[str | None, Opt(help="Only this enterprise's.")] = None,
+        as_json: Annotated[bool, Opt("--json", help="As JSON.")] = False,
+    ) -> None:
+        """The engagements this store holds, newest first: opened here, or granted to
+        this node by the supervision department's (node/effects.py)."""
+        rt: Runtime = ctx.obj
+        with rt.db.unit_of_work() as uow:
+            rows: list[dict[str, Any]] = [{"id": e.id, "enterprise_id": e.enterprise_id,
+                     "auditor_org_id": e.auditor_org_id, "kind": e.kind,
+                     "status": e.status, "period_start": e.period_start.isoformat(),
+                     "period_end": e.period_end.isoformat(), "score": e.score}
+                    for e in engagements.list_for(uow.session, _supervisor(),
+                                                  enterprise_id=enterprise)]
+        if as_json:
+            print(json.dumps(rows, ensure_ascii=False))
+            return
+        table = Table("id", "enterprise", "auditor", "kind", "status", "period", "score")
+        for r in rows:
+            table.add_row(r["id"], r["enterprise_id"], r["auditor_org_id"], r["kind"],
+                          r["status"], f"{r['period_start'][:10]}..{r['period_end'][:10]}",
+                          "-" if r["score"] is None else str(r["score"]))
+        console.print(table)
+
     @app.command()
     def run(
         ctx: typer.Context,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -190,3 +190,81 @@ def access_log(session: Session, principal: Principal,
 
 def period(eng: AuditEngagement) -> Period:
     return model.period_of(eng.period_start, eng.period_end)
+
+
+def _when(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None
+
+
+def record_grant(session: Session, grant: dict[str, Any], *, holder: str, granted_by: str,
+                 clock: Clock) -> AuditEngagement | None:
+    """An engagement the supervision department opened on its own store, as its
+    ``audit_grant`` (node/relay.py) reached the node of ``holder``: the auditor firm
+    (which then works it with its own `audit` commands) or the audited enterprise
+    (which then knows what its auditor's data requests may name). Kept under the
+    department's id, ``planned``; once (a grant held already is returned as it is).
+    None for a grant that does not name ``holder`` or cannot be read."""
+    from parcelguard.identity.service import create_organization, ensure_enterprises
+
+    def text(key: str, max_len: int = 64) -> str | None:
+        value = grant.get(key)
+        return value if isinstance(value, str) and 0 < len(value) <= max_len else None
+
+    eng_id, enterprise, auditor = text("engagement"), text("enterprise"), text("auditor")
+    start, end = _when(grant.get("period_start")), _when(grant.get("period_end"))
+    kind, scope = grant.get("kind"), grant.get("scope")
+    if eng_id is None or enterprise is None or auditor is None or holder not in (
+            enterprise, auditor) or kind not in KINDS or start is None or end is None \
+            or not isinstance(scope, list) or not all(isinstance(c, str) for c in scope):
+        return None
+    held = session.get(AuditEngagement, eng_id)
+    if held is not None:
+        return held if (held.enterprise_id, held.auditor_org_id) == (enterprise,
+                                                                     auditor) else None
+    if ensure_enterprises(session, {enterprise}, clock):
+        return None
+    firm = identity_read.org(session, auditor)
+    if firm is None:
+        create_organization(session, org_id=auditor, kind="auditor", name=auditor,
+                            clock=clock)
+    elif firm.kind != "auditor":
+        return None
+    seed = text("sample_seed", 32)
+    eng = AuditEngagement(
+        id=eng_id, enterprise_id=enterprise, auditor_org_id=auditor,
+        lead_auditor_id=text("lead") or f"{auditor}/lead", kind=kind,
+        reason=str(grant.get("reason") or "")[:500], scope=list(scope)[:200],
+        rulebook_version=text("rulebook", 32) or "", period_start=start, period_end=end,
+        status="planned", requested_by=text("requested_by", 140) or f"node:{granted_by}",
+        created_at=_when(grant.get("created_at")) or clock.now(),
+        sample_seed=seed or secrets.token_hex(16))
+    session.add(eng)
+    session.flush()
+    return eng
+
+
+def granted_read(session: Session, engagement_id: object, *, auditor: str, enterprise: str,
+                 request: str, clock: Clock) -> str | None:
+    """Whether an auditor's data request to the enterprise's node may be answered:
+    it names an engagement granted to that auditor over that enterprise (held here
+    by ``record_grant``) and not cancelled. None when it may (the read is then logged
+    against the engagement, as ``conducting`` logs a read on a single store), else
+    why not."""
+    if not isinstance(engagement_id, str) or not engagement_id:
+        return "a data request from an auditor names the engagement it was granted"
+    eng = session.get(AuditEngagement, engagement_id[:64])
+    if eng is None or (eng.auditor_org_id, eng.enterprise_id) != (auditor, enterprise):
+        return f"no engagement {engagement_id[:64]} of {auditor} over {enterprise} is granted"
+    if eng.status == "cancelled":
+        return f"engagement {eng.id} is cancelled"
+    session.add(AuditAccessLog(engagement_id=eng.id, actor=f"{auditor}/node",
+                               action="data_request", detail={"request": request[:64]},
+                               at=clock.now()))
+    session.flush()
+    return None

@@ -11,6 +11,11 @@ recipient, filing time and punctuality. A report of a grade the cyberspace
 administration must hear of owes a forward (forwards.py), as on a single store.
 Ids are the sender's: a record whose id another enterprise already holds here is
 not overwritten (the envelope stays, as received, in the node's inbox).
+
+The cyberspace administration's node likewise holds a report the department forwarded
+to it as its own forward record (``record_forward``), which it acknowledges as on a
+shared store; the receipt, sent back, marks the department's forward received
+(``record_forward_receipt``).
 """
 
 from __future__ import annotations
@@ -28,7 +33,12 @@ from parcelguard.incidents import timeline as tl
 from parcelguard.incidents.deadlines import DeadlinePolicy
 from parcelguard.incidents.forwards import owe_forward
 from parcelguard.incidents.model import DEFAULT_CAUSE, Category, State
-from parcelguard.incidents.models import Escalation, Incident, IncidentReport
+from parcelguard.incidents.models import (
+    Escalation,
+    ForwardedReport,
+    Incident,
+    IncidentReport,
+)
 
 RECEIVED = "system:node-inbox"
 
@@ -60,6 +70,20 @@ def record_report(session: Session, enterprise_id: str, body: dict[str, Any], *,
     """The department's record of a report ``enterprise_id`` filed (an
     ``incident_report`` or ``incident_supplement`` body); None when the body does not
     name a report and its incident, or the ids are another enterprise's here."""
+    held = _report(session, enterprise_id, body, clock=clock)
+    if held is None:
+        return None
+    row, inc, new = held
+    if new:
+        owe_forward(session, row, inc, policy=policy, now=clock.now())
+        session.flush()
+    return row
+
+
+def _report(session: Session, enterprise_id: str, body: dict[str, Any], *,
+            clock: Clock) -> tuple[IncidentReport, Incident, bool] | None:
+    """The report the body names and its incident, held here (made the first time:
+    ``new``); None when the body names none or the ids are another enterprise's."""
     report_id, incident_id = _str(body, "report"), _str(body, "incident")
     category = body.get("category")
     if report_id is None or incident_id is None or category not in {c.value for c in Category}:
@@ -100,7 +124,7 @@ def record_report(session: Session, enterprise_id: str, body: dict[str, Any], *,
             inc.records_by_category, inc.records_affected = records, sum(records.values())
     row = session.get(IncidentReport, report_id)
     if row is not None:
-        return row if row.enterprise_id == enterprise_id else None
+        return (row, inc, False) if row.enterprise_id == enterprise_id else None
     on_time = body.get("on_time")
     row = IncidentReport(
         id=report_id, incident_id=inc.id, enterprise_id=enterprise_id,
@@ -114,7 +138,66 @@ def record_report(session: Session, enterprise_id: str, body: dict[str, Any], *,
     session.flush()
     tl.record(session, inc.id, at=now, actor=RECEIVED, action="report_received",
               report_id=row.id, kind=row.kind)
-    owe_forward(session, row, inc, policy=policy, now=now)
+    return row, inc, True
+
+
+def record_forward(session: Session, department_org: str, body: dict[str, Any], *,
+                   administration: str, clock: Clock) -> ForwardedReport | None:
+    """The cyberspace administration's record of a report a department forwarded to
+    it (an ``onward_report`` body about an ``incident_report``): the incident and
+    report as the department holds them (ids, codes, counts) and the forward under
+    the department's id, ``sent`` to ``administration``, so its forward list and
+    receipt (forwards.py ``acknowledge``) work on it as on a shared store. None when
+    the body names none, or the ids are taken here by another record."""
+    fwd_id, enterprise_id = _str(body, "forward"), _str(body, "enterprise")
+    if fwd_id is None or enterprise_id is None:
+        return None
+    held = session.get(ForwardedReport, fwd_id)
+    if held is not None:
+        return held if held.to_org_id == administration else None
+    got = _report(session, enterprise_id, {k: v for k, v in body.items() if k != "on_time"},
+                  clock=clock)
+    if got is None:
+        return None
+    report, inc, _ = got
+    if session.scalars(select(ForwardedReport.id).where(
+            ForwardedReport.report_id == report.id)).first() is not None:
+        return None
+    now = clock.now()
+    sent_at = _when(body.get("sent_at")) or now
+    on_time = body.get("on_time")
+    row = ForwardedReport(
+        id=fwd_id, report_id=report.id, incident_id=inc.id, enterprise_id=enterprise_id,
+        to_org_id=administration, grade=_str(body, "grade", 20) or inc.grade, status="sent",
+        due_at=_when(body.get("due_at")) or sent_at, created_at=now, sent_at=sent_at,
+        sent_by=f"node:{department_org}"[:140],
+        on_time=on_time if isinstance(on_time, bool) else None)
+    session.add(row)
+    session.flush()
+    tl.record(session, inc.id, at=now, actor=RECEIVED, action="forward_arrived",
+              forward_id=row.id, report_id=report.id, sent_by=row.sent_by)
+    return row
+
+
+def record_forward_receipt(session: Session, administration: str, body: dict[str, Any], *,
+                           clock: Clock) -> ForwardedReport | None:
+    """The department's forward, received: the administration's receipt for it
+    (``forward_receipt``: the forward, its receipt, when and by whom). Once: a
+    forward already received keeps its first receipt. None for a forward not sent
+    to that administration."""
+    fwd_id, receipt = _str(body, "forward"), _str(body, "receipt", 32)
+    row = session.get(ForwardedReport, fwd_id) if fwd_id is not None else None
+    if row is None or receipt is None or row.to_org_id != administration:
+        return None
+    if row.status == "received":
+        return row
+    if row.status != "sent":
+        return None
+    row.status, row.receipt = "received", receipt
+    row.received_at = _when(body.get("received_at")) or clock.now()
+    row.received_by = (_str(body, "received_by", 140) or f"node:{administration}")
+    tl.record(session, row.incident_id, at=clock.now(), actor=f"node:{administration}",
+              action="forward_received", forward_id=row.id, receipt=row.receipt)
     session.flush()
     return row
 

@@ -17,7 +17,15 @@ transaction (node/service.py ``receive``: once per message id, so never twice).
   (incidents/received.py: its inbox, incident views and forwards read it as a local
   one), an escalation (or its clearing) its own escalation, and a tamper finding
   another witness reports onward its case about that enterprise
-  (incidents.open_case).
+  (incidents.open_case); the administration's receipt for a forward
+  (``forward_receipt``) marks its forward received (incidents/received.py).
+- The cyberspace administration's node makes a forwarded report (``onward_report``
+  about an ``incident_report``) its own forward record, ``sent`` to it, which it
+  acknowledges with `incidents forward receipt` as on a shared store.
+- An auditor's node makes an ``audit_grant`` its own engagement (`parcelguard audit
+  engagements`, `audit run`); an enterprise's records it too, and answers an
+  auditor's ``data_request`` only when it names such an engagement (the read logged
+  against it), as a single store lets an auditor read only through its engagement.
 - A police node checks a carrier's referral that carries its evidence package
   (``check_evidence``: against the directory's log key and against what its own
   witness cosigned) and records it as its referral (channel/referrals.py
@@ -68,14 +76,54 @@ def apply(session: Session, e: Envelope, *, me_org: str, me_role: str,
     if me_role == "police" and e.kind == "police_referral" and directory is not None:
         _referral(session, e, me_org, directory)
         return
+    if me_role == "cac" and e.kind == "onward_report" \
+            and e.body.get("subject") == "incident_report":
+        from parcelguard.incidents.received import record_forward
+
+        with _or_kept(session, e):
+            record_forward(session, e.sender_org, e.body, administration=me_org,
+                           clock=SystemClock())
+        return
+    if e.kind == "audit_grant" and me_role in ("auditor", "enterprise"):
+        _grant(session, e, me_org)
+        return
     if me_role != "enterprise":
         return
     if e.kind == "intervention":
         yield "intervention_ack", e.sender_org, _intervention(session, e, me_org)
     elif e.kind == "data_request":
-        yield "data_answer", e.sender_org, {"request": e.message_id,
-                                            "ref": e.body.get("ref"),
-                                            **figures(session, me_org)}
+        yield "data_answer", e.sender_org, _data_answer(session, e, me_org, directory)
+
+
+def _grant(session: Session, e: Envelope, me_org: str) -> None:
+    """An audit the department granted: the auditor's node holds it as its own
+    engagement (its `audit` commands list and work it), the carrier's node as the
+    engagement its auditor's data requests name (audit/engagements.py record_grant)."""
+    from parcelguard.audit.engagements import record_grant
+
+    with _or_kept(session, e):
+        record_grant(session, e.body, holder=me_org, granted_by=e.sender_org,
+                     clock=SystemClock())
+
+
+def _data_answer(session: Session, e: Envelope, me_org: str,
+                 directory: Directory | None) -> dict[str, Any]:
+    """The figures a data request is answered with. An auditor's request must name
+    an engagement granted to it over this enterprise (as on a single store, where the
+    auditor reads through its engagement only: audit/engagements.py ``conducting``);
+    the read is logged against it. Any other is answered ``refused``, with the reason."""
+    from parcelguard.audit.engagements import granted_read
+
+    answer: dict[str, Any] = {"request": e.message_id, "ref": e.body.get("ref")}
+    sender = directory.entry(e.sender_org) if directory is not None else None
+    if sender is not None and sender.role == "auditor":
+        ref = e.body.get("engagement")
+        answer["engagement"] = ref if isinstance(ref, str) else None
+        why = granted_read(session, ref, auditor=e.sender_org, enterprise=me_org,
+                           request=e.message_id, clock=SystemClock())
+        if why is not None:
+            return answer | {"status": "refused", "reason": why}
+    return answer | figures(session, me_org)
 
 
 def _intervention(session: Session, e: Envelope, me_org: str) -> dict[str, Any]:
@@ -146,6 +194,9 @@ def _at_the_department(session: Session, e: Envelope) -> None:
         with _or_kept(session, e):
             received.record_report(session, e.sender_org, e.body, clock=clock,
                                    policy=policy_of(settings))
+    elif e.kind == "forward_receipt":  # only an administration sends one (envelope.KINDS)
+        with _or_kept(session, e):
+            received.record_forward_receipt(session, e.sender_org, e.body, clock=clock)
     elif e.kind == "escalation":  # only an enterprise sends one here (envelope.KINDS)
         with _or_kept(session, e):
             received.record_escalation(session, e.sender_org, e.body, clock=clock)

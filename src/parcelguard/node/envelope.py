@@ -41,6 +41,8 @@ KINDS: Final[dict[str, tuple[frozenset[str], frozenset[str]]]] = {
     "audit_grant": (frozenset({"supervision"}), frozenset({"auditor", "enterprise"})),
     "onward_report": (frozenset({"supervision", "police", "auditor"}),
                       frozenset({"supervision", "police", "cac"})),
+    # the administration's receipt for a report the department forwarded to it
+    "forward_receipt": (frozenset({"cac"}), frozenset({"supervision"})),
 }
 
 

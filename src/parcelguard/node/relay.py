@@ -17,6 +17,9 @@ On the supervision node:
   node of the organisation it went to, if that organisation runs one.
 On an auditor or police node:
 - a tamper finding of its witness -> ``onward_report`` to the supervision node.
+On the cyberspace administration's node:
+- a forward it acknowledged (incidents/forwards.py ``acknowledge``) ->
+  ``forward_receipt`` to the supervision node that forwarded it.
 
 The domain packages know nothing of nodes: they record what happened in their own
 tables; a relay pass (``node serve`` runs one every ``checkpoint_seconds``; the
@@ -63,7 +66,8 @@ def relay_pass(session: Session, *, me: service.Me, directory: Directory | None)
     if directory is None:
         return 0
     owed = {"enterprise": _owed, "supervision": _owed_by_department,
-            "auditor": _owed_by_witness, "police": _owed_by_witness}.get(me.role)
+            "auditor": _owed_by_witness, "police": _owed_by_witness,
+            "cac": _owed_by_administration}.get(me.role)
     if owed is None:
         return 0
     queued = 0
@@ -176,7 +180,7 @@ def _owed_by_department(session: Session, org: str, directory: Directory
     report it forwarded onward (``onward_report`` to the node of the organisation it
     went to, when that organisation has one)."""
     from parcelguard.audit.models import AuditEngagement
-    from parcelguard.incidents.models import ForwardedReport
+    from parcelguard.incidents.models import ForwardedReport, Incident, IncidentReport
 
     out: list[tuple[str, str, str, dict[str, Any]]] = []
     engagements = list(session.scalars(select(AuditEngagement).where(
@@ -195,7 +199,9 @@ def _owed_by_department(session: Session, org: str, directory: Directory
             "engagement": eng.id, "enterprise": eng.enterprise_id,
             "auditor": eng.auditor_org_id, "kind": eng.kind, "scope": list(eng.scope),
             "rulebook": eng.rulebook_version, "period_start": eng.period_start.isoformat(),
-            "period_end": eng.period_end.isoformat(), "reason": eng.reason}))
+            "period_end": eng.period_end.isoformat(), "reason": eng.reason,
+            "lead": eng.lead_auditor_id, "requested_by": eng.requested_by,
+            "created_at": eng.created_at.isoformat(), "sample_seed": eng.sample_seed}))
     forwards: dict[str, Any] = {}
     for fwd in session.scalars(select(ForwardedReport).where(
             ForwardedReport.status.in_(("sent", "received")),
@@ -205,11 +211,46 @@ def _owed_by_department(session: Session, org: str, directory: Directory
             forwards[_mid("forward", fwd.id)] = fwd
     for mid in sorted(_not_queued(session, forwards)):
         fwd = forwards[mid]
+        # what the administration's node makes its own record of (incidents/received.py
+        # record_forward): the forward and the report's ids, codes and counts
+        report = session.get(IncidentReport, fwd.report_id)
+        inc = session.get(Incident, fwd.incident_id)
+        filed: dict[str, Any] = {} if report is None or inc is None else {
+            "parent": report.parent_id, "report_kind": report.kind,
+            "recipient": report.recipient, "category": inc.category,
+            "people_affected": inc.people_affected,
+            "records": dict(inc.records_by_category or {}),
+            "filed_at": report.filed_at.isoformat() if report.filed_at else None}
         out.append((fwd.to_org_id, "onward_report", mid, {
             "subject": "incident_report", "forward": fwd.id, "report": fwd.report_id,
             "incident": fwd.incident_id, "enterprise": fwd.enterprise_id,
             "grade": fwd.grade, "sent_at": fwd.sent_at.isoformat() if fwd.sent_at else None,
-            "on_time": fwd.on_time}))
+            "due_at": fwd.due_at.isoformat(), "on_time": fwd.on_time, **filed}))
+    return out
+
+
+def _owed_by_administration(session: Session, org: str, directory: Directory
+                            ) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """The cyberspace administration's receipt for a forward it acknowledged on its
+    node (incidents/forwards.py ``acknowledge``) -> ``forward_receipt`` to the
+    department whose node sent the forward (the sender of its ``onward_report``)."""
+    from parcelguard.incidents.models import ForwardedReport
+    from parcelguard.node.models import NodeInbox
+
+    done = {_mid("forward-receipt", f.id): f for f in session.scalars(
+        select(ForwardedReport).where(ForwardedReport.status == "received",
+                                      ForwardedReport.to_org_id == org))}
+    out: list[tuple[str, str, str, dict[str, Any]]] = []
+    for mid in sorted(_not_queued(session, done)):
+        fwd = done[mid]
+        came = session.get(NodeInbox, _mid("forward", fwd.id))
+        sup = came.sender_org if came is not None else _department(directory)
+        if sup is None or fwd.receipt is None:
+            continue
+        out.append((sup, "forward_receipt", mid, {
+            "forward": fwd.id, "report": fwd.report_id, "receipt": fwd.receipt,
+            "received_at": fwd.received_at.isoformat() if fwd.received_at else None,
+            "received_by": fwd.received_by, "on_time": fwd.on_time}))
     return out
 
 

@@ -150,8 +150,10 @@ def stage_drill(fed: Fed, days: dict[str, list[list[bytes]]], rng: random.Random
                     f"{h['incidents']} incidents, {h['reports_filed']} reports filed")
         # the auditor asks the carriers directly: that link is up
         for e in fed.enterprises:
-            send_envelope(fed, AUDITOR, e, "data_request", {"ref": "eng-2026-q4",
-                                                   "scope": "figures"})
+            # naming the engagement granted to it (stores.py order_audits), as the
+            # carrier's node answers an auditor through its engagement only
+            send_envelope(fed, AUDITOR, e, "data_request", {
+                "ref": "eng-2026-q4", "engagement": f"aud-2026q4-{e}", "scope": "figures"})
         fed.figures["carriers"] = handled
         reports = sum(h["reports_filed"] for h in handled.values())
         backlog_max = 0
