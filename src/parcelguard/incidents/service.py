@@ -164,29 +164,39 @@ def _validated(req: OpenRequest) -> tuple[Category, CauseClass]:
     return category, cause
 
 
-def open_incident(session: Session, req: OpenRequest, *, actor: str,
-                  settings: IncidentSettings) -> Opened:
-    """Open an incident (system call: handlers and ``open_as`` use it). Idempotent per
-    source reference; joins the open incident about the same subject if any."""
-    category, cause = _validated(req)
-    org = identity_read.org_of_kind(session, req.enterprise_id, "enterprise")
+def _existing(session: Session, req: OpenRequest) -> tuple[Incident | None, bool]:
+    """The incident ``req`` already opened (by its source reference: ``(incident,
+    True)``), or the open incident about the same subject it joins (``(incident,
+    False)``), or ``(None, False)``."""
     if req.source_ref is not None:
         link = session.scalars(select(IncidentLink).where(
             IncidentLink.kind == req.source, IncidentLink.ref == req.source_ref)).first()
         if link is not None:
             inc = session.get(Incident, link.incident_id)
             assert inc is not None
-            return Opened(inc, created=False)
-    if req.subject_key is not None:
-        joined = session.scalars(select(Incident).where(
-            Incident.subject_key == req.subject_key,
-            Incident.state.in_([s.value for s in OPEN_STATES]))
-            .order_by(Incident.created_at)).first()
-        if joined is not None:
-            _link(session, joined, req, actor)
-            return Opened(joined, created=False, events=add_evidence(
-                session, joined, req.evidence_event_ids, actor=actor, at=req.detected_at,
-                settings=settings))
+            return inc, True
+    if req.subject_key is None:
+        return None, False
+    return session.scalars(select(Incident).where(
+        Incident.subject_key == req.subject_key,
+        Incident.state.in_([s.value for s in OPEN_STATES]))
+        .order_by(Incident.created_at)).first(), False
+
+
+def open_incident(session: Session, req: OpenRequest, *, actor: str,
+                  settings: IncidentSettings) -> Opened:
+    """Open an incident (system call: handlers and ``open_as`` use it). Idempotent per
+    source reference; joins the open incident about the same subject if any."""
+    category, cause = _validated(req)
+    org = identity_read.org_of_kind(session, req.enterprise_id, "enterprise")
+    found, same_source = _existing(session, req)
+    if found is not None:
+        if same_source:
+            return Opened(found, created=False)
+        _link(session, found, req, actor)
+        return Opened(found, created=False, events=add_evidence(
+            session, found, req.evidence_event_ids, actor=actor, at=req.detected_at,
+            settings=settings))
     title = tl.clean_text(req.title, "title", max_len=200)
     imp = compute(session, req.enterprise_id, req.evidence_event_ids)
     grade = grade_for(imp.people, thresholds_of(settings))
@@ -234,24 +244,15 @@ def open_case(session: Session, req: OpenRequest, *, actor: str,
     enterprise's duties, on its own node). Idempotent per source reference."""
     category, cause = _validated(req)
     identity_read.org_of_kind(session, req.enterprise_id, "enterprise")
-    if req.source_ref is not None:
-        link = session.scalars(select(IncidentLink).where(
-            IncidentLink.kind == req.source, IncidentLink.ref == req.source_ref)).first()
-        if link is not None:
-            inc = session.get(Incident, link.incident_id)
-            assert inc is not None
-            return Opened(inc, created=False)
-    if req.subject_key is not None:
-        joined = session.scalars(select(Incident).where(
-            Incident.subject_key == req.subject_key,
-            Incident.state.in_([s.value for s in OPEN_STATES]))
-            .order_by(Incident.created_at)).first()
-        if joined is not None:
-            _link(session, joined, req, actor)
-            joined.evidence_event_ids = list(dict.fromkeys(
-                [*joined.evidence_event_ids, *req.evidence_event_ids]))
-            session.flush()
-            return Opened(joined, created=False)
+    found, same_source = _existing(session, req)
+    if found is not None:
+        if same_source:
+            return Opened(found, created=False)
+        _link(session, found, req, actor)
+        found.evidence_event_ids = list(dict.fromkeys(
+            [*found.evidence_event_ids, *req.evidence_event_ids]))
+        session.flush()
+        return Opened(found, created=False)
     inc = Incident(
         id=new_id("inc"), enterprise_id=req.enterprise_id,
         title=tl.clean_text(req.title, "title", max_len=200), category=category.value,
