@@ -22,48 +22,24 @@ from parcelguard.channel.models import ChannelDataRequest, ChannelReferralLog
 from parcelguard.channel.settings import ChannelSettings
 from parcelguard.identity.permissions import Principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
-from parcelguard.incidents import forwards, service
+from parcelguard.incidents import forwards
 from parcelguard.incidents.models import (
     ForwardedReport,
     Incident,
     IncidentReport,
     TimelineEntry,
 )
-from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.vault.provider import vault_service
 from parcelguard.web import demo
 from tests.e2e.browser.conftest import World, shot
+from tests.e2e.browser.staff_tasks import lang_of, open_incident, reveal
 from tests.e2e.browser.test_task_walks import Watch, _go, _submit, _switch
 
 SIZES = pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
 LOCALES = pytest.mark.parametrize("locale", ["zh-CN", "en-US"])
 
 
-def _lang(locale: str) -> str:
-    return "zh-CN" if locale == "zh-CN" else "en"
 
-
-def _reveal(world: World, waybill: str) -> str:
-    """A recorded access of the demo courier's (an event in the carrier's log)."""
-    rt = world.rt
-    with rt.db.unit_of_work() as uow:
-        event = AccessGate(uow.session, vault_service(rt.settings), rt.clock).reveal(
-            caller_for_employee(world.prov.enterprise_id, world.prov.courier_employee_id,
-                                "courier"),
-            waybill_no=waybill, purpose="delivery", fields=["recipient_phone"]).event_id
-        uow.commit()
-    return str(event)
-
-
-def _open(world: World, title: str, evidence: list[str]) -> str:
-    rt = world.rt
-    with rt.db.unit_of_work() as uow:
-        opened = service.open_incident(uow.session, service.OpenRequest(
-            enterprise_id=world.prov.enterprise_id, title=title, category="insider_abuse",
-            source="manual", detected_at=rt.clock.now(), evidence_event_ids=evidence),
-            actor="system:browser-test", settings=rt.settings.section(IncidentSettings))
-        uow.commit()
-        return str(opened.incident.id)
 
 
 # -- 1. the officer adds evidence to an open incident -------------------------------------
@@ -73,11 +49,11 @@ def _open(world: World, title: str, evidence: list[str]) -> str:
 @LOCALES
 def test_officer_adds_evidence_to_an_open_incident(open_page: Any, world: World, locale: str,
                                                    phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
-    first = _reveal(world, world.prov.assigned[0])
-    more = _reveal(world, world.prov.assigned[1])
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
+    first = reveal(world, world.prov.assigned[0])
+    more = reveal(world, world.prov.assigned[1])
     title = f"证据补充 {lang} {size}" if lang == "zh-CN" else f"Evidence walk {lang} {size}"
-    inc = _open(world, title, [first])
+    inc = open_incident(world, title, [first])
     page = open_page(username="security.demo", phone=phone, locale=locale)
     watch = Watch(page, world, {title, "ev_not_in_the_log"})  # typed by the officer
     case = f"/enterprise/incidents/{inc}"
@@ -160,7 +136,7 @@ def _refused_request(world: World) -> str:
 @LOCALES
 def test_supervisor_orders_the_data_an_enterprise_refused(open_page: Any, world: World,
                                                           locale: str, phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     req = _refused_request(world)
     page = open_page(username="supervisor.demo", phone=phone, locale=locale)
     watch = Watch(page, world, {"Who else read this waybill.",
@@ -203,7 +179,7 @@ def _forward(world: World, title: str, *, sent: bool) -> str:
     """A forward owed for a filed report: sent to the demo administration (``sent``),
     or still owed and overdue."""
     rt = world.rt
-    inc = _open(world, title, [_reveal(world, world.prov.assigned[0])])
+    inc = open_incident(world, title, [reveal(world, world.prov.assigned[0])])
     with rt.db.unit_of_work() as uow:
         s = uow.session
         report = s.scalars(select(IncidentReport).where(IncidentReport.incident_id == inc)).first()
@@ -229,7 +205,7 @@ def _forward(world: World, title: str, *, sent: bool) -> str:
 @LOCALES
 def test_cac_acknowledges_a_forwarded_report(open_page: Any, world: World, locale: str,
                                             phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     title = f"网信转报 {lang} {size}" if lang == "zh-CN" else f"CAC walk {lang} {size}"
     sent = _forward(world, title, sent=True)
     owed = _forward(world, title + " (owed)", sent=False)
@@ -272,9 +248,9 @@ def test_cac_acknowledges_a_forwarded_report(open_page: Any, world: World, local
 @LOCALES
 def test_a_reports_contact_is_in_the_pages_language(open_page: Any, world: World,
                                                     locale: str) -> None:
-    lang = _lang(locale)
+    lang = lang_of(locale)
     title = f"联系方式 {lang}" if lang == "zh-CN" else f"Contact walk {lang}"
-    inc = _open(world, title, [_reveal(world, world.prov.assigned[0])])
+    inc = open_incident(world, title, [reveal(world, world.prov.assigned[0])])
     with world.rt.db.unit_of_work() as uow:
         rid = uow.session.scalars(select(IncidentReport.id).where(
             IncidentReport.incident_id == inc)).first()
@@ -325,7 +301,7 @@ def test_officer_reviews_a_break_glass_use(open_page: Any, world: World, locale:
                                            phone: bool) -> None:
     from parcelguard.access.models import BreakGlassRecord
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     record = _break_glass(world)
     page = open_page(username="security.demo", phone=phone, locale=locale)
     watch = Watch(page, world, {"The recipient called about a parcel left at the wrong door."})
@@ -376,7 +352,7 @@ def test_officer_links_a_complaint_to_an_employee(open_page: Any, world: World, 
                                                   phone: bool) -> None:
     from parcelguard.channel.models import ChannelLink
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     report = _complaint(world)
     emp = world.prov.courier_employee_id
     page = open_page(username="security.demo", phone=phone, locale=locale)

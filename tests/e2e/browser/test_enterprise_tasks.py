@@ -21,9 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from parcelguard.access.caller import caller_for_employee
 from parcelguard.access.models import AccessSuspension, BreakGlassRecord, ExportRequest
-from parcelguard.access.service import AccessGate
 from parcelguard.channel import intake
 from parcelguard.channel.models import ChannelCanary, ChannelCanaryCursor
 from parcelguard.channel.settings import ChannelSettings
@@ -32,9 +30,7 @@ from parcelguard.conduct.models import ConductAppeal, ConductDecision, ConductEv
 from parcelguard.conduct.settings import ConductSettings
 from parcelguard.core.ids import new_id
 from parcelguard.identity.permissions import Principal
-from parcelguard.incidents import service as incidents
 from parcelguard.incidents.models import Incident, Intervention, TimelineEntry
-from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.logistics import service as logistics
 from parcelguard.logistics.models import Parcel, Station
@@ -43,6 +39,7 @@ from parcelguard.vault.provider import vault_service
 from parcelguard.web import demo
 from parcelguard.web.security import CSRF_FIELD
 from tests.e2e.browser.conftest import World, shot
+from tests.e2e.browser.staff_tasks import lang_of, open_incident, reveal
 from tests.e2e.browser.test_task_walks import Watch, _go, _ship, _submit, _switch
 
 SIZES = pytest.mark.parametrize("phone", [False, True], ids=["desktop", "phone"])
@@ -56,9 +53,6 @@ REPORT_BODY = "A caller quoted my parcel and asked for a fee (browser test)."
 REASONS = ("终端疑似被盗", "The handset was reported stolen")  # the orders list shows all walks
 COURIER_GROUNDS = {"zh-CN": "送件时联系收件人是为确认时间", "en": "I called to agree a time"}
 
-
-def _lang(locale: str) -> str:
-    return "zh-CN" if locale == "zh-CN" else "en"
 
 
 def _admin(world: World) -> Principal:
@@ -108,7 +102,7 @@ def _decisions(world: World, emp: str) -> dict[str, tuple[str, str]]:
 @LOCALES
 def test_officer_runs_the_conduct_rules_and_decides(open_page: Any, world: World, locale: str,
                                                     phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     emp, waybill = _courier_with_bad_ratings(world, (2 if phone else 0) + (lang == "en"))
     page = open_page(username="security.demo", phone=phone, locale=locale)
     # what people typed, in any walk's language (the tables show earlier walks' too)
@@ -221,7 +215,7 @@ def _warning_for_courier(world: World) -> str:
 @LOCALES
 def test_courier_appeals_a_sanction(open_page: Any, world: World, locale: str,
                                     phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     decision = _warning_for_courier(world)
     page = open_page(username="courier.demo", phone=phone, locale=locale)
     grounds = COURIER_GROUNDS[lang]
@@ -262,37 +256,15 @@ def test_courier_appeals_a_sanction(open_page: Any, world: World, locale: str,
 # -- 3. incidents: grading inputs beyond people, the enterprise's own interventions --------
 
 
-def _reveal(world: World, waybill: str) -> str:
-    """A recorded access of the demo courier's (an event in the carrier's log)."""
-    rt = world.rt
-    with rt.db.unit_of_work() as uow:
-        event = AccessGate(uow.session, vault_service(rt.settings), rt.clock).reveal(
-            caller_for_employee(world.prov.enterprise_id, world.prov.courier_employee_id,
-                                "courier"),
-            waybill_no=waybill, purpose="delivery", fields=["recipient_phone"]).event_id
-        uow.commit()
-    return str(event)
-
-
-def _open(world: World, title: str) -> str:
-    rt = world.rt
-    evidence = [_reveal(world, world.prov.assigned[0])]
-    with rt.db.unit_of_work() as uow:
-        opened = incidents.open_incident(uow.session, incidents.OpenRequest(
-            enterprise_id=world.prov.enterprise_id, title=title, category="insider_abuse",
-            source="manual", detected_at=rt.clock.now(), evidence_event_ids=evidence),
-            actor="system:browser-test", settings=rt.settings.section(IncidentSettings))
-        uow.commit()
-        return str(opened.incident.id)
 
 
 @SIZES
 @LOCALES
 def test_officer_grades_an_incident_and_intervenes(open_page: Any, world: World, locale: str,
                                                    phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     title = f"定级补充 {lang} {size}" if lang == "zh-CN" else f"Grading walk {lang} {size}"
-    inc = _open(world, title)
+    inc = open_incident(world, title)
     device = f"dev-walk-{lang}-{size}"
     reason = "终端疑似被盗" if lang == "zh-CN" else "The handset was reported stolen"
     page = open_page(username="security.demo", phone=phone, locale=locale)
@@ -396,11 +368,11 @@ def _canaries(world: World) -> int:
 @LOCALES
 def test_officer_uses_the_channel_tools(open_page: Any, world: World, locale: str,
                                         phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     report = _asks_for_police(world)
     cluster = world.prov.assigned[:2]
     for waybill in cluster:
-        _reveal(world, waybill)
+        reveal(world, waybill)
     page = open_page(username="security.demo", phone=phone, locale=locale)
     watch = Watch(page, world, {REPORT_BODY, *cluster})
     url = "/enterprise/channel"
@@ -503,7 +475,7 @@ def _parcels(world: World, first: int, n: int) -> list[Parcel]:
 @LOCALES
 def test_office_staff_use_the_gate(open_page: Any, world: World, locale: str,
                                    phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     idx = (2 if phone else 0) + (lang == "en")
     office = _hire(world, "customer_service", f"office{idx}", "customer_service")
     second = _hire(world, "security", f"second{idx}", "security_officer")
@@ -640,7 +612,7 @@ def test_unconfirmed_acts_change_nothing(open_page: Any, world: World) -> None:
         appeal = conduct.appeal(uow.session, _admin(world), warning.id, grounds=GROUNDS,
                                 clock=rt.clock).id
         uow.commit()
-    inc = _open(world, "Unconfirmed walk")
+    inc = open_incident(world, "Unconfirmed walk")
     page = open_page(username="security.demo")
     _go(page, Watch(page, world, {emp, GROUNDS}), "/enterprise/conduct?lang=en")
     assert _post(page, "/enterprise/conduct/decide-appeal", {

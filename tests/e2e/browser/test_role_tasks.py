@@ -33,15 +33,12 @@ from parcelguard.vault.provider import vault_service
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import REFERRAL_REASON
 from tests.e2e.browser.conftest import World, shot
-from tests.e2e.browser.test_cli_only_tasks import _reveal
+from tests.e2e.browser.staff_tasks import lang_of, reveal
 from tests.e2e.browser.test_task_walks import Watch, _go, _submit, _switch
 
 WALKS = pytest.mark.parametrize(("locale", "phone"), [("zh-CN", False), ("en-US", True)],
                                 ids=["zh-CN-desktop", "en-phone"])
 
-
-def _lang(locale: str) -> str:
-    return "zh-CN" if locale == "zh-CN" else "en"
 
 
 def _other(lang: str) -> str:
@@ -69,7 +66,7 @@ def _support(world: World) -> str:
     """The demo auditor hands the demo referral data support (an event reference)."""
     assert world.cases.referral_id
     assert world.cases.engagement_id
-    event = _reveal(world, world.prov.assigned[0])
+    event = reveal(world, world.prov.assigned[0])
     auditor = Principal(demo.AUDITOR_ORG, "auditor", "auditor", account_id=_auditor_account(world))
     with world.rt.db.unit_of_work() as uow:
         row = support.send(uow.session, auditor,
@@ -86,7 +83,7 @@ def _support(world: World) -> str:
 @WALKS
 def test_police_download_the_evidence_and_receive_data_support(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ref = world.cases.referral_id
     assert ref is not None
     sup = _support(world)
@@ -195,10 +192,10 @@ def test_auditor_attests_samples_and_supports_the_police(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
     from parcelguard.audit.models import AuditAccessLog, AuditAttestation
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     firm, username = _firm(world, f"walk-{lang}-{size}".lower())
     eid = _engagement(world, firm, username)
-    event = _reveal(world, world.prov.assigned[1])
+    event = reveal(world, world.prov.assigned[1])
     ref = world.cases.referral_id
     assert ref is not None
     page = open_page(username=username, phone=phone, locale=locale)
@@ -303,7 +300,7 @@ def test_supervisor_orders_an_audit_and_publishes_a_transparency_report(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
     from parcelguard.audit.models import AuditDpBudget, AuditDpRelease
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ent = world.prov.enterprise_id
     firm, lead = _firm(world, f"ordered-{lang}-{size}".lower())
     reason = f"Complaints about waybill lookups ({lang} {size} walk)."
@@ -380,7 +377,7 @@ def test_cac_reads_a_forwarded_report_before_its_receipt(
     from parcelguard.incidents.models import ForwardedReport, IncidentReport, TimelineEntry
     from tests.e2e.browser.test_cli_only_tasks import _forward
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     title = f"网信阅读 {lang} {size}" if lang == "zh-CN" else f"CAC reads {lang} {size}"
     sent = _forward(world, title, sent=True)
     owed = _forward(world, title + " (owed)", sent=False)
@@ -470,7 +467,7 @@ def test_enterprise_reads_its_scorecard_and_publishes_its_transparency_report(
     from parcelguard.audit import scorecards
     from parcelguard.audit.models import AuditDpRelease
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ent = world.prov.enterprise_id
     page = open_page(username=_admin(world), phone=phone, locale=locale)
     watch = Watch(page, world)
@@ -516,7 +513,7 @@ def test_enterprise_reads_and_publishes_its_privacy_notice(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
     from parcelguard.consent.models import NoticeVersion
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ent = world.prov.enterprise_id
     ours = NoticeVersion.enterprise_id == ent
     before = _count(world, NoticeVersion, ours)
@@ -564,7 +561,7 @@ def test_enterprise_handles_data_subject_requests_at_the_counter(
     from parcelguard.consent.models import DataSubjectRequest
     from tests.e2e.browser.test_task_walks import _ship
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     parcel = _ship(world, 9100 + (0 if lang == "zh-CN" else 1) + (2 if phone else 0))
     subject = parcel.sender_subject_id
     page = open_page(username=_admin(world), phone=phone, locale=locale)
@@ -634,7 +631,7 @@ def test_enterprise_registers_a_partner_and_reads_its_bindings(
     from parcelguard.waybill.models import ImpactAssessment, Partner, ProcessingContract
     from parcelguard.waybill.virtual import list_bindings
 
-    size, lang = ("phone" if phone else "desktop"), _lang(locale)
+    size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ent = world.prov.enterprise_id
     partner = f"outlet-{lang}-{size}".lower()
     name = f"Parcel locker {lang} {size}"
