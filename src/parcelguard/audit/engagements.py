@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +22,7 @@ from parcelguard.audit.model import Period
 from parcelguard.audit.models import AuditAccessLog, AuditEngagement
 from parcelguard.audit.rulebook import Rulebook, RulebookError
 from parcelguard.audit.settings import AuditSettings
-from parcelguard.core.clock import Clock
+from parcelguard.core.clock import Clock, aware_time
 from parcelguard.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from parcelguard.core.ids import new_id
 from parcelguard.identity import read as identity_read
@@ -192,15 +192,6 @@ def period(eng: AuditEngagement) -> Period:
     return model.period_of(eng.period_start, eng.period_end)
 
 
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else None
-
 
 def record_grant(session: Session, grant: dict[str, Any], *, holder: str, granted_by: str,
                  clock: Clock) -> AuditEngagement | None:
@@ -217,7 +208,7 @@ def record_grant(session: Session, grant: dict[str, Any], *, holder: str, grante
         return value if isinstance(value, str) and 0 < len(value) <= max_len else None
 
     eng_id, enterprise, auditor = text("engagement"), text("enterprise"), text("auditor")
-    start, end = _when(grant.get("period_start")), _when(grant.get("period_end"))
+    start, end = aware_time(grant.get("period_start")), aware_time(grant.get("period_end"))
     kind, scope = grant.get("kind"), grant.get("scope")
     if eng_id is None or enterprise is None or auditor is None or holder not in (
             enterprise, auditor) or kind not in KINDS or start is None or end is None \
@@ -242,7 +233,7 @@ def record_grant(session: Session, grant: dict[str, Any], *, holder: str, grante
         reason=str(grant.get("reason") or "")[:500], scope=list(scope)[:200],
         rulebook_version=text("rulebook", 32) or "", period_start=start, period_end=end,
         status="planned", requested_by=text("requested_by", 140) or f"node:{granted_by}",
-        created_at=_when(grant.get("created_at")) or clock.now(),
+        created_at=aware_time(grant.get("created_at")) or clock.now(),
         sample_seed=seed or secrets.token_hex(16))
     session.add(eng)
     session.flush()

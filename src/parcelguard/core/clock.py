@@ -32,3 +32,16 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self._now += delta
+
+
+def aware_time(value: object) -> datetime | None:
+    """An ISO 8601 time with an offset, as another node sent it in a message body;
+    None for anything else (absent, not text, malformed, or naive: a time without
+    its zone cannot be placed)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else None

@@ -20,13 +20,12 @@ shared store; the receipt, sent back, marks the department's forward received
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.core.clock import Clock
+from parcelguard.core.clock import Clock, aware_time
 from parcelguard.core.errors import Conflict
 from parcelguard.identity.service import ensure_enterprises
 from parcelguard.incidents import timeline as tl
@@ -49,15 +48,6 @@ class NotYet(Conflict):
 
     code = "not_yet"
 
-
-def _when(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else None
 
 
 def _str(body: dict[str, Any], key: str, max_len: int = 64) -> str | None:
@@ -89,7 +79,7 @@ def _report(session: Session, enterprise_id: str, body: dict[str, Any], *,
     if report_id is None or incident_id is None or category not in {c.value for c in Category}:
         return None
     now = clock.now()
-    filed_at = _when(body.get("filed_at")) or now
+    filed_at = aware_time(body.get("filed_at")) or now
     ensure_enterprises(session, {enterprise_id}, clock)
     inc = session.get(Incident, incident_id)
     if inc is not None and inc.enterprise_id != enterprise_id:
@@ -164,12 +154,12 @@ def record_forward(session: Session, department_org: str, body: dict[str, Any], 
             ForwardedReport.report_id == report.id)).first() is not None:
         return None
     now = clock.now()
-    sent_at = _when(body.get("sent_at")) or now
+    sent_at = aware_time(body.get("sent_at")) or now
     on_time = body.get("on_time")
     row = ForwardedReport(
         id=fwd_id, report_id=report.id, incident_id=inc.id, enterprise_id=enterprise_id,
         to_org_id=administration, grade=_str(body, "grade", 20) or inc.grade, status="sent",
-        due_at=_when(body.get("due_at")) or sent_at, created_at=now, sent_at=sent_at,
+        due_at=aware_time(body.get("due_at")) or sent_at, created_at=now, sent_at=sent_at,
         sent_by=f"node:{department_org}"[:140],
         on_time=on_time if isinstance(on_time, bool) else None)
     session.add(row)
@@ -194,7 +184,7 @@ def record_forward_receipt(session: Session, administration: str, body: dict[str
     if row.status != "sent":
         return None
     row.status, row.receipt = "received", receipt
-    row.received_at = _when(body.get("received_at")) or clock.now()
+    row.received_at = aware_time(body.get("received_at")) or clock.now()
     row.received_by = (_str(body, "received_by", 140) or f"node:{administration}")
     tl.record(session, row.incident_id, at=clock.now(), actor=f"node:{administration}",
               action="forward_received", forward_id=row.id, receipt=row.receipt)
@@ -210,7 +200,7 @@ def record_escalation(session: Session, enterprise_id: str, body: dict[str, Any]
     already held."""
     esc_id, subject, ref_id = (_str(body, "escalation"), _str(body, "subject", 24),
                                _str(body, "ref"))
-    cleared_at = _when(body.get("cleared_at"))
+    cleared_at = aware_time(body.get("cleared_at"))
     if esc_id is not None and subject is None and cleared_at is not None:
         # the enterprise cleared it (the report filed late, the notice sent)
         held = session.get(Escalation, esc_id)
@@ -223,7 +213,7 @@ def record_escalation(session: Session, enterprise_id: str, body: dict[str, Any]
             held.cleared_at = cleared_at
             session.flush()
         return held
-    due_at, escalated_at = _when(body.get("due_at")), _when(body.get("escalated_at"))
+    due_at, escalated_at = aware_time(body.get("due_at")), aware_time(body.get("escalated_at"))
     if esc_id is None or subject is None or ref_id is None or due_at is None \
             or escalated_at is None:
         return None

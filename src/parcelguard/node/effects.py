@@ -52,7 +52,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from parcelguard.core.clock import SystemClock
+from parcelguard.core.clock import SystemClock, aware_time
 from parcelguard.core.errors import DomainError
 from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.node.directory import Directory
@@ -212,7 +212,7 @@ def _at_the_department(session: Session, e: Envelope) -> None:
             open_case(session, OpenRequest(
                 enterprise_id=ent, title=f"ledger_tamper ({ent}'s log)",
                 category="tampering", source="audit",
-                detected_at=_time(e.body.get("detected_at")) or clock.now(),
+                detected_at=aware_time(e.body.get("detected_at")) or clock.now(),
                 source_ref=f"{e.sender_org}/finding/{finding}"[:128],
                 subject_key=f"{ent}|{ent}"),
                 actor=f"node:{e.sender_org}", settings=settings)
@@ -244,15 +244,6 @@ def _unb64(value: object) -> bytes | None:
         return None
 
 
-def _time(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        at = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return at if at.tzinfo is not None else None
-
 
 def _referral(session: Session, e: Envelope, me_org: str, directory: Directory) -> None:
     """A referral an enterprise's node sent with its evidence package: checked
@@ -275,7 +266,7 @@ def _referral(session: Session, e: Envelope, me_org: str, directory: Directory) 
                         source_type=str(e.body.get("source_type") or "?"),
                         source_id=str(e.body.get("source_id") or ""),
                         reason=str(e.body.get("reason") or ""), package=package,
-                        created_at=_time(e.body.get("created_at")) or datetime.now(UTC),
+                        created_at=aware_time(e.body.get("created_at")) or datetime.now(UTC),
                         received_at=datetime.now(UTC), check=check)
 
 
