@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from parcelguard.access.caller import caller_for_employee
+from parcelguard.access.models import BreakGlassRecord
 from parcelguard.access.service import AccessGate
 from parcelguard.channel import intake, referrals
-from parcelguard.channel.models import ChannelDataRequest, ChannelReferralLog
+from parcelguard.channel.models import ChannelDataRequest, ChannelLink, ChannelReferralLog
 from parcelguard.channel.settings import ChannelSettings
 from parcelguard.identity.permissions import Principal
 from parcelguard.identity.service import SUPERVISOR_ORG_ID
@@ -29,6 +30,8 @@ from parcelguard.incidents.models import (
     IncidentReport,
     TimelineEntry,
 )
+from parcelguard.logistics import service as logistics
+from parcelguard.logistics.models import Station
 from parcelguard.vault.provider import vault_service
 from parcelguard.web import demo
 from tests.e2e.browser.conftest import World, shot
@@ -271,8 +274,6 @@ def test_a_reports_contact_is_in_the_pages_language(open_page: Any, world: World
 
 def _break_glass(world: World) -> str:
     """A customer-service employee's emergency reveal of a parcel: flagged for review."""
-    from parcelguard.logistics import service as logistics
-    from parcelguard.logistics.models import Station
 
     rt = world.rt
     ent = world.prov.enterprise_id
@@ -299,7 +300,6 @@ def _break_glass(world: World) -> str:
 @LOCALES
 def test_officer_reviews_a_break_glass_use(open_page: Any, world: World, locale: str,
                                            phone: bool) -> None:
-    from parcelguard.access.models import BreakGlassRecord
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     record = _break_glass(world)
@@ -350,7 +350,6 @@ def _complaint(world: World) -> str:
 @LOCALES
 def test_officer_links_a_complaint_to_an_employee(open_page: Any, world: World, locale: str,
                                                   phone: bool) -> None:
-    from parcelguard.channel.models import ChannelLink
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     report = _complaint(world)

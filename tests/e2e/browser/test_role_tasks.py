@@ -22,14 +22,32 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from parcelguard.audit import engagements, support
-from parcelguard.audit.models import AuditDataSupport, AuditEngagement
+from parcelguard.audit import engagements, scorecards, support
+from parcelguard.audit import model as audit_model
+from parcelguard.audit.controls import load_rulebook
+from parcelguard.audit.fieldwork import Sample, verify_sample
+from parcelguard.audit.model import PERIOD_TZ
+from parcelguard.audit.models import (
+    AuditAccessLog,
+    AuditAttestation,
+    AuditDataSupport,
+    AuditDpBudget,
+    AuditDpRelease,
+    AuditEngagement,
+)
 from parcelguard.audit.settings import AuditSettings
 from parcelguard.channel.evidence import package_digest
 from parcelguard.channel.models import ChannelReferral, ChannelReferralLog
+from parcelguard.consent.models import DataSubjectRequest, NoticeVersion
 from parcelguard.identity import repository as identity_repo
-from parcelguard.identity.permissions import Principal
+from parcelguard.identity.permissions import Principal, system_principal
+from parcelguard.identity.service import SUPERVISOR_ORG_ID
+from parcelguard.incidents.models import ForwardedReport, IncidentReport, TimelineEntry
+from parcelguard.ledger.signing import registered_verifier
+from parcelguard.logistics.models import Parcel
 from parcelguard.vault.provider import vault_service
+from parcelguard.waybill.models import ImpactAssessment, Partner, ProcessingContract, Share
+from parcelguard.waybill.virtual import list_bindings
 from parcelguard.web import demo
 from parcelguard.web.demo_cases import REFERRAL_REASON
 from tests.e2e.browser.conftest import World, shot
@@ -160,10 +178,6 @@ def _firm(world: World, name: str) -> tuple[str, str]:
 
 def _engagement(world: World, firm: str, username: str) -> str:
     """An engagement of ``firm``'s in fieldwork, led by ``username``."""
-    from parcelguard.audit import model
-    from parcelguard.audit.controls import load_rulebook
-    from parcelguard.identity.permissions import system_principal
-    from parcelguard.identity.service import SUPERVISOR_ORG_ID
 
     rt = world.rt
     now = rt.clock.now()
@@ -173,7 +187,7 @@ def _engagement(world: World, firm: str, username: str) -> str:
             uow.session, system_principal(SUPERVISOR_ORG_ID),
             enterprise_id=world.prov.enterprise_id, auditor_org_id=firm,
             lead_auditor=username, kind="periodic",
-            period=model.period_of(now - timedelta(days=2), now),  # the events so far
+            period=audit_model.period_of(now - timedelta(days=2), now),  # the events so far
             rulebook=load_rulebook(), clock=rt.clock)
         engagements.start(uow.session, lead, eng.id, clock=rt.clock,
                           settings=rt.settings.section(AuditSettings))
@@ -190,7 +204,6 @@ def _count(world: World, model: Any, *where: Any) -> int:
 @WALKS
 def test_auditor_attests_samples_and_supports_the_police(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
-    from parcelguard.audit.models import AuditAccessLog, AuditAttestation
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     firm, username = _firm(world, f"walk-{lang}-{size}".lower())
@@ -244,8 +257,6 @@ def test_auditor_attests_samples_and_supports_the_police(
     assert _count(world, AuditAccessLog, *draws) == 1  # a reload draws nothing
     assert page.locator("#samples tbody tr").count() == 1
     # `audit sample --out`: the sample as a file of leaves and proofs, verifiable apart
-    from parcelguard.audit.fieldwork import Sample, verify_sample
-    from parcelguard.ledger.signing import registered_verifier
 
     form = page.locator(f"form[action='{url}/sample']")
     form.locator("[name=size]").fill("2")
@@ -286,7 +297,6 @@ def test_auditor_attests_samples_and_supports_the_police(
 
 def _month(world: World, back: int) -> str:
     """The calendar month ``back`` months before this one (China time), ``YYYY-MM``."""
-    from parcelguard.audit.model import PERIOD_TZ
 
     now = world.rt.clock.now().astimezone(PERIOD_TZ)
     y, m = now.year, now.month - back
@@ -298,7 +308,6 @@ def _month(world: World, back: int) -> str:
 @WALKS
 def test_supervisor_orders_an_audit_and_publishes_a_transparency_report(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
-    from parcelguard.audit.models import AuditDpBudget, AuditDpRelease
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ent = world.prov.enterprise_id
@@ -374,7 +383,6 @@ def test_supervisor_orders_an_audit_and_publishes_a_transparency_report(
 @WALKS
 def test_cac_reads_a_forwarded_report_before_its_receipt(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
-    from parcelguard.incidents.models import ForwardedReport, IncidentReport, TimelineEntry
     from tests.e2e.browser.test_cli_only_tasks import _forward
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
@@ -464,8 +472,6 @@ def _admin(world: World) -> str:
 @WALKS
 def test_enterprise_reads_its_scorecard_and_publishes_its_transparency_report(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
-    from parcelguard.audit import scorecards
-    from parcelguard.audit.models import AuditDpRelease
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ent = world.prov.enterprise_id
@@ -511,7 +517,6 @@ def test_enterprise_reads_its_scorecard_and_publishes_its_transparency_report(
 @WALKS
 def test_enterprise_reads_and_publishes_its_privacy_notice(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
-    from parcelguard.consent.models import NoticeVersion
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ent = world.prov.enterprise_id
@@ -558,7 +563,6 @@ def test_enterprise_reads_and_publishes_its_privacy_notice(
 @WALKS
 def test_enterprise_handles_data_subject_requests_at_the_counter(
         open_page: Any, world: World, locale: str, phone: bool) -> None:
-    from parcelguard.consent.models import DataSubjectRequest
     from tests.e2e.browser.test_task_walks import _ship
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
@@ -579,7 +583,6 @@ def test_enterprise_handles_data_subject_requests_at_the_counter(
     watch.check()
     assert _count(world, DataSubjectRequest, mine, DataSubjectRequest.kind == "access") == 1
     # `subjects correct`: one of the person's own fields on one parcel
-    from parcelguard.logistics.models import Parcel
 
     by_waybill = Parcel.waybill_no == parcel.waybill_no
     with world.rt.db.unit_of_work() as uow:
@@ -628,8 +631,6 @@ def test_enterprise_registers_a_partner_and_reads_its_bindings(
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
     from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-    from parcelguard.waybill.models import ImpactAssessment, Partner, ProcessingContract
-    from parcelguard.waybill.virtual import list_bindings
 
     size, lang = ("phone" if phone else "desktop"), lang_of(locale)
     ent = world.prov.enterprise_id
@@ -675,7 +676,6 @@ def test_enterprise_registers_a_partner_and_reads_its_bindings(
     assert _count(world, ProcessingContract, ProcessingContract.partner_id == partner) == 1
     # `waybill share`: a parcel's recipient data sealed to the partner's key, as a file;
     # one share access event and one share record, readable by the partner alone
-    from parcelguard.waybill.models import Share
 
     waybill = world.prov.assigned[0]
     shares = Share.partner_id == partner, Share.waybill_no == waybill
