@@ -45,7 +45,7 @@ from parcelguard.ledger.contract import (
 )
 from parcelguard.ledger.files import too_long
 from parcelguard.ledger.models import LedgerEvent, LedgerHead
-from parcelguard.ledger.parcels import project_steps
+from parcelguard.ledger.parcels import fold_steps, upsert_states
 from parcelguard.ledger.store import append_leaf_batch
 
 _QUOTED = re.compile(r"'[^']*'")
@@ -395,8 +395,13 @@ class EventLog:
         for ent, reason in self._ensure_heads(session, set(by_ent)).items():
             result.rejected.extend(Rejected(ev.line_no, reason) for ev in by_ent.pop(ent))
         conn = session.connection()
+        states: list[tuple[Any, ...]] = []
         for ent, evs in by_ent.items():
-            self._append_enterprise(session, conn, ent, evs, result)
+            states += self._append_enterprise(session, conn, ent, evs, result)
+        # --- parcel projection (ledger/parcels.py): one upsert for the batch's
+        # enterprises, of the events stored just now, so re-sent ones never count twice.
+        upsert_states(conn, states)
+        # --- end parcel projection
         result.rejected.sort(key=lambda r: r.line_no)
         return result
 
@@ -420,7 +425,8 @@ class EventLog:
         return refused
 
     def _append_enterprise(self, session: Session, conn: Any, ent: str,
-                           evs: list[Decoded], result: BatchResult) -> None:
+                           evs: list[Decoded], result: BatchResult) -> list[tuple[Any, ...]]:
+        """Store one enterprise's events; returns the parcel state rows they fold to."""
         # Take the head's row lock first (a write), then read the size: concurrent
         # writers to one log serialise here on SQLite and PostgreSQL alike.
         conn.execute(update(LedgerHead).where(LedgerHead.enterprise_id == ent)
@@ -459,15 +465,13 @@ class EventLog:
             # tiles in this transaction, so the tree always covers exactly the stored rows.
             append_leaf_batch(conn, ent, size, [row[7] for row in rows])
             # --- end Merkle log
-            # --- parcel projection (ledger/parcels.py): only events stored just now,
-            # so re-sent ones never count twice.
-            project_steps(conn, ent, [p for ev in unique.values()
-                                      if (p := ev[8]) is not None])
-            # --- end parcel projection
             conn.execute(update(LedgerHead).where(LedgerHead.enterprise_id == ent)
                          .values(size=size + len(rows)))
         result.stored += len(rows)
         result.by_enterprise[ent] += len(rows)
+        if not rows:
+            return []
+        return fold_steps(ent, [p for ev in unique.values() if (p := ev[8]) is not None])
 
 
 def _rows(ent: str, size: int, events: Iterable[Decoded]) -> list[tuple[Any, ...]]:

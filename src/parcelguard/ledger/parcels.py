@@ -102,10 +102,16 @@ StepRow = tuple[str, int, str, str, str | None, str | None, str | None, int | No
 
 
 def project_steps(conn: Connection, enterprise_id: str, steps: Iterable[StepRow]) -> None:
-    """Fold newly stored parcel steps, ``(event_id, occurred_at_us, waybill_no, step,
-    station_id, assignee_id, assignment_purpose, assignment_until_us)`` as ingest
-    decoded them, into the enterprise's parcel states, inside the caller's
-    transaction."""
+    """Fold newly stored parcel steps into the enterprise's parcel states, inside the
+    caller's transaction (``fold_steps`` then ``upsert_states``)."""
+    upsert_states(conn, fold_steps(enterprise_id, steps))
+
+
+def fold_steps(enterprise_id: str, steps: Iterable[StepRow]) -> list[tuple[Any, ...]]:
+    """The state rows (``_STATE_COLUMNS`` order, a row per waybill) of newly stored
+    parcel steps, ``(event_id, occurred_at_us, waybill_no, step, station_id,
+    assignee_id, assignment_purpose, assignment_until_us)`` as ingest decoded them;
+    ``upsert_states`` merges them with what is stored."""
     states: dict[str, list[Any]] = {}
     get = states.get
     for event_id, us, waybill, step, station, assignee, purpose, until_us in steps:
@@ -123,8 +129,7 @@ def project_steps(conn: Connection, enterprise_id: str, steps: Iterable[StepRow]
             rank = STEP_RANK[step]
             if row[_AT] is None or (us, rank, event_id) > (row[_AT], row[_RANK], row[_EID]):
                 row[3:9] = [STEP_STATUS[step], step, us, rank, event_id, station]
-    if states:
-        _upsert(conn, [tuple(r) for r in states.values()])
+    return [tuple(r) for r in states.values()]
 
 
 def _upsert_sql(pg: bool, source: str) -> str:
@@ -150,12 +155,19 @@ def _upsert_sql(pg: bool, source: str) -> str:
 _COLS = ", ".join(_STATE_COLUMNS)
 _SQLITE_UPSERT = _upsert_sql(False, f"VALUES ({', '.join('?' for _ in _STATE_COLUMNS)})")
 # PostgreSQL: COPY the batch's states into a session-local staging table, then one
-# INSERT ... SELECT (a per-row executemany was a quarter of the ingest time).
-_PG_STAGE = "CREATE TEMP TABLE IF NOT EXISTS parcel_states_in (LIKE parcel_states)"
+# INSERT ... SELECT (a per-row executemany was a quarter of the ingest time). The
+# table is emptied at every commit: emptied by DELETE alone, its dead rows piled up
+# (autovacuum never visits temporary tables) and each upsert scanned them all.
+_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS parcel_states_in (LIKE parcel_states) "
+             "ON COMMIT DELETE ROWS")
 _PG_UPSERT = _upsert_sql(True, f"SELECT {_COLS} FROM parcel_states_in")
 
 
-def _upsert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+def upsert_states(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Merge state rows (``fold_steps``; one per enterprise and waybill) into the
+    stored states: each keeps the newer step and the newer assignment."""
+    if not rows:
+        return
     dbapi: Any = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
         with dbapi.cursor() as cur:
@@ -164,7 +176,8 @@ def _upsert(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
                 for row in rows:
                     copy.write_row(row)
             cur.execute(_PG_UPSERT)
-            # One transaction folds one batch per enterprise: empty it for the next.
+            # A transaction may fold more than once (parcelguard's own events next to
+            # an ingest batch): the next fold must not see these rows again.
             cur.execute("DELETE FROM parcel_states_in")
         return
     cur = dbapi.cursor()
