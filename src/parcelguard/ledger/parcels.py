@@ -157,7 +157,8 @@ _SQLITE_UPSERT = _upsert_sql(False, f"VALUES ({', '.join('?' for _ in _STATE_COL
 # PostgreSQL: COPY the batch's states into a session-local staging table, then one
 # INSERT ... SELECT (a per-row executemany was a quarter of the ingest time). The
 # table is emptied at every commit: emptied by DELETE alone, its dead rows piled up
-# (autovacuum never visits temporary tables) and each upsert scanned them all.
+# (autovacuum never visits temporary tables: 2,062 pages after 40 transactions of
+# 5,000 rows) and each upsert scanned them all.
 _PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS parcel_states_in (LIKE parcel_states) "
              "ON COMMIT DELETE ROWS")
 _PG_UPSERT = _upsert_sql(True, f"SELECT {_COLS} FROM parcel_states_in")
