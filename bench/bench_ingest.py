@@ -66,8 +66,9 @@ def bare_sqlite(db_path: Path, bare_path: Path, batch: int) -> float:
         f"SELECT {', '.join(COLUMNS)} FROM ledger_events ORDER BY enterprise_id, seq"
     ).fetchall()
     bare = sqlite3.connect(bare_path, isolation_level=None)
+    # the store's own settings (core/db.py): WAL, and a commit waits for the disk
     bare.execute("PRAGMA journal_mode=WAL")
-    bare.execute("PRAGMA synchronous=NORMAL")
+    bare.execute("PRAGMA synchronous=FULL")
     ddl = sqlite3.connect(db_path).execute(
         "SELECT sql FROM sqlite_master WHERE tbl_name='ledger_events' AND sql IS NOT NULL"
     ).fetchall()
