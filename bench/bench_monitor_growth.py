@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import msgspec
+from sqlalchemy import func, select
 
 from parcelguard.core.clock import SystemClock
 from parcelguard.core.db import Database
@@ -37,6 +38,7 @@ from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.service import ingest_file
 from parcelguard.logistics.identifiers import make_waybill_no
 from parcelguard.monitor.engine import Pipeline
+from parcelguard.monitor.models import MonitorState
 from parcelguard.monitor.runner import run_once
 from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.state import state_encoder
@@ -104,12 +106,16 @@ def synthetic() -> Iterator[bytes]:
             ))
 
 
-def _memory(pipe: Pipeline, gc_us: float) -> dict[str, float]:
+def _memory(pipe: Pipeline, db: Database, gc_us: float) -> dict[str, float]:
     """What the runner holds after a stretch: subjects, waybills (a week of parcels is
-    the waybill stage's lookback), window entries, objects the cyclic collector
-    tracks, and the collector's share of the stretch's CPU per event."""
+    the waybill stage's lookback; saved, and in memory), window entries, objects the
+    cyclic collector tracks, and the collector's share of the stretch's CPU per event."""
     subjects = [st for by in pipe.engine.subjects.values() for st in by.values()]
-    return {"subjects": len(subjects), "waybills": pipe.index.size(),
+    with db.unit_of_work() as uow:
+        saved = uow.session.scalar(select(func.count()).select_from(MonitorState)
+                                   .where(MonitorState.kind == "w"))
+    return {"subjects": len(subjects), "waybills": saved or 0,
+            "waybills_in_memory": pipe.index.size(),
             "window_entries": sum(len(w) for st in subjects for w in st.wins.values()),
             "subject_state_bytes": sum(len(state_encoder.encode(st)) for st in subjects),
             "gc_tracked_objects": len(gc.get_objects()),
@@ -161,7 +167,7 @@ def main() -> None:
             pipe, report = run_once(db, settings.section(MonitorSettings), clock, pipe=pipe)
             assert report.events == mark - done, report.as_dict()
             figures[mark] = (time.process_time() - cpu) / report.events * 1e6
-            memory[mark] = _memory(pipe, gc_s[0] / report.events * 1e6)
+            memory[mark] = _memory(pipe, db, gc_s[0] / report.events * 1e6)
             print(f"  {memory[mark]}", file=sys.stderr)
             done = mark
         db.dispose()

@@ -9,6 +9,8 @@ is cut into micro-batches or spread over workers (the Spark runner relies on it)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from parcelguard.monitor.detectors import cumulative
 from parcelguard.monitor.detectors.access import (
     on_bulk,
@@ -185,6 +187,15 @@ class SubjectEngine:
                    if st.last_us >= now_us - within_us)
 
 
+@dataclass(frozen=True)
+class WaybillExpiry:
+    """Waybills (of one enterprise, or of all) silent since before ``horizon_us``
+    are forgotten."""
+
+    enterprise_id: str | None
+    horizon_us: int
+
+
 class Pipeline:
     """Both stages in one process: the embedded runner and replay."""
 
@@ -223,19 +234,22 @@ class Pipeline:
         return engine.drain()
 
     def maintain(self, *, enterprise_id: str | None = None, now_us: int | None = None,
-                 force: bool = False) -> list[tuple[str, str]]:
+                 force: bool = False) -> WaybillExpiry | None:
         """Free memory of idle state, at most once an hour of event time (each pass
         walks every waybill). The database runner passes the enterprise whose log it
-        just read and that log's time: enterprises are read one after another."""
+        just read and that log's time: enterprises are read one after another.
+        Returns the horizon waybills were forgotten before, when they were (the
+        runner deletes their saved rows)."""
         now = self.now_us if now_us is None else now_us
         key = enterprise_id or "*"
         if not force and now - self._maintained.get(key, 0) < HOUR_US:
-            return []
+            return None
         self._maintained[key] = now
         self.engine.maintain(now, enterprise_id)
         # walking every waybill is the costly part; a quarter of the lookback is often
         # enough to bound memory
         if not force and now - self._expired.get(key, 0) < self.index.lookback_us // 4:
-            return []
+            return None
         self._expired[key] = now
-        return self.index.expire(now, enterprise_id)
+        self.index.expire(now, enterprise_id)
+        return WaybillExpiry(enterprise_id, now - self.index.lookback_us)

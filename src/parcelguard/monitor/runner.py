@@ -31,6 +31,7 @@ from parcelguard.monitor.store import (
     apply_updates,
     load_cursors,
     load_pipeline,
+    load_waybills,
     save_state,
     set_cursor,
 )
@@ -48,9 +49,14 @@ class RunReport:
                 "alerts_raised": self.alerts_raised, "by_enterprise": self.by_enterprise}
 
 
-def _read(db: Database, enterprise_id: str, start: int, limit: int) -> list[bytes]:
+def _read(db: Database, pipe: Pipeline, enterprise_id: str, start: int,
+          limit: int) -> list[Ev]:
+    """The next batch of the log, and the saved state of the waybills it names."""
     with db.unit_of_work() as uow:
-        return ledger_read.leaves_from(uow.session, enterprise_id, start, limit)
+        events = [decoder.decode(leaf) for leaf in
+                  ledger_read.leaves_from(uow.session, enterprise_id, start, limit)]
+        load_waybills(uow.session, pipe, events)
+        return events
 
 
 # A full collection every this many batches (see _young_collections_only)
@@ -59,11 +65,12 @@ _FULL_GC_BATCHES = 50
 
 @contextmanager
 def _young_collections_only() -> Iterator[None]:
-    """The runner remembers a week of waybills (hundreds of thousands of entries in
-    one dict) and every full pass of the cyclic collector visits each of them: with
-    automatic collection its share of the runner's time grew with the log (0.4 us
-    an event at 0.1 M events, 1.3 at 1 M: bench/bench_monitor_growth.py). The
-    pipeline makes no reference cycles; the database layer makes short-lived ones.
+    """The runner keeps a thousand subjects' windows (a day of events) in memory, and
+    every full pass of the cyclic collector visits them; with automatic collection
+    its share of the runner's time grew with the state (bench/bench_monitor_growth.py,
+    when the runner also held a week of waybills: 0.4 us an event at 0.1 M events,
+    1.3 at 1 M). The pipeline makes no reference cycles; the database layer makes
+    short-lived ones.
     So during a pass the collector runs on the young generations only, after each
     batch (cost: that batch's objects), and in full every ``_FULL_GC_BATCHES``
     batches, so nothing that outlives a batch in a cycle is kept for long."""
@@ -107,23 +114,22 @@ def _catch_up(db: Database, settings: MonitorSettings, clock: Clock, pipe: Pipel
     for ent in sorted(heads):
         seq = cursors.get(ent, 0)
         while seq < heads[ent]:
-            leaves = _read(db, ent, seq, settings.batch_size)
-            if not leaves:
+            events = _read(db, pipe, ent, seq, settings.batch_size)
+            if not events:
                 break
-            events: list[Ev] = [decoder.decode(leaf) for leaf in leaves]
             ts = [epoch_us(ev.occurred_at) for ev in events]
             updates = pipe.feed(events, ts)
             expired = pipe.maintain(enterprise_id=ent, now_us=max(ts))
             with db.unit_of_work() as uow:
                 save_state(uow.session, pipe, expired)
                 raised = apply_updates(uow.session, updates, cap=settings.evidence_cap)
-                set_cursor(uow.session, ent, seq + len(leaves), clock.now())
+                set_cursor(uow.session, ent, seq + len(events), clock.now())
                 uow.commit()  # and delivers this batch's AlertRaised at once
-            seq += len(leaves)
-            report.events += len(leaves)
+            seq += len(events)
+            report.events += len(events)
             report.batches += 1
             report.alerts_raised += len(raised)
-            report.by_enterprise[ent] = report.by_enterprise.get(ent, 0) + len(leaves)
+            report.by_enterprise[ent] = report.by_enterprise.get(ent, 0) + len(events)
             _after_batch(report)
     db.dispatch_due()
     return pipe

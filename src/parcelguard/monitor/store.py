@@ -3,7 +3,8 @@ written inside the caller's transaction (one per micro-batch)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +16,9 @@ from parcelguard.core.errors import Conflict
 from parcelguard.core.outbox import emit
 from parcelguard.monitor.alerts import Alert, new_alert
 from parcelguard.monitor.detectors.volume import book_decoder, book_encoder
-from parcelguard.monitor.engine import Pipeline
+from parcelguard.monitor.engine import Pipeline, WaybillExpiry
 from parcelguard.monitor.events import AlertRaised
-from parcelguard.monitor.model import AlertUpdate
+from parcelguard.monitor.model import AlertUpdate, Ev
 from parcelguard.monitor.models import MonitorAlert, MonitorCursor, MonitorState
 from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.state import state_decoder, state_encoder
@@ -27,6 +28,7 @@ from parcelguard.monitor.waybills import state_encoder as wb_encoder
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _BOOK = ("*", "b", "peers")
 _CHUNK = 2_000  # rows per statement: below every backend's parameter limit
+_WAYBILL_KINDS = frozenset({"parcel", "access"})
 
 
 def us_to_dt(us: int) -> datetime:
@@ -34,26 +36,80 @@ def us_to_dt(us: int) -> datetime:
 
 
 def load_pipeline(session: Session, settings: MonitorSettings) -> Pipeline:
-    """The pipeline as the last committed batch left it."""
+    """The pipeline as the last committed batch left it, but for its waybills: those
+    stay in the database, and each batch brings in the ones it needs
+    (``load_waybills``)."""
     pipe = Pipeline(settings)
-    subjects, waybills = pipe.engine.subjects, pipe.index.states
+    subjects = pipe.engine.subjects
     rows = session.execute(select(MonitorState.enterprise_id, MonitorState.kind,
-                                  MonitorState.key, MonitorState.data))
-    try:
+                                  MonitorState.key, MonitorState.data)
+                           .where(MonitorState.kind != "w"))
+    with _versioned():
         for ent, kind, key, data in rows:
             if kind == "s":
                 subjects.setdefault(ent, {})[key] = state_decoder.decode(data)
-            elif kind == "w":
-                waybills.setdefault(ent, {})[key] = wb_decoder.decode(data)
             elif (ent, kind, key) == _BOOK:
                 pipe.engine.book = book_decoder.decode(data)
+    pipe.engine.track_touched = pipe.index.track_touched = True
+    return pipe
+
+
+@contextmanager
+def _versioned() -> Iterator[None]:
+    try:
+        yield
     except msgspec.ValidationError:
         # Never guess at state: a wrong window or episode would raise wrong alerts.
         raise Conflict("the monitor's saved state was written by another version of "
                        "parcelguard; empty monitor_state and monitor_cursors to rebuild it "
                        "from the logs") from None
-    pipe.engine.track_touched = pipe.index.track_touched = True
-    return pipe
+
+
+_LOAD_CHUNK = 500  # keys per SELECT (SQLite's parameter limit is 999 in old builds)
+_SQLITE_LOAD = ("SELECT key, data FROM monitor_state WHERE enterprise_id = ? AND kind = 'w' "
+                "AND key IN ({})")
+_PG_LOAD = ("SELECT key, data FROM monitor_state WHERE enterprise_id = %s AND kind = 'w' "
+            "AND key = ANY(%s)")
+
+
+def load_waybills(session: Session, pipe: Pipeline, events: Sequence[Ev]) -> None:
+    """Bring the saved state of every waybill these events name into the pipeline.
+
+    The runner keeps no waybill in memory between batches (``save_state`` lets them
+    go): a week of parcels is hundreds of thousands of waybills at one node and
+    hundreds of millions nationally, and held in memory they made every part of the
+    runner dearer as the log grew (bench/bench_monitor_growth.py). A batch reads the
+    rows of the waybills it names, a few thousand, by primary key. Any parcel or
+    access event naming a waybill is loaded, a superset of what the waybill stage
+    reads (``observe_parcel``, ``annotate``): a waybill missed here would be taken
+    for a new one and lose its assignments."""
+    wanted: dict[str, set[str]] = {}
+    for ev in events:
+        if ev.waybill_no and ev.kind in _WAYBILL_KINDS:
+            wanted.setdefault(ev.enterprise_id, set()).add(ev.waybill_no)
+    if not wanted:
+        return
+    conn = session.connection()
+    dbapi: Any = conn.connection.dbapi_connection
+    pg = conn.dialect.name == "postgresql"
+    states = pipe.index.states
+    cur = dbapi.cursor()
+    try:
+        with _versioned():
+            for ent, wbs in sorted(wanted.items()):
+                held = states.setdefault(ent, {})
+                keys = sorted(wbs.difference(held))
+                for i in range(0, len(keys), _LOAD_CHUNK):
+                    chunk = keys[i:i + _LOAD_CHUNK]
+                    if pg:
+                        cur.execute(_PG_LOAD, (ent, chunk))
+                    else:
+                        cur.execute(_SQLITE_LOAD.format(",".join("?" * len(chunk))),
+                                    (ent, *chunk))
+                    for key, data in cur.fetchall():
+                        held[key] = wb_decoder.decode(data)
+    finally:
+        cur.close()
 
 
 def load_cursors(session: Session) -> dict[str, int]:
@@ -65,7 +121,6 @@ _COLS = "enterprise_id, kind, key, data, last_us"
 _SET = "data = excluded.data, last_us = excluded.last_us"
 _SQLITE_UPSERT = (f"INSERT INTO monitor_state ({_COLS}) VALUES (?, ?, ?, ?, ?) "
                   f"ON CONFLICT (enterprise_id, kind, key) DO UPDATE SET {_SET}")
-_SQLITE_DELETE = "DELETE FROM monitor_state WHERE enterprise_id = ? AND kind = 'w' AND key = ?"
 # PostgreSQL: COPY into a session-local staging table, then one INSERT ... SELECT
 # (as the parcel projection does; a per-row executemany costs a round trip a row).
 # Emptied at every commit: emptied by DELETE alone, the table kept its dead rows
@@ -75,8 +130,6 @@ _PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS monitor_state_in "
              "(LIKE monitor_state INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
 _PG_UPSERT = (f"INSERT INTO monitor_state ({_COLS}) SELECT {_COLS} FROM monitor_state_in "
               f"ON CONFLICT (enterprise_id, kind, key) DO UPDATE SET {_SET}")
-_PG_DELETE = ("DELETE FROM monitor_state WHERE enterprise_id = %s AND kind = 'w' "
-              "AND key = ANY(%s)")
 
 Row = tuple[str, str, str, bytes, int]  # enterprise_id, kind, key, data, last_us
 
@@ -106,42 +159,46 @@ def _upsert(session: Session, rows: list[Row]) -> None:
         cur.close()
 
 
-def _delete_waybills(session: Session, keys: Sequence[tuple[str, str]]) -> None:
-    if not keys:
-        return
+def _delete_silent_waybills(session: Session, expired: WaybillExpiry) -> None:
+    """The saved waybills (of ``expired.enterprise_id``, or of every enterprise) silent
+    past the horizon. A scan of those rows, once a quarter of the lookback of event
+    time (``Pipeline.maintain``)."""
     conn = session.connection()
     dbapi: Any = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        by_ent: dict[str, list[str]] = {}
-        for ent, wb in keys:
-            by_ent.setdefault(ent, []).append(wb)
-        with dbapi.cursor() as cur:
-            for ent, wbs in sorted(by_ent.items()):
-                cur.execute(_PG_DELETE, (ent, sorted(wbs)))
-        return
+    p = "%s" if conn.dialect.name == "postgresql" else "?"
+    sql = f"DELETE FROM monitor_state WHERE kind = 'w' AND last_us < {p}"
+    params: tuple[Any, ...] = (expired.horizon_us,)
+    if expired.enterprise_id is not None:
+        sql += f" AND enterprise_id = {p}"
+        params += (expired.enterprise_id,)
     cur = dbapi.cursor()
     try:
-        cur.executemany(_SQLITE_DELETE, sorted(keys))
+        cur.execute(sql, params)
     finally:
         cur.close()
 
 
-def save_state(session: Session, pipe: Pipeline, expired: Sequence[tuple[str, str]]) -> None:
-    """Write every key the pipeline touched since the last save."""
+def save_state(session: Session, pipe: Pipeline, expired: WaybillExpiry | None) -> None:
+    """Write every key the pipeline touched since the last save, then let the
+    waybills go (the next batch reads the ones it names: ``load_waybills``).
+    ``expired``: when ``Pipeline.maintain`` forgot silent waybills, their saved rows
+    go too (a saved row is never newer than the waybill in memory)."""
     eng, idx = pipe.engine, pipe.index
     encode_s, encode_w = state_encoder.encode, wb_encoder.encode
     rows: list[Row] = [(ent, "s", key, encode_s(st), st.last_us)
                        for ent, key in eng.touched
                        if (st := eng.subjects.get(ent, {}).get(key)) is not None]
-    gone = set(expired)
+    # a waybill forgotten since it was touched is no longer in ``states``
     rows += [(ent, "w", wb, encode_w(ws), ws.last_us)
-             for ent, wb in idx.touched - gone
+             for ent, wb in idx.touched
              if (ws := idx.states.get(ent, {}).get(wb)) is not None]
     rows.append((_BOOK[0], _BOOK[1], _BOOK[2], book_encoder.encode(eng.book), pipe.now_us))
     _upsert(session, rows)
-    _delete_waybills(session, list(gone))
+    if expired is not None:
+        _delete_silent_waybills(session, expired)
     eng.touched.clear()
     idx.touched.clear()
+    idx.states.clear()
 
 
 def set_cursor(session: Session, enterprise_id: str, seq: int, now: datetime) -> None:

@@ -151,19 +151,15 @@ class WaybillIndex:
                 st.prints = (*prints, (actor or "", t))
         return Annot(covered, match, reprints)
 
-    def expire(self, now_us: int, enterprise_id: str | None = None) -> list[tuple[str, str]]:
-        """Forget waybills silent for longer than the lookback; returns their keys.
-        (Memory only: a stale waybill is treated as forgotten wherever it is read.)"""
+    def expire(self, now_us: int, enterprise_id: str | None = None) -> None:
+        """Forget waybills silent for longer than the lookback. (Memory only: a stale
+        waybill is treated as forgotten wherever it is read.)"""
         horizon = now_us - self.lookback_us
-        gone: list[tuple[str, str]] = []
         for ent, by_wb in self.states.items():
             if enterprise_id is not None and ent != enterprise_id:
                 continue
-            old = [wb for wb, st in by_wb.items() if st.last_us < horizon]
-            for wb in old:
+            for wb in [wb for wb, st in by_wb.items() if st.last_us < horizon]:
                 del by_wb[wb]
-            gone.extend((ent, wb) for wb in old)
-        return gone
 
     def size(self) -> int:
         return sum(len(v) for v in self.states.values())

@@ -4,8 +4,9 @@ closing, tenant-scoped reads, ledger_tamper from the witness, state round trips.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -18,9 +19,17 @@ from parcelguard.core.outbox import OutboxMessage
 from parcelguard.core.settings import Settings
 from parcelguard.identity.permissions import Principal
 from parcelguard.monitor import service
+from parcelguard.monitor.alerts import AlertBook
+from parcelguard.monitor.engine import Pipeline
 from parcelguard.monitor.model import AlertUpdate
+from parcelguard.monitor.models import MonitorState
 from parcelguard.monitor.settings import MonitorSettings
-from parcelguard.monitor.store import apply_updates, load_pipeline, save_state
+from parcelguard.monitor.store import (
+    apply_updates,
+    load_pipeline,
+    load_waybills,
+    save_state,
+)
 from parcelguard.ops.store import init_store
 from parcelguard.supervision.events import LedgerTamperDetected
 from tests.unit.monitor.builders import DAY0, Stream
@@ -111,14 +120,83 @@ def test_state_survives_a_round_trip(session: Session) -> None:
     s.hire(DAY0, "emp-1")
     s.parcel(DAY0, "WB1", "arrived")
     s.assign(DAY0, "WB1", "emp-1")
+    s.access(DAY0, "emp-1", "print_label", wb="WB1")
     evs, ts = s.events()
     pipe = load_pipeline(session, settings)
     pipe.feed(evs, ts)
-    save_state(session, pipe, [])
-    save_state(session, pipe, [])  # an upsert, twice
+    waybills = copy.deepcopy(pipe.index.states)
+    save_state(session, pipe, None)
+    assert pipe.index.states == {}  # saved, and let go
+    pipe.feed(evs, ts)
+    save_state(session, pipe, None)  # an upsert, twice
     again = load_pipeline(session, settings)
     assert again.engine.subjects == pipe.engine.subjects
-    assert again.index.states == pipe.index.states
+    assert again.index.states == {}  # waybills are read per batch
+    load_waybills(session, again, evs)
+    assert again.index.states == waybills
+
+
+def _contract_alerts(updates: list[AlertUpdate]) -> list[tuple[str, str, list[str]]]:
+    book = AlertBook(500)
+    book.apply(updates)
+    return [(a.detector, a.subject_id, a.event_ids) for a in book.sorted()]
+
+
+def test_a_batch_reads_every_waybill_fact_the_detectors_use(session: Session) -> None:
+    """The runner keeps waybills in the database between batches. A later batch must
+    see each thing the waybill stage remembers: the assignment (the courier's read is
+    covered), the stations the parcel passed (a sorter's read there is honoured; a
+    stranger's read elsewhere is out of station, not merely unassigned) and the prints
+    of the day (a third print is a repeated reprint). Losing any of them changes the
+    alerts; the split run must equal one pass in memory."""
+    settings = MonitorSettings()
+    s = Stream("ent-a")
+    s.hire(DAY0, "emp-1")
+    s.hire(DAY0, "emp-2", role="sorter", station="st-2")
+    s.hire(DAY0, "emp-3", station="st-9")
+    t = DAY0 + timedelta(hours=10)
+    s.parcel(t, "WB1", "arrived")
+    s.assign(t, "WB1", "emp-1")
+    s.parcel(t, "WB2", "arrived", station="st-2")
+    for i in range(2):
+        s.access(t + timedelta(minutes=i), "emp-1", "print_label", wb="WB1")
+    first = len(s.docs)
+    later = t + timedelta(hours=2)
+    s.access(later, "emp-1", "reveal", wb="WB1")
+    s.access(later, "emp-2", "reveal", wb="WB2", station="st-2", purpose="sorting")
+    s.access(later, "emp-3", "reveal", wb="WB1", station="st-9")
+    for i in range(3):
+        s.access(later + timedelta(minutes=i), "emp-1", "print_label", wb="WB1")
+    evs, ts = s.events()
+
+    in_memory = Pipeline(settings)
+    expected = _contract_alerts(in_memory.feed(evs, ts))
+    assert sorted((d, who) for d, who, _ in expected) == [
+        ("label_reprint_burst", "emp-1"), ("out_of_station_access", "emp-3")]
+
+    pipe = load_pipeline(session, settings)
+    updates = pipe.feed(evs[:first], ts[:first])
+    save_state(session, pipe, None)
+    pipe = load_pipeline(session, settings)  # as after a restart
+    load_waybills(session, pipe, evs[first:])
+    updates += pipe.feed(evs[first:], ts[first:])
+    assert _contract_alerts(updates) == expected
+
+
+def test_silent_waybills_leave_the_database(session: Session) -> None:
+    settings = MonitorSettings(assignment_lookback_hours=24)
+    s = Stream("ent-a")
+    s.parcel(DAY0, "WB-OLD", "arrived")
+    s.parcel(DAY0 + timedelta(hours=20), "WB-NEW", "arrived")
+    evs, ts = s.events()
+    pipe = load_pipeline(session, settings)
+    pipe.feed(evs, ts)
+    save_state(session, pipe, None)
+    expired = pipe.maintain(enterprise_id="ent-a", now_us=ts[0] + 30 * 3600 * 10**6)
+    assert expired is not None
+    save_state(session, pipe, expired)
+    saved = session.scalars(select(MonitorState.key).where(MonitorState.kind == "w"))
+    assert list(saved) == ["WB-NEW"]
 
 
 def test_a_witness_finding_becomes_an_alert_emitted_in_its_transaction(
@@ -137,8 +215,6 @@ def test_a_witness_finding_becomes_an_alert_emitted_in_its_transaction(
 
 
 def test_the_runner_emits_new_alerts_with_their_batch(settings: Settings) -> None:
-    from datetime import timedelta
-
     from parcelguard.ledger.ingest import record_events
     from parcelguard.monitor.runner import run
 
@@ -171,8 +247,6 @@ def test_the_runner_survives_a_log_that_is_not_in_time_order(settings: Settings)
     """Logs are in arrival order; late events (a gate stage, a replayed batch) can be
     older than the ones before them. Their negative gaps once overflowed the timing
     state and stopped the runner."""
-    from datetime import timedelta
-
     from parcelguard.ledger.ingest import record_events
     from parcelguard.monitor.runner import run
 
