@@ -27,6 +27,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, make_url, text
 
+from parcelguard.core.db import SQLITE_PRAGMAS
 from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.ledger.ingest import COLUMNS, EventLog
@@ -66,9 +67,8 @@ def bare_sqlite(db_path: Path, bare_path: Path, batch: int) -> float:
         f"SELECT {', '.join(COLUMNS)} FROM ledger_events ORDER BY enterprise_id, seq"
     ).fetchall()
     bare = sqlite3.connect(bare_path, isolation_level=None)
-    # the store's own settings (core/db.py): WAL, and a commit waits for the disk
-    bare.execute("PRAGMA journal_mode=WAL")
-    bare.execute("PRAGMA synchronous=FULL")
+    for pragma in SQLITE_PRAGMAS:  # the store's own settings: WAL, commits on disk, ...
+        bare.execute(pragma)
     ddl = sqlite3.connect(db_path).execute(
         "SELECT sql FROM sqlite_master WHERE tbl_name='ledger_events' AND sql IS NOT NULL"
     ).fetchall()
