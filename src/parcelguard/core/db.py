@@ -84,7 +84,7 @@ SQLITE_PRAGMAS = (
     # not SQLite's default 1,000. Ingest rewrites the same pages batch after batch
     # (the parcel states of parcels still moving, the edge tiles): at 1,000 pages
     # each 20,000-event batch was copied back on its own, and ingest of a
-    # million events ran 10-20% slower (docs/ingest.md).
+    # million events ran about 10% slower (docs/ingest.md).
     "PRAGMA wal_autocheckpoint=10000",
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=30000",
