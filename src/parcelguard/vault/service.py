@@ -146,6 +146,12 @@ class VaultService:
         Callers are the access gate and the data subject's own export, nothing else."""
         ks = self.keyset(session, enterprise_id, create=False)
         keys = self.subject_keys(session, ks, (s for s, _, _, _ in items), create=False)
+        known = {k.version for k in ks.keks}
+        if any(k.kek_version not in known for k in keys.values()):
+            # A rotation started between the two reads and moved some keys to its new
+            # KEK version (on PostgreSQL each statement sees the latest commits): the
+            # keyset read again has that version.
+            ks = self.keyset(session, enterprise_id, create=False)
         live = [(i, (keys[s], rec, f, ct)) for i, (s, rec, f, ct) in enumerate(items)
                 if ct is not None and s in keys]
         out: list[str | None] = [None] * len(items)

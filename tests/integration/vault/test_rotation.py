@@ -92,3 +92,26 @@ def test_rotation_interrupted_and_resumed_loses_nothing(session: Session, vs: Va
     assert None not in after
     if reencrypt:
         assert job.fields_reencrypted == 45 * 6  # every field of every parcel moved
+
+
+def test_a_rotation_starting_between_a_readers_two_reads_still_opens(
+        session: Session, vs: VaultService) -> None:
+    """`open` reads the keyset, then the subject keys. On PostgreSQL each statement
+    sees the latest commits, so a rotation that starts and moves keys in between
+    hands the reader keys under a KEK version its keyset does not have (seen as a
+    KeyNotFoundError in the operator's rotation test). The rotation is run here
+    between the two reads, in the same transaction."""
+    add_parcels(session, vs, 0, 10)
+    before = everything_decrypts(session, vs)
+    read_keys = vs.subject_keys
+
+    def rotation_in_between(*args: object, **kwargs: object) -> object:
+        job = rotation.start_rotation(session, vs, enterprise_id="ent-a", reencrypt=False,
+                                      at=T0)
+        rotation.run_batch(session, vs, job, locations=CIPHERTEXT_COLUMNS, batch=5, at=T0)
+        vs.subject_keys = read_keys  # type: ignore[method-assign]
+        return read_keys(*args, **kwargs)  # type: ignore[arg-type]
+
+    vs.subject_keys = rotation_in_between  # type: ignore[method-assign]
+    assert everything_decrypts(session, vs) == before
+    assert set(session.scalars(select(VaultSubjectKey.kek_version))) == {1, 2}
