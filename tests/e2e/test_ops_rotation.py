@@ -98,10 +98,10 @@ def _rotation_killed_and_resumed(tmp_path: Path, url: str) -> None:
             with engine.connect() as conn:
                 done = conn.scalar(select(VaultRotationJob.subjects_done)
                                    .where(VaultRotationJob.status == "running")) or 0
-    finally:
+    finally:  # killed and reaped whatever happened (a leaked process fails a later test)
         proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
         engine.dispose()
-    proc.wait(30)
     assert done >= 20, "the rotation never got going"
     opened, versions, done = _fields(settings)
     assert opened == before  # mid-rotation, old and new versions both decrypt
