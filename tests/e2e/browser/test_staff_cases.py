@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from parcelguard.incidents import service
-from parcelguard.incidents.settings import IncidentSettings
 from parcelguard.ledger.models import LedgerEvent
 from tests.e2e.browser.conftest import World, shot
+from tests.e2e.browser.staff_tasks import open_incident
 
 STRINGS = {  # what the officer reads, per language
     "en-US": {"closed": "Case closed.", "disposition": "contained, no harm",
@@ -26,17 +25,11 @@ STRINGS = {  # what the officer reads, per language
 def _open_incident(world: World, title: str) -> str:
     """A fresh case per run, opened the way the demo's is (the officer's own
     accesses as evidence), so the shared demo incident stays as other tests expect."""
-    rt = world.rt
-    with rt.db.unit_of_work() as uow:
+    with world.rt.db.unit_of_work() as uow:
         evidence = list(uow.session.scalars(select(LedgerEvent.event_id).where(
             LedgerEvent.enterprise_id == world.prov.enterprise_id,
             LedgerEvent.kind == "access").order_by(LedgerEvent.seq.desc()).limit(5)))
-        opened = service.open_incident(uow.session, service.OpenRequest(
-            enterprise_id=world.prov.enterprise_id, title=title, category="insider_abuse",
-            source="manual", detected_at=rt.clock.now(), evidence_event_ids=evidence),
-            actor="system:browser-test", settings=rt.settings.section(IncidentSettings))
-        uow.commit()
-        return str(opened.incident.id)
+    return open_incident(world, title, evidence)
 
 
 class Watch:
