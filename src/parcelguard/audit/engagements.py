@@ -192,7 +192,6 @@ def period(eng: AuditEngagement) -> Period:
     return model.period_of(eng.period_start, eng.period_end)
 
 
-
 def record_grant(session: Session, grant: dict[str, Any], *, holder: str, granted_by: str,
                  clock: Clock) -> AuditEngagement | None:
     """An engagement the supervision department opened on its own store, as its

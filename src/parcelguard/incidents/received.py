@@ -49,7 +49,6 @@ class NotYet(Conflict):
     code = "not_yet"
 
 
-
 def _str(body: dict[str, Any], key: str, max_len: int = 64) -> str | None:
     value = body.get(key)
     return value if isinstance(value, str) and 0 < len(value) <= max_len else None

@@ -29,6 +29,7 @@ import msgspec
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from parcelguard.core.bulk import bulk_upsert
 from parcelguard.ledger.models import LedgerEvent, ParcelState
 
 # Status after each lifecycle step. ``assigned`` hands a parcel to someone without
@@ -95,16 +96,10 @@ def project(conn: Connection, enterprise_id: str,
         until = f.assignment_until
         steps.append((event_id, us, f.waybill_no, f.step, f.station_id, f.assignee_id,
                       f.assignment_purpose, _us(until) if until is not None else None))
-    project_steps(conn, enterprise_id, steps)
+    upsert_states(conn, fold_steps(enterprise_id, steps))
 
 
 StepRow = tuple[str, int, str, str, str | None, str | None, str | None, int | None]
-
-
-def project_steps(conn: Connection, enterprise_id: str, steps: Iterable[StepRow]) -> None:
-    """Fold newly stored parcel steps into the enterprise's parcel states, inside the
-    caller's transaction (``fold_steps`` then ``upsert_states``)."""
-    upsert_states(conn, fold_steps(enterprise_id, steps))
 
 
 def fold_steps(enterprise_id: str, steps: Iterable[StepRow]) -> list[tuple[Any, ...]]:
@@ -132,7 +127,8 @@ def fold_steps(enterprise_id: str, steps: Iterable[StepRow]) -> list[tuple[Any, 
     return [tuple(r) for r in states.values()]
 
 
-def _upsert_sql(pg: bool, source: str) -> str:
+def _on_conflict(pg: bool) -> str:
+    """Each stored state keeps the newer step and the newer assignment."""
     # Event ids break ties: compare them bytewise on PostgreSQL too, as Python does.
     c = ' COLLATE "C"' if pg else ""
     t, x = "parcel_states", "excluded"
@@ -148,44 +144,13 @@ def _upsert_sql(pg: bool, source: str) -> str:
              for col in _STATUS_GROUP]
     sets += [f"{col} = CASE WHEN {newer_assign} THEN {x}.{col} ELSE {t}.{col} END"
              for col in _ASSIGN_GROUP]
-    return (f"INSERT INTO {t} ({', '.join(_STATE_COLUMNS)}) {source} "
-            f"ON CONFLICT (enterprise_id, waybill_no) DO UPDATE SET {', '.join(sets)}")
-
-
-_COLS = ", ".join(_STATE_COLUMNS)
-_SQLITE_UPSERT = _upsert_sql(False, f"VALUES ({', '.join('?' for _ in _STATE_COLUMNS)})")
-# PostgreSQL: COPY the batch's states into a session-local staging table, then one
-# INSERT ... SELECT (a per-row executemany was a quarter of the ingest time). The
-# table is emptied at every commit: emptied by DELETE alone, its dead rows piled up
-# (autovacuum never visits temporary tables: 2,062 pages after 40 transactions of
-# 5,000 rows) and each upsert scanned them all.
-_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS parcel_states_in (LIKE parcel_states) "
-             "ON COMMIT DELETE ROWS")
-_PG_UPSERT = _upsert_sql(True, f"SELECT {_COLS} FROM parcel_states_in")
+    return f"ON CONFLICT (enterprise_id, waybill_no) DO UPDATE SET {', '.join(sets)}"
 
 
 def upsert_states(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
     """Merge state rows (``fold_steps``; one per enterprise and waybill) into the
     stored states: each keeps the newer step and the newer assignment."""
-    if not rows:
-        return
-    dbapi: Any = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        with dbapi.cursor() as cur:
-            cur.execute(_PG_STAGE)
-            with cur.copy(f"COPY parcel_states_in ({_COLS}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute(_PG_UPSERT)
-            # A transaction may fold more than once (parcelguard's own events next to
-            # an ingest batch): the next fold must not see these rows again.
-            cur.execute("DELETE FROM parcel_states_in")
-        return
-    cur = dbapi.cursor()
-    try:
-        cur.executemany(_SQLITE_UPSERT, rows)
-    finally:
-        cur.close()
+    bulk_upsert(conn, "parcel_states", _STATE_COLUMNS, rows, _on_conflict)
 
 
 # -- reading ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from parcelguard.core.bulk import bulk_upsert
 from parcelguard.core.errors import Conflict
 from parcelguard.core.outbox import emit
 from parcelguard.monitor.alerts import Alert, new_alert
@@ -117,19 +118,9 @@ def load_cursors(session: Session) -> dict[str, int]:
     return dict(iter(session.execute(select(MonitorCursor.enterprise_id, MonitorCursor.seq))))
 
 
-_COLS = "enterprise_id, kind, key, data, last_us"
-_SET = "data = excluded.data, last_us = excluded.last_us"
-_SQLITE_UPSERT = (f"INSERT INTO monitor_state ({_COLS}) VALUES (?, ?, ?, ?, ?) "
-                  f"ON CONFLICT (enterprise_id, kind, key) DO UPDATE SET {_SET}")
-# PostgreSQL: COPY into a session-local staging table, then one INSERT ... SELECT
-# (as the parcel projection does; a per-row executemany costs a round trip a row).
-# Emptied at every commit: emptied by DELETE alone, the table kept its dead rows
-# (autovacuum never visits temporary tables), 2,062 pages after 40 transactions of
-# 5,000 rows, and every upsert scanned them all.
-_PG_STAGE = ("CREATE TEMP TABLE IF NOT EXISTS monitor_state_in "
-             "(LIKE monitor_state INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-_PG_UPSERT = (f"INSERT INTO monitor_state ({_COLS}) SELECT {_COLS} FROM monitor_state_in "
-              f"ON CONFLICT (enterprise_id, kind, key) DO UPDATE SET {_SET}")
+_COLUMNS = ("enterprise_id", "kind", "key", "data", "last_us")
+_ON_CONFLICT = ("ON CONFLICT (enterprise_id, kind, key) DO UPDATE SET "
+                "data = excluded.data, last_us = excluded.last_us")
 
 Row = tuple[str, str, str, bytes, int]  # enterprise_id, kind, key, data, last_us
 
@@ -138,25 +129,9 @@ def _upsert(session: Session, rows: list[Row]) -> None:
     """One DBAPI statement for the batch's state rows, below SQLAlchemy: a multi-VALUES
     statement compiled per batch cost 2/3 of ``monitor run``'s time (bench_monitor_growth).
     Rows are written in key order (B-tree locality)."""
-    if not rows:
-        return
     rows.sort()
-    conn = session.connection()
-    dbapi: Any = conn.connection.dbapi_connection
-    if conn.dialect.name == "postgresql":
-        with dbapi.cursor() as cur:
-            cur.execute(_PG_STAGE)
-            with cur.copy(f"COPY monitor_state_in ({_COLS}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute(_PG_UPSERT)
-            cur.execute("DELETE FROM monitor_state_in")  # a transaction may write twice
-        return
-    cur = dbapi.cursor()
-    try:
-        cur.executemany(_SQLITE_UPSERT, rows)
-    finally:
-        cur.close()
+    bulk_upsert(session.connection(), "monitor_state", _COLUMNS, rows,
+                lambda _pg: _ON_CONFLICT)
 
 
 def _delete_silent_waybills(session: Session, expired: WaybillExpiry) -> None:
