@@ -1,5 +1,5 @@
 """Cost of the contract v2 checks on the ingest path: ingest's decode
-(`ledger.ingest.decode_batch`: strict types, leaf encoding, time, id pattern, PI-like
+(`ledger.decode.decode_batch`: strict types, leaf encoding, time, id pattern, PI-like
 ids) against a bare typed msgspec decode of the same simulated lines, CPU time,
 in one run.
 
@@ -22,7 +22,7 @@ from pathlib import Path
 import msgspec
 
 from parcelguard.ledger.contract import decoder
-from parcelguard.ledger.ingest import Rejected, decode_batch
+from parcelguard.ledger.decode import Rejected, decode_batch
 from parcelguard.simulation.model import WorldConfig
 from parcelguard.simulation.world import build_world
 

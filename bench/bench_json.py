@@ -9,7 +9,7 @@ canary touches, queued envelopes, police referrals, audit findings, all with the
 datetimes). For each shape: encode, untyped decode, and the typed decode the code
 does (the event contract, a message dataclass); "orjson" there is orjson.loads
 followed by the conversion msgspec would otherwise do in one pass. The end-to-end
-ingest decode (`ledger.ingest.decode_batch`, msgspec only) gives the scale: what
+ingest decode (`ledger.decode.decode_batch`, msgspec only) gives the scale: what
 share of an ingested event any JSON step is.
 
 Prints microseconds per item and the ratio msgspec / orjson (below 1: msgspec is
@@ -36,7 +36,7 @@ from parcelguard.audit.events import AuditFindingRaised
 from parcelguard.channel.events import CanaryTouched
 from parcelguard.incidents.events import ProposePoliceReferral
 from parcelguard.ledger.contract import Event
-from parcelguard.ledger.ingest import Rejected, decode_batch
+from parcelguard.ledger.decode import Rejected, decode_batch
 from parcelguard.monitor.events import AlertRaised
 from parcelguard.node.events import EnvelopeQueued
 from parcelguard.simulation.model import WorldConfig

@@ -1,7 +1,8 @@
-"""`parcelguard ingest` as a user runs it against PostgreSQL, where the next batch is
-decoded in a thread while the server stores the last: killed with -9 mid-file, the
-re-run stores every event once, with gap-free positions and the parcel states of
-every event; bad lines in any batch are named by their line number."""
+"""`parcelguard ingest` as a user runs it against PostgreSQL, where a child process
+decodes the next batch while the server stores the last: killed with -9 mid-file,
+the decoding process goes too, and the re-run stores every event once, with
+gap-free positions and the parcel states of every event; bad lines in any batch are
+named by their line number."""
 
 from __future__ import annotations
 
@@ -43,6 +44,19 @@ def _event(i: int) -> bytes:
         "waybill_no": f"SF{i % 5000:013d}", "step": step})
 
 
+def _decoders(src: Path) -> list[int]:
+    """The decoding processes reading ``src`` (their command line names it)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0") if proc.name.isdigit() else []
+        except OSError:  # it ended while we looked
+            continue
+        if b"parcelguard.ledger.decode_process" in argv and os.fsencode(src) in argv:
+            pids.append(int(proc.name))
+    return pids
+
+
 def test_a_kill_mid_file_loses_nothing_and_stores_nothing_twice(
         tmp_path: Path, fresh_pg_url: str) -> None:
     home = tmp_path / "home"
@@ -67,6 +81,11 @@ def test_a_kill_mid_file_loses_nothing_and_stores_nothing_twice(
             proc.send_signal(signal.SIGKILL)
             proc.wait(30)
         assert 0 < stored < N - 1, "the ingest finished before it could be interrupted"
+        # its decoding process finds its reader gone at its next write, and ends
+        deadline = time.monotonic() + 30
+        while _decoders(src) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _decoders(src) == []
 
         r = _run(home, fresh_pg_url, "ingest", "--json", str(src))
         assert r.returncode == 1, r.stderr  # a rejected line: exit 1, the rest stored

@@ -20,7 +20,7 @@ from parcelguard.ledger.contract import (
     ParcelEvent,
     event_schema_bytes,
 )
-from parcelguard.ledger.ingest import Decoded, Rejected, decode_event, decode_stored_leaf
+from parcelguard.ledger.decode import Decoded, Rejected, decode_event, decode_stored_leaf
 from tests.conftest import REPO, SHARED, contract_schema
 
 VALID = [

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from parcelguard.ledger.ingest import _epoch_us
+from parcelguard.ledger.decode import _epoch_us
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ import pytest
 from parcelguard.channel.evidence import package_digest
 from parcelguard.core.canonical import canonical_json
 from parcelguard.ledger.checkpoint import format_checkpoint
+from parcelguard.ledger.decode import Rejected, decode_batch
 from parcelguard.ledger.files import read_parquet
-from parcelguard.ledger.ingest import Rejected, decode_batch
 from parcelguard.ledger.merkle import fold_roots, leaf_hashes
 from parcelguard.node.envelope import Envelope
 

@@ -1,6 +1,6 @@
 """Event files as batches of (line number, raw line): JSON Lines read in large blocks,
 Parquet rows written as the JSON events they hold. What a line says is ingest's job
-(ingest.py); here only what can be read as bytes to decode, and why not."""
+(decode.py); here only what can be read as bytes to decode, and why not."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from parcelguard.core.errors import InvalidInput, NotFound
 from parcelguard.ledger import retention
-from parcelguard.ledger.ingest import Rejected, decode_stored_leaf
+from parcelguard.ledger.decode import Rejected, decode_stored_leaf
 from parcelguard.ledger.merkle import consistency_proof, inclusion_proof, verify_consistency
 from parcelguard.ledger.models import LedgerEvent
 from parcelguard.ledger.recompute import audit

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import gc
 import os
-import queue
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from parcelguard.core.db import Database
-from parcelguard.ledger.files import Lines, read_events_file
-from parcelguard.ledger.ingest import BatchResult, Decoded, EventLog, Rejected, decode_batch
+from parcelguard.ledger.decode import Rejected
+from parcelguard.ledger.decode_process import decoded_batches
+from parcelguard.ledger.ingest import BatchResult, EventLog
 from parcelguard.ledger.models import LedgerHead
 
 
@@ -62,18 +61,13 @@ def ingest_file(
         raise FileNotFoundError(f"no such events file: {path}")
     report = IngestReport()
     started = time.perf_counter()
-    source = read_events_file(path, max_line_bytes=max_line_bytes, batch_size=batch_size)
-    raw_by_line: dict[int, bytes | str] = {}
     rejects_fh = None
     if rejects_path is not None:
         rejects_path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(rejects_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         rejects_fh = os.fdopen(fd, "wb")
-    # On PostgreSQL the next batch is read and decoded while the server stores this
-    # one (ingest's wall time was client CPU plus server time, one after the other).
-    # Not on SQLite: its writes run in this process and release the GIL at every row,
-    # so a decoding thread made each row wait for it (4,199 events/s, docs/ingest.md).
-    batches = _decoded(source, max_line_bytes, ahead=db.engine.dialect.name == "postgresql")
+    # Read and decoded one batch ahead by a child process, while this one stores.
+    batches = decoded_batches(path, max_line_bytes=max_line_bytes, batch_size=batch_size)
     # A batch allocates tens of thousands of short-lived objects without cycles;
     # letting the collector walk them cost a tenth of the time (and collecting after
     # each batch still 0.8 us an event). The few cycles a unit of work leaves are
@@ -81,22 +75,24 @@ def ingest_file(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for n, (batch, decoded, rejected) in enumerate(batches, 1):
+        for n, (lines, decoded, rejected, raw_by_line) in enumerate(batches, 1):
             with db.unit_of_work() as uow:
                 result = log.append(uow.session, decoded, BatchResult(rejected=rejected))
                 uow.commit()
             if n % 64 == 0:
                 gc.collect()
-            report.lines += len(batch)
+            report.lines += lines
             report.stored += result.stored
             report.duplicates += result.duplicates
             report.by_enterprise.update(result.by_enterprise)
             if result.rejected:
                 report.rejected.extend(result.rejected)
                 if rejects_fh is not None:
-                    raw_by_line = dict(batch)
+                    # A line refused after decoding (a conflicting re-send, a refused
+                    # enterprise) is written in its canonical form.
+                    leaves = {ev.line_no: ev.leaf for ev in decoded}
                     for rej in result.rejected:
-                        raw = raw_by_line.get(rej.line_no)
+                        raw = raw_by_line.get(rej.line_no, leaves.get(rej.line_no))
                         rejects_fh.write(msgspec.json.encode({
                             "line": rej.line_no, "reason": rej.reason,
                             "raw": raw.decode("utf-8", "replace")
@@ -111,55 +107,6 @@ def ingest_file(
             rejects_fh.close()
     report.seconds = time.perf_counter() - started
     return report
-
-
-_Decoded = tuple[Lines, list[Decoded], list[Rejected]]
-
-
-def _decoded(source: Iterator[Lines], max_line_bytes: int, *,
-             ahead: bool) -> Generator[_Decoded, None, None]:
-    """Each batch with its decoded events and rejected lines; with ``ahead``, a
-    thread reads and decodes one batch ahead of the caller. A failure to read the
-    file is raised here, in the caller's thread, after the batches before it."""
-    if not ahead:
-        for batch in source:
-            rejected: list[Rejected] = []
-            yield batch, decode_batch(batch, rejected, max_line_bytes=max_line_bytes), rejected
-        return
-    handoff: queue.Queue[_Decoded | BaseException | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def hand_over(item: _Decoded | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False  # the caller is gone
-
-    def decode_ahead() -> None:
-        try:
-            for batch in source:
-                rejected: list[Rejected] = []
-                if not hand_over((batch, decode_batch(batch, rejected,
-                                                      max_line_bytes=max_line_bytes),
-                                  rejected)):
-                    return
-            hand_over(None)
-        except BaseException as exc:  # handed to the caller's thread, which raises it
-            hand_over(exc)
-
-    worker = threading.Thread(target=decode_ahead, name="ingest-decode", daemon=True)
-    worker.start()
-    try:
-        while (item := handoff.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()  # the caller stopped early (a failed batch): the thread ends too
-        worker.join()
 
 
 def log_sizes(session: Session) -> dict[str, int]:

@@ -14,7 +14,8 @@ from parcelguard.core.clock import ManualClock
 from parcelguard.identity import service as identity
 from parcelguard.incidents.models import Notice, TimelineEntry
 from parcelguard.incidents.notify import LocalSmsNotifier, local_notifiers
-from parcelguard.ledger.ingest import EventLog, decode_batch
+from parcelguard.ledger.decode import decode_batch
+from parcelguard.ledger.ingest import EventLog
 from parcelguard.simulation import demo_incidents as demo
 from parcelguard.simulation import loader
 from parcelguard.simulation.model import WorldConfig

@@ -1,13 +1,14 @@
-"""`ingest_file` over many batches, on SQLite and PostgreSQL. On PostgreSQL the next
-batch is decoded in a thread while the server stores the last one: what a user sees
-must not change with that (each batch committed in order, rejected lines named, the
+"""`ingest_file` over many batches, on SQLite and PostgreSQL. The next batch is
+decoded in a child process while this one stores the last: what a user sees must
+not change with that (each batch committed in order, rejected lines named, the
 parcel projection folded), and a failure mid-file (a damaged file, a database
-error) must stop at the failed batch with the batches before it stored and no
-decoding thread left running."""
+error, the decoding process killed) must stop at the failed batch with the batches
+before it stored and no decoding process left running."""
 
 from __future__ import annotations
 
-import threading
+import os
+import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -58,8 +59,17 @@ def _query(rt: Runtime, sql: str) -> list[tuple[object, ...]]:
         return [tuple(r) for r in conn.execute(text(sql))]
 
 
-def _decoding_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if t.name == "ingest-decode"]
+def _decoders(src: Path) -> list[int]:
+    """The decoding processes reading ``src`` (their command line names it)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0") if proc.name.isdigit() else []
+        except OSError:  # it ended while we looked
+            continue
+        if b"parcelguard.ledger.decode_process" in argv and os.fsencode(src) in argv:
+            pids.append(int(proc.name))
+    return pids
 
 
 def test_many_batches_store_in_order_name_bad_lines_and_fold_states(
@@ -105,7 +115,7 @@ def test_a_file_damaged_mid_way_stops_there_with_the_batches_before_stored(
         _ingest(runtime, src)
 
     assert _query(runtime, "SELECT count(*) FROM ledger_events") == [(BATCH,)]
-    assert _decoding_threads() == []
+    assert _decoders(src) == []
 
 
 def test_a_database_error_mid_file_stops_there_with_the_batches_before_stored(
@@ -126,4 +136,28 @@ def test_a_database_error_mid_file_stops_there_with_the_batches_before_stored(
 
     assert _query(runtime, "SELECT count(*) FROM ledger_events") == [(BATCH,)]
     assert _query(runtime, "SELECT count(*) FROM parcel_states_gone") == [(BATCH // 2 * 2,)]
-    assert _decoding_threads() == []
+    assert _decoders(src) == []
+
+
+def test_a_killed_decoding_process_stops_the_ingest_and_a_rerun_stores_the_rest(
+        runtime: Runtime, tmp_path: Path) -> None:
+    """Its batches are ~75 KB: the pipe lets the child run only a batch or two ahead,
+    so killing it after the first commit leaves most of the file undecoded."""
+    src = tmp_path / "events.jsonl"
+    src.write_bytes(b"\n".join(msgspec.json.encode(_event(i)) for i in range(6000)) + b"\n")
+
+    def kill_the_decoder(done: int, _bytes: int) -> None:
+        if done == BATCH:
+            (pid,) = _decoders(src)
+            os.kill(pid, signal.SIGKILL)
+
+    with pytest.raises(RuntimeError, match="decoding process ended before the end"):
+        _ingest(runtime, src, progress=kill_the_decoder)
+
+    (stored,) = _query(runtime, "SELECT count(*) FROM ledger_events")[0]
+    assert stored in {BATCH, 2 * BATCH, 3 * BATCH}  # whole batches, in order, no more
+    assert _decoders(src) == []
+    report = _ingest(runtime, src)
+    assert (report.stored, report.duplicates) == (6000 - stored, stored)
+    assert _query(runtime, "SELECT count(*), count(DISTINCT event_id) FROM ledger_events"
+                  ) == [(6000, 6000)]

@@ -10,7 +10,7 @@ import msgspec
 from jsonschema import Draft202012Validator
 from sim_support import SMALL, event_schema
 
-from parcelguard.ledger.ingest import Rejected, decode_batch
+from parcelguard.ledger.decode import Rejected, decode_batch
 from parcelguard.simulation.model import World
 
 
