@@ -18,6 +18,8 @@ import msgspec
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.decoders import decoders
+
 BIN = [sys.executable, "-m", "parcelguard"]
 N = 120_000
 
@@ -42,19 +44,6 @@ def _event(i: int) -> bytes:
         "occurred_at": f"2026-11-{11 + i // 5000 // 24:02d}T{i // 5000 % 24:02d}:00:00+08:00",
         "enterprise_id": "ent-a" if i % 3 else "ent-b",
         "waybill_no": f"SF{i % 5000:013d}", "step": step})
-
-
-def _decoders(src: Path) -> list[int]:
-    """The decoding processes reading ``src`` (their command line names it)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0") if proc.name.isdigit() else []
-        except OSError:  # it ended while we looked
-            continue
-        if b"parcelguard.ledger.decode_process" in argv and os.fsencode(src) in argv:
-            pids.append(int(proc.name))
-    return pids
 
 
 def test_a_kill_mid_file_loses_nothing_and_stores_nothing_twice(
@@ -83,9 +72,9 @@ def test_a_kill_mid_file_loses_nothing_and_stores_nothing_twice(
         assert 0 < stored < N - 1, "the ingest finished before it could be interrupted"
         # its decoding process finds its reader gone at its next write, and ends
         deadline = time.monotonic() + 30
-        while _decoders(src) and time.monotonic() < deadline:
+        while decoders(src) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert _decoders(src) == []
+        assert decoders(src) == []
 
         r = _run(home, fresh_pg_url, "ingest", "--json", str(src))
         assert r.returncode == 1, r.stderr  # a rejected line: exit 1, the rest stored

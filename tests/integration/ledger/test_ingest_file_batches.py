@@ -24,6 +24,7 @@ from parcelguard.core.settings import Settings
 from parcelguard.ledger.ingest import EventLog
 from parcelguard.ledger.service import IngestReport, ingest_file
 from parcelguard.ops.store import init_store
+from tests.decoders import decoders
 
 BATCH = 500
 
@@ -57,19 +58,6 @@ def _ingest(rt: Runtime, path: Path,
 def _query(rt: Runtime, sql: str) -> list[tuple[object, ...]]:
     with rt.db.engine.connect() as conn:
         return [tuple(r) for r in conn.execute(text(sql))]
-
-
-def _decoders(src: Path) -> list[int]:
-    """The decoding processes reading ``src`` (their command line names it)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0") if proc.name.isdigit() else []
-        except OSError:  # it ended while we looked
-            continue
-        if b"parcelguard.ledger.decode_process" in argv and os.fsencode(src) in argv:
-            pids.append(int(proc.name))
-    return pids
 
 
 def test_many_batches_store_in_order_name_bad_lines_and_fold_states(
@@ -115,7 +103,7 @@ def test_a_file_damaged_mid_way_stops_there_with_the_batches_before_stored(
         _ingest(runtime, src)
 
     assert _query(runtime, "SELECT count(*) FROM ledger_events") == [(BATCH,)]
-    assert _decoders(src) == []
+    assert decoders(src) == []
 
 
 def test_a_database_error_mid_file_stops_there_with_the_batches_before_stored(
@@ -136,7 +124,7 @@ def test_a_database_error_mid_file_stops_there_with_the_batches_before_stored(
 
     assert _query(runtime, "SELECT count(*) FROM ledger_events") == [(BATCH,)]
     assert _query(runtime, "SELECT count(*) FROM parcel_states_gone") == [(BATCH // 2 * 2,)]
-    assert _decoders(src) == []
+    assert decoders(src) == []
 
 
 def test_a_killed_decoding_process_stops_the_ingest_and_a_rerun_stores_the_rest(
@@ -148,7 +136,7 @@ def test_a_killed_decoding_process_stops_the_ingest_and_a_rerun_stores_the_rest(
 
     def kill_the_decoder(done: int, _bytes: int) -> None:
         if done == BATCH:
-            (pid,) = _decoders(src)
+            (pid,) = decoders(src)
             os.kill(pid, signal.SIGKILL)
 
     with pytest.raises(RuntimeError, match="decoding process ended before the end"):
@@ -156,7 +144,7 @@ def test_a_killed_decoding_process_stops_the_ingest_and_a_rerun_stores_the_rest(
 
     (stored,) = _query(runtime, "SELECT count(*) FROM ledger_events")[0]
     assert stored in {BATCH, 2 * BATCH, 3 * BATCH}  # whole batches, in order, no more
-    assert _decoders(src) == []
+    assert decoders(src) == []
     report = _ingest(runtime, src)
     assert (report.stored, report.duplicates) == (6000 - stored, stored)
     assert _query(runtime, "SELECT count(*), count(DISTINCT event_id) FROM ledger_events"
