@@ -9,6 +9,7 @@ contract. Rejection reasons name the place and the rule, never the offending val
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from parcelguard.ledger.contract import (
     pi_like_id,
 )
 from parcelguard.ledger.files import too_long
+from parcelguard.ledger.merkle import leaf_hash
 
 _QUOTED = re.compile(r"'[^']*'")
 _UNKNOWN_FIELD = re.compile(r"^Object contains unknown field `(.*)`( - at `[^`]*`)?$", re.S)
@@ -51,7 +53,9 @@ ParcelFields = tuple[str, int, str, str, str | None, str | None, str | None, int
 class Decoded(NamedTuple):
     """A validated event; fields ``event_id`` to ``leaf`` are the log row in ingest.COLUMNS order.
     ``parcel`` carries a parcel event's row for the projection, taken from this one
-    decode (decoding the leaf again cost a fifth of the ingest time)."""
+    decode (decoding the leaf again cost a fifth of the ingest time). ``leaf_hash`` is
+    the leaf's RFC 9162 hash for the Merkle log, computed here so that a file
+    ingest's decoding process does it on its own core (0.5 us an event)."""
 
     line_no: int
     enterprise_id: str
@@ -61,7 +65,8 @@ class Decoded(NamedTuple):
     subject_id: str | None
     waybill_no: str | None
     leaf: bytes
-    parcel: ParcelFields | None = None
+    parcel: ParcelFields | None
+    leaf_hash: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +149,7 @@ def _epoch_us(value: str) -> int:
 
 _decode = decoder.decode
 _encode = canonical_encoder.encode
+_sha256 = hashlib.sha256
 _new = tuple.__new__  # builds a Decoded without NamedTuple's Python-level __new__
 
 
@@ -169,7 +175,10 @@ def decode_stored_leaf(seq: int, leaf: bytes) -> Decoded | Rejected:
     if isinstance(known.get("shift"), dict):
         known["shift"] = {k: v for k, v in known["shift"].items() if k in _SHIFT_FIELDS}
     strict = decode_event(seq, _encode(known))
-    return strict if isinstance(strict, Rejected) else strict._replace(leaf=canonical_json(doc))
+    if isinstance(strict, Rejected):
+        return strict
+    leaf = canonical_json(doc)
+    return strict._replace(leaf=leaf, leaf_hash=leaf_hash(leaf))
 
 
 _V1_FIELDS = {cls.__struct_config__.tag: frozenset(cls.__struct_fields__) | {"kind"}
@@ -203,6 +212,7 @@ def decode_batch(  # noqa: PLR0912, PLR0915 (the ingest hot loop, one function o
     decoded: list[Decoded] = []
     keep, drop = decoded.append, rejected.append
     decode, encode, new, times, epoch_us = _decode, _encode, _new, _EPOCH_CACHE, _epoch_us
+    sha = _sha256  # merkle.leaf_hash, inlined: a call an event costs 0.1 us
     parcel_ids, access_ids, employee_ids = _PARCEL_IDS, _ACCESS_IDS, _EMPLOYEE_IDS
     region_ok = REGION_RE.fullmatch
     limit = max_line_bytes
@@ -258,7 +268,7 @@ def decode_batch(  # noqa: PLR0912, PLR0915 (the ingest hot loop, one function o
                                    station if station.__class__ is str else None,
                                    assignee if assignee.__class__ is str else None,
                                    purpose if purpose.__class__ is str else None,
-                                   until_us))))
+                                   until_us), sha(b"\x00" + leaf).digest())))
         elif isinstance(ev, AccessEvent):
             seen = ev.waybill_no
             if not access_ids(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.actor_id}\n"
@@ -268,14 +278,15 @@ def decode_batch(  # noqa: PLR0912, PLR0915 (the ingest hot loop, one function o
                 continue
             keep(new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "access", us,
                                ev.actor_id, seen if seen.__class__ is str else None,
-                               leaf, None)))
+                               leaf, None, sha(b"\x00" + leaf).digest())))
         else:
             if not employee_ids(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.employee_id}\n"
                                 f"{ev.station_id}") and (bad := _bad_id(line_no, ev)) is not None:
                 drop(bad)
                 continue
             keep(new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "employee", us,
-                               ev.employee_id, None, leaf, None)))
+                               ev.employee_id, None, leaf, None,
+                               sha(b"\x00" + leaf).digest())))
     return decoded
 
 

@@ -163,7 +163,7 @@ class EventLog:
         if rows:
             # --- Merkle log (ledger/store.py): the new leaves join the enterprise's
             # tiles in this transaction, so the tree always covers exactly the stored rows.
-            append_leaf_batch(conn, ent, size, [row[7] for row in rows])
+            append_leaf_batch(conn, ent, size, [ev[9] for ev in unique.values()])
             # --- end Merkle log
             conn.execute(update(LedgerHead).where(LedgerHead.enterprise_id == ent)
                          .values(size=size + len(rows)))

@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from parcelguard.core.errors import DomainError
-from parcelguard.ledger.merkle import append, leaf_hashes
+from parcelguard.ledger.merkle import append
 from parcelguard.ledger.models import LedgerTile
 from parcelguard.ledger.tiles import (
     DEFAULT_HEIGHT,
@@ -102,15 +102,15 @@ class LedgerStorageError(DomainError):
 
 
 def append_leaf_batch(conn: Connection, enterprise_id: str, size: int,
-                      leaves: Sequence[bytes], *, height: int = DEFAULT_HEIGHT) -> bytes:
-    """Append a batch of leaves to an enterprise's tiles; return the new root.
+                      hashes: Sequence[bytes], *, height: int = DEFAULT_HEIGHT) -> bytes:
+    """Append a batch of leaf hashes (``Decoded.leaf_hash``) to an enterprise's tiles;
+    return the new root.
 
     ``size`` is the log size before the batch, read under the head row lock by the
-    caller, which then stores ``size + len(leaves)`` in the same transaction.
+    caller, which then stores ``size + len(hashes)`` in the same transaction.
     """
     try:
-        _, new_root = append(SqlTileStore(conn, enterprise_id), size, leaf_hashes(leaves),
-                             height=height)
+        _, new_root = append(SqlTileStore(conn, enterprise_id), size, hashes, height=height)
     except (TileConflictError, TileMissingError) as exc:
         raise LedgerStorageError(
             f"the Merkle log of {enterprise_id} does not match its size {size} ({exc}); "

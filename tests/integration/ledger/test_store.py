@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from parcelguard.ledger.merkle import consistency_proof, inclusion_proof, root
+from parcelguard.ledger.merkle import consistency_proof, inclusion_proof, leaf_hashes, root
 from parcelguard.ledger.models import LedgerTile
 from parcelguard.ledger.store import LedgerStorageError, SqlTileStore, append_leaf_batch
 from parcelguard.ledger.tiles import TileConflictError, TileKey
@@ -30,7 +30,7 @@ def _build(session: Session, enterprise: str, leaves: list[bytes], height: int,
     i = 0
     while i < len(leaves):
         step = rng.choice([1, 1, 2, 3, 5, 17])
-        append_leaf_batch(conn, enterprise, i, leaves[i:i + step], height=height)
+        append_leaf_batch(conn, enterprise, i, leaf_hashes(leaves[i:i + step]), height=height)
         i += step
 
 
@@ -71,15 +71,15 @@ def test_the_independent_verifier_refuses_wrong_proofs() -> None:
 def test_logs_of_enterprises_are_separate(session: Session) -> None:
     a, b = _leaves(300, seed=2), _leaves(40, seed=3)
     conn = session.connection()
-    append_leaf_batch(conn, "ent-a", 0, a)
-    append_leaf_batch(conn, "ent-b", 0, b)
+    append_leaf_batch(conn, "ent-a", 0, leaf_hashes(a))
+    append_leaf_batch(conn, "ent-b", 0, leaf_hashes(b))
     assert root(SqlTileStore(conn, "ent-a"), 300) == ref.Tree(a).root(300)
     assert root(SqlTileStore(conn, "ent-b"), 40) == ref.Tree(b).root(40)
 
 
 def test_absent_tiles_are_left_out_of_a_read(session: Session) -> None:
     conn = session.connection()
-    append_leaf_batch(conn, "ent-a", 0, _leaves(10, seed=4), height=2)
+    append_leaf_batch(conn, "ent-a", 0, leaf_hashes(_leaves(10, seed=4)), height=2)
     got = SqlTileStore(conn, "ent-a").read_tiles([TileKey(0, 0), TileKey(0, 9), TileKey(5, 0)])
     assert list(got) == [TileKey(0, 0)]
     assert len(got[TileKey(0, 0)]) == 4 * 32
@@ -87,7 +87,7 @@ def test_absent_tiles_are_left_out_of_a_read(session: Session) -> None:
 
 def test_a_write_that_changes_stored_hashes_is_refused(session: Session) -> None:
     conn = session.connection()
-    append_leaf_batch(conn, "ent-a", 0, _leaves(3, seed=5))
+    append_leaf_batch(conn, "ent-a", 0, leaf_hashes(_leaves(3, seed=5)))
     store = SqlTileStore(conn, "ent-a")
     stored = store.read_tiles([TileKey(0, 0)])[TileKey(0, 0)]
     store.write_tiles({TileKey(0, 0): stored + b"\x07" * 32})  # growing is fine
@@ -99,9 +99,9 @@ def test_a_write_that_changes_stored_hashes_is_refused(session: Session) -> None
 
 def test_a_stale_size_cannot_overwrite_the_log(session: Session) -> None:
     conn = session.connection()
-    append_leaf_batch(conn, "ent-a", 0, _leaves(5, seed=6))
+    append_leaf_batch(conn, "ent-a", 0, leaf_hashes(_leaves(5, seed=6)))
     with pytest.raises(LedgerStorageError, match="does not match its size 3"):
-        append_leaf_batch(conn, "ent-a", 3, _leaves(2, seed=7))
+        append_leaf_batch(conn, "ent-a", 3, leaf_hashes(_leaves(2, seed=7)))
     tile = session.scalar(select(LedgerTile.data).where(LedgerTile.enterprise_id == "ent-a"))
     assert tile is not None
     assert len(tile) == 5 * 32
@@ -110,7 +110,7 @@ def test_a_stale_size_cannot_overwrite_the_log(session: Session) -> None:
 def test_a_proof_from_a_corrupted_tile_fails_independent_verification(session: Session) -> None:
     leaves = _leaves(600, seed=8)
     conn = session.connection()
-    append_leaf_batch(conn, "ent-a", 0, leaves)
+    append_leaf_batch(conn, "ent-a", 0, leaf_hashes(leaves))
     signed = ref.Tree(leaves).root(600)
     store = SqlTileStore(conn, "ent-a")
     assert ref.verify_inclusion(leaves[3], 3, 600, inclusion_proof(store, 3, 600), signed)
