@@ -1,7 +1,7 @@
 """Ingest throughput: `parcelguard ingest` on 1 million simulated events against a
 bare bulk insert of the very same rows into an identical table, in one run.
 
-    .venv/bin/python bench/bench_ingest.py [--events 1000000] [--repeat N]
+    .venv/bin/python bench/bench_ingest.py [--events 1000000] [--repeat N] [--batch N]
                                            [--postgres URL | --no-postgres]
 
 SQLite: ingest against a bare `executemany`, target at least 0.4 of the bare rate
@@ -32,6 +32,7 @@ from parcelguard.core.runtime import Runtime
 from parcelguard.core.settings import Settings
 from parcelguard.ledger.ingest import COLUMNS, EventLog
 from parcelguard.ledger.service import ingest_file
+from parcelguard.ledger.settings import IngestSettings
 from parcelguard.ops.store import init_store
 from parcelguard.simulation.io import write_events_jsonl
 from parcelguard.simulation.model import WorldConfig
@@ -147,7 +148,8 @@ def postgres_reachable(url: str) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--batch", type=int, default=20_000)
+    ap.add_argument("--batch", type=int, default=IngestSettings().batch_size,
+                    help="events per transaction (default: the ingest setting's)")
     ap.add_argument("--postgres", default=DEFAULT_PG, help="server for the PostgreSQL row")
     ap.add_argument("--no-postgres", action="store_true", help="SQLite only")
     ap.add_argument("--repeat", type=int, default=1,

@@ -11,11 +11,13 @@ class IngestSettings(BaseModel):
     """Event ingest."""
 
     batch_size: int = Field(
-        20_000,
+        50_000,
         ge=1,
         le=500_000,
-        description="Events stored per transaction. Larger batches are faster; a crash "
-        "loses at most the uncommitted batch, which a re-run stores again.",
+        description="Events stored per transaction. Larger batches are faster (each "
+        "rewrites the pages of the parcels still moving once: 20,000 ran 10-20% slower); "
+        "on SQLite a batch holds the write lock about a second, and other writers wait "
+        "for it. A crash loses at most the uncommitted batch, which a re-run stores again.",
     )
     max_line_bytes: int = Field(
         64 * 1024, ge=1024, description="Longest accepted JSONL line; longer lines are rejected."
