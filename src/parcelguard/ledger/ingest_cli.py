@@ -68,15 +68,29 @@ def build_app(ensure_enterprises: EnsureEnterprises) -> typer.Typer:
                       TextColumn("lines"), TimeElapsedColumn(), console=err,
                       disable=as_json or not err.is_terminal) as bar:
             task = bar.add_task("ingest", total=None)
+            committed = 0  # lines of the batches committed so far
+
+            def progress(lines: int, _bytes: int) -> None:
+                nonlocal committed
+                committed = lines
+                bar.update(task, completed=lines)
+
             try:
                 report = ingest_file(
                     rt.db, file, log=log,
                     batch_size=batch_size or rt.settings.section(IngestSettings).batch_size,
                     max_line_bytes=rt.settings.section(IngestSettings).max_line_bytes,
-                    rejects_path=rejects_path,
-                    progress=lambda lines, _b: bar.update(task, completed=lines))
+                    rejects_path=rejects_path, progress=progress)
             except DomainError as exc:
                 raise _fail(exc.message) from None
+            except KeyboardInterrupt:
+                # The batch in flight rolled back; the committed ones stay.
+                bar.stop()
+                done = (f"lines 1 to {committed:,} are done (stored, already stored or "
+                        "rejected)" if committed else "nothing was stored")
+                err.print(f"interrupted: {done}; run the same command again for the rest "
+                          "(what is stored is never stored twice)")
+                raise typer.Exit(130) from None
         if as_json:
             print(json.dumps(report.as_dict()))
         else:
