@@ -64,7 +64,10 @@ def test_ctrl_c_stops_at_a_batch_says_what_is_done_and_a_rerun_stores_the_rest(
     assert proc.returncode == 130, (out, err)
     said = re.search(r"interrupted: lines 1 to ([\d,]+) are done", err)
     assert said is not None, err
-    assert int(said.group(1).replace(",", "")) == stored  # what it says is what is there
+    # What it names is stored; a Ctrl-C landing between a commit and its progress
+    # report can leave that last batch unnamed, never more.
+    named = int(said.group(1).replace(",", ""))
+    assert named <= stored <= named + 2000
     assert "run the same command again" in err
     assert "Traceback" not in err
     deadline = time.monotonic() + 30
