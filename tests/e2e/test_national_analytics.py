@@ -162,12 +162,14 @@ def nation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Nation]:
         for ent in ents:
             _append(base / ent, ent, [x for x in by_ent[ent]
                                       if msgspec.json.decode(x)["occurred_at"][:10] == first_day])
-        assert {r["status"] for r in _mirror_pass(nation.sup)} == {"mirrored"}
+        passed = _mirror_pass(nation.sup)
+        assert {r["status"] for r in passed} == {"mirrored"}, passed  # with the reasons
         # pass 2: the rest of the world
         for ent in ents:
             _append(base / ent, ent, [x for x in by_ent[ent]
                                       if msgspec.json.decode(x)["occurred_at"][:10] != first_day])
-        assert {r["status"] for r in _mirror_pass(nation.sup)} == {"mirrored"}
+        passed = _mirror_pass(nation.sup)
+        assert {r["status"] for r in passed} == {"mirrored"}, passed  # with the reasons
         yield nation
     finally:
         for p in procs:
