@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import msgspec
@@ -34,7 +35,7 @@ def _event(i: int) -> bytes:
 
 
 def _stored(db: Path) -> int:
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return conn.execute("SELECT COALESCE(SUM(size), 0) FROM ledger_heads").fetchone()[0]
 
 
@@ -80,7 +81,7 @@ def test_ctrl_c_stops_at_a_batch_says_what_is_done_and_a_rerun_stores_the_rest(
     assert again.returncode == 0, again.stderr
     assert f"{N - stored} stored, {stored} already stored, 0 rejected" in again.stdout
     assert _stored(db) == N
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         seqs = conn.execute("SELECT COUNT(*), MIN(seq), MAX(seq), COUNT(DISTINCT event_id) "
                             "FROM ledger_events").fetchone()
         assert seqs == (N, 0, N - 1, N)  # gap-free positions, every event once

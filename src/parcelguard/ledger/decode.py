@@ -236,6 +236,8 @@ def decode_batch(  # noqa: PLR0912, PLR0915 (the ingest hot loop, one function o
         except ValueError:
             drop(_bad_time(line_no, "$.occurred_at"))
             continue
+        # once here for every kind (a line refused below wastes it, which is rare)
+        hashed = sha(b"\x00" + leaf).digest()
         if isinstance(ev, ParcelEvent):
             event_id, waybill, station, assignee = (ev.event_id, ev.waybill_no, ev.station_id,
                                                     ev.assignee_id)
@@ -268,7 +270,7 @@ def decode_batch(  # noqa: PLR0912, PLR0915 (the ingest hot loop, one function o
                                    station if station.__class__ is str else None,
                                    assignee if assignee.__class__ is str else None,
                                    purpose if purpose.__class__ is str else None,
-                                   until_us), sha(b"\x00" + leaf).digest())))
+                                   until_us), hashed)))
         elif isinstance(ev, AccessEvent):
             seen = ev.waybill_no
             if not access_ids(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.actor_id}\n"
@@ -278,15 +280,14 @@ def decode_batch(  # noqa: PLR0912, PLR0915 (the ingest hot loop, one function o
                 continue
             keep(new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "access", us,
                                ev.actor_id, seen if seen.__class__ is str else None,
-                               leaf, None, sha(b"\x00" + leaf).digest())))
+                               leaf, None, hashed)))
         else:
             if not employee_ids(f"{ev.event_id}\n{ev.enterprise_id}\n{ev.employee_id}\n"
                                 f"{ev.station_id}") and (bad := _bad_id(line_no, ev)) is not None:
                 drop(bad)
                 continue
             keep(new(Decoded, (line_no, ev.enterprise_id, ev.event_id, "employee", us,
-                               ev.employee_id, None, leaf, None,
-                               sha(b"\x00" + leaf).digest())))
+                               ev.employee_id, None, leaf, None, hashed)))
     return decoded
 
 
