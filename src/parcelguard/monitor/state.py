@@ -62,6 +62,8 @@ class SubjectState(msgspec.Struct, gc=False, kw_only=True):
     hist: list[int] = msgspec.field(default_factory=list)
     # cumulative_access: counter -> (local day, sum) for 30 days; recent evidence ids
     cum: dict[str, list[tuple[int, float]]] = msgspec.field(default_factory=dict)
+    # counter -> its sums over 1, 7 and 30 days up to the last bucket's day
+    cum_sums: dict[str, list[float]] = msgspec.field(default_factory=dict)
     cum_ids: dict[str, list[tuple[int, str]]] = msgspec.field(default_factory=dict)
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from parcelguard.monitor.alerts import AlertBook
+from parcelguard.monitor.engine import Pipeline
+from parcelguard.monitor.settings import MonitorSettings
+from parcelguard.monitor.state import state_decoder, state_encoder
 from tests.unit.monitor.builders import DAY0, Stream, by_detector, run
 
 H = timedelta(hours=1)
@@ -99,3 +103,60 @@ def test_searches_adding_up_over_a_week_alert() -> None:
     alerts = by_detector(run(s))
     assert "bulk_access" not in alerts
     assert "cumulative_access" in alerts
+
+
+def _monthly_searcher(daily: list[int]) -> tuple[Stream, list[str]]:
+    """A security officer's searches, 7 a day (records split evenly), one day each."""
+    s = Stream()
+    s.hire(DAY0, "emp-w", role="security")
+    ids = []
+    for day, records in enumerate(daily):
+        t = DAY0 + timedelta(days=day) + 9 * H
+        for _ in range(7 if records else 0):
+            ids.append(s.access(t, "emp-w", "search", records=records // 7, channel="web",
+                                purpose="security"))
+            t += H
+    return s, ids
+
+
+def test_a_month_of_searches_alerts_at_the_record_that_reaches_the_monthly_threshold() -> None:
+    # 350 a day: each week under 2,500, the month's 10,000th record on day 28
+    s, ids = _monthly_searcher([350] * 31)
+    (alert,) = by_detector(run(s))["cumulative_access"]
+    assert alert.raised_us == run_time(s, ids[199])  # 200 searches of 50 records
+    assert "within 30 days" in alert.summary
+
+
+def test_days_older_than_the_month_no_longer_count() -> None:
+    # 350 a day for ten days, ten quiet days, then 350 a day for 28: 13,300 in all,
+    # at most 9,800 within 30 days (each week 2,450: under 2,500)
+    s, _ = _monthly_searcher([350] * 10 + [0] * 10 + [350] * 28)
+    assert "cumulative_access" not in by_detector(run(s))
+    # without the quiet days thirty days hold 10,500
+    s, _ = _monthly_searcher([350] * 38)
+    assert "cumulative_access" in by_detector(run(s))
+
+
+def test_state_saved_daily_gives_the_same_alerts_as_one_pass() -> None:
+    """The runner saves and reloads subject state between batches; a state saved by
+    a version that kept no running sums is taken up too (they are taken again)."""
+    s, _ = _monthly_searcher([350] * 31)
+    whole = run(s)
+    evs, ts = s.events()
+    pipe = Pipeline(MonitorSettings())
+    book = AlertBook(MonitorSettings().evidence_cap)
+    day_us = 86_400_000_000
+    for day in range(32):
+        chunk = [(e, t) for e, t in zip(evs, ts, strict=True)
+                 if t // day_us == ts[0] // day_us + day]
+        if chunk:
+            book.apply(pipe.feed([e for e, _ in chunk], [t for _, t in chunk]))
+        for by_key in pipe.engine.subjects.values():
+            for key, st in by_key.items():
+                again = state_decoder.decode(state_encoder.encode(st))
+                if day % 2:
+                    again.cum_sums.clear()
+                by_key[key] = again
+    assert [(a.detector, a.raised_us, a.event_ids) for a in book.sorted()] == \
+        [(a.detector, a.raised_us, a.event_ids) for a in whole]
+    assert any(a.detector == "cumulative_access" for a in whole)

@@ -42,21 +42,13 @@ def add(ctx: Ctx, st: SubjectState, ev: Ev, t: int, *, counter: str, amount: flo
     """Count ``amount`` into the actor's counter; fire when a window reaches its
     threshold, else add evidence to the open episode (a day long)."""
     day = (t + ctx.offset_min * 60_000_000) // DAY_US
-    buckets = st.cum.get(counter)
-    if buckets is None:
-        buckets = st.cum[counter] = []
-    if buckets and buckets[-1][0] == day:
-        buckets[-1] = (day, buckets[-1][1] + amount)
-    else:
-        buckets.append((day, amount))
-        while buckets[0][0] <= day - _KEEP_DAYS:
-            del buckets[0]
+    sums = _count(st, counter, day, amount)
     if evidence(ctx, st, NAME, t, ev.event_id, window_us=DAY_US):
         return
     thresholds = _thresholds(ctx, counter)
-    if counter != "export" and sum(n for _, n in buckets) * 2 < min(thresholds):
+    # sums[-1] is every bucket's (30 days are kept)
+    if counter != "export" and sums[-1] * 2 < min(thresholds):
         return  # every window is under half its threshold (the common case: a sorter)
-    sums = [sum(n for d, n in buckets if d > day - w) for w in WINDOW_DAYS]
     share = max(n / thr for n, thr in zip(sums, thresholds, strict=True))
     ids = st.cum_ids.get(counter)
     if counter == "export" or share >= 0.5:
@@ -78,6 +70,31 @@ def add(ctx: Ctx, st: SubjectState, ev: Ev, t: int, *, counter: str, amount: flo
          summary=f"{st.subject_id} {_WHAT[counter].format(n=n)} within {days} "
          f"day{'s' if days > 1 else ''} (threshold {thr:,.0f})")
     st.cum_ids.pop(counter, None)
+
+
+def _count(st: SubjectState, counter: str, day: int, amount: float) -> list[float]:
+    """Add ``amount`` to the counter's bucket for ``day``; its sums over 1, 7 and 30
+    days up to that day."""
+    buckets = st.cum.get(counter)
+    if buckets is None:
+        buckets = st.cum[counter] = []
+    sums = st.cum_sums.get(counter)
+    if buckets and buckets[-1][0] == day:
+        buckets[-1] = (day, buckets[-1][1] + amount)
+        if sums is not None:
+            sums[0] += amount
+            sums[1] += amount
+            sums[2] += amount
+            return sums
+    else:
+        buckets.append((day, amount))
+        while buckets[0][0] <= day - _KEEP_DAYS:
+            del buckets[0]
+    # a new day (or state saved before the sums were kept): the windows moved, so
+    # their sums are taken again, once a day rather than per event (a 30-day list)
+    sums = st.cum_sums[counter] = [sum(n for d, n in buckets if d > day - w)
+                                   for w in WINDOW_DAYS]
+    return sums
 
 
 def _repeated_export(ctx: Ctx, st: SubjectState, t: int, ids: list[tuple[int, str]]) -> None:
