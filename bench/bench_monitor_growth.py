@@ -145,9 +145,10 @@ def _reference() -> float:
 
 
 def _memory(pipe: Pipeline, db: Database, gc_us: float) -> dict[str, float]:
-    """What the runner holds after a stretch: subjects, waybills (a week of parcels is
+    """What the runner holds after a timed window: subjects, waybills (a week of parcels is
     the waybill stage's lookback; saved, and in memory), window entries, objects the
-    cyclic collector tracks, and the collector's share of the stretch's CPU per event."""
+    cyclic collector tracks, and the collector's share of the window's CPU per event
+    (the most of the tries)."""
     subjects = [st for by in pipe.engine.subjects.values() for st in by.values()]
     with db.unit_of_work() as uow:
         saved = uow.session.scalar(select(func.count()).select_from(MonitorState)
