@@ -20,6 +20,7 @@ from sqlalchemy import Connection, func
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from parcelguard.core.bulk import raw
 from parcelguard.core.errors import DomainError
 from parcelguard.ledger.merkle import append
 from parcelguard.ledger.models import LedgerTile
@@ -52,21 +53,16 @@ class SqlTileStore:
         # call would cost more than both. One branch per tile level (3 levels hold 10M
         # leaves) joined by UNION ALL, so each is a primary-key lookup: SQLite plans
         # "level = a AND idx IN (..) OR level = b ..." as a scan of all the log's tiles.
-        mark = "%s" if self.conn.dialect.name == "postgresql" else "?"
         branches: list[str] = []
         params: list[object] = []
         for level, indices in by_level.items():
             branches.append(f"SELECT level, idx, data FROM {_TABLE} WHERE enterprise_id = "
-                            f"{mark} AND level = {mark} AND idx IN "
-                            f"({', '.join([mark] * len(indices))})")
+                            f"{{p}} AND level = {{p}} AND idx IN "
+                            f"({', '.join(['{p}'] * len(indices))})")
             params += [self.enterprise_id, level, *sorted(indices)]
         sql = " UNION ALL ".join(branches)
-        cur = self.conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cur.execute(sql, params)
-            return {TileKey(level, idx): bytes(data) for level, idx, data in cur.fetchall()}
-        finally:
-            cur.close()
+        return {TileKey(level, idx): bytes(data)
+                for level, idx, data in raw(self.conn, sql, params)}
 
     def write_tiles(self, tiles: Mapping[TileKey, bytes]) -> None:
         if not tiles:

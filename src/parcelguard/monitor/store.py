@@ -12,7 +12,7 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from parcelguard.core.bulk import bulk_upsert
+from parcelguard.core.bulk import bulk_upsert, raw
 from parcelguard.core.errors import Conflict
 from parcelguard.core.outbox import emit
 from parcelguard.monitor.alerts import Alert, new_alert
@@ -138,19 +138,12 @@ def _delete_silent_waybills(session: Session, expired: WaybillExpiry) -> None:
     """The saved waybills (of ``expired.enterprise_id``, or of every enterprise) silent
     past the horizon. A scan of those rows, once a quarter of the lookback of event
     time (``Pipeline.maintain``)."""
-    conn = session.connection()
-    dbapi: Any = conn.connection.dbapi_connection
-    p = "%s" if conn.dialect.name == "postgresql" else "?"
-    sql = f"DELETE FROM monitor_state WHERE kind = 'w' AND last_us < {p}"
+    sql = "DELETE FROM monitor_state WHERE kind = 'w' AND last_us < {p}"
     params: tuple[Any, ...] = (expired.horizon_us,)
     if expired.enterprise_id is not None:
-        sql += f" AND enterprise_id = {p}"
+        sql += " AND enterprise_id = {p}"
         params += (expired.enterprise_id,)
-    cur = dbapi.cursor()
-    try:
-        cur.execute(sql, params)
-    finally:
-        cur.close()
+    raw(session.connection(), sql, params)
 
 
 def save_state(session: Session, pipe: Pipeline, expired: WaybillExpiry | None) -> None:
