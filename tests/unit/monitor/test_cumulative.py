@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from parcelguard.monitor.alerts import AlertBook
 from parcelguard.monitor.engine import Pipeline
+from parcelguard.monitor.model import DAY_US
 from parcelguard.monitor.settings import MonitorSettings
 from parcelguard.monitor.state import state_decoder, state_encoder
 from tests.unit.monitor.builders import DAY0, Stream, by_detector, run
@@ -145,10 +146,9 @@ def test_state_saved_daily_gives_the_same_alerts_as_one_pass() -> None:
     evs, ts = s.events()
     pipe = Pipeline(MonitorSettings())
     book = AlertBook(MonitorSettings().evidence_cap)
-    day_us = 86_400_000_000
     for day in range(32):
         chunk = [(e, t) for e, t in zip(evs, ts, strict=True)
-                 if t // day_us == ts[0] // day_us + day]
+                 if t // DAY_US == ts[0] // DAY_US + day]
         if chunk:
             book.apply(pipe.feed([e for e, _ in chunk], [t for _, t in chunk]))
         for by_key in pipe.engine.subjects.values():
